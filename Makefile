@@ -1,0 +1,30 @@
+# The two commands a newcomer needs:  `make demo` (the main job on a built-in corpus) and
+# `make test` (the test suite). Both install what is missing first.
+PYTHON ?= python3
+PIP ?= $(PYTHON) -m pip
+STAMP := .make/installed-$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+.PHONY: install test test-fast lint demo bench bench-preprocess bench-train clean
+
+# torch: an existing install is kept. Without one, ask for the CPU build 2.13.0 explicitly,
+# because a bare `torch` requirement makes pip download several GB of CUDA wheels.
+install:
+	@$(PYTHON) -c "import torch" 2>/dev/null || $(PIP) install "torch==2.13.0"
+	$(PIP) install -e ".[dev]"
+	@mkdir -p .make && touch $(STAMP)
+
+$(STAMP): setup.py
+	$(MAKE) install
+
+test: $(STAMP)
+	$(PYTHON) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PYTHON) -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+
+clean:
+	rm -rf .make build dist *.egg-info .pytest_cache .ruff_cache demo bench-work

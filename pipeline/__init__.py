@@ -1,0 +1,1 @@
+"""The Apache Beam preprocessing pipeline: corpus files -> vocabulary + skip-gram pair shards."""

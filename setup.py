@@ -1,0 +1,43 @@
+"""sgns: word2vec skip-gram with negative sampling, from a Beam pipeline to a torchrun trainer.
+
+Install for use:          pip install .            (add [gcp] or [aws] for cloud filesystems)
+Install for development:  make install             (keeps an existing torch; see Makefile)
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="sgns",
+    version="0.1.0",
+    description="word2vec skip-gram with negative sampling: Beam preprocessing, PyTorch training",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["sgns", "sgns.*", "pipeline", "pipeline.*"]),
+    install_requires=[
+        "apache-beam>=2.77",
+        "numpy>=1.24",
+        "pyarrow>=14",
+        # Any torch a user already has that is >= 2.1 is kept; `make install` installs the
+        # CPU build 2.13.0 first when there is none, so pip never pulls CUDA wheels by surprise.
+        "torch>=2.1",
+        "tqdm>=4.60",
+        "matplotlib>=3.6",
+    ],
+    extras_require={
+        "gcp": ["apache-beam[gcp]>=2.77"],
+        "aws": ["apache-beam[aws]>=2.77"],
+        "tensorboard": ["tensorboard>=2.10"],
+        "dev": ["pytest>=7", "ruff>=0.4", "gensim>=4.3", "scipy>=1.10"],
+    },
+    entry_points={
+        "console_scripts": [
+            "sgns-preprocess=pipeline.preprocess:main",
+            "sgns-train=sgns.train:main",
+            "sgns-export=sgns.export:main",
+            "sgns-eval=sgns.evaluate:main",
+            "sgns-synth=sgns.synth:main",
+            "sgns-report=sgns.report:main",
+        ]
+    },
+)

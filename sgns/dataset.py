@@ -1,0 +1,210 @@
+"""The dataset directory: the contract between `pipeline/` (writes it) and `sgns/` (reads it).
+
+File names, the pair schema, the manifest layout and its version live here and nowhere else.
+This module imports neither Beam nor torch, so both stages (and users' scripts) can use it.
+
+Layout of a dataset directory::
+
+    DIR/
+      manifest.json     written last and atomically; a directory without it is not a dataset
+      vocab.tsv         one line per word id: "word<TAB>count\\n", ids 0..V-1 in file order
+      pairs/inc-00000/pass-00000/shard-00000-of-00016.parquet
+                        Parquet, columns center:int32, context:int32 (word ids)
+
+Ids are assigned by count descending, ties broken by the word (code-point order). An increment
+(online training) appends new words after the old ones; old ids never change. Increment 0 is the
+initial build. Each increment has `passes` independent subsampling/window draws; a trainer's epoch
+e reads pass e mod passes.
+
+Manifest (JSON object)::
+
+    format            "sgns-dataset"
+    schema_version    SCHEMA_VERSION
+    created           ISO-8601 UTC time of the last write
+    beam_version      version of apache-beam that wrote it
+    seed              the pipeline seed
+    config            the pipeline configuration (tokenization, vocabulary, sampling, window ...)
+    vocab             {"file": "vocab.tsv", "size": V, "sha256": hex digest of vocab.tsv,
+                       "total_count": sum of the counts}
+    stats             totals over increments: files, lines, tokens, oov_tokens,
+                      replaced_bytes, pairs (summed over passes), tokens_kept (summed over passes)
+    increments        list of increments, in order:
+      index           0, 1, ...
+      inputs          the input files of this increment (as given to the readers)
+      vocab_size      vocabulary size after this increment
+      new_words       words this increment added (== vocab_size for increment 0)
+      stats           files, lines, tokens, oov_tokens, replaced_bytes
+      passes          list, one per pass:
+        pass          0, 1, ...
+        tokens_kept   tokens surviving subsampling in this pass
+        pairs         pairs in this pass
+        shards        list of {"path": relative path, "pairs": rows, "row_groups": n}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+
+FORMAT = "sgns-dataset"
+SCHEMA_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+VOCAB_FILE = "vocab.tsv"
+PAIRS_DIR = "pairs"
+CENTER = "center"
+CONTEXT = "context"
+PAIR_COLUMNS = (CENTER, CONTEXT)
+PAIR_DTYPE = "int32"
+# Rows per Parquet row group in the final shards: 131072 pairs = 1 MiB of ids. A row group is the
+# trainer's unit of streaming and of work split across ranks and loader workers, so it must be small
+# enough that a pass has many of them (and a worker holds only one or two in memory), and large
+# enough that per-unit costs (a seek, a metadata lookup, a decode call) vanish next to the data.
+ROW_GROUP_ROWS = 131072
+
+
+def shard_path(increment: int, pass_index: int, shard: int, num_shards: int) -> str:
+    """Relative path of one shard file inside the dataset directory."""
+    return (
+        f"{PAIRS_DIR}/inc-{increment:05d}/pass-{pass_index:05d}/"
+        f"shard-{shard:05d}-of-{num_shards:05d}.parquet"
+    )
+
+
+def pair_schema():
+    """The pyarrow schema of a pair shard (pyarrow is imported lazily)."""
+    import pyarrow as pa
+
+    return pa.schema([(CENTER, pa.int32()), (CONTEXT, pa.int32())])
+
+
+# ---------------------------------------------------------------------------------------------
+# Vocabulary file
+
+
+def format_vocab(words: list[str], counts: list[int]) -> bytes:
+    """The bytes of a vocabulary file: one "word<TAB>count" line per id, UTF-8."""
+    if len(words) != len(counts):
+        raise ValueError(f"{len(words)} words but {len(counts)} counts")
+    return "".join(f"{w}\t{c}\n" for w, c in zip(words, counts)).encode("utf-8")
+
+
+def parse_vocab(data: bytes) -> tuple[list[str], list[int]]:
+    """Words and counts from the bytes of a vocabulary file, in id order.
+
+    Lines are split on "\\n" only: tokens come from `str.split()` and so hold no ASCII whitespace,
+    but they may hold characters that `str.splitlines()` would also break on.
+    """
+    words: list[str] = []
+    counts: list[int] = []
+    text = data.decode("utf-8")
+    for number, line in enumerate(text.split("\n")[:-1] if text else [], start=1):
+        word, sep, count = line.rpartition("\t")
+        if not sep or not word or not count.isdigit():
+            raise ValueError(f"vocabulary line {number} is not 'word<TAB>count': {line[:80]!r}")
+        words.append(word)
+        counts.append(int(count))
+    return words, counts
+
+
+def read_vocab(directory: str) -> tuple[list[str], list[int]]:
+    """Words and counts of a local dataset directory, in id order."""
+    with open(os.path.join(directory, VOCAB_FILE), "rb") as f:
+        return parse_vocab(f.read())
+
+
+def vocab_fingerprint(words: list[str], counts: list[int]) -> str:
+    """sha256 of the vocabulary file these words and counts make."""
+    return hashlib.sha256(format_vocab(words, counts)).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Manifest
+
+
+def dump_manifest(manifest: dict) -> str:
+    """The manifest as JSON text (stable key order, so equal manifests are equal bytes)."""
+    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+
+
+def validate_manifest(manifest: dict, where: str = "manifest") -> dict:
+    """Check the format and version a reader relies on; returns the manifest."""
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ValueError(f"{where} is not an sgns dataset manifest (no format {FORMAT!r})")
+    version = manifest.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ValueError(
+            f"{where} has schema_version {version!r}; this sgns reads version {SCHEMA_VERSION}. "
+            "Re-run sgns-preprocess with this version, or use the sgns that wrote it."
+        )
+    for key in ("vocab", "config", "increments", "stats"):
+        if key not in manifest:
+            raise ValueError(f"{where} lacks the field {key!r}: the dataset is incomplete")
+    return manifest
+
+
+def read_manifest(directory: str) -> dict:
+    """The validated manifest of a local dataset directory.
+
+    Raises FileNotFoundError when the directory has no manifest (it is not a dataset, or the run
+    that wrote it did not finish) and ValueError when the manifest is one we cannot read.
+    """
+    path = os.path.join(directory, MANIFEST_FILE)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"dataset directory {directory!r} does not exist")
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f"{directory!r} has no {MANIFEST_FILE}: it is not a finished sgns dataset "
+            "(run sgns-preprocess, and let it finish)"
+        )
+    with open(path, encoding="utf-8") as f:
+        try:
+            manifest = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path} is not valid JSON: {e}") from None
+    return validate_manifest(manifest, path)
+
+
+def write_manifest_local(directory: str, manifest: dict) -> None:
+    """Write the manifest of a local directory atomically (temp file, fsync, rename)."""
+    atomic_write_local(os.path.join(directory, MANIFEST_FILE), dump_manifest(manifest).encode())
+
+
+def atomic_write_local(path: str, data: bytes) -> None:
+    """Write bytes to a local path so a reader sees the old file or the new one, never half."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One Parquet shard of a pass, as the manifest lists it."""
+
+    path: str  # absolute (or as joined with the dataset directory)
+    pairs: int
+    row_groups: int
+
+
+def pass_shards(directory: str, manifest: dict, epoch: int) -> list[Shard]:
+    """The shards a trainer reads in `epoch`: pass (epoch mod passes) of every increment."""
+    shards = []
+    for increment in manifest["increments"]:
+        passes = increment["passes"]
+        chosen = passes[epoch % len(passes)]
+        for shard in chosen["shards"]:
+            shards.append(
+                Shard(os.path.join(directory, shard["path"]), shard["pairs"], shard["row_groups"])
+            )
+    return shards

@@ -1,0 +1,106 @@
+"""Word vectors on disk: word2vec text and binary formats, and .npy with a vocabulary file.
+
+The word2vec formats are the ones word2vec.c writes and gensim's
+`KeyedVectors.load_word2vec_format(path, binary=...)` reads: a header line "V D", then one
+line per word ("word v1 ... vD" in text; "word " + D little-endian float32 + "\\n" in binary).
+No torch here: vectors are numpy float32 arrays of shape (V, D).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from sgns.dataset import atomic_write_local, format_vocab, parse_vocab
+
+FORMATS = ("text", "binary", "npy")
+
+
+def write_vectors(path: str, words: list[str], vectors: np.ndarray, fmt: str = "text") -> None:
+    """Write vectors (V, D) for `words` in `fmt`; atomically, so a reader never sees half a file.
+
+    For "npy", `path` gets the array and `path` with ".vocab.tsv" (instead of ".npy") gets the
+    words, one per line in row order (counts are written as 0).
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown vector format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[0] != len(words):
+        raise ValueError(f"{len(words)} words but vectors of shape {vectors.shape}")
+    tmp = f"{path}.tmp-{os.getpid()}"
+    if fmt == "npy":
+        with open(tmp, "wb") as f:
+            np.save(f, vectors)
+        os.replace(tmp, path)
+        atomic_write_local(npy_vocab_path(path), format_vocab(words, [0] * len(words)))
+        return
+    with open(tmp, "wb") as f:
+        f.write(f"{vectors.shape[0]} {vectors.shape[1]}\n".encode())
+        if fmt == "text":
+            for word, row in zip(words, vectors):
+                f.write(word.encode("utf-8") + b" " + " ".join(f"{x:.6g}" for x in row).encode())
+                f.write(b"\n")
+        else:
+            little = vectors.astype("<f4", copy=False)
+            for word, row in zip(words, little):
+                f.write(word.encode("utf-8") + b" " + row.tobytes() + b"\n")
+    os.replace(tmp, path)
+
+
+def npy_vocab_path(path: str) -> str:
+    """The vocabulary file that goes with a .npy vector file."""
+    root = path[:-4] if path.endswith(".npy") else path
+    return root + ".vocab.tsv"
+
+
+def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.ndarray]:
+    """Words and vectors (V, D) from a word2vec text/binary file or a .npy written above.
+
+    `binary=None` guesses from the extension (.bin is binary, .npy is numpy, else text).
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"vector file {path!r} does not exist")
+    if path.endswith(".npy"):
+        vocab = npy_vocab_path(path)
+        if not os.path.exists(vocab):
+            raise FileNotFoundError(f"{path!r} has no vocabulary beside it ({vocab!r})")
+        with open(vocab, "rb") as f:
+            words, _ = parse_vocab(f.read())
+        return words, np.load(path, allow_pickle=False)
+    if binary is None:
+        binary = path.endswith(".bin")
+    with open(path, "rb") as f:
+        header = f.readline().split()
+        if len(header) != 2 or not all(h.isdigit() for h in header):
+            raise ValueError(f"{path!r} does not start with a word2vec header line 'V D'")
+        count, dim = int(header[0]), int(header[1])
+        words: list[str] = []
+        vectors = np.empty((count, dim), dtype=np.float32)
+        for i in range(count):
+            if binary:
+                words.append(_read_binary_word(f, path))
+                row = f.read(4 * dim)
+                if len(row) != 4 * dim:
+                    raise ValueError(f"{path!r} ends inside the vector of word {i}")
+                vectors[i] = np.frombuffer(row, dtype="<f4")
+                if f.peek(1)[:1] == b"\n":
+                    f.read(1)
+            else:
+                parts = f.readline().rstrip(b"\r\n").split(b" ")
+                if len(parts) != dim + 1:
+                    raise ValueError(f"{path!r} line {i + 2} has {len(parts) - 1} numbers, not {dim}")
+                words.append(parts[0].decode("utf-8", errors="replace"))
+                vectors[i] = np.asarray(parts[1:], dtype=np.float32)
+    return words, vectors
+
+
+def _read_binary_word(f, path: str) -> str:
+    word = bytearray()
+    while True:
+        ch = f.read(1)
+        if not ch:
+            raise ValueError(f"{path!r} ends inside a word")
+        if ch == b" ":
+            return word.decode("utf-8", errors="replace")
+        word += ch
