@@ -1,0 +1,69 @@
+"""Tokens of a text block: `str.split()` semantics, done by pyarrow where that is exactly equal.
+
+Python's `str.split()` splits on ASCII whitespace, on \\x1c-\\x1f and on Unicode whitespace. For a
+block that is pure ASCII without \\x1c-\\x1f, pyarrow's `ascii_split_whitespace` splits on the same
+characters, runs in C++ and releases the GIL, so blocks like that take the fast path; any other
+block takes the plain Python path. Both paths give the same tokens (tests pin it).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_SEPARATORS = ("\x1c", "\x1d", "\x1e", "\x1f")
+
+
+def arrow_splits_like_python(text: str) -> bool:
+    """Whether pyarrow's ASCII whitespace split equals `str.split()` on this text."""
+    return text.isascii() and not any(s in text for s in _SEPARATORS)
+
+
+def _arrow_tokens(text: str) -> tuple[pa.Array, np.ndarray]:
+    """(tokens, tokens per line) by pyarrow; the text must pass `arrow_splits_like_python`."""
+    lines = pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
+    words = pc.ascii_split_whitespace(lines)
+    flat = words.flatten()
+    nonempty = pc.greater(pc.binary_length(flat), 0)  # runs of whitespace give "" in arrow
+    parents = pc.list_parent_indices(words).filter(nonempty).to_numpy()
+    return flat.filter(nonempty), np.bincount(parents, minlength=len(lines))
+
+
+def count_tokens(text: str, lowercase: bool) -> tuple[Counter, int]:
+    """(count per word, number of tokens) of a text."""
+    if lowercase:
+        text = text.lower()
+    if not arrow_splits_like_python(text):
+        tokens = text.split()
+        return Counter(tokens), len(tokens)
+    flat, _ = _arrow_tokens(text)
+    counted = pc.value_counts(flat)
+    words = counted.field("values").to_pylist()
+    return Counter(dict(zip(words, counted.field("counts").to_pylist()))), len(flat)
+
+
+def token_ids(text: str, ids: dict, lowercase: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(word id per token, -1 for a word not in `ids`; number of tokens per line) of a text.
+
+    `ids` must return -1 for a missing word (see `pipeline.pairs.WordIds`).
+    """
+    if lowercase:
+        text = text.lower()
+    if not arrow_splits_like_python(text):
+        tokens: list[str] = []
+        lengths = []
+        for line in text.split("\n"):
+            words = line.split()
+            tokens += words
+            lengths.append(len(words))
+        word_ids = np.fromiter(map(ids.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+        return word_ids, np.array(lengths, dtype=np.int64)
+    flat, lengths = _arrow_tokens(text)
+    encoded = pc.dictionary_encode(flat)  # look up each distinct word once, not each token
+    distinct = encoded.dictionary.to_pylist()
+    lookup = np.fromiter(map(ids.__getitem__, distinct), dtype=np.int32, count=len(distinct))
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    return lookup[indices], lengths.astype(np.int64)

@@ -1,0 +1,140 @@
+"""Count the vocabulary over the whole corpus and write the vocabulary file.
+
+Stages as in tf.Transform: count (one Counter per block, merged by a CombineFn, because one
+element per word runs at ~60k elements/s) -> filter by min_count -> top max_vocab -> order by
+count descending, ties by word -> write vocab.tsv. What goes on is the file's path only: the pair
+stage loads the file once per worker, it is never a pickled side input.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import NamedTuple
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline.read import Block
+from pipeline.tokens import count_tokens
+from sgns.dataset import format_vocab, parse_vocab
+
+_LOG = logging.getLogger(__name__)
+
+
+class CorpusStats(NamedTuple):
+    """What the vocabulary pass saw, summed over blocks."""
+
+    lines: int = 0
+    tokens: int = 0
+    replaced_bytes: int = 0
+    blocks: int = 0
+
+    def add(self, other: CorpusStats) -> CorpusStats:
+        return CorpusStats(*(a + b for a, b in zip(self, other)))
+
+
+def count_block(block: Block, lowercase: bool) -> tuple[Counter, CorpusStats]:
+    """Word counts and statistics of one block."""
+    counts, tokens = count_tokens(block.text, lowercase)
+    return counts, CorpusStats(block.lines, tokens, block.replaced_bytes, 1)
+
+
+def select_vocabulary(
+    counts: Counter, min_count: int, max_vocab: int | None
+) -> tuple[list[str], list[int]]:
+    """Words with count >= min_count, the top max_vocab of them, by count descending then word."""
+    kept = [(word, count) for word, count in counts.items() if count >= min_count]
+    kept.sort(key=lambda wc: (-wc[1], wc[0]))  # filter first: cheaper, same result
+    if max_vocab is not None:
+        kept = kept[:max_vocab]
+    return [w for w, _ in kept], [c for _, c in kept]
+
+
+def write_vocabulary(path: str, words: list[str], counts: list[int]) -> None:
+    """Write the vocabulary file (any Beam filesystem): temp name, then rename."""
+    temp = path + ".tmp"
+    with FileSystems.create(temp) as f:
+        f.write(format_vocab(words, counts))
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([temp], [path])
+
+
+def load_vocabulary(path: str) -> tuple[list[str], list[int]]:
+    """Words and counts, in id order, of a vocabulary file on any Beam filesystem."""
+    with FileSystems.open(path) as f:
+        return parse_vocab(f.read())
+
+
+class MergeCountsFn(beam.CombineFn):
+    """Merges (Counter, CorpusStats) per block into one pair for the whole corpus."""
+
+    def create_accumulator(self):
+        return Counter(), CorpusStats()
+
+    def add_input(self, accumulator, element):
+        accumulator[0].update(element[0])
+        return accumulator[0], accumulator[1].add(element[1])
+
+    def merge_accumulators(self, accumulators):
+        counts, stats = Counter(), CorpusStats()
+        for more_counts, more_stats in accumulators:
+            counts.update(more_counts)
+            stats = stats.add(more_stats)
+        return counts, stats
+
+    def extract_output(self, accumulator):
+        return accumulator
+
+
+class CountVocabulary(beam.PTransform):
+    """PCollection[Block] -> (vocabulary path, vocabulary summary dict), both singletons.
+
+    The summary holds size, total_count, the corpus statistics and oov_tokens.
+    """
+
+    def __init__(self, vocab_path: str, lowercase: bool, min_count: int, max_vocab: int | None):
+        super().__init__()
+        self._vocab_path = vocab_path
+        self._lowercase = lowercase
+        self._min_count = min_count
+        self._max_vocab = max_vocab
+
+    def expand(self, blocks):
+        totals = (
+            blocks
+            | "CountBlocks" >> beam.Map(count_block, self._lowercase)
+            | "MergeCounts" >> beam.CombineGlobally(MergeCountsFn())
+        )
+        summary = totals | "WriteVocabulary" >> beam.Map(self._write)
+        path = summary | "TakePath" >> beam.Map(lambda s: s["path"])
+        return path, summary
+
+    def _write(self, totals: tuple[Counter, CorpusStats]) -> dict:
+        counts, stats = totals
+        words, word_counts = select_vocabulary(counts, self._min_count, self._max_vocab)
+        total = sum(word_counts)
+        _LOG.info(
+            "vocabulary: %d distinct words, %d kept (min_count %d), %d tokens in %d lines",
+            len(counts), len(words), self._min_count, stats.tokens, stats.lines,
+        )  # fmt: skip
+        if stats.tokens == 0:
+            raise ValueError("the corpus is empty: the input files hold no tokens")
+        if not words:
+            raise ValueError(
+                f"the vocabulary is empty: no word occurs --min-count {self._min_count} times "
+                "(lower --min-count, or give a bigger corpus)"
+            )
+        write_vocabulary(self._vocab_path, words, word_counts)
+        return {
+            "path": self._vocab_path,
+            "size": len(words),
+            "total_count": total,
+            "new_words": len(words),
+            "lines": stats.lines,
+            "tokens": stats.tokens,
+            "oov_tokens": stats.tokens - total,
+            "replaced_bytes": stats.replaced_bytes,
+            "blocks": stats.blocks,
+        }

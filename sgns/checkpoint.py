@@ -1,0 +1,78 @@
+"""Checkpoints: atomic save (temp + fsync + rename) and safe load (torch.load weights_only=True).
+
+A checkpoint is a dict of tensors and plain types only:
+    weights         (2V, D) float32: input rows then output rows (plain SGD has no other state)
+    step            global steps done; epoch, batch: the position in the stream (next batch)
+    lr              the lr schedule's state: base lr, min ratio and total steps
+    rng             per-rank torch.Generator states (uint8 tensors, rank order), numpy's state
+    loss            the running epoch loss sum (float64) and pairs, so resumed metrics are exact
+    config          TrainConfig as a dict; vocab_fingerprint: sgns.dataset.vocab_fingerprint
+    world_size      ranks that wrote it (the stream split depends on it)
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+import torch
+
+CHECKPOINT_FILE = "checkpoint.pt"
+
+
+def checkpoint_path(run: str) -> str:
+    return os.path.join(run, CHECKPOINT_FILE)
+
+
+def save_checkpoint(path: str, state: dict) -> None:
+    """Write `state` so that `path` holds the old checkpoint or the new one, never half of one."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".ckpt-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # make the rename itself durable
+        finally:
+            os.close(dir_fd)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load_checkpoint(path: str) -> dict:
+    """The checkpoint at `path`; ValueError when it is not one this trainer wrote."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ValueError(
+            f"checkpoint {path} cannot be loaded ({e}); remove it or drop --resume"
+        ) from None
+    if not isinstance(state, dict) or "weights" not in state or "config" not in state:
+        raise ValueError(f"{path} is not an sgns checkpoint")
+    return state
+
+
+def numpy_rng_state() -> dict:
+    """numpy's global RandomState as plain types and tensors (weights_only can load it)."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {
+        "name": name,
+        "keys": torch.from_numpy(keys.astype(np.int64)),
+        "pos": int(pos),
+        "has_gauss": int(has_gauss),
+        "cached_gaussian": float(cached),
+    }
+
+
+def set_numpy_rng_state(state: dict) -> None:
+    keys = state["keys"].numpy().astype(np.uint32)
+    np.random.set_state(
+        (state["name"], keys, state["pos"], state["has_gauss"], state["cached_gaussian"])
+    )

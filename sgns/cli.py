@@ -1,0 +1,94 @@
+"""The sgns-train command line; every default comes from TrainConfig."""
+
+from __future__ import annotations
+
+import argparse
+
+from sgns.config import EXPORT_VECTORS, NEGATIVE_MODES, TrainConfig
+
+D = TrainConfig  # dataclass fields with plain defaults are readable on the class
+
+
+def train_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sgns-train",
+        description="Train word2vec skip-gram with negative sampling on an sgns dataset. "
+        "Same command under torchrun for N processes.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--data", required=True, help="dataset directory written by sgns-preprocess")
+    p.add_argument("--output", required=True, help="run directory (created)")
+    p.add_argument("--dim", type=int, default=D.dim, help="vector dimension")
+    p.add_argument("--negatives", type=int, default=D.negatives, help="negatives per pair")
+    p.add_argument(
+        "--ns-exponent",
+        type=float,
+        default=D.ns_exponent,
+        help="negatives are drawn from count ** ns_exponent",
+    )
+    p.add_argument("--epochs", type=int, default=D.epochs)
+    p.add_argument("--batch-size", type=int, default=D.batch_size, help="pairs per rank per step")
+    p.add_argument("--lr", type=float, default=D.lr, help="initial learning rate (linear decay)")
+    p.add_argument(
+        "--min-lr-ratio", type=float, default=D.min_lr_ratio, help="final lr as a fraction of --lr"
+    )
+    p.add_argument("--seed", type=int, default=D.seed)
+    p.add_argument("--device", default=D.device, help="auto, cpu, cuda or cuda:N")
+    p.add_argument(
+        "--num-workers",
+        type=int,
+        default=D.num_workers,
+        help="DataLoader worker processes per rank (0: read in the training process)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=D.threads,
+        help="torch intra-op threads per process (0: torch's default)",
+    )
+    p.add_argument(
+        "--negative-mode",
+        choices=NEGATIVE_MODES,
+        default=D.negative_mode,
+        help="pool: one pool of negatives shared by the batch; pair: own per pair",
+    )
+    p.add_argument(
+        "--pool-size",
+        type=int,
+        default=D.pool_size,
+        help="negatives in the shared pool (pool mode)",
+    )
+    p.add_argument(
+        "--no-pool-scale",
+        dest="pool_scale",
+        action="store_false",
+        help="pool mode: do not scale negative gradients by negatives / pool size",
+    )
+    p.add_argument(
+        "--export-vectors",
+        choices=EXPORT_VECTORS,
+        default=D.export_vectors,
+        help="vectors written to RUN/vectors.txt: input, or average of input and output",
+    )
+    p.add_argument(
+        "--checkpoint-interval",
+        type=int,
+        default=D.checkpoint_interval,
+        help="steps between checkpoints (0: only at epoch ends)",
+    )
+    p.add_argument(
+        "--log-interval",
+        type=int,
+        default=D.log_interval,
+        help="steps between metrics.jsonl step records",
+    )
+    p.add_argument("--tensorboard", action="store_true", help="write TensorBoard scalars")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from RUN/checkpoint.pt when it exists (torchrun restarts)",
+    )
+    p.add_argument(
+        "--stop-after-steps", type=int, default=D.stop_after_steps, help=argparse.SUPPRESS
+    )  # testing aid: checkpoint and stop at this step
+    return p

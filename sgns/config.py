@@ -1,0 +1,103 @@
+"""TrainConfig: the one frozen configuration of a training run; its defaults are the only defaults.
+
+It validates itself on construction, is saved as RUN/config.json and inside every checkpoint, and
+`check_resumable` says whether a checkpoint written under one config may continue under another.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+
+NEGATIVE_MODES = ("pool", "pair")
+EXPORT_VECTORS = ("input", "average")
+# Fields that change the parameters' shape or the meaning of the saved state: a checkpoint may
+# only be resumed under a config that agrees on all of them.
+RESUME_FIELDS = (
+    "dim",
+    "negatives",
+    "ns_exponent",
+    "negative_mode",
+    "pool_size",
+    "batch_size",
+    "epochs",
+    "lr",
+    "min_lr_ratio",
+    "seed",
+    "pool_scale",
+)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a run. Paths are kept as given."""
+
+    data: str = ""  # dataset directory (sgns-preprocess output)
+    output: str = ""  # run directory: checkpoint, vectors, metrics, config
+    dim: int = 100
+    negatives: int = 5  # negatives per positive pair (the expected count in pool mode)
+    ns_exponent: float = 0.75
+    epochs: int = 5
+    batch_size: int = 4096  # pairs per rank per step
+    lr: float = 0.025
+    min_lr_ratio: float = 1e-4  # lr decays linearly to lr * min_lr_ratio (word2vec.c)
+    seed: int = 1
+    device: str = "auto"  # auto | cpu | cuda | cuda:N (under torchrun cuda means cuda:LOCAL_RANK)
+    num_workers: int = 0  # DataLoader worker processes per rank (0: read in the main process)
+    threads: int = 0  # torch intra-op threads (0: leave torch's default)
+    negative_mode: str = "pool"  # pool: one negative pool per batch; pair: negatives per pair
+    pool_size: int = 80  # negatives shared by the whole batch in pool mode
+    pool_scale: bool = True  # pool mode: scale negative gradients by negatives / pool_size
+    export_vectors: str = "input"  # vectors written to RUN/vectors.txt: input | average
+    checkpoint_interval: int = 2000  # steps between checkpoints (0: only at epoch ends)
+    log_interval: int = 100  # steps between metrics.jsonl step records
+    tensorboard: bool = False
+    resume: bool = False
+    stop_after_steps: int = 0  # testing aid: stop (after a checkpoint) at this global step
+
+    def __post_init__(self):
+        positive = ("dim", "negatives", "epochs", "batch_size", "pool_size", "log_interval")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("num_workers", "threads", "checkpoint_interval", "stop_after_steps"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        if self.negative_mode not in NEGATIVE_MODES:
+            raise ValueError(
+                f"negative_mode {self.negative_mode!r} is not one of {', '.join(NEGATIVE_MODES)}"
+            )
+        if self.export_vectors not in EXPORT_VECTORS:
+            raise ValueError(
+                f"export_vectors {self.export_vectors!r} is not one of {', '.join(EXPORT_VECTORS)}"
+            )
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise ValueError(f"device {self.device!r}: use auto, cpu, cuda or cuda:N")
+        if not self.data or not self.output:
+            raise ValueError("both data (the dataset directory) and output (the run) are needed")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def check_resumable(saved: dict, config: TrainConfig) -> None:
+    """Raise ValueError naming the first field where a checkpoint's config and `config` differ."""
+    for name in RESUME_FIELDS:
+        if name in saved and saved[name] != getattr(config, name):
+            raise ValueError(
+                f"the checkpoint was written with {name}={saved[name]!r} but this run has "
+                f"{name}={getattr(config, name)!r}; use the same value or a new --output"
+            )

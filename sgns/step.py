@@ -1,0 +1,113 @@
+"""The SGNS training step as pure tensor functions: gradients by hand, sparse row updates.
+
+Parameters are one table `weights` (2V, D): rows 0..V-1 are the input vectors v (the centers'),
+rows V..2V-1 the output vectors u (contexts' and negatives'). A step gathers only the rows its
+batch uses, computes the gradient of
+
+    loss = -log σ(u_o·v_c) - scale · Σ_k log σ(-u_k·v_c)
+
+by hand (no autograd: g_pos = σ(s_pos) - 1, g_neg = σ(s_neg); grad_v = g_pos·u_o + g_neg @ U_neg,
+grad_u_o = g_pos·v_c, grad_U_neg = g_negᵀ @ v_c) and returns the update as (rows, deltas) for
+`apply_update`, which adds them with index_add_ (plain SGD, as word2vec.c). The full table is never
+read per step. All gradients are taken at the parameters before the step (word2vec.c applies the
+output updates of one pair immediately; with sparse batches the difference is second order).
+
+Two negative modes:
+- "pair": `negatives` (B, K) ids, K own negatives per pair, scale 1.
+- "pool": `negatives` (P,) ids shared by the whole batch (two matrix multiplies); with
+  scale = K / P the expected update of every row equals that of K per-pair negatives.
+
+A negative equal to its pair's positive context is masked out (contributes neither loss nor
+gradient), as word2vec.c skips it: otherwise a frequent word would be pushed away from centers it
+really occurs with.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def init_weights(vocab_size: int, dim: int, generator: torch.Generator) -> torch.Tensor:
+    """word2vec.c initialisation: inputs uniform in ±0.5/dim, outputs zero. Returns (2V, D)."""
+    weights = torch.zeros(2 * vocab_size, dim)
+    weights[:vocab_size] = (torch.rand(vocab_size, dim, generator=generator) - 0.5) / dim
+    return weights
+
+
+def sgns_update(
+    weights: torch.Tensor,
+    centers: torch.Tensor,
+    contexts: torch.Tensor,
+    negatives: torch.Tensor,
+    lr: float,
+    scale: float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One step's update, not yet applied.
+
+    weights (2V, D); centers, contexts (B,) int64; negatives (B, K) or (P,) int64.
+    Returns rows (R,) int64 into weights, deltas (R, D) = -lr * gradient, and the summed loss of
+    the batch (a 0-dim float64 tensor, left on the device so no step waits for the host).
+    """
+    vocab_size = weights.shape[0] // 2
+    batch = centers.shape[0]
+    pool = negatives.dim() == 1
+    neg_rows = negatives + vocab_size
+    rows = torch.cat([centers, contexts + vocab_size, neg_rows.reshape(-1)])  # (R,)
+    gathered = weights[rows]  # (R, D): the only read of the table
+    v, u_pos = gathered[:batch], gathered[batch : 2 * batch]  # (B, D) each
+    u_neg = gathered[2 * batch :]  # (P, D) or (B*K, D)
+    s_pos = (v * u_pos).sum(1)  # (B,)
+    if pool:
+        s_neg = v @ u_neg.T  # (B, P)
+        keep = negatives.unsqueeze(0) != contexts.unsqueeze(1)  # (B, P)
+    else:
+        u_neg = u_neg.view(batch, -1, v.shape[1])  # (B, K, D)
+        s_neg = torch.bmm(u_neg, v.unsqueeze(2)).squeeze(2)  # (B, K)
+        keep = negatives != contexts.unsqueeze(1)  # (B, K)
+    weight_neg = keep.to(v.dtype) * scale  # (B, P|K)
+    loss = -(
+        F.logsigmoid(s_pos).sum(dtype=torch.float64)
+        + (F.logsigmoid(-s_neg) * weight_neg).sum(dtype=torch.float64)
+    )
+    # Coefficients already times -lr, so the deltas come out of the products directly.
+    g_pos = (torch.sigmoid(s_pos) - 1).mul_(-lr).unsqueeze(1)  # (B, 1)
+    g_neg = torch.sigmoid(s_neg).mul_(weight_neg).mul_(-lr)  # (B, P|K)
+    if pool:
+        delta_v = torch.addmm(g_pos * u_pos, g_neg, u_neg)  # (B, D)
+        delta_neg = g_neg.T @ v  # (P, D)
+    else:
+        delta_v = torch.baddbmm((g_pos * u_pos).unsqueeze(1), g_neg.unsqueeze(1), u_neg)
+        delta_v = delta_v.squeeze(1)  # (B, D)
+        delta_neg = (g_neg.unsqueeze(2) * v.unsqueeze(1)).reshape(-1, v.shape[1])  # (B*K, D)
+    deltas = torch.cat([delta_v, g_pos * v, delta_neg])  # (R, D)
+    return rows, deltas, loss
+
+
+def apply_update(weights: torch.Tensor, rows: torch.Tensor, deltas: torch.Tensor) -> None:
+    """weights[rows] += deltas, summing repeated rows, in an order that is the same everywhere.
+
+    On CPU index_add_ runs sequentially. On CUDA index_add_ uses atomics (the summation order, and
+    so the rounding, would differ between replicas); index_put_ with accumulate=True sorts the
+    rows first and sums each row's deltas in a fixed order, so every rank computes the same bits.
+    """
+    if weights.is_cuda:
+        weights.index_put_((rows,), deltas, accumulate=True)
+    else:
+        weights.index_add_(0, rows, deltas)
+
+
+def sgns_loss(weights, centers, contexts, negatives, scale: float = 1.0) -> torch.Tensor:
+    """The same loss written plainly for autograd (tests compare gradients against it)."""
+    vocab_size = weights.shape[0] // 2
+    v = weights[centers]  # (B, D)
+    u_pos = weights[contexts + vocab_size]  # (B, D)
+    u_neg = weights[negatives + vocab_size]  # (P, D) or (B, K, D)
+    if negatives.dim() == 1:
+        s_neg = v @ u_neg.T  # (B, P)
+        keep = negatives.unsqueeze(0) != contexts.unsqueeze(1)
+    else:
+        s_neg = torch.einsum("bd,bkd->bk", v, u_neg)  # (B, K)
+        keep = negatives != contexts.unsqueeze(1)
+    pos = F.logsigmoid((v * u_pos).sum(1)).sum()
+    return -(pos + (F.logsigmoid(-s_neg) * keep * scale).sum())

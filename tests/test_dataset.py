@@ -1,0 +1,79 @@
+"""The dataset contract: vocabulary file round trip, manifest validation, shard layout."""
+
+import json
+import os
+
+import pytest
+
+from sgns import dataset
+
+
+def test_vocab_round_trips_words_that_splitlines_would_break():
+    words = ["the", "caf\u00e9", "a\u2028b", "x\x1cy", "tab\u00a0nbsp"]
+    counts = [10, 7, 3, 2, 1]
+    data = dataset.format_vocab(words, counts)
+    assert dataset.parse_vocab(data) == (words, counts)
+
+
+def test_parse_vocab_names_the_bad_line():
+    with pytest.raises(ValueError, match="line 2"):
+        dataset.parse_vocab(b"the\t3\nbroken line\n")
+
+
+def test_vocab_fingerprint_changes_with_counts():
+    a = dataset.vocab_fingerprint(["a", "b"], [2, 1])
+    assert a == dataset.vocab_fingerprint(["a", "b"], [2, 1])
+    assert a != dataset.vocab_fingerprint(["a", "b"], [3, 1])
+
+
+def _manifest(**overrides):
+    manifest = {
+        "format": dataset.FORMAT,
+        "schema_version": dataset.SCHEMA_VERSION,
+        "vocab": {"file": dataset.VOCAB_FILE, "size": 2},
+        "config": {},
+        "stats": {},
+        "increments": [
+            {
+                "index": 0,
+                "passes": [
+                    {
+                        "pass": p,
+                        "shards": [
+                            {"path": dataset.shard_path(0, p, 0, 1), "pairs": 5, "row_groups": 1}
+                        ],
+                    }
+                    for p in range(2)
+                ],
+            }
+        ],
+    }
+    manifest.update(overrides)
+    return manifest
+
+
+def test_directory_without_manifest_is_not_a_dataset(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no manifest.json"):
+        dataset.read_manifest(str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        dataset.read_manifest(str(tmp_path / "missing"))
+
+
+def test_manifest_with_another_schema_version_is_refused(tmp_path):
+    dataset.write_manifest_local(str(tmp_path), _manifest(schema_version=99))
+    with pytest.raises(ValueError, match="schema_version 99"):
+        dataset.read_manifest(str(tmp_path))
+
+
+def test_manifest_write_is_atomic_and_leaves_no_temp_files(tmp_path):
+    dataset.write_manifest_local(str(tmp_path), _manifest())
+    assert os.listdir(tmp_path) == [dataset.MANIFEST_FILE]
+    assert json.loads((tmp_path / dataset.MANIFEST_FILE).read_text())["format"] == dataset.FORMAT
+    assert dataset.read_manifest(str(tmp_path))["vocab"]["size"] == 2
+
+
+def test_epochs_cycle_through_passes(tmp_path):
+    manifest = _manifest()
+    paths = [dataset.pass_shards(str(tmp_path), manifest, e)[0].path for e in range(4)]
+    assert paths[0] == paths[2] != paths[1] == paths[3]
+    assert "pass-00001" in paths[1]

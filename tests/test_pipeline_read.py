@@ -1,0 +1,112 @@
+"""Reading corpus files as blocks: line ownership, enormous lines, sentences cut across pieces."""
+
+import io
+
+import numpy as np
+import pytest
+
+from pipeline.pairs import WordIds, block_word_ids
+from pipeline.read import Block, Source, plan_sources, read_blocks
+
+
+def _blocks(data: bytes, block_bytes: int, max_len: int = 10000, start=0, end=-1) -> list[Block]:
+    return list(read_blocks(io.BytesIO(data), Source(0, "mem", start, end), block_bytes, max_len))
+
+
+def _corpus(lines: int, seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(lines):
+        n = int(rng.integers(0, 30))
+        out.append(" ".join(f"w{int(v)}" for v in rng.integers(0, 50, n)))
+    return ("\n".join(out) + "\n").encode()
+
+
+@pytest.mark.parametrize("block_bytes", [16, 100, 1 << 20])
+def test_blocks_hold_whole_lines_and_every_token_once(block_bytes):
+    data = _corpus(200)
+    blocks = _blocks(data, block_bytes)
+    assert "".join(b.text for b in blocks) == data.decode()
+    assert sum(b.lines for b in blocks) == data.count(b"\n")
+    if block_bytes > max(map(len, data.split(b"\n"))):  # lines shorter than a block stay whole
+        assert all(b.text.endswith("\n") for b in blocks)
+    assert len({b.key for b in blocks}) == len(blocks)
+
+
+def test_last_line_without_newline_is_counted():
+    blocks = _blocks(b"a b\nc d", 1 << 20)
+    assert sum(b.lines for b in blocks) == 2
+    assert _blocks(b"", 1024) == []
+
+
+@pytest.mark.parametrize("range_bytes", [7, 50, 333, 10_000])
+def test_byte_ranges_read_each_line_exactly_once(range_bytes):
+    data = _corpus(300, seed=3)
+    sources = []
+    for start in range(0, len(data), range_bytes):
+        sources.append((start, min(start + range_bytes, len(data))))
+    texts = [b.text for s, e in sources for b in _blocks(data, 64, start=s, end=e)]
+    assert "".join(texts) == data.decode()
+
+
+def test_plan_sources_splits_plain_files_not_compressed_ones():
+    files = [("/c/a.txt", 250), ("/c/b.txt.gz", 10**9), ("/c/empty.txt", 0)]
+    sources = plan_sources(files, range_bytes=100)
+    assert [(s.path, s.start, s.end) for s in sources] == [
+        ("/c/a.txt", 0, 100),
+        ("/c/a.txt", 100, 200),
+        ("/c/a.txt", 200, 250),
+        ("/c/b.txt.gz", 0, -1),
+        ("/c/empty.txt", 0, 0),
+    ]
+
+
+def _sentence_starts(blocks: list[Block], max_len: int) -> tuple[list[str], list[int]]:
+    """All tokens in order, and the positions where a block's sentences start (not counting
+    the start of each block, which the cutting does not decide)."""
+    tokens = [w for b in blocks for w in b.text.split()]
+    ids = WordIds({w: i for i, w in enumerate(sorted(set(tokens)))})
+    starts, offset = [], 0
+    for b in blocks:
+        _, sentences = block_word_ids(b, ids, False, max_len)
+        starts += [offset + int(i) + 1 for i in np.flatnonzero(np.diff(sentences))]
+        offset += len(sentences)
+    return tokens, starts
+
+
+def test_enormous_single_line_read_in_small_chunks_cuts_sentences_as_the_whole_line():
+    n, max_len = 5000, 37
+    line = " ".join(f"t{i % 97}" for i in range(n)).encode()  # one line, no newline
+    blocks = _blocks(line, block_bytes=64, max_len=max_len)
+    assert len(blocks) > 50 and sum(b.lines for b in blocks) == 1
+    tokens, starts = _sentence_starts(blocks, max_len)
+    assert tokens == line.decode().split()
+    block_starts = set(np.cumsum([len(b.text.split()) for b in blocks])[:-1].tolist())
+    expected = [p for p in range(max_len, n, max_len) if p not in block_starts]
+    assert [p for p in starts if p not in block_starts] == expected
+    assert max(b.carry for b in blocks) < max_len and any(b.carry for b in blocks)
+
+
+def test_enormous_line_followed_by_short_lines():
+    big = " ".join(["x"] * 1000)
+    data = f"{big}\na b c\n{big}\nd\n".encode()
+    max_len = 300
+    blocks = _blocks(data, block_bytes=128, max_len=max_len)
+    tokens, starts = _sentence_starts(blocks, max_len)
+    assert tokens == data.decode().split()
+    assert sum(b.lines for b in blocks) == 4
+    lines_at = [0, 1000, 1003, 2003]
+    block_starts = set(np.cumsum([len(b.text.split()) for b in blocks])[:-1].tolist())
+    expected = sorted(
+        {p for s in (0, 1003) for p in range(s + max_len, s + 1000, max_len)} | set(lines_at[1:])
+    )
+    assert [p for p in starts if p not in block_starts] == [
+        p for p in expected if p not in block_starts
+    ]
+
+
+def test_undecodable_bytes_counted_per_block():
+    data = b"good line\nbad \xff\xfe line\n" * 3
+    blocks = _blocks(data, 1 << 20)
+    assert sum(b.replaced_bytes for b in blocks) == 6
+    assert "".join(b.text for b in blocks).count("\ufffd") == 6

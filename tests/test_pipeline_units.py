@@ -1,0 +1,220 @@
+"""Pure functions of the preprocessing pipeline: vocabulary, subsampling, windows, shuffling."""
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from pipeline.config import PipelineConfig
+from pipeline.pairs import (
+    WordIds,
+    block_rng,
+    keep_probabilities,
+    make_pairs,
+    sentence_ids,
+    subsample,
+)
+from pipeline.read import decode
+from pipeline.shards import merge_shuffle, scatter
+from pipeline.tokens import arrow_splits_like_python, count_tokens, token_ids
+from pipeline.vocabulary import select_vocabulary
+
+
+def test_keep_probability_matches_word2vec_c_formula_by_hand():
+    counts = np.array([1000, 100, 10, 1])
+    sample = 1e-3
+    keep = keep_probabilities(counts, sample)
+    total = 1111
+    for count, got in zip(counts, keep):
+        f = count / total
+        assert got == pytest.approx(min(1.0, (math.sqrt(f / sample) + 1) * sample / f))
+    assert keep[0] == pytest.approx((math.sqrt(1000 / 1111 / 1e-3) + 1) * 1e-3 / (1000 / 1111))
+    assert keep[0] < 0.05 and keep[-1] == 1.0
+
+
+def test_sample_zero_keeps_everything():
+    assert np.all(keep_probabilities(np.array([10**6, 5]), 0.0) == 1.0)
+
+
+def test_ids_by_count_descending_ties_by_word_filter_before_top_k():
+    counts = Counter({"b": 3, "a": 3, "c": 5, "d": 1, "é": 3, "B": 3})
+    words, kept = select_vocabulary(counts, min_count=2, max_vocab=None)
+    assert words == ["c", "B", "a", "b", "é"]  # code-point order breaks ties
+    assert kept == [5, 3, 3, 3, 3]
+    assert select_vocabulary(counts, min_count=2, max_vocab=2)[0] == ["c", "B"]
+    assert select_vocabulary(counts, min_count=6, max_vocab=None) == ([], [])
+
+
+def test_word_ids_map_missing_words_to_minus_one_without_growing():
+    ids = WordIds({"a": 0})
+    assert ids["a"] == 0 and ids["zzz"] == -1 and len(ids) == 1
+
+
+def test_expected_pairs_per_center_is_window_plus_one():
+    n, window = 200_000, 5
+    rng = np.random.default_rng(7)
+    centers, contexts = make_pairs(np.arange(n, dtype=np.int32), np.zeros(n), window, rng)
+    assert len(centers) / n == pytest.approx(window + 1, abs=0.05)
+    distance = np.abs(centers.astype(np.int64) - contexts)
+    assert distance.min() >= 1 and distance.max() <= window  # never (i, i), never beyond b
+    per_center = np.bincount(centers, minlength=n)[window:-window]
+    assert np.all(per_center % 2 == 0)  # the same b on both sides
+    assert set(np.unique(per_center)) == {2, 4, 6, 8, 10}
+
+
+def test_no_pair_crosses_a_sentence_boundary():
+    n = 10_000
+    positions = np.arange(n, dtype=np.int32)
+    sentences = positions // 7
+    centers, contexts = make_pairs(positions, sentences, 5, np.random.default_rng(1))
+    assert len(centers) > 0
+    assert np.array_equal(sentences[centers], sentences[contexts])
+    assert np.all(centers != contexts)
+
+
+def test_make_pairs_of_tiny_inputs():
+    rng = np.random.default_rng(0)
+    for n in (0, 1):
+        centers, contexts = make_pairs(np.zeros(n, np.int32), np.zeros(n), 5, rng)
+        assert len(centers) == len(contexts) == 0
+    centers, contexts = make_pairs(np.array([4, 9], np.int32), np.zeros(2), 5, rng)
+    assert sorted(zip(centers, contexts)) == [(4, 9), (9, 4)]
+
+
+def test_subsample_keeps_each_token_with_its_probability():
+    ids = np.zeros(100_000, dtype=np.int32)
+    kept, _ = subsample(ids, ids, np.array([0.3]), np.random.default_rng(3))
+    assert len(kept) / len(ids) == pytest.approx(0.3, abs=0.01)
+
+
+def test_sentences_cut_every_max_length_tokens_and_at_lines():
+    lengths = np.array([5, 0, 3])
+    starts = np.flatnonzero(np.diff(sentence_ids(lengths, carry=0, max_sentence_length=2)) != 0)
+    # tokens 0..4 (line 0) cut at 2 and 4; line 2 starts at token 5, cut again at 7
+    assert list(starts + 1) == [2, 4, 5, 7]
+    with_carry = sentence_ids(np.array([3, 2]), carry=1, max_sentence_length=2)
+    assert list(with_carry) == [with_carry[0]] + [with_carry[0] + 1] * 2 + [with_carry[0] + 2] * 2
+
+
+def test_block_rng_depends_on_seed_pass_and_block_only():
+    draw = lambda *a: block_rng(*a).integers(1 << 30, size=4).tolist()  # noqa: E731
+    assert draw(1, 0, "0:0:3") == draw(1, 0, "0:0:3")
+    assert draw(1, 0, "0:0:3") != draw(2, 0, "0:0:3")
+    assert draw(1, 0, "0:0:3") != draw(1, 1, "0:0:3")
+    assert draw(1, 0, "0:0:3") != draw(1, 0, "0:0:4")
+
+
+def test_undecodable_bytes_are_replaced_and_counted_exactly():
+    assert decode("héllo wörld".encode()) == ("héllo wörld", 0)
+    text, bad = decode(b"ab\xffcd\xfe\xfe x\xc3")
+    assert bad == 4
+    assert text == "ab\ufffdcd\ufffd\ufffd x\ufffd"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the cat  sat\n\non the\tmat \n",
+        "  lead and trail  \n\n\n",
+        "a\x0bb\x0cc\rd\x1ce\x1ff",  # \x1c-\x1f split in Python: must take the Python path
+        "café naïve\u00a0nbsp\u3000ideographic\nnext",
+        "",
+    ],
+)
+def test_fast_tokenizer_equals_str_split(text):
+    lines = text.split("\n")
+    expected = [w for line in lines for w in line.split()]
+    counts, n = count_tokens(text, lowercase=False)
+    assert counts == Counter(expected) and n == len(expected)
+    vocab = WordIds({w: i for i, w in enumerate(sorted(set(expected))[::2])})
+    ids, per_line = token_ids(text, vocab, lowercase=False)
+    assert list(ids) == [vocab[w] for w in expected]
+    assert list(per_line) == [len(line.split()) for line in lines]
+    lower, _ = count_tokens(text.upper(), lowercase=True)
+    assert lower == Counter(text.upper().lower().split())
+
+
+def test_fast_path_is_taken_only_where_it_is_exact():
+    assert arrow_splits_like_python("plain ascii\ttext\n")
+    assert not arrow_splits_like_python("unit\x1fseparator")
+    assert not arrow_splits_like_python("non\u00a0ascii")
+
+
+def test_scatter_partitions_the_pairs():
+    rng = np.random.default_rng(5)
+    centers = rng.integers(0, 50, 10_000).astype(np.int32)
+    contexts = rng.integers(0, 50, 10_000).astype(np.int32)
+    parts = scatter(centers, contexts, 7, rng)
+    assert len(parts) == 7
+    sizes = [len(c) for c, _ in parts]
+    assert min(sizes) > 10_000 / 7 * 0.8  # uniform shard choice
+    got = sorted(zip(np.concatenate([c for c, _ in parts]), np.concatenate([x for _, x in parts])))
+    assert got == sorted(zip(centers, contexts))
+
+
+def _batches(values: np.ndarray, size: int):
+    for a in range(0, len(values), size):
+        yield values[a : a + size], values[a : a + size] + 1000
+
+
+def test_merge_shuffle_keeps_the_multiset_exactly_and_mixes_pieces():
+    rng = np.random.default_rng(11)
+    pieces = [
+        np.arange(k * 1000, k * 1000 + n, dtype=np.int32) for k, n in enumerate([5, 0, 300, 77])
+    ]
+    sources = [(len(p), _batches(p, 16)) for p in pieces]
+    chunks = list(merge_shuffle(sources, rng, chunk_rows=37))
+    centers = np.concatenate([c for c, _ in chunks])
+    contexts = np.concatenate([x for _, x in chunks])
+    assert sorted(centers) == sorted(np.concatenate(pieces))
+    assert np.array_equal(contexts, centers + 1000)  # rows stay whole
+    assert all(len(c) == 37 for c, _ in chunks[:-1])
+    assert not np.array_equal(centers, np.concatenate(pieces))
+    # each chunk takes a piece's rows from its front: chunk k's rows precede chunk k+1's
+    third = [c[(c >= 2000) & (c < 3000)] for c, _ in chunks]
+    third = [t for t in third if len(t)]
+    assert all(a.max() < b.min() for a, b in zip(third, third[1:]))
+
+
+def test_merge_shuffle_of_shuffled_pieces_puts_a_row_anywhere():
+    # pieces come shuffled (scatter does it); a row of a small piece must then land uniformly
+    # anywhere in the shard, whatever chunk size, not near the start
+    where = []
+    for seed in range(400):
+        rng = np.random.default_rng(seed)
+        small = rng.permutation(np.arange(3, dtype=np.int32))
+        big = rng.permutation(np.arange(100, 160, dtype=np.int32))
+        sources = [(3, _batches(small, 2)), (60, _batches(big, 8))]
+        out = np.concatenate([c for c, _ in merge_shuffle(sources, rng, chunk_rows=16)])
+        where.append(int(np.flatnonzero(out == 0)[0]))
+    assert np.mean(where) == pytest.approx(31, abs=3)  # uniform over 0..62: sd of mean ~0.9
+    assert np.histogram(where, bins=3, range=(0, 63))[0].min() > 400 / 3 * 0.7
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"window": 0},
+        {"sample": -1e-3},
+        {"min_count": 0},
+        {"passes": 0},
+        {"num_shards": 0},
+        {"max_vocab": 0},
+        {"max_sentence_length": 0},
+        {"inputs": ()},
+        {"window": 2.5},
+    ],
+)
+def test_config_rejects_invalid_values(change):
+    settings = {"inputs": ("corpus.txt",), "output": "out"}
+    settings.update(change)
+    with pytest.raises(ValueError):
+        PipelineConfig(**settings)
+
+
+def test_config_defaults_are_word2vec_defaults():
+    config = PipelineConfig(inputs=("a",), output="b")
+    assert (config.window, config.sample, config.min_count) == (5, 1e-3, 5)
+    assert config.max_sentence_length == 10000 and config.passes == 1
+    assert config.to_json()["inputs"] == ["a"]

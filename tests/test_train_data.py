@@ -1,0 +1,92 @@
+"""Streaming: every pair exactly once per epoch across ranks and workers, same steps per rank."""
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from sgns import data, dataset
+from train_helpers import pair_ids, write_tiny_dataset
+
+V = 40
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    directory = str(tmp_path_factory.mktemp("tiny"))
+    manifest = write_tiny_dataset(directory, vocab_size=V, pairs=1000, shards=3, passes=2)
+    sizes = data.scan_dataset(directory, manifest, V)
+    return directory, manifest, sizes
+
+
+def _epoch_pairs(tiny, epoch, world_size, batch_size, workers=0, seed=5):
+    directory, manifest, sizes = tiny
+    units = data.epoch_units(directory, manifest, sizes, epoch)
+    split = data.assign_units(units, world_size, seed, epoch)
+    steps = max(data.batch_counts(split, batch_size))
+    per_rank = []
+    for rank_units in split:
+        stream = data.PairBatches(rank_units, batch_size, steps)
+        batches = list(DataLoader(stream, batch_size=None, num_workers=workers))
+        per_rank.append(batches)
+    return per_rank, steps
+
+
+def _read_pass(tiny, k):
+    import pyarrow.parquet as pq
+
+    directory, manifest, _ = tiny
+    shards = manifest["increments"][0]["passes"][k]["shards"]
+    tables = [pq.read_table(f"{directory}/{s['path']}") for s in shards]
+    return np.concatenate([pair_ids(t["center"], t["context"], V) for t in tables])
+
+
+@pytest.mark.parametrize("world_size,workers", [(1, 0), (2, 0), (3, 2), (4, 0)])
+def test_every_pair_exactly_once_per_epoch_and_equal_steps(tiny, world_size, workers):
+    for epoch in (0, 1, 2):
+        per_rank, steps = _epoch_pairs(tiny, epoch, world_size, 48, workers)
+        assert all(len(batches) == steps for batches in per_rank)
+        seen = np.concatenate([pair_ids(c, x, V) for b in per_rank for c, x in b])
+        expected = _read_pass(tiny, epoch % 2)  # epoch e reads pass e mod passes
+        assert len(seen) == len(expected) == 1000
+        assert np.array_equal(np.sort(seen), np.sort(expected))
+
+
+def test_batches_do_not_depend_on_the_number_of_workers(tiny):
+    one, _ = _epoch_pairs(tiny, 0, 2, 40, workers=0)
+    two, _ = _epoch_pairs(tiny, 0, 2, 40, workers=2)
+    for a, b in zip(one, two):
+        assert all(torch.equal(x[0], y[0]) and torch.equal(x[1], y[1]) for x, y in zip(a, b))
+
+
+def test_stream_starts_at_any_batch(tiny):
+    directory, manifest, sizes = tiny
+    units = data.epoch_units(directory, manifest, sizes, 0)
+    full = list(data.PairBatches(units, 50, 20))
+    rest = list(
+        DataLoader(data.PairBatches(units, 50, 20, start=7), batch_size=None, num_workers=2)
+    )
+    assert len(rest) == 13
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(full[7:], rest))
+
+
+def test_shuffle_is_agreed_and_changes_with_epoch_and_seed(tiny):
+    directory, manifest, sizes = tiny
+    units = data.epoch_units(directory, manifest, sizes, 0)
+    assert data.assign_units(units, 2, 1, 0) == data.assign_units(units, 2, 1, 0)
+    assert data.assign_units(units, 1, 1, 0) != data.assign_units(units, 1, 1, 2)
+    assert data.assign_units(units, 1, 1, 0) != data.assign_units(units, 1, 2, 0)
+
+
+def test_ranks_pair_counts_differ_by_at_most_one_row_group(tiny):
+    directory, manifest, sizes = tiny
+    units = data.epoch_units(directory, manifest, sizes, 0)
+    loads = [sum(u.pairs for u in r) for r in data.assign_units(units, 3, 0, 0)]
+    assert max(loads) - min(loads) <= max(u.pairs for u in units)
+
+
+def test_ids_beyond_the_vocabulary_are_caught_from_statistics(tiny):
+    directory, manifest, _ = tiny
+    path = dataset.pass_shards(directory, manifest, 0)[0].path
+    with pytest.raises(ValueError, match="vocabulary has 10 words"):
+        data.scan_shard(path, 10)

@@ -1,0 +1,208 @@
+"""Whole runs in one process: exact resume, metrics, NaN handling, and bad input rejected early."""
+
+import json
+import os
+import shutil
+
+import pytest
+import torch
+
+import sgns.train
+from sgns.checkpoint import checkpoint_path, load_checkpoint
+from sgns.config import TrainConfig
+from sgns.train import main, train
+from train_helpers import write_tiny_dataset
+
+
+@pytest.fixture()
+def tiny(tmp_path):
+    directory = str(tmp_path / "data")
+    write_tiny_dataset(directory, vocab_size=40, pairs=1200, shards=2, passes=2)
+    return directory
+
+
+def _config(data, output, **kw):
+    base = dict(
+        data=data,
+        output=output,
+        dim=8,
+        epochs=3,
+        batch_size=50,
+        lr=0.05,
+        seed=3,
+        device="cpu",
+        checkpoint_interval=5,
+        log_interval=4,
+        pool_size=10,
+    )
+    return TrainConfig(**{**base, **kw})
+
+
+@pytest.mark.parametrize("mode,workers", [("pool", 0), ("pair", 2)])
+def test_killed_and_resumed_run_ends_with_the_same_vectors(tiny, tmp_path, mode, workers):
+    whole = str(tmp_path / "whole")
+    train(_config(tiny, whole, negative_mode=mode))
+    parts = str(tmp_path / "parts")
+    assert train(_config(tiny, parts, negative_mode=mode, stop_after_steps=31)) is None
+    assert load_checkpoint(checkpoint_path(parts))["step"] == 31  # mid epoch 1 (24 steps each)
+    train(_config(tiny, parts, negative_mode=mode, resume=True, num_workers=workers))
+    a = load_checkpoint(checkpoint_path(whole))
+    b = load_checkpoint(checkpoint_path(parts))
+    assert a["step"] == b["step"] == 72
+    assert torch.equal(a["weights"], b["weights"])
+    with (
+        open(os.path.join(whole, "vectors.txt")) as f,
+        open(os.path.join(parts, "vectors.txt")) as g,
+    ):
+        assert f.read() == g.read()
+    epochs = [
+        [
+            r
+            for r in map(json.loads, open(os.path.join(run, "metrics.jsonl")))
+            if r["kind"] == "epoch"
+        ]
+        for run in (whole, parts)
+    ]
+    assert [(r["loss"], r["pairs"]) for r in epochs[0]] == [
+        (r["loss"], r["pairs"]) for r in epochs[1]
+    ]
+
+
+def test_run_writes_metrics_config_vocab_and_the_loss_falls(tiny, tmp_path):
+    run = str(tmp_path / "run")
+    train(_config(tiny, run, epochs=4))
+    records = [json.loads(line) for line in open(os.path.join(run, "metrics.jsonl"))]
+    steps = [r for r in records if r["kind"] == "step"]
+    epochs = [r for r in records if r["kind"] == "epoch"]
+    assert set(steps[0]) == {"kind", "step", "epoch", "pairs", "loss", "lr", "pairs_per_s", "time"}
+    assert set(epochs[0]) == {"kind", "epoch", "loss", "pairs", "seconds"}
+    assert [r["step"] for r in steps[:3]] == [4, 8, 12]
+    assert [r["pairs"] for r in epochs] == [1200] * 4 and steps[-1]["pairs"] <= 4800
+    assert epochs[-1]["loss"] < epochs[0]["loss"]
+    assert steps[-1]["lr"] < steps[0]["lr"]
+    saved = json.load(open(os.path.join(run, "config.json")))
+    assert saved["dim"] == 8 and saved["dataset"] == os.path.abspath(tiny)
+    assert (
+        open(os.path.join(run, "vocab.tsv")).read() == open(os.path.join(tiny, "vocab.tsv")).read()
+    )
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny, tmp_path, monkeypatch, capsys):
+    real = sgns.train.sgns_update
+    calls = {"n": 0}
+
+    def poisoned(*args, **kw):
+        calls["n"] += 1
+        rows, deltas, loss = real(*args, **kw)
+        if calls["n"] >= 13:
+            return rows, deltas * float("nan"), loss * float("nan")
+        return rows, deltas, loss
+
+    monkeypatch.setattr(sgns.train, "sgns_update", poisoned)
+    run = str(tmp_path / "run")
+    with pytest.raises(SystemExit) as exit_:
+        main(
+            [
+                "--data",
+                tiny,
+                "--output",
+                run,
+                "--dim",
+                "8",
+                "--batch-size",
+                "50",
+                "--device",
+                "cpu",
+                "--checkpoint-interval",
+                "5",
+                "--log-interval",
+                "7",
+            ]
+        )
+    assert exit_.value.code != 0
+    err = [line for line in capsys.readouterr().err.splitlines() if "sgns-train" in line]
+    assert len(err) == 1 and err[0].startswith("sgns-train: error:") and "nan" in err[0]
+    state = load_checkpoint(checkpoint_path(run))
+    assert state["step"] == 10 and torch.isfinite(state["weights"]).all()
+
+
+def _expect_error(argv, capsys, *fragments):
+    capsys.readouterr()  # drop what earlier runs in the test printed
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("sgns-train: error:"), err
+    for fragment in fragments:
+        assert fragment in err[0]
+
+
+def test_directory_without_manifest_is_rejected(tiny, tmp_path, capsys):
+    os.remove(os.path.join(tiny, "manifest.json"))
+    _expect_error(["--data", tiny, "--output", str(tmp_path / "r")], capsys, "manifest.json")
+
+
+def test_unsupported_schema_version_is_rejected(tiny, tmp_path, capsys):
+    path = os.path.join(tiny, "manifest.json")
+    manifest = json.load(open(path))
+    manifest["schema_version"] = 99
+    json.dump(manifest, open(path, "w"))
+    _expect_error(["--data", tiny, "--output", str(tmp_path / "r")], capsys, "schema_version 99")
+
+
+def test_ids_beyond_the_vocabulary_are_rejected(tiny, tmp_path, capsys):
+    lines = open(os.path.join(tiny, "vocab.tsv")).readlines()[:30]
+    open(os.path.join(tiny, "vocab.tsv"), "w").writelines(lines)
+    path = os.path.join(tiny, "manifest.json")
+    manifest = json.load(open(path))
+    manifest["vocab"]["size"] = 30
+    json.dump(manifest, open(path, "w"))
+    _expect_error(["--data", tiny, "--output", str(tmp_path / "r")], capsys, "30 words")
+
+
+def test_corrupt_shard_is_named(tiny, tmp_path, capsys):
+    shard = os.path.join(tiny, "pairs/inc-00000/pass-00001/shard-00001-of-00002.parquet")
+    with open(shard, "r+b") as f:
+        f.seek(-30, 2)
+        f.write(b"\0" * 30)
+    _expect_error(["--data", tiny, "--output", str(tmp_path / "r")], capsys, shard)
+
+
+def test_resume_with_another_vocabulary_or_dim_is_rejected(tiny, tmp_path, capsys):
+    run = str(tmp_path / "run")
+    train(_config(tiny, run, epochs=1))
+    _expect_error(
+        [
+            "--data",
+            tiny,
+            "--output",
+            run,
+            "--dim",
+            "9",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "50",
+            "--lr",
+            "0.05",
+            "--seed",
+            "3",
+            "--pool-size",
+            "10",
+            "--resume",
+        ],
+        capsys,
+        "dim=8",
+    )
+    other = str(tmp_path / "other")
+    write_tiny_dataset(other, vocab_size=41, pairs=1200, shards=2, passes=2)
+    _expect_error(
+        ["--data", other, "--output", run, "--dim", "8", "--resume"], capsys, "another vocabulary"
+    )
+    shutil.rmtree(other)
+
+
+def test_existing_checkpoint_without_resume_is_rejected(tiny, tmp_path, capsys):
+    run = str(tmp_path / "run")
+    train(_config(tiny, run, epochs=1))
+    _expect_error(["--data", tiny, "--output", run], capsys, "--resume")

@@ -1,0 +1,121 @@
+"""Test fixtures for the trainer: a tiny dataset directory written exactly per sgns.dataset.
+
+Run as a script under torchrun it is the per-rank driver of the distributed test:
+    torchrun --nproc-per-node 2 tests/train_helpers.py DATA RUN OUT [extra sgns-train options]
+Each rank trains, then writes the sha256 of its final parameters to OUT/rank-R.sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from sgns import dataset  # noqa: E402
+
+
+def write_tiny_dataset(
+    directory: str,
+    vocab_size: int = 40,
+    pairs: int = 1000,
+    shards: int = 3,
+    passes: int = 1,
+    row_group_rows: int = 64,
+    seed: int = 0,
+) -> dict:
+    """A dataset of `pairs` distinct (center, context) pairs per pass, in small row groups.
+
+    Pair p of pass k is (p // V, p % V) shifted by k, so every pair of a pass is unique and each
+    pass differs: tests can check "each pair exactly once" and "epoch e reads pass e mod passes".
+    Counts follow a Zipf-like law so the noise distribution is skewed. Returns the manifest.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    assert pairs <= vocab_size * vocab_size
+    rng = np.random.default_rng(seed)
+    words = [f"w{i:03d}" for i in range(vocab_size)]
+    counts = [1000 // (i + 1) + 5 for i in range(vocab_size)]
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, dataset.VOCAB_FILE), "wb") as f:
+        f.write(dataset.format_vocab(words, counts))
+    pass_entries = []
+    for k in range(passes):
+        ids = (rng.permutation(vocab_size * vocab_size)[:pairs] + k) % (vocab_size * vocab_size)
+        centers, contexts = (
+            (ids // vocab_size).astype(np.int32),
+            (ids % vocab_size).astype(np.int32),
+        )
+        entries = []
+        for s, part in enumerate(np.array_split(np.arange(pairs), shards)):
+            rel = dataset.shard_path(0, k, s, shards)
+            path = os.path.join(directory, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            table = pa.table(
+                {dataset.CENTER: centers[part], dataset.CONTEXT: contexts[part]},
+                schema=dataset.pair_schema(),
+            )
+            pq.write_table(table, path, row_group_size=row_group_rows)
+            groups = pq.ParquetFile(path).num_row_groups
+            entries.append({"path": rel, "pairs": len(part), "row_groups": groups})
+        pass_entries.append({"pass": k, "tokens_kept": pairs, "pairs": pairs, "shards": entries})
+    stats = {"files": 1, "lines": 1, "tokens": sum(counts), "oov_tokens": 0, "replaced_bytes": 0}
+    manifest = {
+        "format": dataset.FORMAT,
+        "schema_version": dataset.SCHEMA_VERSION,
+        "created": "2026-01-01T00:00:00Z",
+        "beam_version": "test",
+        "seed": seed,
+        "config": {"window": 5, "min_count": 1, "sample": 1e-3},
+        "vocab": {
+            "file": dataset.VOCAB_FILE,
+            "size": vocab_size,
+            "sha256": dataset.vocab_fingerprint(words, counts),
+            "total_count": sum(counts),
+        },
+        "stats": {**stats, "pairs": pairs * passes, "tokens_kept": pairs * passes},
+        "increments": [
+            {
+                "index": 0,
+                "inputs": ["tiny.txt"],
+                "vocab_size": vocab_size,
+                "new_words": vocab_size,
+                "stats": stats,
+                "passes": pass_entries,
+            }
+        ],
+    }
+    dataset.write_manifest_local(directory, manifest)
+    return manifest
+
+
+def pair_ids(centers, contexts, vocab_size: int) -> np.ndarray:
+    """Each pair as one integer (for exactly-once checks)."""
+    return np.asarray(centers, dtype=np.int64) * vocab_size + np.asarray(contexts, dtype=np.int64)
+
+
+def _driver(argv: list[str]) -> None:
+    import torch
+
+    from sgns import distributed
+    from sgns.config import TrainConfig
+    from sgns.train import Trainer, build_parser
+
+    data, run, out = argv[:3]
+    args = build_parser().parse_args(["--data", data, "--output", run, *argv[3:]])
+    config = TrainConfig(**vars(args))
+    ctx = distributed.setup(config.device)
+    trainer = Trainer(config, ctx)
+    trainer.train()
+    digest = hashlib.sha256(trainer.weights.cpu().numpy().tobytes()).hexdigest()
+    with open(os.path.join(out, f"rank-{ctx.rank}.sha256"), "w") as f:
+        f.write(f"{digest} {trainer.step} {float(torch.linalg.norm(trainer.weights))}\n")
+    distributed.teardown(ctx)
+
+
+if __name__ == "__main__":
+    _driver(sys.argv[1:])
