@@ -15,6 +15,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.config import PipelineConfig
 from pipeline.shards import PIECES_DIR
+from pipeline.vocabulary import summary_path
 from sgns.dataset import (
     FORMAT,
     MANIFEST_FILE,
@@ -107,35 +108,33 @@ def file_sha256(path: str) -> str:
 
 
 class WriteManifest(beam.PTransform):
-    """(vocab summary, (pass, kept) pairs, shard records) -> the manifest, written last."""
+    """((pass, tokens kept) pairs, shard records) -> the manifest, written last."""
 
-    def __init__(self, config: PipelineConfig, files: list[str]):
+    def __init__(self, config: PipelineConfig, files: list[str], vocab: dict):
         super().__init__()
         self._config = config
         self._files = files
+        self._vocab = vocab  # the vocabulary run's summary: a few numbers
 
     def expand(self, inputs):
-        vocab, kept, shards = inputs
+        kept, shards = inputs
         totals = kept | "SumKeptPerPass" >> beam.CombinePerKey(sum)
         return (
-            vocab.pipeline
+            shards.pipeline
             | "Start" >> beam.Create([None])
             | "WriteManifestFile"
-            >> beam.Map(
-                self._write,
-                beam.pvalue.AsSingleton(vocab),
-                beam.pvalue.AsDict(totals),
-                beam.pvalue.AsList(shards),
-            )
+            >> beam.Map(self._write, beam.pvalue.AsDict(totals), beam.pvalue.AsList(shards))
         )
 
-    def _write(self, _, vocab: dict, kept: dict, shards: list) -> dict:
-        output = self._config.output
-        sha = file_sha256(vocab["path"])
+    def _write(self, _, kept: dict, shards: list) -> dict:
+        output, vocab = self._config.output, self._vocab
+        sha = file_sha256(FileSystems.join(output, VOCAB_FILE))
         manifest = build_manifest(self._config, self._files, vocab, sha, kept, shards)
         pieces = FileSystems.join(output, PIECES_DIR)
         if FileSystems.exists(pieces):  # emptied by the shard writers; drop the folders
             FileSystems.delete([pieces])
+        if FileSystems.exists(summary_path(output)):
+            FileSystems.delete([summary_path(output)])
         write_manifest(output, manifest)
         stats = manifest["stats"]
         _LOG.info(

@@ -55,12 +55,13 @@ def sentence_ids(tokens_per_line: np.ndarray, carry: int, max_sentence_length: i
 
 def block_word_ids(
     block: Block, ids: WordIds, lowercase: bool, max_sentence_length: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(word ids, sentence numbers) of the in-vocabulary tokens of a block, in order."""
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(word ids, sentence numbers) of the in-vocabulary tokens of a block, in order; and the
+    number of tokens, OOV included."""
     word_ids, lengths = token_ids(block.text, ids, lowercase)
     sentences = sentence_ids(lengths, block.carry, max_sentence_length)
     known = word_ids >= 0
-    return word_ids[known], sentences[known]
+    return word_ids[known], sentences[known], len(word_ids)
 
 
 def subsample(
@@ -93,10 +94,12 @@ def make_pairs(
 
 def block_pairs(
     block: Block, ids: WordIds, keep: np.ndarray, config, pass_index: int
-) -> tuple[np.ndarray, np.ndarray, int, np.random.Generator]:
-    """Pairs of one block in one pass: (centers, contexts, tokens kept, the block's rng)."""
-    word_ids, sentences = block_word_ids(block, ids, config.lowercase, config.max_sentence_length)
+) -> tuple[np.ndarray, np.ndarray, int, int, np.random.Generator]:
+    """Pairs of one block in one pass: (centers, contexts, tokens, tokens kept, the block's rng)."""
+    word_ids, sentences, tokens = block_word_ids(
+        block, ids, config.lowercase, config.max_sentence_length
+    )
     rng = block_rng(config.seed, pass_index, block.key)
     word_ids, sentences = subsample(word_ids, sentences, keep, rng)
     centers, contexts = make_pairs(word_ids, sentences, config.window, rng)
-    return centers, contexts, len(word_ids), rng
+    return centers, contexts, tokens, len(word_ids), rng

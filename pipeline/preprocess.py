@@ -9,8 +9,11 @@ At scale, add standard Beam options; everything after our own options goes to Pi
     sgns-preprocess --input gs://b/corpus/*.bz2 --output gs://b/data \\
         --runner DataflowRunner --project P --region R --temp_location gs://b/tmp
 
-Stages: ReadBlocks -> CountVocabulary (writes vocab.tsv) -> per pass: ReadBlocks -> MakePairs
-(writes per-shard pieces) -> MergeShards (one shuffled Parquet file per shard) -> WriteManifest.
+Two pipeline runs, so that the vocabulary is a plain file (and an empty one a clean error) before
+any pair is made:
+  1. ReadBlocks -> CountVocabulary (writes vocab.tsv)
+  2. per pass: ReadBlocks -> MakePairs (writes per-shard pieces);
+     MergeShards (one shuffled Parquet file per shard) -> WriteManifest (written last)
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import argparse
 import logging
 import re
 import sys
+import uuid
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -29,7 +33,7 @@ from pipeline.manifest import WriteManifest
 from pipeline.read import ReadBlocks, match_inputs, plan_sources
 from pipeline.scatter import MakePairs
 from pipeline.shards import PIECES_DIR, MergeShards
-from pipeline.vocabulary import CountVocabulary
+from pipeline.vocabulary import CountVocabulary, check_vocabulary, read_summary
 from sgns.dataset import MANIFEST_FILE, PAIRS_DIR, VOCAB_FILE
 
 _LOG = logging.getLogger(__name__)
@@ -38,7 +42,7 @@ PROG = "sgns-preprocess"
 # to download its Prism runner first; 2 workers in the mode measured fastest on 2 cores.
 LOCAL_RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
 LOCAL_WORKERS = 2
-LOCAL_MODE = "multi_processing"
+LOCAL_MODE = "multi_threading"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,9 +84,11 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
 
 
 def pipeline_options(beam_args: list[str]) -> PipelineOptions:
-    """The user's Beam options; with no --runner, the offline local engine with 2 workers."""
+    """The user's Beam options; for a local run (no --runner, or DirectRunner), the engine that
+    DirectRunner falls back to, named directly, with the measured fastest worker settings."""
     options = PipelineOptions(beam_args)
-    if options.view_as(StandardOptions).runner is None:
+    runner = options.view_as(StandardOptions).runner
+    if runner is None or runner.lower() in ("directrunner", "direct"):
         options.view_as(StandardOptions).runner = LOCAL_RUNNER
         direct = options.view_as(DirectOptions)
         if not any(a.startswith("--direct_num_workers") for a in beam_args):
@@ -110,25 +116,25 @@ def prepare_output(config: PipelineConfig) -> None:
         FileSystems.delete([pieces])
 
 
-def build_pipeline(pipeline: beam.Pipeline, config: PipelineConfig, files: list) -> None:
-    """Add every stage of the run to `pipeline`."""
+def build_vocabulary_pipeline(pipeline: beam.Pipeline, config: PipelineConfig, files) -> None:
+    """Run 1: ReadBlocks -> CountVocabulary (vocab.tsv and a summary for the driver)."""
+    _ = (
+        pipeline
+        | "ListSources" >> beam.Create(plan_sources(files))
+        | "ReadBlocks" >> ReadBlocks(config.block_bytes, config.max_sentence_length)
+        | "CountVocabulary"
+        >> CountVocabulary(config.output, config.lowercase, config.min_count, config.max_vocab)
+    )
+
+
+def build_pairs_pipeline(pipeline: beam.Pipeline, config: PipelineConfig, files, vocab) -> None:
+    """Run 2: per pass ReadBlocks -> MakePairs; then MergeShards -> WriteManifest."""
     read = ReadBlocks(config.block_bytes, config.max_sentence_length)
     sources = pipeline | "ListSources" >> beam.Create(plan_sources(files))
-    vocab_path, summary = (
-        sources
-        | "ReadForVocabulary" >> read
-        | "CountVocabulary"
-        >> CountVocabulary(
-            FileSystems.join(config.output, VOCAB_FILE),
-            config.lowercase,
-            config.min_count,
-            config.max_vocab,
-        )
-    )
-    pieces, kept = [], []
+    pieces, kept, run = [], [], uuid.uuid4().hex
     for p in range(config.passes):
-        blocks = sources | f"ReadForPass{p}" >> read
-        more_pieces, more_kept = blocks | f"MakePairsPass{p}" >> MakePairs(config, p, vocab_path)
+        blocks = sources | f"ReadBlocksPass{p}" >> read
+        more_pieces, more_kept = blocks | f"MakePairsPass{p}" >> MakePairs(config, p, run)
         pieces.append(more_pieces)
         kept.append(more_kept)
     shards = (
@@ -137,34 +143,40 @@ def build_pipeline(pipeline: beam.Pipeline, config: PipelineConfig, files: list)
         | "MergeShards" >> MergeShards(config.output, config.passes, config.num_shards, config.seed)
     )
     kept = kept | "FlattenKept" >> beam.Flatten()
-    _ = (summary, kept, shards) | "WriteManifest" >> WriteManifest(config, [f for f, _ in files])
+    paths = [path for path, _ in files]
+    _ = (kept, shards) | "WriteManifest" >> WriteManifest(config, paths, vocab)
 
 
-def run(config: PipelineConfig, beam_args: list[str]) -> None:
-    """Check the inputs and the output, then run the pipeline to the end."""
+def run(config: PipelineConfig, beam_args: list[str]) -> dict:
+    """Check the inputs and the output, run the vocabulary, check it, run the pairs."""
     files = match_inputs(config.inputs)
     prepare_output(config)
     options = pipeline_options(beam_args)
-    _LOG.info("%d input files; writing %s with %s", len(files), config.output, options)
+    _LOG.info(
+        "%d input files (%d bytes) -> %s", len(files), sum(s for _, s in files), config.output
+    )
     with beam.Pipeline(options=options) as pipeline:
-        build_pipeline(pipeline, config, files)
-
-
-_USER_ERROR = re.compile(r"(?:ValueError|FileNotFoundError): (.+?)(?: \[while running .*)?$", re.M)
+        build_vocabulary_pipeline(pipeline, config, files)
+    vocab = read_summary(config.output)
+    check_vocabulary(vocab, config.min_count)
+    with beam.Pipeline(options=options) as pipeline:
+        build_pairs_pipeline(pipeline, config, files, vocab)
+    return vocab
 
 
 def user_error(error: BaseException) -> str | None:
-    """The one-line message of an error a user caused, also when a runner wrapped it."""
-    if isinstance(error, (ValueError, FileNotFoundError)):
-        return re.sub(r" \[while running .*", "", str(error).splitlines()[0] if str(error) else "")
-    found = _USER_ERROR.findall(str(error))
-    return found[-1] if found else None
+    """The one-line message of an error a user caused (ValueError, FileNotFoundError)."""
+    if not isinstance(error, (ValueError, FileNotFoundError)):
+        return None
+    lines = str(error).splitlines() or [type(error).__name__]
+    return re.sub(r" \[while running .*", "", lines[0])  # a runner's note on the failed step
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the sgns-preprocess console script; returns the exit code."""
     args, beam_args = build_parser().parse_known_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    # force: importing Beam may already have configured the root logger with a bare format
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", force=True)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     try:
         run(config_from_args(args), beam_args)

@@ -1,26 +1,29 @@
 """`MakePairs`: blocks -> skip-gram pairs -> per-shard temporary pieces, for one pass.
 
-The vocabulary arrives as a file path and is loaded once per worker process (shared by its
-threads through `apache_beam.utils.shared.Shared`); it is never a pickled side input.
+The vocabulary file (written by the vocabulary run before this one starts) is loaded once per
+worker process in `setup` (shared by its threads through `apache_beam.utils.shared.Shared`); it
+is never a pickled side input.
 """
 
 from __future__ import annotations
 
 import logging
-import time
+import uuid
 
 import apache_beam as beam
 import numpy as np
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils import shared
 
 from pipeline.config import PipelineConfig
 from pipeline.pairs import WordIds, block_pairs, keep_probabilities
+from pipeline.progress import Progress
 from pipeline.read import Block
 from pipeline.shards import piece_path, scatter, write_piece
 from pipeline.vocabulary import load_vocabulary
+from sgns.dataset import VOCAB_FILE
 
 _LOG = logging.getLogger(__name__)
-_PROGRESS_SECONDS = 15.0
 KEPT = "tokens_kept"  # tag of the (pass, tokens kept) output
 
 
@@ -36,24 +39,20 @@ class _Vocabulary:
 class MakePairsFn(beam.DoFn):
     """Block -> ((pass, shard), (piece path, rows)) per non-empty piece; and (pass, kept)."""
 
-    def __init__(self, config: PipelineConfig, pass_index: int, handle: shared.Shared):
+    def __init__(self, config: PipelineConfig, pass_index: int, handle: shared.Shared, run: str):
         self._config = config
         self._pass = pass_index
         self._handle = handle
-        self._vocab = None
+        self._run = run  # names this run's vocabulary: a worker never reuses another run's
 
     def setup(self):
-        self._blocks = self._tokens = 0
-        self._started = self._logged = time.monotonic()
+        path, sample = FileSystems.join(self._config.output, VOCAB_FILE), self._config.sample
+        self._vocab = self._handle.acquire(lambda: _Vocabulary(path, sample), tag=self._run)
+        self._progress = Progress(f"pairs, pass {self._pass}")
 
-    def process(self, block: Block, vocab_path: str):
-        if self._vocab is None:
-            sample = self._config.sample
-            self._vocab = self._handle.acquire(
-                lambda: _Vocabulary(vocab_path, sample), tag=f"{vocab_path}:{sample}"
-            )
+    def process(self, block: Block):
         config = self._config
-        centers, contexts, kept, rng = block_pairs(
+        centers, contexts, tokens, kept, rng = block_pairs(
             block, self._vocab.ids, self._vocab.keep, config, self._pass
         )
         yield beam.pvalue.TaggedOutput(KEPT, (self._pass, kept))
@@ -62,30 +61,20 @@ class MakePairsFn(beam.DoFn):
                 path = piece_path(config.output, self._pass, shard, block.key)
                 write_piece(path, c, x)
                 yield (self._pass, shard), (path, len(c))
-        self._progress(len(block.text))
-
-    def _progress(self, characters: int) -> None:
-        self._blocks += 1
-        self._tokens += characters
-        now = time.monotonic()
-        if now - self._logged >= _PROGRESS_SECONDS:
-            self._logged = now
-            rate = self._tokens / max(now - self._started, 1e-9) / 1e6
-            _LOG.info("pass %d: %d blocks paired (%.1f MB/s)", self._pass, self._blocks, rate)
+        self._progress.add(tokens)
 
 
 class MakePairs(beam.PTransform):
     """PCollection[Block] -> (piece records, (pass, tokens kept)) for pass `pass_index`."""
 
-    def __init__(self, config: PipelineConfig, pass_index: int, vocab_path):
+    def __init__(self, config: PipelineConfig, pass_index: int, run: str | None = None):
         super().__init__()
         self._config = config
         self._pass = pass_index
-        self._vocab_path = vocab_path  # singleton PCollection: also orders this after the vocab
+        self._run = run or uuid.uuid4().hex  # one per pipeline run, shared by its passes
 
     def expand(self, blocks):
         results = blocks | "PairBlocks" >> beam.ParDo(
-            MakePairsFn(self._config, self._pass, shared.Shared()),
-            beam.pvalue.AsSingleton(self._vocab_path),
+            MakePairsFn(self._config, self._pass, shared.Shared(), self._run)
         ).with_outputs(KEPT, main="pieces")
         return results.pieces, results[KEPT]

@@ -3,11 +3,13 @@
 Stages as in tf.Transform: count (one Counter per block, merged by a CombineFn, because one
 element per word runs at ~60k elements/s) -> filter by min_count -> top max_vocab -> order by
 count descending, ties by word -> write vocab.tsv. What goes on is the file's path only: the pair
-stage loads the file once per worker, it is never a pickled side input.
+stage loads the file once per worker, it is never a pickled side input. The vocabulary is its
+own pipeline run: the driver checks its summary before the pairs run starts.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from typing import NamedTuple
@@ -15,9 +17,10 @@ from typing import NamedTuple
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.progress import Progress
 from pipeline.read import Block
 from pipeline.tokens import count_tokens
-from sgns.dataset import format_vocab, parse_vocab
+from sgns.dataset import VOCAB_FILE, format_vocab, parse_vocab
 
 _LOG = logging.getLogger(__name__)
 
@@ -67,6 +70,21 @@ def load_vocabulary(path: str) -> tuple[list[str], list[int]]:
         return parse_vocab(f.read())
 
 
+class CountBlocksFn(beam.DoFn):
+    """Block -> (Counter, CorpusStats); a DoFn only to keep its progress log's state."""
+
+    def __init__(self, lowercase: bool):
+        self._lowercase = lowercase
+
+    def setup(self):
+        self._progress = Progress("vocabulary")
+
+    def process(self, block: Block):
+        counts, stats = count_block(block, self._lowercase)
+        self._progress.add(stats.tokens)
+        yield counts, stats
+
+
 class MergeCountsFn(beam.CombineFn):
     """Merges (Counter, CorpusStats) per block into one pair for the whole corpus."""
 
@@ -88,53 +106,75 @@ class MergeCountsFn(beam.CombineFn):
         return accumulator
 
 
-class CountVocabulary(beam.PTransform):
-    """PCollection[Block] -> (vocabulary path, vocabulary summary dict), both singletons.
+def summarize(counts: Counter, stats: CorpusStats, min_count: int, max_vocab: int | None):
+    """(words, counts, summary dict) of the merged counts; the summary goes into the manifest."""
+    words, word_counts = select_vocabulary(counts, min_count, max_vocab)
+    total = sum(word_counts)
+    summary = {
+        "size": len(words),
+        "total_count": total,
+        "new_words": len(words),
+        "distinct_words": len(counts),
+        "lines": stats.lines,
+        "tokens": stats.tokens,
+        "oov_tokens": stats.tokens - total,
+        "replaced_bytes": stats.replaced_bytes,
+        "blocks": stats.blocks,
+    }
+    return words, word_counts, summary
 
-    The summary holds size, total_count, the corpus statistics and oov_tokens.
+
+def check_vocabulary(summary: dict, min_count: int) -> None:
+    """Refuse an empty corpus or an empty vocabulary, with the fix in the message."""
+    if summary["tokens"] == 0:
+        raise ValueError("the corpus is empty: the input files hold no tokens")
+    if summary["size"] == 0:
+        raise ValueError(
+            f"the vocabulary is empty: no word occurs --min-count {min_count} times "
+            f"({summary['distinct_words']} distinct words; lower --min-count or add text)"
+        )
+
+
+def summary_path(output: str) -> str:
+    """Where the vocabulary run leaves its summary for the driver (removed with the run)."""
+    return FileSystems.join(output, ".tmp-vocab-summary.json")
+
+
+def read_summary(output: str) -> dict:
+    with FileSystems.open(summary_path(output)) as f:
+        return json.loads(f.read().decode())
+
+
+class CountVocabulary(beam.PTransform):
+    """PCollection[Block] -> writes vocab.tsv and the summary file; PCollection[summary dict].
+
+    Never fails on an empty vocabulary: the driver reads the summary and reports it in one line
+    (an error raised inside a pipeline reaches the user wrapped in runner tracebacks).
     """
 
-    def __init__(self, vocab_path: str, lowercase: bool, min_count: int, max_vocab: int | None):
+    def __init__(self, output: str, lowercase: bool, min_count: int, max_vocab: int | None):
         super().__init__()
-        self._vocab_path = vocab_path
+        self._output = output
         self._lowercase = lowercase
         self._min_count = min_count
         self._max_vocab = max_vocab
 
     def expand(self, blocks):
-        totals = (
+        return (
             blocks
-            | "CountBlocks" >> beam.Map(count_block, self._lowercase)
+            | "CountBlocks" >> beam.ParDo(CountBlocksFn(self._lowercase))
             | "MergeCounts" >> beam.CombineGlobally(MergeCountsFn())
+            | "WriteVocabulary" >> beam.MapTuple(self._write)
         )
-        summary = totals | "WriteVocabulary" >> beam.Map(self._write)
-        path = summary | "TakePath" >> beam.Map(lambda s: s["path"])
-        return path, summary
 
-    def _write(self, totals: tuple[Counter, CorpusStats]) -> dict:
-        counts, stats = totals
-        words, word_counts = select_vocabulary(counts, self._min_count, self._max_vocab)
-        total = sum(word_counts)
+    def _write(self, counts: Counter, stats: CorpusStats) -> dict:
+        words, word_counts, summary = summarize(counts, stats, self._min_count, self._max_vocab)
         _LOG.info(
             "vocabulary: %d distinct words, %d kept (min_count %d), %d tokens in %d lines",
             len(counts), len(words), self._min_count, stats.tokens, stats.lines,
         )  # fmt: skip
-        if stats.tokens == 0:
-            raise ValueError("the corpus is empty: the input files hold no tokens")
-        if not words:
-            raise ValueError(
-                f"the vocabulary is empty: no word occurs --min-count {self._min_count} times "
-                "(lower --min-count, or give a bigger corpus)"
-            )
-        write_vocabulary(self._vocab_path, words, word_counts)
-        return {
-            "path": self._vocab_path,
-            "size": len(words),
-            "total_count": total,
-            "new_words": len(words),
-            "lines": stats.lines,
-            "tokens": stats.tokens,
-            "oov_tokens": stats.tokens - total,
-            "replaced_bytes": stats.replaced_bytes,
-            "blocks": stats.blocks,
-        }
+        if words:
+            write_vocabulary(FileSystems.join(self._output, VOCAB_FILE), words, word_counts)
+        with FileSystems.create(summary_path(self._output)) as f:
+            f.write(json.dumps(summary).encode())
+        return summary

@@ -81,10 +81,16 @@ def all_gather_update(
         deltas = torch.cat([deltas, deltas.new_zeros(pad, deltas.shape[1])])
     all_rows = rows.new_empty(world_size * largest)  # (W*R,)
     all_deltas = deltas.new_empty(world_size * largest, deltas.shape[1])  # (W*R, D)
-    dist.all_gather_into_tensor(all_rows, rows.contiguous())
-    dist.all_gather_into_tensor(all_deltas, deltas.contiguous())
+    _gather_into(all_rows, rows.contiguous())
+    _gather_into(all_deltas, deltas.contiguous())
     keep = [slice(r * largest, r * largest + n) for r, n in enumerate(sizes)]
     return (torch.cat([all_rows[s] for s in keep]), torch.cat([all_deltas[s] for s in keep]))
+
+
+def _gather_into(output: torch.Tensor, local: torch.Tensor) -> None:
+    # torch 2.13 renamed all_gather_into_tensor to all_gather_single (the old name warns)
+    gather = getattr(dist, "all_gather_single", None) or dist.all_gather_into_tensor
+    gather(output, local)
 
 
 def all_reduce_sum(values: torch.Tensor, world_size: int) -> torch.Tensor:

@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> dict:
         found, unknown = nearest_neighbors(words, vectors, queries, args.topn)
         result["neighbors"] = {w: [[n, round(s, 4)] for n, s in ns] for w, ns in found.items()}
         result["unknown_words"] = unknown
-        if not found:
+        if not found and not (args.similarity or args.analogies or truth):  # nothing to show
             raise ValueError(f"none of {', '.join(unknown)} is in the vocabulary of {args.vectors}")
     logger.info("evaluated in %.1f s", time.perf_counter() - start)
     return result

@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import numpy as np  # noqa: E402
+from matplotlib import patheffects  # noqa: E402
 from matplotlib.ticker import EngFormatter  # noqa: E402
 
 DPI = 110
@@ -21,7 +22,8 @@ OTHER_COLOR = "#c4c4c4"
 # tab10 + tab20's light tones without the greys, so no group looks like "other words".
 PALETTE = [c for i, c in enumerate(plt.get_cmap("tab20").colors) if i not in (14, 15)]
 PALETTE = PALETTE[0::2] + PALETTE[1::2]
-MARKERS = ("o", "s", "^", "D")
+MARKERS = ("o", "^", "D", "v")
+DARK = ("#3d3d3d", "#8c2d04", "#08306b")
 
 
 def smooth(values: np.ndarray, points: int = 25) -> np.ndarray:
@@ -69,7 +71,7 @@ def plot_training(steps: list[dict], epochs: list[dict], path: str) -> None:
 def _plot_steps(ax_loss, ax_lr, ax_speed, steps: list[dict], epochs: list[dict]) -> None:
     pairs = np.array([s["pairs"] for s in steps], dtype=np.float64)
     loss = np.array([s["loss"] for s in steps], dtype=np.float64)
-    if len(steps) > 25:  # many points: faint raw series under a moving average
+    if len(steps) >= 50:  # many points: faint raw series under a moving average
         ax_loss.plot(pairs, loss, color="#9ecae1", lw=0.8, label="per logged step")
         ax_loss.plot(pairs, smooth(loss), color="#08519c", lw=2, label="moving average")
     else:
@@ -129,8 +131,9 @@ def plot_projection(
 ) -> None:
     """A PCA map of `words`, coloured by `groups` (a group name per word, None for no group).
 
-    Up to `annotate` words get their text: taken round-robin over the groups (most frequent word
-    first) and skipped where a label would sit on top of another one.
+    Groups named "cluster ..." get the palette's colours, other groups (function words, markers)
+    dark ones. Up to `annotate` words get their text: taken round-robin over the groups (most
+    frequent word first) and skipped where a label would sit on top of another one.
     """
     xy = pca_2d(unit_vectors(vectors))
     fig, ax = plt.subplots(figsize=(10.5, 8), dpi=DPI)
@@ -146,22 +149,33 @@ def plot_projection(
             edgecolors="none",
             label="other words" if names else None,
         )
-    for n, name in enumerate(names):
+    for name, (color, marker) in zip(names, _group_styles(names)):
         rows = members[name]
         ax.scatter(
             xy[rows, 0],
             xy[rows, 1],
             s=28,
-            color=PALETTE[n % len(PALETTE)],
-            marker=MARKERS[(n // len(PALETTE)) % len(MARKERS)],
+            color=color,
+            marker=marker,
             edgecolors="white",
             linewidths=0.4,
             label=name,
         )
     span = np.ptp(xy, axis=0).max() if len(xy) else 1.0
-    for i in _words_to_label(list(members.values()), xy, annotate, min_gap=0.035 * span):
+    right = xy[:, 0].max() - 0.15 * span if len(xy) else 0.0
+    halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]  # readable over dots
+    for i in _words_to_label(list(members.values()), xy, annotate, min_gap=0.05 * span):
+        flip = xy[i, 0] > right  # near the right edge: text to the left of the point
         ax.annotate(
-            words[i], xy[i], fontsize=8, xytext=(3, 3), textcoords="offset points", color="#222"
+            words[i],
+            xy[i],
+            fontsize=8,
+            xytext=(-3 if flip else 3, 3),
+            zorder=5,
+            textcoords="offset points",
+            ha="right" if flip else "left",
+            color="#111",
+            path_effects=halo,
         )
     ax.set_xlabel("principal component 1")
     _style(ax, f"{len(words)} most frequent words: PCA of unit vectors", "principal component 2")
@@ -172,6 +186,24 @@ def plot_projection(
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def _group_styles(names: list[str]) -> list[tuple]:
+    """(colour, marker) per group: palette colours for clusters, dark squares for the rest."""
+    styles, clusters, others = [], 0, 0
+    for name in names:
+        if name.startswith("cluster"):
+            styles.append(
+                (
+                    PALETTE[clusters % len(PALETTE)],
+                    MARKERS[(clusters // len(PALETTE)) % len(MARKERS)],
+                )
+            )
+            clusters += 1
+        else:
+            styles.append((DARK[others % len(DARK)], "s"))
+            others += 1
+    return styles
 
 
 def _natural(name: str) -> list:

@@ -36,10 +36,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from sgns.synth_lexicon import RELATIONS, Lexicon, build_lexicon
+from sgns.synth_truth import similarity_pairs, truth
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "sgns-synth-truth"
 # Generation constants: shape, not options. Content slot: 0-3 function/filler words, a marker if
 # the form is derived, then the content word.
 CONTENT_SLOTS = (2, 7)  # content words per sentence: uniform on [2, 7)
@@ -49,6 +49,17 @@ BASE_SHARE = 0.55  # share of content words in base form (the rest split over th
 GAP_PROBS = (0.25, 0.4, 0.25, 0.1)  # function-word slots before a content word: 0, 1, 2, 3
 FILLER_SHARE = 0.25  # share of function-word slots that hold a filler word instead
 CHUNK_TOKENS = 1 << 20
+OPTION_HELP = {
+    "tokens": "corpus size in tokens (exact)",
+    "seed": "random seed: same seed, same files",
+    "clusters": "topical clusters",
+    "cluster_size": "lemmas per cluster",
+    "relations": f"derived forms per lemma = analogy sections (at most {len(RELATIONS)})",
+    "function_words": "frequent function words",
+    "filler_words": "rare filler words without structure (the Zipf tail)",
+    "analogies_per_relation": "analogy questions per relation",
+    "similarity_pairs": "scored word pairs in OUTPUT.similarity.tsv",
+}
 
 
 @dataclass(frozen=True)
@@ -141,49 +152,6 @@ def generate_text(cfg: SynthConfig, lex: Lexicon):
         yield "".join(with_space[ids + end * len(lex.words)])
 
 
-def analogy_questions(cfg: SynthConfig, lex: Lexicon) -> dict[str, list[list[str]]]:
-    """Per relation, questions a : form(a) :: c : form(c) over distinct random lemma pairs."""
-    rng = np.random.default_rng([cfg.seed, 2])
-    n = len(lex.lemmas)
-    wanted = min(cfg.analogies_per_relation, n * (n - 1))
-    questions = {}
-    for r, name in enumerate(lex.relation_names, start=1):
-        codes = rng.permutation(n * (n - 1))[:wanted]  # ordered pairs (a, c), a != c
-        a, c = codes // (n - 1), codes % (n - 1)
-        c = c + (c >= a)
-        questions[name] = [
-            [
-                lex.words[lex.forms[i, 0]],
-                lex.words[lex.forms[i, r]],
-                lex.words[lex.forms[j, 0]],
-                lex.words[lex.forms[j, r]],
-            ]
-            for i, j in zip(a.tolist(), c.tolist())
-        ]
-    return questions
-
-
-def similarity_pairs(cfg: SynthConfig, lex: Lexicon) -> list[tuple[str, str, float]]:
-    """Word pairs scored 9 (two forms of one lemma), 6 (same cluster) or 1 (different clusters)."""
-    rng = np.random.default_rng([cfg.seed, 3])
-    n_lemmas, n_forms = lex.forms.shape
-    pairs = []
-    for i in range(cfg.similarity_pairs):
-        a, b = rng.integers(0, n_lemmas, 2)
-        kind = i % 3
-        if kind == 0:
-            b = a
-        elif kind == 1:
-            b = (a // cfg.cluster_size) * cfg.cluster_size + rng.integers(0, cfg.cluster_size)
-        fa, fb = rng.integers(0, n_forms, 2)
-        if a == b and fa == fb:
-            fb = (fa + 1) % n_forms
-        same_cluster = a // cfg.cluster_size == b // cfg.cluster_size
-        score = 9.0 if a == b else 6.0 if same_cluster else 1.0
-        pairs.append((lex.words[lex.forms[a, fa]], lex.words[lex.forms[b, fb]], score))
-    return pairs
-
-
 def make_lexicon(cfg: SynthConfig) -> Lexicon:
     """The lexicon of this configuration (a pure function of the config)."""
     return build_lexicon(
@@ -194,25 +162,6 @@ def make_lexicon(cfg: SynthConfig) -> Lexicon:
         cfg.function_words,
         cfg.filler_words,
     )
-
-
-def truth(cfg: SynthConfig, lex: Lexicon) -> dict:
-    """The planted ground truth: clusters (all forms of their lemmas) and analogy questions."""
-    size = cfg.cluster_size
-    return {
-        "format": FORMAT,
-        "config": asdict(cfg),
-        "clusters": [
-            [lex.words[i] for i in lex.forms[c * size : (c + 1) * size].ravel()]
-            for c in range(cfg.clusters)
-        ],
-        "relations": {
-            name: {"suffix": suffix, "markers": [lex.words[i] for i in lex.markers[r]]}
-            for r, (name, suffix) in enumerate(RELATIONS[: cfg.relations])
-        },
-        "function_words": [lex.words[i] for i in lex.function],
-        "analogies": analogy_questions(cfg, lex),
-    }
 
 
 def output_paths(output: str, truth_path: str | None = None) -> dict[str, str]:
@@ -261,7 +210,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--truth", help="ground-truth JSON path (default: OUTPUT.truth.json)")
     for name, value in asdict(defaults).items():
         p.add_argument(
-            f"--{name.replace('_', '-')}", type=int, default=value, help=f"(default: {value})"
+            f"--{name.replace('_', '-')}",
+            type=int,
+            default=value,
+            help=f"{OPTION_HELP[name]} (default: {value})",
         )
     return p.parse_args(argv)
 

@@ -252,5 +252,8 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     run = _run_dir(tmp_path)
     _one_line_error(capsys, [run, "--similarity", "missing.tsv"], "missing.tsv")
     _one_line_error(capsys, [run, "--neighbors", "nope,nada"], "nope, nada")
+    questions = _write_questions(tmp_path / "q.txt")
+    assert main([run, "--neighbors", "nope", "--analogies", questions]) == 0  # other results
+    assert capsys.readouterr().err.strip().endswith("sgns-eval: not in the vocabulary: nope")
     _one_line_error(capsys, [run, "--restrict-vocab", "0"], "--restrict-vocab")
     _one_line_error(capsys, [str(tmp_path / "absent.txt")], "absent.txt")

@@ -68,7 +68,7 @@ def _sentence_starts(blocks: list[Block], max_len: int) -> tuple[list[str], list
     ids = WordIds({w: i for i, w in enumerate(sorted(set(tokens)))})
     starts, offset = [], 0
     for b in blocks:
-        _, sentences = block_word_ids(b, ids, False, max_len)
+        _, sentences, _ = block_word_ids(b, ids, False, max_len)
         starts += [offset + int(i) + 1 for i in np.flatnonzero(np.diff(sentences))]
         offset += len(sentences)
     return tokens, starts

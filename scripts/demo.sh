@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `make demo`: the whole path on a built-in corpus, no data to find.
+#   synthetic corpus -> Beam pipeline (DirectRunner) -> torchrun (2 CPU processes, or one per GPU)
+#   -> evaluation against the planted truth -> nearest neighbours -> HTML report.
+# Usage: scripts/demo.sh [DIR] (default: demo/). Environment: PYTHON, DEMO_TOKENS, DEMO_EPOCHS.
+set -euo pipefail
+PYTHON=${PYTHON:-python3}
+dir=${1:-demo}
+tokens=${DEMO_TOKENS:-1000000}
+epochs=${DEMO_EPOCHS:-5}
+gpus=$($PYTHON -c 'import torch; print(torch.cuda.device_count())')
+nproc=$([ "$gpus" -gt 0 ] && echo "$gpus" || echo 2)
+mkdir -p "$dir"
+start=$(date +%s)
+
+echo "== 1/5 generating a synthetic corpus with planted structure ($tokens tokens)"
+$PYTHON -m sgns.synth --output "$dir/corpus.txt.gz" --tokens "$tokens"
+
+echo "== 2/5 preprocessing with the Beam pipeline (DirectRunner)"
+$PYTHON -m pipeline.preprocess --input "$dir/corpus.txt.gz" --output "$dir/data" --overwrite
+
+echo "== 3/5 training with torchrun on $nproc process(es)"
+rm -rf "$dir/run"
+$PYTHON -m torch.distributed.run --standalone --nproc-per-node "$nproc" -m sgns.train \
+  --data "$dir/data" --output "$dir/run" --epochs "$epochs"
+
+echo "== 4/5 evaluating against the planted truth"
+truth="$dir/corpus.txt.gz.truth.json"
+$PYTHON -m sgns.evaluate "$dir/run" --synth-truth "$truth" \
+  --analogies "$dir/corpus.txt.gz.questions-words.txt" \
+  --similarity "$dir/corpus.txt.gz.similarity.tsv" --json > "$dir/run/eval.json"
+$PYTHON -m sgns.evaluate "$dir/run" --synth-truth "$truth" \
+  --analogies "$dir/corpus.txt.gz.questions-words.txt" \
+  --similarity "$dir/corpus.txt.gz.similarity.tsv"
+words=$($PYTHON - "$truth" <<'PY'
+import json, sys
+truth = json.load(open(sys.argv[1]))
+print(",".join(cluster[0] for cluster in truth["clusters"][:4]))
+PY
+)
+echo "== nearest neighbours of $words"
+$PYTHON -m sgns.evaluate "$dir/run" --neighbors "$words" --topn 8
+
+echo "== 5/5 writing the report"
+$PYTHON -m sgns.report "$dir/run" --eval "$dir/run/eval.json" --synth-truth "$truth"
+echo
+echo "Done in $(( $(date +%s) - start )) s."
+echo "Vectors: $dir/run/vectors.txt   Report: $dir/run/report.html"

@@ -1,0 +1,82 @@
+"""The Beam shells under TestPipeline + assert_that (offline engine, never Prism)."""
+
+import gzip
+import json
+import os
+
+import apache_beam as beam
+import numpy as np
+import pyarrow.parquet as pq
+from apache_beam.testing import test_pipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from pipeline.config import PipelineConfig
+from pipeline.preprocess import LOCAL_RUNNER
+from pipeline.read import ReadBlocks, Source
+from pipeline.scatter import MakePairs
+from pipeline.shards import MergeShards
+from pipeline.vocabulary import CountVocabulary, load_vocabulary, summary_path
+from sgns import dataset
+
+
+def _pipeline() -> test_pipeline.TestPipeline:
+    return test_pipeline.TestPipeline(runner=LOCAL_RUNNER)
+
+
+def test_read_blocks_reads_plain_and_gzip_files(tmp_path):
+    (tmp_path / "a.txt").write_text("x y\nz\n")
+    with gzip.open(tmp_path / "b.txt.gz", "wt") as f:
+        f.write("p q r\n")
+    sources = [Source(0, str(tmp_path / "a.txt"), 0, 6), Source(1, str(tmp_path / "b.txt.gz"))]
+    with _pipeline() as p:
+        texts = (
+            p
+            | beam.Create(sources)
+            | ReadBlocks(block_bytes=1024, max_sentence_length=100)
+            | beam.Map(lambda b: (b.key, b.text, b.lines))
+        )
+        assert_that(texts, equal_to([("0:0:0", "x y\nz\n", 2), ("1:0:0", "p q r\n", 1)]))
+
+
+def test_count_vocabulary_writes_the_ordered_file_and_summary(tmp_path):
+    (tmp_path / "a.txt").write_text("b a c a b a d\nb\n")
+    out = str(tmp_path / "out")
+    with _pipeline() as p:
+        summary = (
+            p
+            | beam.Create([Source(0, str(tmp_path / "a.txt"))])
+            | ReadBlocks(1024, 100)
+            | CountVocabulary(out, lowercase=False, min_count=2, max_vocab=None)
+            | beam.Map(lambda s: (s["size"], s["tokens"], s["oov_tokens"], s["lines"]))
+        )
+        assert_that(summary, equal_to([(2, 8, 2, 2)]))
+    assert load_vocabulary(os.path.join(out, dataset.VOCAB_FILE)) == (["a", "b"], [3, 3])
+    with open(summary_path(out)) as f:
+        assert json.load(f)["distinct_words"] == 4
+
+
+def test_make_pairs_then_merge_shards_keeps_every_pair(tmp_path):
+    out = str(tmp_path / "out")
+    os.makedirs(out)
+    words = [f"w{i}" for i in range(10)]
+    with open(os.path.join(out, dataset.VOCAB_FILE), "wb") as f:
+        f.write(dataset.format_vocab(words, [10] * 10))
+    rng = np.random.default_rng(0)
+    (tmp_path / "a.txt").write_text(
+        "\n".join(" ".join(rng.choice(words, 50)) for _ in range(40)) + "\n"
+    )
+    config = PipelineConfig(inputs=("a",), output=out, sample=0, num_shards=3, block_bytes=1024)
+    with _pipeline() as p:
+        blocks = p | beam.Create([Source(0, str(tmp_path / "a.txt"))]) | ReadBlocks(1024, 100)
+        pieces, kept = blocks | MakePairs(config, 0)
+        shards = pieces | MergeShards(out, passes=1, num_shards=3, seed=1)
+        total_kept = kept | beam.CombinePerKey(sum)
+        assert_that(total_kept, equal_to([(0, 2000)]), label="AllKept")
+        counts = shards | beam.Map(lambda r: (r["shard"], r["pairs"] > 0))
+        assert_that(counts, equal_to([(0, True), (1, True), (2, True)]), label="EveryShard")
+    total = 0
+    for shard in range(3):
+        path = os.path.join(out, dataset.shard_path(0, 0, shard, 3))
+        total += pq.read_metadata(path).num_rows
+    assert 2000 * 2 < total < 2000 * 10  # about window + 1 = 6 pairs per kept token
+    assert not [f for _, _, fs in os.walk(os.path.join(out, ".tmp-pieces")) for f in fs]
