@@ -19,7 +19,7 @@ from pipeline.config import PipelineConfig
 from pipeline.pairs import WordIds, block_pairs, keep_probabilities
 from pipeline.progress import Progress
 from pipeline.read import Block
-from pipeline.shards import piece_path, scatter, write_piece
+from pipeline.shards import pack, piece_path, scatter, write_piece
 from pipeline.vocabulary import load_vocabulary
 from sgns.dataset import VOCAB_FILE
 
@@ -56,11 +56,12 @@ class MakePairsFn(beam.DoFn):
             block, self._vocab.ids, self._vocab.keep, config, self._pass
         )
         yield beam.pvalue.TaggedOutput(KEPT, (self._pass, kept))
-        for shard, (c, x) in enumerate(scatter(centers, contexts, config.num_shards, rng)):
-            if len(c):
+        parts = scatter(pack(centers, contexts), config.num_shards, rng)
+        for shard, part in enumerate(parts):
+            if len(part):
                 path = piece_path(config.output, self._pass, shard, block.key)
-                write_piece(path, c, x)
-                yield (self._pass, shard), (path, len(c))
+                write_piece(path, part)
+                yield (self._pass, shard), (path, len(part))
         self._progress.add(tokens)
 
 

@@ -80,3 +80,59 @@ def test_make_pairs_then_merge_shards_keeps_every_pair(tmp_path):
         total += pq.read_metadata(path).num_rows
     assert 2000 * 2 < total < 2000 * 10  # about window + 1 = 6 pairs per kept token
     assert not [f for _, _, fs in os.walk(os.path.join(out, ".tmp-pieces")) for f in fs]
+
+
+def test_local_runs_never_ask_for_prism_and_user_options_win():
+    from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
+
+    from pipeline.preprocess import LOCAL_MODE, LOCAL_WORKERS, pipeline_options
+
+    for args in ([], ["--runner=DirectRunner"]):
+        options = pipeline_options(args)
+        assert options.view_as(StandardOptions).runner == LOCAL_RUNNER
+        direct = options.view_as(DirectOptions)
+        assert (direct.direct_running_mode, direct.direct_num_workers) == (
+            LOCAL_MODE,
+            LOCAL_WORKERS,
+        )
+    mine = pipeline_options(["--direct_running_mode=in_memory", "--direct_num_workers=1"])
+    assert mine.view_as(DirectOptions).direct_running_mode == "in_memory"
+    assert mine.view_as(DirectOptions).direct_num_workers == 1
+    flink = pipeline_options(["--runner=FlinkRunner", "--flink_master=host:8081"])
+    assert flink.view_as(StandardOptions).runner == "FlinkRunner"
+
+
+def test_a_retried_shard_merge_after_its_pieces_were_deleted_reuses_the_shard(tmp_path):
+    from pipeline.shards import pack, piece_path, write_piece
+
+    out = str(tmp_path)
+    merge = MergeShards(out, passes=1, num_shards=2, seed=3)
+    records = []
+    for k in range(3):
+        path = piece_path(out, 0, 1, f"0:0:{k}")
+        write_piece(path, pack(np.arange(k * 10, k * 10 + 7), np.zeros(7)))
+        records.append((path, 7))
+    first = merge._merge((0, 1), records + [None])
+    assert first["pairs"] == 21 and not any(os.path.exists(p) for p, _ in records)
+    assert merge._merge((0, 1), records) == first  # the retry finds the pieces gone
+    assert pq.read_metadata(os.path.join(out, first["path"])).num_rows == 21
+
+
+def test_merging_in_groups_keeps_every_pair_and_bounds_the_fan_in(tmp_path):
+    from pipeline.shards import iter_piece, merge_shuffle, pack, reduce_fan_in, unpack, write_piece
+
+    rng = np.random.default_rng(4)
+    pieces, values = [], []
+    for k in range(11):
+        part = rng.permutation(
+            np.arange(k * 100, k * 100 + int(rng.integers(0, 40)), dtype=np.int32)
+        )
+        path = str(tmp_path / f"p{k}.arrow")
+        pieces.append((path, write_piece(path, pack(part, part + 7))))
+        values += part.tolist()
+    left, made = reduce_fan_in(pieces, rng, str(tmp_path / "scratch"), fan_in=3)
+    assert len(left) <= 3 and len(made) == 4 + 2  # 11 -> 4 -> 2
+    merged = np.concatenate(list(merge_shuffle([(r, iter_piece(p)) for p, r in left], rng)))
+    centers, contexts = unpack(merged)
+    assert sorted(centers.tolist()) == sorted(values)
+    assert np.array_equal(contexts, centers + 7)

@@ -16,7 +16,7 @@ from pipeline.pairs import (
     subsample,
 )
 from pipeline.read import decode
-from pipeline.shards import merge_shuffle, scatter
+from pipeline.shards import merge_shuffle, pack, scatter, unpack
 from pipeline.tokens import arrow_splits_like_python, count_tokens, token_ids
 from pipeline.vocabulary import select_vocabulary
 
@@ -141,21 +141,38 @@ def test_fast_path_is_taken_only_where_it_is_exact():
     assert not arrow_splits_like_python("non\u00a0ascii")
 
 
+def test_pack_and_unpack_pairs_round_trip():
+    centers = np.array([0, 5, 2**31 - 1, 7], dtype=np.int32)
+    contexts = np.array([3, 0, 1, 2**31 - 1], dtype=np.int32)
+    packed = pack(centers, contexts)
+    assert packed.dtype == np.int64 and packed.shape == (4,)
+    back = unpack(packed[::-1])
+    assert np.array_equal(back[0], centers[::-1]) and np.array_equal(back[1], contexts[::-1])
+    assert len(pack(np.zeros(0, np.int32), np.zeros(0, np.int32))) == 0
+
+
 def test_scatter_partitions_the_pairs():
     rng = np.random.default_rng(5)
     centers = rng.integers(0, 50, 10_000).astype(np.int32)
     contexts = rng.integers(0, 50, 10_000).astype(np.int32)
-    parts = scatter(centers, contexts, 7, rng)
+    parts = scatter(pack(centers, contexts), 7, rng)
     assert len(parts) == 7
-    sizes = [len(c) for c, _ in parts]
+    sizes = [len(p) for p in parts]
     assert min(sizes) > 10_000 / 7 * 0.8  # uniform shard choice
-    got = sorted(zip(np.concatenate([c for c, _ in parts]), np.concatenate([x for _, x in parts])))
-    assert got == sorted(zip(centers, contexts))
+    got_c, got_x = unpack(np.concatenate(parts))
+    assert sorted(zip(got_c, got_x)) == sorted(zip(centers, contexts))
+    first = unpack(parts[0])[0]
+    assert not np.array_equal(first, np.sort(first))  # shuffled within a shard
 
 
 def _batches(values: np.ndarray, size: int):
+    """Packed pairs (value, value + 1000) of a piece, in batches."""
     for a in range(0, len(values), size):
-        yield values[a : a + size], values[a : a + size] + 1000
+        yield pack(values[a : a + size], values[a : a + size] + 1000)
+
+
+def _centers(chunks) -> list[np.ndarray]:
+    return [unpack(chunk)[0] for chunk in chunks]
 
 
 def test_merge_shuffle_keeps_the_multiset_exactly_and_mixes_pieces():
@@ -165,14 +182,13 @@ def test_merge_shuffle_keeps_the_multiset_exactly_and_mixes_pieces():
     ]
     sources = [(len(p), _batches(p, 16)) for p in pieces]
     chunks = list(merge_shuffle(sources, rng, chunk_rows=37))
-    centers = np.concatenate([c for c, _ in chunks])
-    contexts = np.concatenate([x for _, x in chunks])
+    centers, contexts = unpack(np.concatenate(chunks))
     assert sorted(centers) == sorted(np.concatenate(pieces))
     assert np.array_equal(contexts, centers + 1000)  # rows stay whole
-    assert all(len(c) == 37 for c, _ in chunks[:-1])
+    assert all(len(c) == 37 for c in chunks[:-1])
     assert not np.array_equal(centers, np.concatenate(pieces))
     # each chunk takes a piece's rows from its front: chunk k's rows precede chunk k+1's
-    third = [c[(c >= 2000) & (c < 3000)] for c, _ in chunks]
+    third = [c[(c >= 2000) & (c < 3000)] for c in _centers(chunks)]
     third = [t for t in third if len(t)]
     assert all(a.max() < b.min() for a, b in zip(third, third[1:]))
 
@@ -186,7 +202,7 @@ def test_merge_shuffle_of_shuffled_pieces_puts_a_row_anywhere():
         small = rng.permutation(np.arange(3, dtype=np.int32))
         big = rng.permutation(np.arange(100, 160, dtype=np.int32))
         sources = [(3, _batches(small, 2)), (60, _batches(big, 8))]
-        out = np.concatenate([c for c, _ in merge_shuffle(sources, rng, chunk_rows=16)])
+        out = np.concatenate(_centers(merge_shuffle(sources, rng, chunk_rows=16)))
         where.append(int(np.flatnonzero(out == 0)[0]))
     assert np.mean(where) == pytest.approx(31, abs=3)  # uniform over 0..62: sd of mean ~0.9
     assert np.histogram(where, bins=3, range=(0, 63))[0].min() > 400 / 3 * 0.7
