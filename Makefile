@@ -26,5 +26,17 @@ lint: $(STAMP)
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 
+# The main job on a built-in corpus: synth -> Beam -> torchrun -> eval -> report (scripts/demo.sh).
+demo: $(STAMP)
+	PYTHON=$(PYTHON) bash scripts/demo.sh demo
+
+# Speed and quality against gensim on the shared dev corpus; results are appended to BENCHMARKS.md.
+CORPUS ?= ../shared/corpora/dev-corpus.txt.gz
+bench: bench-preprocess bench-train
+bench-preprocess: $(STAMP)
+	$(PYTHON) benchmarks/bench_preprocess.py --corpus $(CORPUS)
+bench-train: $(STAMP)
+	$(PYTHON) benchmarks/bench_train.py --corpus $(CORPUS)
+
 clean:
 	rm -rf .make build dist *.egg-info .pytest_cache .ruff_cache demo bench-work
