@@ -31,6 +31,7 @@ class PipelineConfig:
     seed: int = 1
     block_bytes: int = DEFAULT_BLOCK_BYTES
     overwrite: bool = False
+    append: bool = False  # add an increment to the dataset in `output` (pipeline.increment)
 
     def __post_init__(self):
         if isinstance(self.inputs, str) or not self.inputs or not all(self.inputs):
@@ -48,6 +49,11 @@ class PipelineConfig:
         _check_int("--num-shards", self.num_shards, 1)
         _check_int("--seed", self.seed, 0)
         _check_int("--block-bytes", self.block_bytes, 1024)
+        if self.append and self.overwrite:
+            raise ValueError(
+                "--append adds to the dataset in --output and --overwrite replaces it: "
+                "pass one of them"
+            )
 
     def to_json(self) -> dict:
         """The config as a JSON-ready dict (for the manifest)."""

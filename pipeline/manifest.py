@@ -7,40 +7,37 @@ per shard), not as Beam metrics, which not every runner reports back.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import logging
 
 import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.io.localfilesystem import LocalFileSystem
 
 from pipeline.config import PipelineConfig
 from pipeline.shards import PIECES_DIR
-from pipeline.vocabulary import summary_path
 from sgns.dataset import (
+    COUNTS_FILE,
     FORMAT,
     MANIFEST_FILE,
     SCHEMA_VERSION,
     VOCAB_FILE,
+    atomic_write_local,
     dump_manifest,
+    snapshot_path,
     write_manifest_local,
 )
 
 _LOG = logging.getLogger(__name__)
+_CORPUS_KEYS = ("lines", "tokens", "oov_tokens", "replaced_bytes")
 
 
-def build_manifest(
-    config: PipelineConfig,
-    files: list[str],
-    vocab: dict,
-    vocab_sha256: str,
-    kept: dict[int, int],
-    shards: list[dict],
-) -> dict:
-    """The manifest of a fresh dataset (increment 0), from the statistics of the run."""
-    passes = []
-    for p in range(config.passes):
+def build_passes(passes: int, kept: dict[int, int], shards: list[dict]) -> list[dict]:
+    """The manifest's pass list of one increment, from its shard records and tokens kept."""
+    listed_passes = []
+    for p in range(passes):
         listed = sorted((r for r in shards if r["pass"] == p), key=lambda r: r["shard"])
-        passes.append(
+        listed_passes.append(
             {
                 "pass": p,
                 "tokens_kept": int(kept.get(p, 0)),
@@ -51,40 +48,76 @@ def build_manifest(
                 ],
             }
         )
-    corpus = {k: vocab[k] for k in ("lines", "tokens", "oov_tokens", "replaced_bytes")}
-    corpus["files"] = len(files)
+    return listed_passes
+
+
+def total_stats(increments: list[dict]) -> dict:
+    """The manifest's stats: the increments' corpus statistics, pairs and tokens kept, summed."""
+    stats = dict.fromkeys(_CORPUS_KEYS + ("files", "pairs", "tokens_kept"), 0)
+    for increment in increments:
+        for key in _CORPUS_KEYS + ("files",):
+            stats[key] += increment["stats"][key]
+        stats["pairs"] += sum(p["pairs"] for p in increment["passes"])
+        stats["tokens_kept"] += sum(p["tokens_kept"] for p in increment["passes"])
+    return stats
+
+
+def build_manifest(
+    config: PipelineConfig,
+    inputs: list[dict],
+    vocab: dict,
+    kept: dict[int, int],
+    shards: list[dict],
+    base: dict | None = None,
+) -> dict:
+    """The manifest after one more increment: `base` (the dataset's manifest; None for the
+    initial build) plus this run's increment, from the statistics of the run."""
+    index = len(base["increments"]) if base else 0
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    corpus = {k: vocab[k] for k in _CORPUS_KEYS}
+    corpus["files"] = len(inputs)
     increment = {
-        "index": 0,
-        "inputs": list(files),
+        "index": index,
+        "created": now,
+        "inputs": list(inputs),
+        "seed": config.seed,
+        "num_shards": config.num_shards,
         "vocab_size": vocab["size"],
         "new_words": vocab["new_words"],
         "stats": corpus,
-        "passes": passes,
+        "passes": build_passes(config.passes, kept, shards),
     }
-    stats = dict(corpus)
-    stats["pairs"] = sum(p["pairs"] for p in passes)
-    stats["tokens_kept"] = sum(p["tokens_kept"] for p in passes)
+    increments = (base["increments"] if base else []) + [increment]
     return {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": now,
         "beam_version": beam.__version__,
-        "seed": config.seed,
-        "config": config.to_json(),
+        "seed": base["seed"] if base else config.seed,
+        "config": base["config"] if base else config.to_json(),
         "vocab": {
             "file": VOCAB_FILE,
+            "snapshot": snapshot_path(index, VOCAB_FILE),
             "size": vocab["size"],
-            "sha256": vocab_sha256,
+            "sha256": vocab["vocab_sha256"],
+            "words_sha256": vocab["words_sha256"],
             "total_count": vocab["total_count"],
         },
-        "stats": stats,
-        "increments": [increment],
+        "counts": {
+            "file": COUNTS_FILE,
+            "snapshot": snapshot_path(index, COUNTS_FILE),
+            "sha256": vocab["counts_sha256"],
+            "distinct_words": vocab["distinct_words"],
+            "total_count": vocab["counts_total"],
+        },
+        "stats": total_stats(increments),
+        "increments": increments,
     }
 
 
 def is_local(path: str) -> bool:
-    """Whether a path is on the local filesystem (no scheme, or file://)."""
-    return FileSystems.get_filesystem(path).scheme() == "file"
+    """Whether a path is on the local filesystem. (LocalFileSystem.scheme() is None in Beam.)"""
+    return isinstance(FileSystems.get_filesystem(path), LocalFileSystem)
 
 
 def write_manifest(output: str, manifest: dict) -> None:
@@ -99,22 +132,43 @@ def write_manifest(output: str, manifest: dict) -> None:
     FileSystems.rename([temp], [path])
 
 
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with FileSystems.open(path) as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def publish_file(source: str, target: str) -> None:
+    """Replace `target` by a copy of `source` so that a reader sees the old file or the new one:
+    locally temp file + rename; on object stores one object write, which is atomic there."""
+    if is_local(target):
+        with FileSystems.open(source, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+            atomic_write_local(target, f.read())
+        return
+    FileSystems.copy([source], [target])
+
+
+def publish_increment(output: str, manifest: dict) -> None:
+    """Steps 2 and 3 of publishing (see sgns.dataset): vocab.tsv and counts.tsv from the
+    increment's snapshots, then manifest.json, the file whose replacement commits it."""
+    for entry in (manifest["vocab"], manifest["counts"]):
+        publish_file(
+            FileSystems.join(output, entry["snapshot"]), FileSystems.join(output, entry["file"])
+        )
+    write_manifest(output, manifest)
 
 
 class WriteManifest(beam.PTransform):
     """((pass, tokens kept) pairs, shard records) -> the manifest, written last."""
 
-    def __init__(self, config: PipelineConfig, files: list[str], vocab: dict):
+    def __init__(
+        self,
+        config: PipelineConfig,
+        inputs: list[dict],
+        vocab: dict,
+        base: dict | None = None,
+        scratch: tuple[str, ...] = (),
+    ):
         super().__init__()
         self._config = config
-        self._files = files
+        self._inputs = inputs  # the manifest's records of the input files
         self._vocab = vocab  # the vocabulary run's summary: a few numbers
+        self._base = base  # the dataset's manifest before this increment; None: initial build
+        self._scratch = scratch  # files to delete before the manifest is written
 
     def expand(self, inputs):
         kept, shards = inputs
@@ -128,17 +182,18 @@ class WriteManifest(beam.PTransform):
 
     def _write(self, _, kept: dict, shards: list) -> dict:
         output, vocab = self._config.output, self._vocab
-        sha = file_sha256(FileSystems.join(output, VOCAB_FILE))
-        manifest = build_manifest(self._config, self._files, vocab, sha, kept, shards)
+        manifest = build_manifest(self._config, self._inputs, vocab, kept, shards, self._base)
         pieces = FileSystems.join(output, PIECES_DIR)
         if FileSystems.exists(pieces):  # emptied by the shard writers; drop the folders
             FileSystems.delete([pieces])
-        if FileSystems.exists(summary_path(output)):
-            FileSystems.delete([summary_path(output)])
-        write_manifest(output, manifest)
-        stats = manifest["stats"]
+        for path in self._scratch:
+            if FileSystems.exists(path):
+                FileSystems.delete([path])
+        publish_increment(output, manifest)
+        stats = manifest["increments"][-1]["stats"]
         _LOG.info(
-            "dataset %s: %d words, %d tokens, %d pairs", output, vocab["size"],
-            stats["tokens"], stats["pairs"],
+            "dataset %s, increment %d: %d words (%d new), %d tokens, %d pairs", output,
+            len(manifest["increments"]) - 1, vocab["size"], vocab["new_words"], stats["tokens"],
+            sum(p["pairs"] for p in manifest["increments"][-1]["passes"]),
         )  # fmt: skip
         return manifest

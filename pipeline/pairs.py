@@ -32,11 +32,12 @@ class WordIds(dict):
         return -1
 
 
-def block_rng(seed: int, pass_index: int, key: str) -> np.random.Generator:
-    """The generator of one block in one pass: from the seed and the block's identity only."""
-    return np.random.default_rng(
-        np.random.SeedSequence([seed, pass_index, zlib.crc32(key.encode())])
-    )
+def block_rng(seed: int, pass_index: int, key: str, increment: int = 0) -> np.random.Generator:
+    """The generator of one block in one pass of one increment: from the seed and the block's
+    identity only. (Block keys restart with each increment's files, so a later increment mixes
+    its index in; increment 0 draws as datasets built before increments did.)"""
+    entropy = [seed, pass_index, zlib.crc32(key.encode())] + ([increment] if increment else [])
+    return np.random.default_rng(np.random.SeedSequence(entropy))
 
 
 def sentence_ids(tokens_per_line: np.ndarray, carry: int, max_sentence_length: int) -> np.ndarray:
@@ -93,13 +94,13 @@ def make_pairs(
 
 
 def block_pairs(
-    block: Block, ids: WordIds, keep: np.ndarray, config, pass_index: int
+    block: Block, ids: WordIds, keep: np.ndarray, config, pass_index: int, increment: int = 0
 ) -> tuple[np.ndarray, np.ndarray, int, int, np.random.Generator]:
     """Pairs of one block in one pass: (centers, contexts, tokens, tokens kept, the block's rng)."""
     word_ids, sentences, tokens = block_word_ids(
         block, ids, config.lowercase, config.max_sentence_length
     )
-    rng = block_rng(config.seed, pass_index, block.key)
+    rng = block_rng(config.seed, pass_index, block.key, increment)
     word_ids, sentences = subsample(word_ids, sentences, keep, rng)
     centers, contexts = make_pairs(word_ids, sentences, config.window, rng)
     return centers, contexts, tokens, len(word_ids), rng

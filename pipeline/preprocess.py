@@ -10,11 +10,20 @@ At scale, add standard Beam options; everything after our own options goes to Pi
     sgns-preprocess --input gs://b/corpus/*.bz2 --output gs://b/data \\
         --runner DataflowRunner --project P --region R --temp_location gs://b/tmp
 
-Two pipeline runs, so that the vocabulary is a plain file (and an empty one a clean error) before
-any pair is made:
-  1. ReadBlocks -> CountVocabulary (writes vocab.tsv)
+Grow an existing dataset with new files (online training; old word ids never change), or keep
+watching a glob and add each batch of new files as an increment (see pipeline.increment,
+pipeline.watch):
+
+    sgns-preprocess --input 'corpus/new-*.txt' --output data/corpus --append
+    sgns-preprocess --input 'incoming/*.txt' --output data/corpus --watch --poll-seconds 60
+
+Each increment is two pipeline runs, so that the vocabulary is a plain file (and an empty one a
+clean error) before any pair is made:
+  1. ReadBlocks -> CountVocabulary (adds the counts to the dataset's; writes the increment's
+     snapshots/inc-0000k/vocab.tsv and counts.tsv)
   2. per pass: ReadBlocks -> MakePairs (writes per-shard pieces);
-     MergeShards (one shuffled Parquet file per shard) -> WriteManifest (written last)
+     MergeShards (one shuffled Parquet file per shard) -> WriteManifest (publishes vocab.tsv and
+     counts.tsv, then replaces manifest.json: the one step that commits the increment)
 """
 
 from __future__ import annotations
@@ -23,20 +32,24 @@ import argparse
 import logging
 import re
 import sys
-import time
-import uuid
 
-import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from pipeline.config import PipelineConfig
-from pipeline.manifest import WriteManifest
-from pipeline.read import ReadBlocks, match_inputs, plan_sources
-from pipeline.scatter import MakePairs
-from pipeline.shards import PIECES_DIR, MergeShards
-from pipeline.vocabulary import CountVocabulary, check_vocabulary, read_summary, summary_path
-from sgns.dataset import MANIFEST_FILE, PAIRS_DIR, VOCAB_FILE
+from pipeline.increment import (
+    MATCHING,
+    PER_INCREMENT,
+    DatasetLock,
+    check_settings,
+    read_dataset,
+    recover,
+    require_dataset,
+)
+from pipeline.read import list_files
+from pipeline.runs import add_increment
+from pipeline.watch import WatchConfig, watch
+from sgns.dataset import COUNTS_FILE, MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR, VOCAB_FILE
 
 _LOG = logging.getLogger(__name__)
 PROG = "sgns-preprocess"
@@ -49,52 +62,78 @@ LOCAL_WORKERS = 2
 LOCAL_MODE = "multi_threading"
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except None ones: those options say their default in their help."""
+
+    def _get_help_string(self, action):
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     d = {name: f.default for name, f in PipelineConfig.__dataclass_fields__.items()}
+    w = {name: f.default for name, f in WatchConfig.__dataclass_fields__.items()}
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=__doc__.split("\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
         allow_abbrev=False,  # never swallow a Beam option that starts like one of ours
         epilog="Other options are Beam pipeline options (e.g. --runner DataflowRunner ...).",
     )
     add = parser.add_argument
+
+    def setting(option: str, kind, text: str):
+        """A dataset setting: when not given, the dataset's own on --append/--watch (None)."""
+        name = option[2:].replace("-", "_")
+        default = "all" if d[name] is None else d[name]
+        add(option, type=kind, default=None, help=f"{text} (default {default}; "
+            "--append/--watch: the dataset's)")  # fmt: skip
+
     add("--input", required=True, help="file patterns, comma-separated (.gz/.bz2 by extension)")
     add("--output", required=True, help="dataset directory to write")
-    add("--lowercase", action="store_true", help="lowercase text before splitting")
-    add("--min-count", type=int, default=d["min_count"], help="drop words rarer than this")
-    add("--max-vocab", type=int, default=None, help="keep only the N most frequent words")
-    add("--sample", type=float, default=d["sample"], help="subsampling threshold t; 0 = off")
-    add("--window", type=int, default=d["window"], help="max window; b ~ U[1, window]")
-    add(
-        "--max-sentence-length",
-        type=int,
-        default=d["max_sentence_length"],
-        help="cut longer lines into sentences of this many tokens",
-    )
-    add("--passes", type=int, default=d["passes"], help="independent subsampling/window draws")
-    add("--num-shards", type=int, default=d["num_shards"], help="Parquet shards per pass")
-    add("--seed", type=int, default=d["seed"], help="seed of every random draw")
-    add("--block-bytes", type=int, default=d["block_bytes"], help="bytes of text per element")
+    add("--lowercase", action="store_const", const=True, default=None,
+        help="lowercase text before splitting (default no; --append/--watch: the "
+        "dataset's)")  # fmt: skip
+    setting("--min-count", int, "drop words rarer than this")
+    setting("--max-vocab", int, "keep only the N most frequent words")
+    setting("--sample", float, "subsampling threshold t; 0 = off")
+    setting("--window", int, "max window; b ~ U[1, window]")
+    setting("--max-sentence-length", int, "cut longer lines into sentences of this many tokens")
+    setting("--passes", int, "independent subsampling/window draws")
+    setting("--num-shards", int, "Parquet shards per pass")
+    setting("--seed", int, "seed of every random draw")
+    setting("--block-bytes", int, "bytes of text per element")
     add("--overwrite", action="store_true", help="replace a dataset already in --output")
+    add("--append", action="store_true", help="add the input files to the dataset in --output "
+        "as a new increment (old word ids never change)")  # fmt: skip
+    add("--watch", action="store_true", help="keep polling --input; add each batch of new, "
+        "settled files as an increment (the first builds the dataset if none)")  # fmt: skip
+    add("--poll-seconds", type=float, default=w["poll_seconds"],
+        help="--watch: seconds between polls; a file is taken once its size and mtime "
+        "stayed the same for one poll")  # fmt: skip
+    add("--watch-max-increments", type=int, default=None,
+        help="--watch: stop after adding this many increments (default: run until "
+        "SIGINT/SIGTERM)")  # fmt: skip
     return parser
 
 
-def config_from_args(args: argparse.Namespace) -> PipelineConfig:
+def config_from_args(args: argparse.Namespace, dataset_config: dict | None = None):
+    """The run's PipelineConfig: a setting not given is the dataset's (`dataset_config`, the
+    manifest's config) or, without a dataset, PipelineConfig's default."""
+    fields = PipelineConfig.__dataclass_fields__
+    settings = {}
+    for name in MATCHING + PER_INCREMENT:
+        value = getattr(args, name)
+        if value is None:
+            value = dataset_config[name] if dataset_config else fields[name].default
+        settings[name] = value
     return PipelineConfig(
         inputs=tuple(p.strip() for p in args.input.split(",") if p.strip()),
         output=args.output.rstrip("/") or args.output,
-        lowercase=args.lowercase,
-        min_count=args.min_count,
-        max_vocab=args.max_vocab,
-        sample=args.sample,
-        window=args.window,
-        max_sentence_length=args.max_sentence_length,
-        passes=args.passes,
-        num_shards=args.num_shards,
-        seed=args.seed,
-        block_bytes=args.block_bytes,
         overwrite=args.overwrite,
+        append=args.append,
+        **settings,
     )
 
 
@@ -120,71 +159,43 @@ def prepare_output(config: PipelineConfig) -> None:
     if FileSystems.exists(manifest):
         if not config.overwrite:
             raise ValueError(
-                f"--output {output!r} already holds a dataset; pass --overwrite to replace it"
+                f"--output {output!r} already holds a dataset; pass --overwrite to replace it "
+                "or --append to add the input files to it"
             )
         FileSystems.delete([manifest])  # first, so that a failed run leaves no dataset behind
-        for name in (PAIRS_DIR, VOCAB_FILE):
+        for name in (PAIRS_DIR, VOCAB_FILE, COUNTS_FILE, SNAPSHOTS_DIR):
             if FileSystems.exists(FileSystems.join(output, name)):
                 FileSystems.delete([FileSystems.join(output, name)])
-    pieces = FileSystems.join(output, PIECES_DIR)
-    if FileSystems.exists(pieces):
-        FileSystems.delete([pieces])
-
-
-def build_vocabulary_pipeline(pipeline: beam.Pipeline, config: PipelineConfig, files) -> None:
-    """Run 1: ReadBlocks -> CountVocabulary (vocab.tsv and a summary for the driver)."""
-    _ = (
-        pipeline
-        | "ListSources" >> beam.Create(plan_sources(files))
-        | "ReadBlocks" >> ReadBlocks(config.block_bytes, config.max_sentence_length)
-        | "CountVocabulary"
-        >> CountVocabulary(config.output, config.lowercase, config.min_count, config.max_vocab)
-    )
-
-
-def build_pairs_pipeline(pipeline: beam.Pipeline, config: PipelineConfig, files, vocab) -> None:
-    """Run 2: per pass ReadBlocks -> MakePairs; then MergeShards -> WriteManifest."""
-    read = ReadBlocks(config.block_bytes, config.max_sentence_length)
-    sources = pipeline | "ListSources" >> beam.Create(plan_sources(files))
-    pieces, kept, run = [], [], uuid.uuid4().hex
-    for p in range(config.passes):
-        blocks = sources | f"ReadBlocksPass{p}" >> read
-        more_pieces, more_kept = blocks | f"MakePairsPass{p}" >> MakePairs(config, p, run)
-        pieces.append(more_pieces)
-        kept.append(more_kept)
-    shards = (
-        pieces
-        | "FlattenPieces" >> beam.Flatten()
-        | "MergeShards" >> MergeShards(config.output, config.passes, config.num_shards, config.seed)
-    )
-    kept = kept | "FlattenKept" >> beam.Flatten()
-    paths = [path for path, _ in files]
-    _ = (kept, shards) | "WriteManifest" >> WriteManifest(config, paths, vocab)
 
 
 def run(config: PipelineConfig, beam_args: list[str]) -> dict:
-    """Check the inputs and the output, run the vocabulary, check it, run the pairs."""
-    files = match_inputs(config.inputs)
-    prepare_output(config)
+    """Check the inputs and the output, then add one increment (or build the dataset)."""
+    files = list_files(config.inputs)
     options = pipeline_options(beam_args)
-    _LOG.info(
-        "%d input files (%d bytes) -> %s", len(files), sum(s for _, s in files), config.output
-    )
-    started = time.perf_counter()
-    with beam.Pipeline(options=options) as pipeline:
-        build_vocabulary_pipeline(pipeline, config, files)
-    vocab = read_summary(config.output)
-    _LOG.info("vocabulary run: %.1f s", time.perf_counter() - started)
-    try:
-        check_vocabulary(vocab, config.min_count)
-    except ValueError:
-        FileSystems.delete([summary_path(config.output)])
-        raise
-    started = time.perf_counter()
-    with beam.Pipeline(options=options) as pipeline:
-        build_pairs_pipeline(pipeline, config, files, vocab)
-    _LOG.info("pairs run (%d passes): %.1f s", config.passes, time.perf_counter() - started)
-    return vocab
+    with DatasetLock(config.output):
+        if config.append:
+            base = require_dataset(config.output)
+            check_settings(config, base["config"])
+        else:
+            prepare_output(config)
+            base = None
+        recover(config.output)
+        return add_increment(config, files, base, options)
+
+
+def resolve_config(args: argparse.Namespace) -> PipelineConfig:
+    """The config of an --append or --watch run: unset settings from the dataset, if any."""
+    if args.watch_max_increments is not None and not args.watch:
+        raise ValueError("--watch-max-increments needs --watch")
+    if args.watch and args.overwrite:
+        raise ValueError("--watch adds to the dataset in --output; drop --overwrite")
+    dataset = read_dataset(args.output)
+    if dataset is None and args.append and not args.watch:
+        require_dataset(args.output)
+    config = config_from_args(args, dataset["config"] if dataset else None)
+    if dataset is not None:
+        check_settings(config, dataset["config"])
+    return config
 
 
 def user_error(error: BaseException) -> str | None:
@@ -202,7 +213,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", force=True)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     try:
-        run(config_from_args(args), beam_args)
+        if args.watch or args.append or args.watch_max_increments is not None:
+            config = resolve_config(args)
+        else:
+            config = config_from_args(args)
+        if args.watch:
+            watch_config = WatchConfig(args.poll_seconds, args.watch_max_increments)
+            watch(config, watch_config, pipeline_options(beam_args))
+        else:
+            run(config, beam_args)
     except Exception as error:  # noqa: BLE001 - turned into one line, or re-raised
         message = user_error(error)
         if message is None:

@@ -12,12 +12,13 @@ Bytes that are not UTF-8 become U+FFFD, one per bad byte, and are counted.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 _LOG = logging.getLogger(__name__)
@@ -47,18 +48,26 @@ class Block(NamedTuple):
     replaced_bytes: int  # undecodable bytes replaced by U+FFFD
 
 
-def match_inputs(patterns: tuple[str, ...]) -> list[tuple[str, int]]:
-    """(path, size) of every file the patterns match, sorted, without duplicates.
+def list_files(patterns: tuple[str, ...], allow_missing: bool = False) -> list:
+    """FileMetadata (path, size_in_bytes, last_updated_in_seconds) of every matched file, sorted
+    by path, without duplicates; local paths made absolute, so that the manifest names a file
+    the same way whatever the working directory or the pattern.
 
-    Raises FileNotFoundError naming the first pattern that matches nothing.
+    Raises FileNotFoundError naming the first pattern that matches nothing, unless allow_missing.
     """
-    found: dict[str, int] = {}
+    found = {}
     for pattern, result in zip(patterns, FileSystems.match(list(patterns))):
-        if not result.metadata_list:
+        if not result.metadata_list and not allow_missing:
             raise FileNotFoundError(f"--input pattern {pattern!r} matches no file")
         for metadata in result.metadata_list:
-            found[metadata.path] = metadata.size_in_bytes
-    return sorted(found.items())
+            if FileSystems.get_scheme(metadata.path) is None:  # local: one name per file
+                metadata = FileMetadata(
+                    os.path.abspath(metadata.path),
+                    metadata.size_in_bytes,
+                    metadata.last_updated_in_seconds,
+                )
+            found[metadata.path] = metadata
+    return [found[path] for path in sorted(found)]
 
 
 def plan_sources(files: list[tuple[str, int]], range_bytes: int = RANGE_BYTES) -> list[Source]:

@@ -39,21 +39,31 @@ class _Vocabulary:
 class MakePairsFn(beam.DoFn):
     """Block -> ((pass, shard), (piece path, rows)) per non-empty piece; and (pass, kept)."""
 
-    def __init__(self, config: PipelineConfig, pass_index: int, handle: shared.Shared, run: str):
+    def __init__(
+        self,
+        config: PipelineConfig,
+        pass_index: int,
+        handle: shared.Shared,
+        run: str,
+        vocab_path: str,
+        increment: int,
+    ):
         self._config = config
         self._pass = pass_index
         self._handle = handle
         self._run = run  # names this run's vocabulary: a worker never reuses another run's
+        self._vocab_path = vocab_path
+        self._increment = increment
 
     def setup(self):
-        path, sample = FileSystems.join(self._config.output, VOCAB_FILE), self._config.sample
+        path, sample = self._vocab_path, self._config.sample
         self._vocab = self._handle.acquire(lambda: _Vocabulary(path, sample), tag=self._run)
         self._progress = Progress(f"pairs, pass {self._pass}")
 
     def process(self, block: Block):
         config = self._config
         centers, contexts, tokens, kept, rng = block_pairs(
-            block, self._vocab.ids, self._vocab.keep, config, self._pass
+            block, self._vocab.ids, self._vocab.keep, config, self._pass, self._increment
         )
         yield beam.pvalue.TaggedOutput(KEPT, (self._pass, kept))
         parts = scatter(pack(centers, contexts), config.num_shards, rng)
@@ -66,16 +76,28 @@ class MakePairsFn(beam.DoFn):
 
 
 class MakePairs(beam.PTransform):
-    """PCollection[Block] -> (piece records, (pass, tokens kept)) for pass `pass_index`."""
+    """PCollection[Block] -> (piece records, (pass, tokens kept)) for pass `pass_index` of
+    increment `increment`, with the vocabulary (ids and the counts that set the keep
+    probabilities) of `vocab_path` (default: the output's vocab.tsv)."""
 
-    def __init__(self, config: PipelineConfig, pass_index: int, run: str | None = None):
+    def __init__(
+        self,
+        config: PipelineConfig,
+        pass_index: int,
+        run: str | None = None,
+        vocab_path: str | None = None,
+        increment: int = 0,
+    ):
         super().__init__()
         self._config = config
         self._pass = pass_index
         self._run = run or uuid.uuid4().hex  # one per pipeline run, shared by its passes
+        self._vocab_path = vocab_path or FileSystems.join(config.output, VOCAB_FILE)
+        self._increment = increment
 
     def expand(self, blocks):
-        results = blocks | "PairBlocks" >> beam.ParDo(
-            MakePairsFn(self._config, self._pass, shared.Shared(), self._run)
-        ).with_outputs(KEPT, main="pieces")
+        fn = MakePairsFn(
+            self._config, self._pass, shared.Shared(), self._run, self._vocab_path, self._increment
+        )
+        results = blocks | "PairBlocks" >> beam.ParDo(fn).with_outputs(KEPT, main="pieces")
         return results.pieces, results[KEPT]

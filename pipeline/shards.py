@@ -229,7 +229,7 @@ class MergeShards(beam.PTransform):
         path = FileSystems.join(self._output, relative)
         written = _already_written(path, pieces)
         if written is None:
-            rng = block_rng(self._seed, pass_index, f"merge-shard-{shard}")
+            rng = block_rng(self._seed, pass_index, f"merge-shard-{shard}", self._increment)
             scratch = FileSystems.join(
                 self._output, PIECES_DIR, f"pass-{pass_index:05d}", f"shard-{shard:05d}"
             )

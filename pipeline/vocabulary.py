@@ -20,7 +20,14 @@ from apache_beam.io.filesystems import FileSystems
 from pipeline.progress import Progress
 from pipeline.read import Block
 from pipeline.tokens import count_tokens
-from sgns.dataset import VOCAB_FILE, format_vocab, parse_vocab
+from sgns.dataset import (
+    COUNTS_FILE,
+    VOCAB_FILE,
+    format_vocab,
+    parse_vocab,
+    vocab_fingerprint,
+    words_fingerprint,
+)
 
 _LOG = logging.getLogger(__name__)
 
@@ -44,14 +51,18 @@ def count_block(block: Block, lowercase: bool) -> tuple[Counter, CorpusStats]:
 
 
 def select_vocabulary(
-    counts: Counter, min_count: int, max_vocab: int | None
+    counts: Counter, min_count: int, max_vocab: int | None, old_words: list[str] = ()
 ) -> tuple[list[str], list[int]]:
-    """Words with count >= min_count, the top max_vocab of them, by count descending then word."""
-    kept = [(word, count) for word, count in counts.items() if count >= min_count]
+    """The old words (ids unchanged), then the other words with count >= min_count, by count
+    descending then word, until max_vocab words in all (old words are never evicted); with their
+    counts from `counts`."""
+    old = set(old_words)
+    kept = [(w, c) for w, c in counts.items() if c >= min_count and w not in old]
     kept.sort(key=lambda wc: (-wc[1], wc[0]))  # filter first: cheaper, same result
     if max_vocab is not None:
-        kept = kept[:max_vocab]
-    return [w for w, _ in kept], [c for _, c in kept]
+        kept = kept[: max(0, max_vocab - len(old_words))]
+    words = list(old_words) + [w for w, _ in kept]
+    return words, [counts[w] for w in words]
 
 
 def write_vocabulary(path: str, words: list[str], counts: list[int]) -> None:
@@ -106,22 +117,32 @@ class MergeCountsFn(beam.CombineFn):
         return accumulator
 
 
-def summarize(counts: Counter, stats: CorpusStats, min_count: int, max_vocab: int | None):
-    """(words, counts, summary dict) of the merged counts; the summary goes into the manifest."""
-    words, word_counts = select_vocabulary(counts, min_count, max_vocab)
-    total = sum(word_counts)
+def summarize(
+    counts: Counter,
+    stats: CorpusStats,
+    min_count: int,
+    max_vocab: int | None,
+    base: tuple[list[str], Counter] = ((), Counter()),
+):
+    """(words, counts, every word's count, summary dict) of an increment's counts added to those
+    of the increments before (`base`: their vocabulary, whose ids stay, and every word's count).
+    The summary goes into the manifest; its oov_tokens are the increment's own tokens outside
+    the new vocabulary."""
+    old_words, merged = base[0], base[1] + counts
+    words, word_counts = select_vocabulary(merged, min_count, max_vocab, old_words)
     summary = {
         "size": len(words),
-        "total_count": total,
-        "new_words": len(words),
-        "distinct_words": len(counts),
+        "total_count": sum(word_counts),
+        "new_words": len(words) - len(old_words),
+        "distinct_words": len(merged),
+        "counts_total": sum(merged.values()),
         "lines": stats.lines,
         "tokens": stats.tokens,
-        "oov_tokens": stats.tokens - total,
+        "oov_tokens": stats.tokens - sum(counts[w] for w in words if w in counts),
         "replaced_bytes": stats.replaced_bytes,
         "blocks": stats.blocks,
     }
-    return words, word_counts, summary
+    return words, word_counts, merged, summary
 
 
 def check_vocabulary(summary: dict, min_count: int) -> None:
@@ -145,19 +166,40 @@ def read_summary(output: str) -> dict:
         return json.loads(f.read().decode())
 
 
-class CountVocabulary(beam.PTransform):
-    """PCollection[Block] -> writes vocab.tsv and the summary file; PCollection[summary dict].
+def load_base(base: str | None) -> tuple[list[str], Counter]:
+    """(words in id order, every word's count) of the increments before, from the folder holding
+    their vocab.tsv and counts.tsv; nothing for an initial build."""
+    if base is None:
+        return [], Counter()
+    words, _ = load_vocabulary(FileSystems.join(base, VOCAB_FILE))
+    seen, seen_counts = load_vocabulary(FileSystems.join(base, COUNTS_FILE))
+    return words, Counter(dict(zip(seen, seen_counts)))
 
+
+class CountVocabulary(beam.PTransform):
+    """PCollection[Block] -> writes vocab.tsv, counts.tsv and the summary file in `output`;
+    PCollection[summary dict].
+
+    With `base` (a folder holding the previous vocab.tsv and counts.tsv), the blocks' counts are
+    added to the previous counts and the vocabulary grows: old words keep their ids.
     Never fails on an empty vocabulary: the driver reads the summary and reports it in one line
     (an error raised inside a pipeline reaches the user wrapped in runner tracebacks).
     """
 
-    def __init__(self, output: str, lowercase: bool, min_count: int, max_vocab: int | None):
+    def __init__(
+        self,
+        output: str,
+        lowercase: bool,
+        min_count: int,
+        max_vocab: int | None,
+        base: str | None = None,
+    ):
         super().__init__()
         self._output = output
         self._lowercase = lowercase
         self._min_count = min_count
         self._max_vocab = max_vocab
+        self._base = base
 
     def expand(self, blocks):
         return (
@@ -168,13 +210,21 @@ class CountVocabulary(beam.PTransform):
         )
 
     def _write(self, counts: Counter, stats: CorpusStats) -> dict:
-        words, word_counts, summary = summarize(counts, stats, self._min_count, self._max_vocab)
+        words, word_counts, merged, summary = summarize(
+            counts, stats, self._min_count, self._max_vocab, load_base(self._base)
+        )
         _LOG.info(
-            "vocabulary: %d distinct words, %d kept (min_count %d), %d tokens in %d lines",
-            len(counts), len(words), self._min_count, stats.tokens, stats.lines,
+            "vocabulary: %d distinct words, %d kept (%d new, min_count %d), %d tokens in %d lines",
+            len(merged), len(words), summary["new_words"], self._min_count, stats.tokens,
+            stats.lines,
         )  # fmt: skip
         if words:
             write_vocabulary(FileSystems.join(self._output, VOCAB_FILE), words, word_counts)
+            seen, seen_counts = select_vocabulary(merged, 1, None)  # every word, ranked
+            write_vocabulary(FileSystems.join(self._output, COUNTS_FILE), seen, seen_counts)
+            summary["vocab_sha256"] = vocab_fingerprint(words, word_counts)
+            summary["words_sha256"] = words_fingerprint(words)
+            summary["counts_sha256"] = vocab_fingerprint(seen, seen_counts)
         with FileSystems.create(summary_path(self._output)) as f:
             f.write(json.dumps(summary).encode())
         return summary

@@ -7,14 +7,43 @@ Layout of a dataset directory::
 
     DIR/
       manifest.json     written last and atomically; a directory without it is not a dataset
-      vocab.tsv         one line per word id: "word<TAB>count\\n", ids 0..V-1 in file order
+      vocab.tsv         one line per word id: "word<TAB>count\\n", ids 0..V-1 in file order;
+                        counts are over all increments so far
+      counts.tsv        every word seen, in-vocabulary or not, with its count over all
+                        increments ("word<TAB>count", count descending then word): what an
+                        increment merges its own counts into, so a word rare in each increment
+                        can still reach min_count
       pairs/inc-00000/pass-00000/shard-00000-of-00016.parquet
                         Parquet, columns center:int32, context:int32 (word ids)
+      snapshots/inc-00000/vocab.tsv, snapshots/inc-00000/counts.tsv
+                        what vocab.tsv and counts.tsv held right after increment 0 (one folder
+                        per increment, never rewritten): the exact files of the manifest whose
+                        last increment it is
 
 Ids are assigned by count descending, ties broken by the word (code-point order). An increment
 (online training) appends new words after the old ones; old ids never change. Increment 0 is the
 initial build. Each increment has `passes` independent subsampling/window draws; a trainer's epoch
 e reads pass e mod passes.
+
+An increment is published in this order, and manifest.json is the one file whose replacement
+(atomic rename) makes it part of the dataset:
+  1. pairs/inc-0000k/... and snapshots/inc-0000k/... are written (no manifest lists them yet);
+  2. vocab.tsv and counts.tsv are replaced by copies of the new snapshots;
+  3. manifest.json is replaced.
+(Each replacement is atomic: temp file + rename locally, a single object write on object stores.)
+So a reader that reads manifest.json and then vocab.tsv may get a vocab.tsv NEWER than that
+manifest (never older): its first manifest["vocab"]["size"] lines are that manifest's words with
+their ids (old ids never change; an increment only appends lines), but the counts may already
+include later increments, so vocab.tsv's sha256 may differ from manifest["vocab"]["sha256"].
+Readers that need exactly the manifest's counts read manifest["vocab"]["snapshot"] (see
+`read_manifest_vocab`), which never changes. A run that fails or is killed before step 3
+leaves the manifest as it was; the next run (or the failing run itself) restores vocab.tsv and
+counts.tsv from the snapshots the manifest names and deletes the unlisted pairs and snapshots
+(until then vocab.tsv may stay newer than the manifest, as above). Shards and snapshots listed by
+a manifest are never rewritten or deleted by a later increment. Since counts change with each
+increment, so do vocab["sha256"]; words_fingerprint of the first V words, V an older size, stays
+equal to that older manifest's vocab["words_sha256"]. One writer at a time: sgns-preprocess holds
+DIR/.lock (local directories) while it writes.
 
 Manifest (JSON object)::
 
@@ -23,17 +52,30 @@ Manifest (JSON object)::
     created           ISO-8601 UTC time of the last write
     beam_version      version of apache-beam that wrote it
     seed              the pipeline seed
-    config            the pipeline configuration (tokenization, vocabulary, sampling, window ...)
+    config            the pipeline configuration of the initial build (tokenization, vocabulary,
+                      sampling, window ...); every increment has the same lowercase,
+                      max_sentence_length, min_count, max_vocab, sample and window (sgns-preprocess
+                      --append refuses others), while passes, num_shards and seed are its own
     vocab             {"file": "vocab.tsv", "size": V, "sha256": hex digest of vocab.tsv,
-                       "total_count": sum of the counts}
+                       "words_sha256": words_fingerprint(words), "total_count": sum of the counts,
+                       "snapshot": snapshot_path(last increment, VOCAB_FILE)}
+    counts            {"file": "counts.tsv", "snapshot": snapshot_path(last increment,
+                       COUNTS_FILE), "sha256": hex digest of counts.tsv, "distinct_words": lines,
+                       "total_count": sum of its counts (every token read so far)}
     stats             totals over increments: files, lines, tokens, oov_tokens,
                       replaced_bytes, pairs (summed over passes), tokens_kept (summed over passes)
     increments        list of increments, in order:
       index           0, 1, ...
-      inputs          the input files of this increment (as given to the readers)
+      created         ISO-8601 UTC time the increment was written
+      inputs          the input files of this increment, one object each: "path" (as given to
+                      the readers; absolute for local files), "size" (bytes), "mtime" (seconds,
+                      as the filesystem reports it), "head_tail_sha256" (sha256 of the first MiB
+                      and the last MiB of the raw bytes; of the whole file up to 2 MiB)
+      seed, num_shards  the seed and shards per pass of this increment's pairs
       vocab_size      vocabulary size after this increment
       new_words       words this increment added (== vocab_size for increment 0)
-      stats           files, lines, tokens, oov_tokens, replaced_bytes
+      stats           files, lines, tokens, oov_tokens (tokens of this increment outside the
+                      vocabulary after it), replaced_bytes
       passes          list, one per pass:
         pass          0, 1, ...
         tokens_kept   tokens surviving subsampling in this pass
@@ -53,7 +95,9 @@ FORMAT = "sgns-dataset"
 SCHEMA_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 VOCAB_FILE = "vocab.tsv"
+COUNTS_FILE = "counts.tsv"
 PAIRS_DIR = "pairs"
+SNAPSHOTS_DIR = "snapshots"
 CENTER = "center"
 CONTEXT = "context"
 PAIR_COLUMNS = (CENTER, CONTEXT)
@@ -71,6 +115,11 @@ def shard_path(increment: int, pass_index: int, shard: int, num_shards: int) -> 
         f"{PAIRS_DIR}/inc-{increment:05d}/pass-{pass_index:05d}/"
         f"shard-{shard:05d}-of-{num_shards:05d}.parquet"
     )
+
+
+def snapshot_path(increment: int, name: str) -> str:
+    """Relative path of the copy of `name` (VOCAB_FILE, COUNTS_FILE) made by an increment."""
+    return f"{SNAPSHOTS_DIR}/inc-{increment:05d}/{name}"
 
 
 def pair_schema():
@@ -115,9 +164,32 @@ def read_vocab(directory: str) -> tuple[list[str], list[int]]:
         return parse_vocab(f.read())
 
 
+def read_manifest_vocab(directory: str, manifest: dict) -> tuple[list[str], list[int]]:
+    """Exactly the words and counts of this manifest, even while an increment is being added:
+    its snapshot when it names one (vocab.tsv may already be newer), else vocab.tsv."""
+    name = manifest["vocab"].get("snapshot", VOCAB_FILE)
+    with open(os.path.join(directory, name), "rb") as f:
+        words, counts = parse_vocab(f.read())
+    if len(words) != manifest["vocab"]["size"]:
+        raise ValueError(
+            f"{name} in {directory!r} has {len(words)} words but the manifest says "
+            f"{manifest['vocab']['size']}: the dataset is inconsistent"
+        )
+    return words, counts
+
+
 def vocab_fingerprint(words: list[str], counts: list[int]) -> str:
     """sha256 of the vocabulary file these words and counts make."""
     return hashlib.sha256(format_vocab(words, counts)).hexdigest()
+
+
+def words_fingerprint(words: list[str]) -> str:
+    """sha256 of the words alone, in id order: what stays equal for the old ids of a vocabulary
+    that an increment grew (its counts change, its first words do not)."""
+    digest = hashlib.sha256()
+    for word in words:
+        digest.update(word.encode("utf-8") + b"\n")
+    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,118 @@
+"""The two pipeline runs of one increment (the initial build is increment 0), and the commit.
+
+  1. ReadBlocks -> CountVocabulary: the increment's counts added to the dataset's; writes
+     snapshots/inc-0000k/vocab.tsv and counts.tsv and a summary the driver checks;
+  2. per pass: ReadBlocks -> MakePairs (ids and keep probabilities of the new vocabulary, only
+     the increment's files) -> MergeShards (pairs/inc-0000k/...) -> WriteManifest, which
+     publishes vocab.tsv and counts.tsv and then replaces manifest.json, the commit.
+A failure anywhere puts the dataset back as its manifest says (`pipeline.increment.recover`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import NamedTuple
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline.config import PipelineConfig
+from pipeline.increment import (
+    base_folder,
+    check_new_inputs,
+    increment_folders,
+    recover,
+    require_dataset,
+)
+from pipeline.inputs import describe_file
+from pipeline.manifest import WriteManifest
+from pipeline.read import ReadBlocks, plan_sources
+from pipeline.scatter import MakePairs
+from pipeline.shards import MergeShards
+from pipeline.vocabulary import CountVocabulary, check_vocabulary, read_summary, summary_path
+from sgns.dataset import VOCAB_FILE
+
+_LOG = logging.getLogger(__name__)
+
+
+class Increment(NamedTuple):
+    """What the pairs run of one increment needs to know."""
+
+    index: int
+    folder: str  # its snapshots: vocab.tsv and counts.tsv after it
+    inputs: list[dict]  # the manifest's records of its files
+    vocab: dict  # the vocabulary run's summary
+    base: dict | None  # the dataset's manifest before it; None for the initial build
+
+
+def build_vocabulary_pipeline(
+    pipeline: beam.Pipeline, config: PipelineConfig, files, folder: str, base: str | None = None
+) -> None:
+    """Run 1: ReadBlocks -> CountVocabulary (vocab.tsv, counts.tsv and a summary in `folder`,
+    the counts of `base`, the increment before, added)."""
+    _ = (
+        pipeline
+        | "ListSources" >> beam.Create(plan_sources(files))
+        | "ReadBlocks" >> ReadBlocks(config.block_bytes, config.max_sentence_length)
+        | "CountVocabulary"
+        >> CountVocabulary(folder, config.lowercase, config.min_count, config.max_vocab, base)
+    )
+
+
+def build_pairs_pipeline(
+    pipeline: beam.Pipeline, config: PipelineConfig, files, increment: Increment
+) -> None:
+    """Run 2: per pass ReadBlocks -> MakePairs; then MergeShards -> WriteManifest."""
+    read = ReadBlocks(config.block_bytes, config.max_sentence_length)
+    sources = pipeline | "ListSources" >> beam.Create(plan_sources(files))
+    vocab_path = FileSystems.join(increment.folder, VOCAB_FILE)
+    pieces, kept, run = [], [], uuid.uuid4().hex
+    for p in range(config.passes):
+        blocks = sources | f"ReadBlocksPass{p}" >> read
+        more_pieces, more_kept = blocks | f"MakePairsPass{p}" >> MakePairs(
+            config, p, run, vocab_path, increment.index
+        )
+        pieces.append(more_pieces)
+        kept.append(more_kept)
+    merge = MergeShards(
+        config.output, config.passes, config.num_shards, config.seed, increment.index
+    )
+    shards = pieces | "FlattenPieces" >> beam.Flatten() | "MergeShards" >> merge
+    kept = kept | "FlattenKept" >> beam.Flatten()
+    _ = (kept, shards) | "WriteManifest" >> WriteManifest(
+        config, increment.inputs, increment.vocab, increment.base, (summary_path(increment.folder),)
+    )
+
+
+def add_increment(config: PipelineConfig, files: list, base: dict | None, options) -> dict:
+    """One increment (the initial build when `base` is None) of `files` (FileMetadata): both
+    runs, committed by the manifest; on any failure the dataset is put back as it was."""
+    index = len(base["increments"]) if base else 0
+    inputs = [describe_file(m) for m in files]
+    if base is not None:
+        check_new_inputs(inputs, base)
+    previous = base_folder(config.output, base) if base else None
+    folder = increment_folders(config.output, index)[1]
+    paths = [(m.path, m.size_in_bytes) for m in files]
+    _LOG.info(
+        "increment %d: %d input files (%d bytes) -> %s", index, len(paths),
+        sum(s for _, s in paths), config.output,
+    )  # fmt: skip
+    try:
+        started = time.perf_counter()
+        with beam.Pipeline(options=options) as pipeline:
+            build_vocabulary_pipeline(pipeline, config, paths, folder, previous)
+        vocab = read_summary(folder)
+        _LOG.info("vocabulary run: %.1f s", time.perf_counter() - started)
+        check_vocabulary(vocab, config.min_count)
+        started = time.perf_counter()
+        with beam.Pipeline(options=options) as pipeline:
+            increment = Increment(index, folder, inputs, vocab, base)
+            build_pairs_pipeline(pipeline, config, paths, increment)
+        _LOG.info("pairs run (%d passes): %.1f s", config.passes, time.perf_counter() - started)
+    except BaseException:
+        recover(config.output)  # reads the manifest again: it may have been written after all
+        raise
+    return require_dataset(config.output)

@@ -1,0 +1,136 @@
+"""`--watch`: keep polling the input patterns; add each batch of new, settled files as one
+increment (the first batch builds the dataset when --output holds none).
+
+New: no increment of the dataset read the file (by path). A file with the size and head/tail hash
+of one already read (a copy) is skipped with a warning; a file that changes after an increment
+read it is not read again (append new files, do not grow old ones).
+
+Settled: two polls one interval apart saw the same size and mtime, and the size is not 0. A file
+still being written is therefore not taken half-written as long as its writer adds to it at least
+once per poll interval; a writer that pauses longer must write under a name outside the pattern
+and rename the file in when done (a rename is atomic, and needs no timing assumption).
+
+Stopping: SIGINT (Ctrl-C) or SIGTERM while waiting stops at once; during an increment, the
+increment is finished and committed first, and a second signal abandons it (the dataset stays as
+its manifest says). Both log and return normally (exit 0). `max_increments` stops after that many
+increments (tests, batch jobs). A failing increment (a corrupt file, say) is rolled back and ends
+the watch with its error, rather than being retried forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+
+from pipeline.config import PipelineConfig
+from pipeline.increment import DatasetLock, read_dataset, recover
+from pipeline.inputs import already_ingested, describe_file, ingested_paths
+from pipeline.read import list_files
+from pipeline.runs import add_increment
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    """Settings of `sgns-preprocess --watch`."""
+
+    poll_seconds: float = 10.0
+    max_increments: int | None = None  # stop after this many increments; None: until a signal
+
+    def __post_init__(self):
+        if not isinstance(self.poll_seconds, (int, float)) or not self.poll_seconds > 0:
+            raise ValueError(f"--poll-seconds must be > 0, got {self.poll_seconds!r}")
+        if self.max_increments is not None and (
+            not isinstance(self.max_increments, int) or self.max_increments < 1
+        ):
+            raise ValueError(
+                f"--watch-max-increments must be an integer >= 1, got {self.max_increments!r}"
+            )
+
+
+def settled(files: list, seen: dict) -> tuple[list, dict]:
+    """(the files whose size and mtime equal what the poll before saw, and are not empty;
+    what this poll saw, for the next one). `files` are FileMetadata."""
+    now = {m.path: (m.size_in_bytes, m.last_updated_in_seconds) for m in files}
+    ready = [m for m in files if m.size_in_bytes > 0 and seen.get(m.path) == now[m.path]]
+    return ready, now
+
+
+class Stopper:
+    """Turns SIGINT and SIGTERM into a stop request (main thread only; elsewhere `stop()` is
+    the way); a second signal during an increment abandons it (KeyboardInterrupt)."""
+
+    def __init__(self):
+        self.requested = threading.Event()
+        self.busy = False  # an increment is running
+        self._previous = {}
+
+    def stop(self, signum=None, frame=None) -> None:
+        if self.requested.is_set() and self.busy:
+            _LOG.warning("second stop signal: abandoning the increment")
+            raise KeyboardInterrupt
+        self.requested.set()
+        _LOG.info(
+            "stop requested: %s", "finishing the increment (signal again to abandon it)"
+            if self.busy else "stopping",
+        )  # fmt: skip
+
+    def __enter__(self) -> Stopper:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self.stop)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def new_files(config: PipelineConfig, manifest: dict | None, skipped: set) -> list:
+    """Files the patterns match now that no increment read (nor a copy of one); copies are
+    added to `skipped`, with a warning."""
+    known = ingested_paths(manifest)
+    files = list_files(config.inputs, allow_missing=True)
+    fresh = [m for m in files if m.path not in known and m.path not in skipped]
+    if manifest is None or not fresh:
+        return fresh
+    copies = already_ingested([describe_file(m) for m in fresh], manifest)
+    for path, note in copies.items():
+        _LOG.warning("skipping %s: already in the dataset", note)
+        skipped.add(path)
+    return [m for m in fresh if m.path not in copies]
+
+
+def watch(
+    config: PipelineConfig, settings: WatchConfig, options, stopper: Stopper | None = None
+) -> int:
+    """Poll and add increments until stopped; returns the number of increments added."""
+    stopper = stopper or Stopper()
+    seen: dict = {}
+    skipped: set = set()
+    added = 0
+    with DatasetLock(config.output), stopper:
+        recover(config.output)
+        _LOG.info("watching %s every %g s", ",".join(config.inputs), settings.poll_seconds)
+        while not stopper.requested.is_set():
+            manifest = read_dataset(config.output)
+            ready, seen = settled(new_files(config, manifest, skipped), seen)
+            if ready:
+                stopper.busy = True
+                try:
+                    add_increment(config, ready, manifest, options)
+                except KeyboardInterrupt:
+                    _LOG.info("increment abandoned; the dataset is as its manifest says")
+                    break
+                finally:
+                    stopper.busy = False
+                added += 1
+                if settings.max_increments is not None and added >= settings.max_increments:
+                    _LOG.info("added %d increments (--watch-max-increments): stopping", added)
+                    break
+            stopper.requested.wait(settings.poll_seconds)
+    _LOG.info("watch stopped after %d increments", added)
+    return added
