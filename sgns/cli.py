@@ -56,13 +56,20 @@ def train_parser() -> argparse.ArgumentParser:
         "--pool-size",
         type=int,
         default=D.pool_size,
-        help="negatives in the shared pool (pool mode)",
+        help="negatives in the shared pool (pool mode; 0: batch size / 51.2, so 80 at 4096)",
     )
     p.add_argument(
         "--no-pool-scale",
         dest="pool_scale",
         action="store_false",
         help="pool mode: do not scale negative gradients by negatives / pool size",
+    )
+    p.add_argument(
+        "--row-cap",
+        type=float,
+        default=D.row_cap,
+        help="a row whose summed update in one step holds n > ROW_CAP pair updates (a pool "
+        "negative holds batch*negatives/pool) gets ROW_CAP/n of it (0: plain sum)",
     )
     p.add_argument(
         "--export-vectors",

@@ -65,15 +65,21 @@ def teardown(ctx: Context) -> None:
 
 
 def all_gather_update(
-    rows: torch.Tensor, deltas: torch.Tensor, world_size: int
+    rows: torch.Tensor, deltas: torch.Tensor, world_size: int, sizes: list[int] | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """All ranks' (rows (R_r,), deltas (R_r, D)) concatenated in rank order, padding removed."""
+    """All ranks' (rows (R_r,), deltas (R_r, D)) concatenated in rank order, padding removed.
+
+    `sizes`, every rank's R_r, spares a collective and a host sync when the caller knows them
+    (the trainer does: they follow from the shared plan); otherwise they are all-gathered.
+    """
     if world_size == 1:
         return rows, deltas
-    count = torch.tensor([rows.shape[0]], device=rows.device, dtype=torch.int64)
-    counts = [torch.empty_like(count) for _ in range(world_size)]
-    dist.all_gather(counts, count)
-    sizes = torch.cat(counts).tolist()  # one small host sync per step
+    if sizes is None:
+        count = torch.tensor([rows.shape[0]], device=rows.device, dtype=torch.int64)
+        counts = [torch.empty_like(count) for _ in range(world_size)]
+        dist.all_gather(counts, count)
+        sizes = torch.cat(counts).tolist()
+    assert sizes[dist.get_rank()] == rows.shape[0], "the plan and the batch disagree"
     largest = max(sizes)
     pad = largest - rows.shape[0]
     if pad:

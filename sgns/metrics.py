@@ -11,6 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
+
+import torch
+
+from sgns import distributed
 
 log = logging.getLogger(__name__)
 
@@ -91,3 +96,49 @@ class RunLog:
             self.file.close()
         if self.writer:
             self.writer.close()
+
+
+class Interval:
+    """Loss (float64, on the device) and pairs since the last flush."""
+
+    def __init__(self, device):
+        self.loss = torch.zeros((), dtype=torch.float64, device=device)
+        self.pairs = 0
+
+    def add(self, loss, pairs: int) -> None:
+        self.loss += loss
+        self.pairs += pairs
+
+    def reduce(self, world_size: int) -> tuple[float, int]:
+        total = float(distributed.all_reduce_sum(self.loss, world_size))
+        pairs, self.pairs = self.pairs, 0  # already global: computed from the plan
+        self.loss.zero_()
+        return total, pairs
+
+
+class Clock:
+    def __init__(self, pairs: int):
+        self.start = self.last = time.time()
+        self.last_pairs = pairs
+
+    def elapsed(self) -> float:
+        return time.time() - self.start
+
+    def rate(self, pairs: int) -> float:
+        now = time.time()
+        rate = (pairs - self.last_pairs) / max(now - self.last, 1e-9)
+        self.last, self.last_pairs = now, pairs
+        return rate
+
+
+def progress(enabled: bool, total: int, initial: int):
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        initial=initial,
+        disable=not enabled,
+        unit="step",
+        dynamic_ncols=True,
+        mininterval=1.0,
+    )

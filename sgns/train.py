@@ -17,7 +17,6 @@ end, vectors.txt (word2vec text). Only rank 0 logs, shows progress and writes.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import math
@@ -40,9 +39,10 @@ from sgns.checkpoint import (
 )
 from sgns.config import TrainConfig, check_resumable
 from sgns.export import vectors_from_weights
-from sgns.metrics import RunLog
+from sgns.metrics import Clock, Interval, RunLog, progress
+from sgns.plan import EpochPlan, load_dataset, make_plans, rank_batch_pairs
 from sgns.sampler import AliasSampler
-from sgns.step import apply_update, init_weights, sgns_update
+from sgns.step import RowLayout, apply_update, cap_repeated_rows, init_weights, sgns_update
 from sgns.vectors import write_vectors
 
 log = logging.getLogger("sgns.train")
@@ -55,45 +55,6 @@ class TrainingDiverged(RuntimeError):
 def lr_at(config: TrainConfig, step: int, total_steps: int) -> float:
     """Linear decay from lr to lr * min_lr_ratio over the run (word2vec.c's schedule)."""
     return config.lr * max(config.min_lr_ratio, 1.0 - step / max(total_steps, 1))
-
-
-def global_batch_pairs(rank_pairs: list[int], batch_size: int, index: int) -> int:
-    """Pairs all ranks together train on in batch `index` of an epoch."""
-    return sum(max(0, min(batch_size, n - index * batch_size)) for n in rank_pairs)
-
-
-@dataclasses.dataclass
-class EpochPlan:
-    units: list[data.Unit]  # this rank's units, in stream order
-    rank_pairs: list[int]  # pairs of every rank this epoch
-    steps: int  # steps every rank runs this epoch
-
-
-def make_plans(config: TrainConfig, manifest: dict, sizes: dict, world_size: int, rank: int):
-    """The stream split of every epoch (identical on all ranks; no communication)."""
-    plans = []
-    for epoch in range(config.epochs):
-        units = data.epoch_units(config.data, manifest, sizes, epoch)
-        split = data.assign_units(units, world_size, config.seed, epoch)
-        steps = max(data.batch_counts(split, config.batch_size))
-        plans.append(EpochPlan(split[rank], [sum(u.pairs for u in s) for s in split], steps))
-    return plans
-
-
-def load_dataset(directory: str):
-    """Manifest, words, counts and row-group sizes, after the cheap consistency checks."""
-    manifest = dataset.read_manifest(directory)
-    path = os.path.join(directory, dataset.VOCAB_FILE)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{directory!r} has no {dataset.VOCAB_FILE}")
-    words, counts = dataset.read_vocab(directory)
-    size = manifest["vocab"].get("size")
-    if size != len(words):
-        raise ValueError(f"{path} has {len(words)} words but the manifest says {size}")
-    if not words:
-        raise ValueError(f"{path} is empty: nothing to train")
-    sizes = data.scan_dataset(directory, manifest, len(words))
-    return manifest, words, counts, sizes
 
 
 class Trainer:
@@ -120,6 +81,9 @@ class Trainer:
             config.negatives / config.pool_size
             if config.negative_mode == "pool" and config.pool_scale
             else 1.0
+        )
+        self.layout = RowLayout(
+            config.negative_mode, config.negatives, config.pool_size, self.scale
         )
         self.resumed = self._maybe_resume()
 
@@ -218,8 +182,8 @@ class Trainer:
         runlog = RunLog(
             self.config.output, self.ctx.is_main, self.config.tensorboard, append=self.resumed
         )
-        bar = _progress(self.ctx.is_main, self.total_steps, self.step)
-        self.clock = _Clock(self.pairs_done)
+        bar = progress(self.ctx.is_main, self.total_steps, self.step)
+        self.clock = Clock(self.pairs_done)
         try:
             while self.epoch < self.config.epochs:
                 if not self.run_epoch(runlog, bar):
@@ -233,13 +197,11 @@ class Trainer:
         """Train from (epoch, batch) to the end of the epoch; False if stopped early."""
         cfg, plan = self.config, self.plans[self.epoch]
         epoch_start = time.time()
-        interval = _Interval(self.ctx.device)
+        interval = Interval(self.ctx.device)
         for centers, contexts in self.loader(plan):
             lr = lr_at(cfg, self.step, self.total_steps)
-            interval.add(
-                self.train_step(centers, contexts, lr),
-                global_batch_pairs(plan.rank_pairs, cfg.batch_size, self.batch),
-            )
+            batch_pairs = rank_batch_pairs(plan.rank_pairs, cfg.batch_size, self.batch)
+            interval.add(self.train_step(centers, contexts, lr, batch_pairs), sum(batch_pairs))
             self.step, self.batch = self.step + 1, self.batch + 1
             bar.update(1)
             last = self.batch == plan.steps
@@ -270,8 +232,11 @@ class Trainer:
             prefetch_factor=4 if self.config.num_workers else None,
         )
 
-    def train_step(self, centers: torch.Tensor, contexts: torch.Tensor, lr: float):
-        """One synchronised SGD step on this rank's batch; returns its summed loss (device)."""
+    def train_step(self, centers, contexts, lr: float, batch_pairs: list[int] | None = None):
+        """One synchronised SGD step on this rank's batch; returns its summed loss (device).
+
+        batch_pairs: every rank's pair count in this step (from the plan), for the row sync.
+        """
         device = self.ctx.device
         centers = centers.to(device, non_blocking=True).long()  # (B,)
         contexts = contexts.to(device, non_blocking=True).long()  # (B,)
@@ -289,7 +254,17 @@ class Trainer:
             rows = torch.empty(0, dtype=torch.int64, device=device)
             deltas = self.weights.new_empty(0, self.config.dim)
             loss = torch.zeros((), dtype=torch.float64, device=device)
-        rows, deltas = dist_.all_gather_update(rows, deltas, self.ctx.world_size)
+        sizes = [self.layout.rows(n) for n in batch_pairs] if self.ctx.distributed else None
+        rows, deltas = dist_.all_gather_update(rows, deltas, self.ctx.world_size, sizes)
+        if self.config.row_cap:  # on the gathered update: the same on every rank
+            counts = batch_pairs if self.ctx.distributed else [centers.numel()]
+            deltas = cap_repeated_rows(
+                rows,
+                deltas,
+                self.config.row_cap,
+                self.weights.shape[0],
+                self.layout.multiplicity(counts).to(device),
+            )
         apply_update(self.weights, rows, deltas)
         return loss
 
@@ -329,52 +304,6 @@ class Trainer:
             write_vectors(path, self.words, vectors, "text")
             log.info("wrote %s (%d x %d)", path, *vectors.shape)
         return path
-
-
-class _Interval:
-    """Loss (float64, on the device) and pairs since the last flush."""
-
-    def __init__(self, device):
-        self.loss = torch.zeros((), dtype=torch.float64, device=device)
-        self.pairs = 0
-
-    def add(self, loss, pairs: int) -> None:
-        self.loss += loss
-        self.pairs += pairs
-
-    def reduce(self, world_size: int) -> tuple[float, int]:
-        total = float(dist_.all_reduce_sum(self.loss, world_size))
-        pairs, self.pairs = self.pairs, 0  # already global: computed from the plan
-        self.loss.zero_()
-        return total, pairs
-
-
-class _Clock:
-    def __init__(self, pairs: int):
-        self.start = self.last = time.time()
-        self.last_pairs = pairs
-
-    def elapsed(self) -> float:
-        return time.time() - self.start
-
-    def rate(self, pairs: int) -> float:
-        now = time.time()
-        rate = (pairs - self.last_pairs) / max(now - self.last, 1e-9)
-        self.last, self.last_pairs = now, pairs
-        return rate
-
-
-def _progress(enabled: bool, total: int, initial: int):
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total,
-        initial=initial,
-        disable=not enabled,
-        unit="step",
-        dynamic_ncols=True,
-        mininterval=1.0,
-    )
 
 
 def train(config: TrainConfig) -> str | None:

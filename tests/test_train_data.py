@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 from torch.utils.data import DataLoader
+from train_helpers import pair_ids, write_tiny_dataset
 
 from sgns import data, dataset
-from train_helpers import pair_ids, write_tiny_dataset
 
 V = 40
 

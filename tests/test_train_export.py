@@ -5,13 +5,13 @@ import os
 import numpy as np
 import pytest
 import torch
+from train_helpers import write_tiny_dataset
 
 from sgns.checkpoint import checkpoint_path, load_checkpoint
 from sgns.config import TrainConfig
 from sgns.export import main as export_main
 from sgns.train import train
 from sgns.vectors import read_vectors
-from train_helpers import write_tiny_dataset
 
 
 @pytest.fixture(scope="module")

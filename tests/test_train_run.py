@@ -6,12 +6,12 @@ import shutil
 
 import pytest
 import torch
+from train_helpers import write_tiny_dataset
 
 import sgns.train
 from sgns.checkpoint import checkpoint_path, load_checkpoint
 from sgns.config import TrainConfig
 from sgns.train import main, train
-from train_helpers import write_tiny_dataset
 
 
 @pytest.fixture()

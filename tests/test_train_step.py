@@ -96,3 +96,24 @@ def test_cuda_step_matches_cpu_step():
     assert torch.equal(again, gpu)  # accumulation on CUDA is deterministic
     sample = AliasSampler([5, 3, 1], 0.75, "cuda").sample((10,), torch.Generator("cuda"))
     assert sample.is_cuda and int(sample.max()) < 3
+
+
+def test_row_cap_scales_only_rows_repeated_more_than_the_cap():
+    from sgns.step import cap_repeated_rows
+
+    rows = torch.tensor([2, 2, 2, 2, 5, 7, 7])
+    deltas = torch.ones(7, 3)
+    capped = cap_repeated_rows(rows, deltas, 2, num_rows=8)
+    summed = torch.zeros(8, 3).index_add_(0, rows, capped)
+    assert summed[2].tolist() == [2.0] * 3  # 4 occurrences capped to the sum of 2
+    assert summed[7].tolist() == [2.0] * 3 and summed[5].tolist() == [1.0] * 3
+
+
+def test_row_cap_counts_a_pool_row_by_the_pairs_it_sums():
+    from sgns.step import cap_repeated_rows
+
+    rows = torch.tensor([0, 1, 4])  # center, context, one pool negative
+    deltas = torch.ones(3, 2)
+    multiplicity = torch.tensor([1.0, 1.0, 64.0])  # the pool row sums 64 pair updates
+    capped = cap_repeated_rows(rows, deltas, 16, num_rows=6, multiplicity=multiplicity)
+    assert capped[:2].tolist() == [[1.0, 1.0]] * 2 and capped[2].tolist() == [0.25, 0.25]
