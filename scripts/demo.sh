@@ -22,7 +22,7 @@ $PYTHON -m pipeline.preprocess --input "$dir/corpus.txt.gz" --output "$dir/data"
 echo "== 3/5 training with torchrun on $nproc process(es)"
 rm -rf "$dir/run"
 $PYTHON -m torch.distributed.run --standalone --nproc-per-node "$nproc" -m sgns.train \
-  --data "$dir/data" --output "$dir/run" --epochs "$epochs"
+  --data "$dir/data" --output "$dir/run" --epochs "$epochs" --batch-size $((4096 / nproc))
 
 echo "== 4/5 evaluating against the planted truth"
 truth="$dir/corpus.txt.gz.truth.json"
