@@ -55,9 +55,10 @@ class TrainConfig:
     negative_mode: str = "pool"  # pool: one negative pool per batch; pair: negatives per pair
     pool_size: int = 0  # negatives shared by the batch in pool mode (0: batch_size / 51.2)
     pool_scale: bool = True  # pool mode: scale negative gradients by negatives / pool_size
-    row_cap: int = (
-        0  # a row repeated n > row_cap times in a step gets row_cap/n of its sum (0: off)
-    )
+    # Cap on a row's summed update per step, counted in pair updates (step.cap_repeated_rows); at
+    # 4096 pairs it only trims pool duplicates and the most frequent words. Measured, 256 vs off,
+    # pool mode: SimLex +0.005 on two datasets, analogy +0.1 / +0.3 points. 0: plain sum.
+    row_cap: float = 256
     export_vectors: str = "input"  # vectors written to RUN/vectors.txt: input | average
     checkpoint_interval: int = 2000  # steps between checkpoints (0: only at epoch ends)
     log_interval: int = 100  # steps between metrics.jsonl step records

@@ -1,0 +1,261 @@
+"""Benchmark sgns (sgns-preprocess + sgns-train) against gensim skip-gram on one corpus.
+
+    python benchmarks/bench_train.py --corpus /work/shared/corpora/dev-corpus.txt.gz \\
+        [--out BENCHMARKS.md] [--modes pool,pair] [--batch-size 4096[,16384]] [--threads 2]
+
+In one run, with the same hyperparameters (dim 100, window 5, negative 5, sample 1e-3,
+min_count 5, 5 epochs): gensim Word2Vec(sg=1, workers=2), then our preprocess once and one
+training per (mode, batch size), each a subprocess so wall time and peak RSS are per system.
+All vectors are scored the same way (gensim KeyedVectors: WordSim-353 and SimLex-999 Spearman,
+Google analogies restricted to the 30000 most frequent words). Pairs/s: ours from metrics.jsonl
+(pairs / summed epoch seconds); gensim's from its effective (post-subsampling) words times
+(window + 1), the expected pairs per kept word with b ~ U[1, window], over its training time.
+Wall s is end to end (ours: preprocess + train). One table is printed and appended to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HYPER = {"dim": 100, "window": 5, "negative": 5, "sample": 1e-3, "min_count": 5, "epochs": 5}
+GENSIM = """
+import json, sys, time
+from gensim.models import Word2Vec
+from gensim.models.word2vec import LineSentence
+corpus, out, h = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+start = time.time()
+model = Word2Vec(vector_size=h["dim"], window=h["window"], negative=h["negative"], sg=1,
+                 sample=h["sample"], min_count=h["min_count"], workers=h["workers"], seed=1)
+model.build_vocab(LineSentence(corpus))
+trained = time.time()
+effective, raw = model.train(LineSentence(corpus), total_examples=model.corpus_count,
+                             epochs=h["epochs"])
+done = time.time()
+model.wv.save_word2vec_format(out)
+print(json.dumps({"effective_words": effective, "raw_words": raw, "train_s": done - trained}))
+"""
+
+
+def run_measured(cmd: list[str], env=None) -> tuple[float, int, str]:
+    """Run a command; returns (wall seconds, peak RSS of its process tree in MiB, stdout)."""
+    start = time.time()
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    )
+    peak = [0]
+
+    def sample():
+        while proc.poll() is None:
+            peak[0] = max(peak[0], _tree_rss_kib(proc.pid))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.time() - start
+    sampler.join()
+    if proc.returncode != 0:
+        sys.exit(f"bench_train: {' '.join(cmd[:4])} ... failed:\n{err[-3000:]}")
+    return wall, peak[0] // 1024, out
+
+
+def _tree_rss_kib(pid: int) -> int:
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as f:
+                total += next((int(x.split()[1]) for x in f if x.startswith("VmRSS:")), 0)
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def evaluate(path: str) -> tuple[float, float, float]:
+    """WordSim-353 and SimLex-999 Spearman, analogy accuracy (restrict_vocab 30000)."""
+    import logging
+
+    import gensim
+    from gensim.models import KeyedVectors
+
+    logging.getLogger("gensim").setLevel(logging.ERROR)
+    data = os.path.join(os.path.dirname(gensim.__file__), "test", "test_data")
+    kv = KeyedVectors.load_word2vec_format(path)
+    ws = kv.evaluate_word_pairs(os.path.join(data, "wordsim353.tsv"))[1][0]
+    sl = kv.evaluate_word_pairs(os.path.join(data, "simlex999.txt"))[1][0]
+    analogy = kv.evaluate_word_analogies(
+        os.path.join(data, "questions-words.txt"), restrict_vocab=30000
+    )[0]
+    return ws, sl, analogy
+
+
+def bench_gensim(args, work: str, corpus_words: list) -> dict:
+    out = os.path.join(work, "gensim.txt")
+    h = {**HYPER, "workers": args.gensim_workers}
+    wall, rss, stdout = run_measured(
+        [sys.executable, "-c", GENSIM, args.corpus, out, json.dumps(h)]
+    )
+    info = json.loads(stdout.strip().splitlines()[-1])
+    corpus_words.append(info["raw_words"] / HYPER["epochs"])
+    pairs = info["effective_words"] * (HYPER["window"] + 1)
+    return {
+        "system": f"gensim 4 sg workers={args.gensim_workers}",
+        "wall": wall,
+        "words_s": info["raw_words"] / wall,
+        "pairs_s": pairs / info["train_s"],
+        "rss": rss,
+        "scores": evaluate(out),
+    }
+
+
+def bench_preprocess(args, work: str) -> tuple[str, float, int]:
+    data = os.path.join(work, "data")
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipeline.preprocess",
+        "--input",
+        args.corpus,
+        "--output",
+        data,
+        "--min-count",
+        str(HYPER["min_count"]),
+        "--sample",
+        str(HYPER["sample"]),
+        "--window",
+        str(HYPER["window"]),
+        *shlex.split(args.preprocess_args),
+    ]
+    wall, rss, _ = run_measured(cmd)
+    return data, wall, rss
+
+
+def bench_sgns(
+    args, data: str, prep_wall: float, prep_rss: int, mode: str, batch: int, words: float, work: str
+) -> dict:
+    run = os.path.join(work, f"run-{mode}-{batch}")
+    cmd = [
+        sys.executable,
+        "-m",
+        "sgns.train",
+        "--data",
+        data,
+        "--output",
+        run,
+        "--dim",
+        str(HYPER["dim"]),
+        "--negatives",
+        str(HYPER["negative"]),
+        "--epochs",
+        str(HYPER["epochs"]),
+        "--negative-mode",
+        mode,
+        "--batch-size",
+        str(batch),
+        "--device",
+        "cpu",
+        "--threads",
+        str(args.threads),
+        "--checkpoint-interval",
+        "0",
+        *shlex.split(args.train_args),
+    ]
+    wall, rss, _ = run_measured(cmd)
+    epochs = [json.loads(line) for line in open(os.path.join(run, "metrics.jsonl"))]
+    epochs = [r for r in epochs if r["kind"] == "epoch"]
+    pairs = sum(r["pairs"] for r in epochs)
+    seconds = sum(r["seconds"] for r in epochs)
+    total = prep_wall + wall
+    return {
+        "system": f"sgns {mode} batch={batch} threads={args.threads}",
+        "wall": total,
+        "words_s": words * HYPER["epochs"] / total,
+        "pairs_s": pairs / seconds,
+        "rss": max(rss, prep_rss),
+        "scores": evaluate(os.path.join(run, "vectors.txt")),
+        "detail": f"preprocess {prep_wall:.0f} s + train {wall:.0f} s",
+    }
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| system | wall s | words/s | pairs/s | peak RSS MiB | WS353 | SimLex | analogy |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        ws, sl, an = r["scores"]
+        wall = f"{r['wall']:.0f}" + (f" ({r['detail']})" if "detail" in r else "")
+        lines.append(
+            f"| {r['system']} | {wall} | {r['words_s']:,.0f} | {r['pairs_s']:,.0f} | "
+            f"{r['rss']:,} | {ws:.3f} | {sl:.3f} | {100 * an:.1f}% |"
+        )
+    return "\n".join(lines)
+
+
+def append_report(path: str, text: str, load: tuple) -> None:
+    new = not os.path.exists(path)
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo")
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    with open(path, "a", encoding="utf-8") as f:
+        if new:
+            f.write("# Benchmarks\n")
+        f.write(f"\n## sgns-train vs gensim, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC\n\n")
+        f.write(
+            f"Machine: {platform.node()}, {os.cpu_count()} cores ({cpu}), "
+            f"Python {platform.python_version()}. Load average before/after: "
+            f"{load[0]:.2f} / {load[1]:.2f} (other work shares these cores).\n\n"
+        )
+        command = " ".join(shlex.quote(a) for a in ["python", *sys.argv])
+        f.write(f"Command: `{command}`\n\n{text}\n")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", required=True)
+    parser.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    parser.add_argument("--modes", default="pool,pair")
+    parser.add_argument("--batch-size", default="4096", help="comma-separated batch sizes")
+    parser.add_argument("--threads", type=int, default=2, help="sgns-train --threads")
+    parser.add_argument("--gensim-workers", type=int, default=2)
+    parser.add_argument("--train-args", default="", help="extra sgns-train options")
+    parser.add_argument("--preprocess-args", default="", help="extra sgns-preprocess options")
+    parser.add_argument("--work", default=None, help="working folder (default: a temp folder)")
+    args = parser.parse_args(argv)
+    load_before = os.getloadavg()[0]
+    work = args.work or tempfile.mkdtemp(prefix="bench-train-")
+    os.makedirs(work, exist_ok=True)
+    words: list = []
+    rows = [bench_gensim(args, work, words)]
+    print(table(rows), flush=True)
+    data, prep_wall, prep_rss = bench_preprocess(args, work)
+    for mode in args.modes.split(","):
+        for batch in (int(b) for b in args.batch_size.split(",")):
+            rows.append(bench_sgns(args, data, prep_wall, prep_rss, mode, batch, words[0], work))
+            print(rows[-1]["system"], rows[-1]["scores"], flush=True)
+    text = table(rows)
+    print(text)
+    append_report(args.out, text, (load_before, os.getloadavg()[0]))
+
+
+if __name__ == "__main__":
+    main()

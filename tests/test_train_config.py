@@ -1,0 +1,29 @@
+"""TrainConfig validates itself, resolves the pool size, and guards resume compatibility."""
+
+import pytest
+
+from sgns.config import TrainConfig, check_resumable
+
+
+def test_bad_values_are_rejected_with_the_field_named():
+    for bad, field in (
+        ({"dim": 0}, "dim"),
+        ({"negative_mode": "x"}, "negative_mode"),
+        ({"lr": -1.0}, "lr"),
+        ({"device": "tpu"}, "device"),
+    ):
+        with pytest.raises(ValueError, match=field):
+            TrainConfig(data="d", output="o", **bad)
+
+
+def test_pool_size_follows_the_batch_unless_given():
+    assert TrainConfig(data="d", output="o").pool_size == 80
+    assert TrainConfig(data="d", output="o", batch_size=16384).pool_size == 320
+    assert TrainConfig(data="d", output="o", batch_size=16384, pool_size=7).pool_size == 7
+
+
+def test_resume_needs_the_same_shape_and_schedule():
+    saved = TrainConfig(data="d", output="o").to_dict()
+    check_resumable(saved, TrainConfig(data="d", output="o", num_workers=3))  # harmless change
+    with pytest.raises(ValueError, match="dim=100"):
+        check_resumable(saved, TrainConfig(data="d", output="o", dim=50))
