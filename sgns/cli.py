@@ -26,13 +26,13 @@ def train_parser() -> argparse.ArgumentParser:
         default=D.ns_exponent,
         help="negatives are drawn from count ** ns_exponent",
     )
-    p.add_argument("--epochs", type=int, default=D.epochs)
+    p.add_argument("--epochs", type=int, default=D.epochs, help="passes over the data")
     p.add_argument("--batch-size", type=int, default=D.batch_size, help="pairs per rank per step")
     p.add_argument("--lr", type=float, default=D.lr, help="initial learning rate (linear decay)")
     p.add_argument(
         "--min-lr-ratio", type=float, default=D.min_lr_ratio, help="final lr as a fraction of --lr"
     )
-    p.add_argument("--seed", type=int, default=D.seed)
+    p.add_argument("--seed", type=int, default=D.seed, help="seed of init, shuffle and sampling")
     p.add_argument("--device", default=D.device, help="auto, cpu, cuda or cuda:N")
     p.add_argument(
         "--num-workers",
@@ -62,7 +62,8 @@ def train_parser() -> argparse.ArgumentParser:
         "--no-pool-scale",
         dest="pool_scale",
         action="store_false",
-        help="pool mode: do not scale negative gradients by negatives / pool size",
+        help="pool mode: do not scale negative gradients by negatives / pool size "
+        "(they are scaled unless this is given)%(default).0s",
     )
     p.add_argument(
         "--row-cap",
