@@ -26,12 +26,9 @@ $PYTHON -m torch.distributed.run --standalone --nproc-per-node "$nproc" -m sgns.
 
 echo "== 4/5 evaluating against the planted truth"
 truth="$dir/corpus.txt.gz.truth.json"
-$PYTHON -m sgns.evaluate "$dir/run" --synth-truth "$truth" \
-  --analogies "$dir/corpus.txt.gz.questions-words.txt" \
-  --similarity "$dir/corpus.txt.gz.similarity.tsv" --json > "$dir/run/eval.json"
-$PYTHON -m sgns.evaluate "$dir/run" --synth-truth "$truth" \
-  --analogies "$dir/corpus.txt.gz.questions-words.txt" \
-  --similarity "$dir/corpus.txt.gz.similarity.tsv"
+eval_args=(--synth-truth "$truth" --similarity "$dir/corpus.txt.gz.similarity.tsv")
+$PYTHON -m sgns.evaluate "$dir/run" "${eval_args[@]}" --json > "$dir/run/eval.json"
+$PYTHON -m sgns.evaluate "$dir/run" "${eval_args[@]}"
 words=$($PYTHON - "$truth" <<'PY'
 import json, sys
 truth = json.load(open(sys.argv[1]))
