@@ -29,11 +29,14 @@ import tempfile
 import threading
 import time
 
+from procstat import tree_rss_kib  # benchmarks/ is on sys.path when run as a script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GENSIM = """
 import sys, time
 from gensim.models import Word2Vec
 from gensim.models.word2vec import LineSentence
+
 model = Word2Vec(vector_size=100, min_count=5, workers=1)
 if sys.argv[2] == "corpus_file":
     model.build_vocab(corpus_file=sys.argv[1])
@@ -41,22 +44,6 @@ else:
     model.build_vocab(LineSentence(sys.argv[1]))
 print(model.corpus_total_words)
 """
-
-
-def tree_rss_kib(pid: int) -> int:
-    """Summed VmRSS of a process and all its descendants (KiB), from /proc."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            with open(f"/proc/{p}/status") as f:
-                total += next((int(x.split()[1]) for x in f if x.startswith("VmRSS:")), 0)
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    todo += [int(c) for c in f.read().split()]
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-    return total
 
 
 def measure(command: list[str]) -> dict:

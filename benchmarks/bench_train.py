@@ -27,12 +27,15 @@ import tempfile
 import threading
 import time
 
+from procstat import tree_rss_kib  # benchmarks/ is on sys.path when run as a script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HYPER = {"dim": 100, "window": 5, "negative": 5, "sample": 1e-3, "min_count": 5, "epochs": 5}
 GENSIM = """
 import json, sys, time
 from gensim.models import Word2Vec
 from gensim.models.word2vec import LineSentence
+
 corpus, out, h = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 start = time.time()
 model = Word2Vec(vector_size=h["dim"], window=h["window"], negative=h["negative"], sg=1,
@@ -57,7 +60,7 @@ def run_measured(cmd: list[str], env=None) -> tuple[float, int, str]:
 
     def sample():
         while proc.poll() is None:
-            peak[0] = max(peak[0], _tree_rss_kib(proc.pid))
+            peak[0] = max(peak[0], tree_rss_kib(proc.pid))
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -68,21 +71,6 @@ def run_measured(cmd: list[str], env=None) -> tuple[float, int, str]:
     if proc.returncode != 0:
         sys.exit(f"bench_train: {' '.join(cmd[:4])} ... failed:\n{err[-3000:]}")
     return wall, peak[0] // 1024, out
-
-
-def _tree_rss_kib(pid: int) -> int:
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            with open(f"/proc/{p}/status") as f:
-                total += next((int(x.split()[1]) for x in f if x.startswith("VmRSS:")), 0)
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    todo += [int(c) for c in f.read().split()]
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-    return total
 
 
 def evaluate(path: str) -> tuple[float, float, float]:

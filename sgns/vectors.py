@@ -89,7 +89,9 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
             else:
                 parts = f.readline().rstrip(b"\r\n").split(b" ")
                 if len(parts) != dim + 1:
-                    raise ValueError(f"{path!r} line {i + 2} has {len(parts) - 1} numbers, not {dim}")
+                    raise ValueError(
+                        f"{path!r} line {i + 2} has {len(parts) - 1} numbers, not {dim}"
+                    )
                 words.append(parts[0].decode("utf-8", errors="replace"))
                 vectors[i] = np.asarray(parts[1:], dtype=np.float32)
     return words, vectors
