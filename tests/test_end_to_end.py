@@ -2,12 +2,12 @@
 -> torchrun with 2 gloo processes -> vectors that recover the planted structure."""
 
 import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
+from procs import run_group
 
 from pipeline.preprocess import main as preprocess
 from sgns.dataset import read_vocab
@@ -31,7 +31,7 @@ def trained(tmp_path_factory):
         "--epochs", "5", "--threads", "1", "--seed", "5", "--batch-size", "2048",
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    done = run_group(command, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     return work, load_truth(corpus + ".truth.json")
 

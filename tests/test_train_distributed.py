@@ -1,11 +1,11 @@
 """Real torchrun, two gloo processes: replicas stay identical and match the shared plan."""
 
 import os
-import subprocess
 import sys
 
 import pytest
 import torch
+from procs import run_group
 from train_helpers import write_tiny_dataset
 
 from sgns.checkpoint import checkpoint_path, load_checkpoint
@@ -23,7 +23,7 @@ def _torchrun(tmp_path, *options):
     options = ["--device", "cpu", "--dim", "8", "--batch-size", "40", "--epochs", "2", *options]
     cmd = [*launcher, "--nproc-per-node", "2", HELPERS, data, run, out, "--threads", "1", *options]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    done = run_group(cmd, timeout=120, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     return [open(os.path.join(out, f"rank-{r}.sha256")).read().split() for r in (0, 1)], run
 
