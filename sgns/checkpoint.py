@@ -7,6 +7,15 @@ A checkpoint is a dict of tensors and plain types only:
     rng             per-rank torch.Generator states (uint8 tensors, rank order), numpy's state
     loss            the running epoch loss sum (float64) and pairs, so resumed metrics are exact
     config          TrainConfig as a dict; vocab_fingerprint: sgns.dataset.vocab_fingerprint
+                    of the words and counts trained on (RUN/vocab.tsv holds them)
+    vocab_size, words_fingerprint
+                    V and sgns.dataset.words_fingerprint of its words: it resumes on a dataset
+                    whose first V words are these (the same or a grown vocabulary) and whose
+                    increment stage.end - 1 had V words; any other is refused (sgns.grow)
+    increments      indices of the dataset increments it has trained on (the last stage's
+                    completely once epoch == epochs)
+    stage           the stage being trained (sgns.plan.Stage): first, end (increments
+                    [first, end)), base_step, lr, total_steps, old_words, old_ratio
     world_size      ranks that wrote it (the stream split depends on it)
 """
 

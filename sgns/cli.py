@@ -26,7 +26,12 @@ def train_parser() -> argparse.ArgumentParser:
         default=D.ns_exponent,
         help="negatives are drawn from count ** ns_exponent",
     )
-    p.add_argument("--epochs", type=int, default=D.epochs, help="passes over the data")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=D.epochs,
+        help="passes over the data; online training: passes over each new increment",
+    )
     p.add_argument("--batch-size", type=int, default=D.batch_size, help="pairs per rank per step")
     p.add_argument("--lr", type=float, default=D.lr, help="initial learning rate (linear decay)")
     p.add_argument(
@@ -95,6 +100,39 @@ def train_parser() -> argparse.ArgumentParser:
         "--resume",
         action="store_true",
         help="continue from RUN/checkpoint.pt when it exists (torchrun restarts)",
+    )
+    p.add_argument(
+        "--increment-lr",
+        type=float,
+        default=D.increment_lr,
+        help="online training: lr of the words trained before, at the start of a stage of new "
+        "increments (new words start at --lr); both decay linearly over the stage "
+        "(0: --lr / 8)",
+    )
+    p.add_argument(
+        "--replay",
+        type=float,
+        default=D.replay,
+        help="online training: share of the old increments' row groups also trained in each "
+        "epoch of a new increment (seeded sample; meant to limit forgetting: see BENCHMARKS.md)",
+    )
+    p.add_argument(
+        "--follow",
+        action="store_true",
+        help="after the data present, keep polling the dataset and train each new increment "
+        "(checkpoint and vectors.txt after each); stop with SIGINT/SIGTERM or RUN/STOP",
+    )
+    p.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=D.poll_seconds,
+        help="--follow: seconds between polls of the manifest",
+    )
+    p.add_argument(
+        "--follow-max-increments",
+        type=int,
+        default=D.follow_max_increments,
+        help="--follow: stop after training this many new increments (0: no limit)",
     )
     p.add_argument(
         "--stop-after-steps", type=int, default=D.stop_after_steps, help=argparse.SUPPRESS

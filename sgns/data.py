@@ -94,9 +94,13 @@ def epoch_units(directory: str, manifest: dict, sizes: dict[str, list[int]], epo
     ]
 
 
-def assign_units(units: list[Unit], world_size: int, seed: int, epoch: int) -> list[list[Unit]]:
-    """Shuffle units by (seed, epoch) and deal each to the rank with the fewest pairs so far."""
-    order = np.random.default_rng([seed, epoch]).permutation(len(units))
+def assign_units(
+    units: list[Unit], world_size: int, seed: int, epoch: int, stage: int = 0
+) -> list[list[Unit]]:
+    """Shuffle units by (seed, epoch[, stage]) and deal each to the rank with the fewest pairs so
+    far. `stage`: the first increment of a later training stage (0: the initial one)."""
+    key = [seed, epoch, stage] if stage else [seed, epoch]
+    order = np.random.default_rng(key).permutation(len(units))
     ranks: list[list[Unit]] = [[] for _ in range(world_size)]
     loads = [0] * world_size
     for i in order:

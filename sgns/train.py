@@ -10,6 +10,14 @@ Several nodes (run on each node; RANK / LOCAL_RANK come from torchrun):
 Elastic restarts continue from the last checkpoint:
     torchrun --max-restarts 3 --nproc-per-node N -m sgns.train --data DATA --output RUN --resume
 
+Online training (new increments from sgns-preprocess --append or --watch; see sgns/plan.py,
+sgns/grow.py): resume the run on the grown dataset, or keep it following the dataset:
+    sgns-train --data DATA --output RUN --resume [--increment-lr 0.003125] [--replay 0.25]
+    torchrun --nproc-per-node N -m sgns.train --data DATA --output RUN --follow [--resume]
+Each new stage grows the tables (old rows kept), rebuilds the noise distribution from the merged
+counts and runs --epochs epochs over the new increments' pairs with the lr restarted: new words'
+rows from --lr, old words' rows from --increment-lr, both decaying linearly to the stage's end.
+
 RUN receives config.json, vocab.tsv, checkpoint.pt (periodic, atomic), metrics.jsonl and, at the
 end, vectors.txt (word2vec text). Only rank 0 logs, shows progress and writes.
 """
@@ -21,7 +29,6 @@ import json
 import logging
 import math
 import os
-import shutil
 import sys
 import time
 
@@ -37,10 +44,12 @@ from sgns.checkpoint import (
     save_checkpoint,
     set_numpy_rng_state,
 )
-from sgns.config import TrainConfig, check_resumable
+from sgns.config import TrainConfig
 from sgns.export import vectors_from_weights
+from sgns.follow import StopSignals, follow
+from sgns.grow import check_continuation, grow_weights, scale_old_rows
 from sgns.metrics import Clock, Interval, RunLog, progress
-from sgns.plan import EpochPlan, load_dataset, make_plans, rank_batch_pairs
+from sgns.plan import EpochPlan, Stage, load_stage, rank_batch_pairs
 from sgns.sampler import AliasSampler
 from sgns.step import RowLayout, apply_update, cap_repeated_rows, init_weights, sgns_update
 from sgns.vectors import write_vectors
@@ -52,25 +61,12 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
-def lr_at(config: TrainConfig, step: int, total_steps: int) -> float:
-    """Linear decay from lr to lr * min_lr_ratio over the run (word2vec.c's schedule)."""
-    return config.lr * max(config.min_lr_ratio, 1.0 - step / max(total_steps, 1))
-
-
 class Trainer:
     """Holds one rank's state; `train()` runs (or continues) the whole run."""
 
     def __init__(self, config: TrainConfig, ctx: dist_.Context):
         self.config, self.ctx = config, ctx
-        self.manifest, self.words, self.counts, sizes = load_dataset(config.data)
-        self.fingerprint = dataset.vocab_fingerprint(self.words, self.counts)
-        self.plans = make_plans(config, self.manifest, sizes, ctx.world_size, ctx.rank)
-        self.total_steps = sum(p.steps for p in self.plans)
-        if self.total_steps == 0:
-            raise ValueError(f"dataset {config.data!r} has no pairs")
-        self.sampler = AliasSampler(self.counts, config.ns_exponent, ctx.device)
-        init = torch.Generator().manual_seed(config.seed)  # same table on every rank
-        self.weights = init_weights(len(self.words), config.dim, init).to(ctx.device)  # (2V, D)
+        self.manifest = dataset.read_manifest(config.data)
         self.generator = torch.Generator(ctx.device).manual_seed(
             config.seed * 1_000_003 + ctx.rank
         )  # each rank its own negatives
@@ -85,30 +81,72 @@ class Trainer:
         self.layout = RowLayout(
             config.negative_mode, config.negatives, config.pool_size, self.scale
         )
-        self.resumed = self._maybe_resume()
+        self.signals = StopSignals() if config.follow else None
+        self.vocab_written = -1  # the stage end whose vocabulary RUN/vocab.tsv holds
+        state = self._resume_state()
+        self.resumed = state is not None
+        if state is None:
+            stage = self._load_stage(0, len(self.manifest["increments"]), 0, lr=config.lr)
+            if stage.total_steps == 0:
+                raise ValueError(f"dataset {config.data!r} has no pairs")
+            init = torch.Generator().manual_seed(config.seed)  # same table on every rank
+            weights = init_weights(len(stage.words), config.dim, init)  # (2V, D)
+        else:
+            s = state["stage"]
+            schedule = {k: s[k] for k in ("lr", "old_words", "old_ratio")}
+            stage = self._load_stage(s["first"], s["end"], s["base_step"], **schedule)
+            weights = state["weights"]
+            self._restore(state)
+        self._enter(stage, weights)
 
-    def _maybe_resume(self) -> bool:
+    def _load_stage(self, first: int, end: int, base_step: int, **schedule) -> Stage:
+        ctx = self.ctx
+        return load_stage(
+            self.config, self.manifest, first, end, ctx.world_size, ctx.rank, base_step, **schedule
+        )
+
+    def _enter(self, stage: Stage, weights: torch.Tensor) -> None:
+        """Train `stage` from here on, with `weights` (2V, D) sized to its vocabulary."""
+        self.stage, self.words = stage, stage.words
+        self.plans, self.total_steps = stage.plans, stage.total_steps
+        self.weights = weights.to(self.ctx.device)
+        self.sampler = AliasSampler(stage.counts, self.config.ns_exponent, self.ctx.device)
+        self.fingerprint = dataset.vocab_fingerprint(stage.words, stage.counts)
+
+    def grow(self, end: int) -> None:
+        """Start the stage of increments [current end, end): the tables grow to its vocabulary,
+        the noise distribution follows its merged counts; the lr schedule restarts, at lr for
+        the new words' rows and at increment_lr for the old words' rows (`scale_old_rows`)."""
+        first, cfg = self.stage.end, self.config
+        ratio = cfg.increment_lr / cfg.lr
+        stage = self._load_stage(
+            first, end, self.step, lr=cfg.lr, old_words=len(self.words), old_ratio=ratio
+        )
+        init = torch.Generator().manual_seed(self.config.seed * 1_000_003 + first)  # all ranks
+        weights = grow_weights(self.weights.cpu(), len(stage.words), init)
+        log.info(
+            "increments %d..%d: %d -> %d words, %d steps; lr from %g (old words %g)",
+            first, end - 1, len(self.words), len(stage.words), stage.total_steps, stage.lr,
+            cfg.increment_lr,
+        )  # fmt: skip
+        self._enter(stage, weights)
+        self.epoch, self.batch = 0, 0
+
+    def _resume_state(self) -> dict | None:
+        """The checkpoint to continue, after the checks; None when there is none."""
         path = checkpoint_path(self.config.output)
         if not os.path.exists(path):
-            return False
+            return None
         if not self.config.resume:
             raise ValueError(
                 f"{self.config.output!r} already holds a checkpoint; pass --resume "
                 "to continue it or choose another --output"
             )
         state = load_checkpoint(path)
-        if state["vocab_fingerprint"] != self.fingerprint:
-            raise ValueError(
-                f"the checkpoint in {self.config.output!r} was trained on another "
-                f"vocabulary than {self.config.data!r}; use a new --output"
-            )
-        check_resumable(state["config"], self.config)
-        if state["world_size"] != self.ctx.world_size:
-            raise ValueError(
-                f"the checkpoint was written by {state['world_size']} processes; "
-                f"resume it with the same number, not {self.ctx.world_size}"
-            )
-        self.weights.copy_(state["weights"])
+        check_continuation(state, self.config, self.manifest, self.ctx.world_size)
+        return state
+
+    def _restore(self, state: dict) -> None:
         self.step, self.epoch, self.batch = state["step"], state["epoch"], state["batch"]
         self.epoch_loss, self.epoch_pairs = state["loss"]["sum"], state["loss"]["pairs"]
         self.record_loss, self.record_pairs = (
@@ -118,7 +156,6 @@ class Trainer:
         self.pairs_done = state["pairs_done"]
         self.generator.set_state(state["rng"]["torch"][self.ctx.rank])
         set_numpy_rng_state(state["rng"]["numpy"])
-        return True
 
     def state(self) -> dict:
         """The checkpoint (gathers every rank's generator state: a collective)."""
@@ -143,6 +180,10 @@ class Trainer:
             },
             "config": self.config.to_dict(),
             "vocab_fingerprint": self.fingerprint,
+            "vocab_size": len(self.words),
+            "words_fingerprint": dataset.words_fingerprint(self.words),
+            "increments": list(range(self.stage.end)),
+            "stage": self.stage.record(),
             "world_size": self.ctx.world_size,
         }
 
@@ -156,6 +197,16 @@ class Trainer:
         state = self.state()
         if self.ctx.is_main:
             save_checkpoint(checkpoint_path(self.config.output), state)
+            self.write_vocab()
+
+    def write_vocab(self) -> None:
+        """RUN/vocab.tsv: the words and counts of the stage being trained (rank 0)."""
+        if self.vocab_written != self.stage.end:
+            dataset.atomic_write_local(
+                os.path.join(self.config.output, dataset.VOCAB_FILE),
+                dataset.format_vocab(self.stage.words, self.stage.counts),
+            )
+            self.vocab_written = self.stage.end
 
     def prepare_run_dir(self) -> None:
         if not self.ctx.is_main:
@@ -170,36 +221,61 @@ class Trainer:
             os.path.join(self.config.output, "config.json"),
             (json.dumps(record, indent=2, sort_keys=True) + "\n").encode(),
         )
-        shutil.copyfile(
-            os.path.join(self.config.data, dataset.VOCAB_FILE),
-            os.path.join(self.config.output, dataset.VOCAB_FILE),
-        )
+        self.write_vocab()
 
     def train(self) -> str | None:
-        """Run the remaining epochs; returns the vectors path (None when stopped early)."""
+        """Finish the current stage, then train the increments appended since it began (and,
+        with --follow, those appended later); returns the vectors path (None when stopped)."""
         self.prepare_run_dir()
         dist_.barrier(self.ctx)
         runlog = RunLog(
             self.config.output, self.ctx.is_main, self.config.tensorboard, append=self.resumed
         )
-        bar = progress(self.ctx.is_main, self.total_steps, self.step)
+        if self.signals:
+            self.signals.install()
+        try:
+            if not self.run_stage(runlog):
+                return None
+            if self.stage.end < len(self.manifest["increments"]):  # grown since: train it too
+                path = self.advance(len(self.manifest["increments"]), runlog)
+            else:
+                path = self.finish()
+            if path and self.config.follow:
+                path = follow(self, runlog)
+            return path
+        finally:
+            runlog.close()
+            if self.signals:
+                self.signals.restore()
+
+    def advance(self, end: int, runlog: RunLog) -> str | None:
+        """Grow to increment end - 1 and train the new stage; the vectors path, or None."""
+        self.grow(end)
+        return self.finish() if self.run_stage(runlog) else None
+
+    def run_stage(self, runlog: RunLog) -> bool:
+        """Train the current stage's remaining epochs; False if stopped early."""
+        bar = progress(self.ctx.is_main, self.total_steps, self.step - self.stage.base_step)
         self.clock = Clock(self.pairs_done)
         try:
             while self.epoch < self.config.epochs:
                 if not self.run_epoch(runlog, bar):
-                    return None
+                    return False
         finally:
             bar.close()
-            runlog.close()
-        return self.finish()
+        return True
 
     def run_epoch(self, runlog: RunLog, bar) -> bool:
         """Train from (epoch, batch) to the end of the epoch; False if stopped early."""
         cfg, plan = self.config, self.plans[self.epoch]
         epoch_start = time.time()
         interval = Interval(self.ctx.device)
+        if not plan.steps:  # an increment without pairs (all ranks agree: the plan is shared)
+            self.end_epoch(runlog, 0.0)
+            self.save()
+            return True
         for centers, contexts in self.loader(plan):
-            lr = lr_at(cfg, self.step, self.total_steps)
+            lr = self.stage.lr_at(self.step, cfg.min_lr_ratio)
             batch_pairs = rank_batch_pairs(plan.rank_pairs, cfg.batch_size, self.batch)
             interval.add(self.train_step(centers, contexts, lr, batch_pairs), sum(batch_pairs))
             self.step, self.batch = self.step + 1, self.batch + 1
@@ -208,6 +284,8 @@ class Trainer:
             record = self.step % cfg.log_interval == 0
             save = last or (cfg.checkpoint_interval and self.step % cfg.checkpoint_interval == 0)
             stop = cfg.stop_after_steps and self.step >= cfg.stop_after_steps
+            signalled = save and self.signals is not None and self.signals.any(self.ctx)
+            stop = stop or signalled
             if record or last or save or stop:
                 self.flush(interval)  # before any save: a NaN state is never written
             if record:
@@ -217,7 +295,8 @@ class Trainer:
             if save or stop:
                 self.save()
             if stop:
-                log.info("stopping at step %d (--stop-after-steps)", self.step)
+                why = "a stop signal" if signalled else "--stop-after-steps"
+                log.info("stopping at step %d (%s)", self.step, why)
                 return False
         return True
 
@@ -250,6 +329,11 @@ class Trainer:
             rows, deltas, loss = sgns_update(
                 self.weights, centers, contexts, negatives, lr, self.scale
             )
+            if self.stage.old_ratio != 1.0:  # an increment: old words move at increment_lr
+                stage = self.stage
+                deltas = scale_old_rows(
+                    rows, deltas, len(stage.words), stage.old_words, stage.old_ratio
+                )
         else:  # a padding step: no pairs, but still part of every collective
             rows = torch.empty(0, dtype=torch.int64, device=device)
             deltas = self.weights.new_empty(0, self.config.dim)

@@ -93,6 +93,75 @@ def write_tiny_dataset(
     return manifest
 
 
+def append_tiny_increment(
+    directory: str,
+    new_words: int = 6,
+    pairs: int = 400,
+    shards: int = 2,
+    row_group_rows: int = 64,
+    seed: int = 1,
+) -> dict:
+    """Append an increment as sgns-preprocess --append publishes one (pairs and snapshots, then
+    vocab.tsv, then the manifest last): `new_words` words after the old ones, every old count
+    +3 (merged counts), and `pairs` pairs of which every other one has a new word as center.
+    Returns the new manifest."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    manifest = dataset.read_manifest(directory)
+    words, counts = dataset.read_manifest_vocab(directory, manifest)
+    k = len(manifest["increments"])
+    if "snapshot" not in manifest["vocab"]:  # write_tiny_dataset's increment 0 has none
+        _write(directory, dataset.snapshot_path(k - 1, dataset.VOCAB_FILE), words, counts)
+    old = len(words)
+    words = words + [f"new{k}x{i:03d}" for i in range(new_words)]
+    counts = [c + 3 for c in counts] + [7 + i for i in range(new_words)]
+    rng = np.random.default_rng(seed)
+    centers = rng.integers(0, len(words), pairs).astype(np.int32)
+    centers[::2] = rng.integers(old, len(words), len(centers[::2]))
+    contexts = rng.integers(0, len(words), pairs).astype(np.int32)
+    entries = []
+    for s, part in enumerate(np.array_split(np.arange(pairs), shards)):
+        rel = dataset.shard_path(k, 0, s, shards)
+        os.makedirs(os.path.dirname(os.path.join(directory, rel)), exist_ok=True)
+        table = pa.table(
+            {dataset.CENTER: centers[part], dataset.CONTEXT: contexts[part]},
+            schema=dataset.pair_schema(),
+        )
+        pq.write_table(table, os.path.join(directory, rel), row_group_size=row_group_rows)
+        groups = pq.ParquetFile(os.path.join(directory, rel)).num_row_groups
+        entries.append({"path": rel, "pairs": len(part), "row_groups": groups})
+    snapshot = dataset.snapshot_path(k, dataset.VOCAB_FILE)
+    _write(directory, snapshot, words, counts)
+    _write(directory, dataset.VOCAB_FILE, words, counts)
+    stats = {"files": 1, "lines": 1, "tokens": pairs, "oov_tokens": 0, "replaced_bytes": 0}
+    manifest["increments"].append(
+        {
+            "index": k,
+            "inputs": [f"tiny-{k}.txt"],
+            "vocab_size": len(words),
+            "new_words": new_words,
+            "stats": stats,
+            "passes": [{"pass": 0, "tokens_kept": pairs, "pairs": pairs, "shards": entries}],
+        }
+    )
+    manifest["vocab"] = {
+        "file": dataset.VOCAB_FILE,
+        "size": len(words),
+        "sha256": dataset.vocab_fingerprint(words, counts),
+        "words_sha256": dataset.words_fingerprint(words),
+        "total_count": sum(counts),
+        "snapshot": snapshot,
+    }
+    dataset.write_manifest_local(directory, manifest)
+    return manifest
+
+
+def _write(directory: str, rel: str, words: list[str], counts: list[int]) -> None:
+    os.makedirs(os.path.dirname(os.path.join(directory, rel)) or directory, exist_ok=True)
+    dataset.atomic_write_local(os.path.join(directory, rel), dataset.format_vocab(words, counts))
+
+
 def pair_ids(centers, contexts, vocab_size: int) -> np.ndarray:
     """Each pair as one integer (for exactly-once checks)."""
     return np.asarray(centers, dtype=np.int64) * vocab_size + np.asarray(contexts, dtype=np.int64)
