@@ -85,3 +85,51 @@ def set_numpy_rng_state(state: dict) -> None:
     np.random.set_state(
         (state["name"], keys, state["pos"], state["has_gauss"], state["cached_gaussian"])
     )
+
+
+def training_state(trainer) -> dict:
+    """The checkpoint of a sgns.train.Trainer, in the layout above (gathers every rank's
+    generator state: a collective, so every rank calls it)."""
+    from sgns import dataset
+    from sgns import distributed as dist_
+
+    ctx, config = trainer.ctx, trainer.config
+    states = dist_.all_gather_objects(trainer.generator.get_state(), ctx.world_size)
+    return {
+        "weights": trainer.weights.cpu(),
+        "step": trainer.step,
+        "epoch": trainer.epoch,
+        "batch": trainer.batch,
+        "pairs_done": trainer.pairs_done,
+        "lr": {
+            "lr": config.lr,
+            "min_lr_ratio": config.min_lr_ratio,
+            "total_steps": trainer.total_steps,
+        },
+        "rng": {"torch": states, "numpy": numpy_rng_state()},
+        "loss": {
+            "sum": trainer.epoch_loss,
+            "pairs": trainer.epoch_pairs,
+            "record_sum": trainer.record_loss,
+            "record_pairs": trainer.record_pairs,
+        },
+        "config": config.to_dict(),
+        "vocab_fingerprint": trainer.fingerprint,
+        "vocab_size": len(trainer.words),
+        "words_fingerprint": dataset.words_fingerprint(trainer.words),
+        "increments": list(range(trainer.stage.end)),
+        "stage": trainer.stage.record(),
+        "world_size": ctx.world_size,
+    }
+
+
+def restore_training_state(trainer, state: dict) -> None:
+    """Put a checkpoint's position, loss sums and RNG states back into a Trainer (its weights
+    and stage are restored by the trainer itself)."""
+    trainer.step, trainer.epoch, trainer.batch = state["step"], state["epoch"], state["batch"]
+    trainer.epoch_loss, trainer.epoch_pairs = state["loss"]["sum"], state["loss"]["pairs"]
+    trainer.record_loss = state["loss"]["record_sum"]
+    trainer.record_pairs = state["loss"]["record_pairs"]
+    trainer.pairs_done = state["pairs_done"]
+    trainer.generator.set_state(state["rng"]["torch"][trainer.ctx.rank])
+    set_numpy_rng_state(state["rng"]["numpy"])

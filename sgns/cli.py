@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import sys
 
 from sgns.config import EXPORT_VECTORS, NEGATIVE_MODES, TrainConfig
 
@@ -138,3 +141,22 @@ def train_parser() -> argparse.ArgumentParser:
         "--stop-after-steps", type=int, default=D.stop_after_steps, help=argparse.SUPPRESS
     )  # testing aid: checkpoint and stop at this step
     return p
+
+
+def main(argv=None) -> None:
+    """sgns-train: parse, configure logging (rank 0 at INFO), train; a user's error or a
+    diverged run is one line on stderr and exit code 2 (3 for divergence)."""
+    from sgns.train import TrainingDiverged, train
+
+    args = train_parser().parse_args(argv)
+    is_main = int(os.environ.get("RANK", 0)) == 0
+    logging.basicConfig(
+        level=logging.INFO if is_main else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    try:
+        train(TrainConfig(**vars(args)))
+    except (ValueError, FileNotFoundError, TrainingDiverged) as e:
+        if is_main:
+            print(f"sgns-train: error: {e}", file=sys.stderr)
+        sys.exit(2 if not isinstance(e, TrainingDiverged) else 3)

@@ -24,12 +24,10 @@ end, vectors.txt (word2vec text). Only rank 0 logs, shows progress and writes.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
 import os
-import sys
 import time
 
 import torch
@@ -40,9 +38,9 @@ from sgns import distributed as dist_
 from sgns.checkpoint import (
     checkpoint_path,
     load_checkpoint,
-    numpy_rng_state,
+    restore_training_state,
     save_checkpoint,
-    set_numpy_rng_state,
+    training_state,
 )
 from sgns.config import TrainConfig
 from sgns.export import vectors_from_weights
@@ -147,45 +145,11 @@ class Trainer:
         return state
 
     def _restore(self, state: dict) -> None:
-        self.step, self.epoch, self.batch = state["step"], state["epoch"], state["batch"]
-        self.epoch_loss, self.epoch_pairs = state["loss"]["sum"], state["loss"]["pairs"]
-        self.record_loss, self.record_pairs = (
-            state["loss"]["record_sum"],
-            state["loss"]["record_pairs"],
-        )
-        self.pairs_done = state["pairs_done"]
-        self.generator.set_state(state["rng"]["torch"][self.ctx.rank])
-        set_numpy_rng_state(state["rng"]["numpy"])
+        restore_training_state(self, state)
 
     def state(self) -> dict:
         """The checkpoint (gathers every rank's generator state: a collective)."""
-        states = dist_.all_gather_objects(self.generator.get_state(), self.ctx.world_size)
-        return {
-            "weights": self.weights.cpu(),
-            "step": self.step,
-            "epoch": self.epoch,
-            "batch": self.batch,
-            "pairs_done": self.pairs_done,
-            "lr": {
-                "lr": self.config.lr,
-                "min_lr_ratio": self.config.min_lr_ratio,
-                "total_steps": self.total_steps,
-            },
-            "rng": {"torch": states, "numpy": numpy_rng_state()},
-            "loss": {
-                "sum": self.epoch_loss,
-                "pairs": self.epoch_pairs,
-                "record_sum": self.record_loss,
-                "record_pairs": self.record_pairs,
-            },
-            "config": self.config.to_dict(),
-            "vocab_fingerprint": self.fingerprint,
-            "vocab_size": len(self.words),
-            "words_fingerprint": dataset.words_fingerprint(self.words),
-            "increments": list(range(self.stage.end)),
-            "stage": self.stage.record(),
-            "world_size": self.ctx.world_size,
-        }
+        return training_state(self)
 
     def save(self) -> None:
         """Checkpoint, unless the parameters are no longer finite (then stop, keep the last)."""
@@ -401,25 +365,11 @@ def train(config: TrainConfig) -> str | None:
         dist_.teardown(ctx)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from sgns.cli import train_parser
-
-    return train_parser()
-
-
 def main(argv=None) -> None:
-    args = build_parser().parse_args(argv)
-    is_main = int(os.environ.get("RANK", 0)) == 0
-    logging.basicConfig(
-        level=logging.INFO if is_main else logging.WARNING,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
-    try:
-        train(TrainConfig(**vars(args)))
-    except (ValueError, FileNotFoundError, TrainingDiverged) as e:
-        if is_main:
-            print(f"sgns-train: error: {e}", file=sys.stderr)
-        sys.exit(2 if not isinstance(e, TrainingDiverged) else 3)
+    """Entry point of sgns-train (and of `torchrun -m sgns.train`): see sgns.cli."""
+    from sgns.cli import main as cli_main
+
+    cli_main(argv)
 
 
 if __name__ == "__main__":

@@ -171,11 +171,12 @@ def _driver(argv: list[str]) -> None:
     import torch
 
     from sgns import distributed
+    from sgns.cli import train_parser
     from sgns.config import TrainConfig
-    from sgns.train import Trainer, build_parser
+    from sgns.train import Trainer
 
     data, run, out = argv[:3]
-    args = build_parser().parse_args(["--data", data, "--output", run, *argv[3:]])
+    args = train_parser().parse_args(["--data", data, "--output", run, *argv[3:]])
     config = TrainConfig(**vars(args))
     ctx = distributed.setup(config.device)
     trainer = Trainer(config, ctx)
