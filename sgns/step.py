@@ -119,6 +119,7 @@ def cap_repeated_rows(
     cap: float,
     num_rows: int,
     multiplicity: torch.Tensor | None = None,
+    totals: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Deltas (R, D) scaled so a row whose updates in this step add up more than `cap` pair
     updates gets cap / (its total) of its sum.
@@ -127,11 +128,17 @@ def cap_repeated_rows(
     computed at the same stale parameters, overshoots where sequential SGD self-corrects (at 16384
     pairs per step the plain sum diverged). multiplicity (R,): how many pair updates each delta
     row sums (1 for a center or a context; batch * negatives / pool for a pool negative, whose
-    delta sums the whole batch); None means 1 each. Counting uses a weighted bincount over the
-    2V row ids (O(V) numbers, 20x faster than a sort-based unique here; the table is not read).
+    delta sums the whole batch); None means 1 each. totals: a zero float64 scratch vector of
+    `num_rows` that the trainer keeps across steps; the counts are added into it at the touched
+    rows and cleared there again, so a step costs O(R), not O(V) (None: a fresh one).
     """
-    counts = torch.bincount(rows, weights=multiplicity, minlength=num_rows)  # (2V,)
-    factor = (cap / counts[rows].to(deltas.dtype)).clamp_(max=1.0)  # (R,)
+    if totals is None:
+        totals = torch.zeros(num_rows, dtype=torch.float64, device=rows.device)
+    if multiplicity is None:
+        multiplicity = torch.ones(rows.shape[0], device=rows.device)
+    apply_update(totals, rows, multiplicity.to(totals.dtype))  # deterministic order on CUDA too
+    factor = (cap / totals[rows]).clamp_(max=1.0).to(deltas.dtype)  # (R,)
+    totals[rows] = 0.0  # back to zeros for the next step
     return deltas * factor.unsqueeze(1)
 
 

@@ -108,6 +108,8 @@ class Trainer:
         self.stage, self.words = stage, stage.words
         self.plans, self.total_steps = stage.plans, stage.total_steps
         self.weights = weights.to(self.ctx.device)
+        # scratch for cap_repeated_rows: zero between steps, one float64 per table row
+        self.row_totals = torch.zeros(weights.shape[0], dtype=torch.float64, device=self.ctx.device)
         self.sampler = AliasSampler(stage.counts, self.config.ns_exponent, self.ctx.device)
         self.fingerprint = dataset.vocab_fingerprint(stage.words, stage.counts)
 
@@ -312,6 +314,7 @@ class Trainer:
                 self.config.row_cap,
                 self.weights.shape[0],
                 self.layout.multiplicity(counts).to(device),
+                self.row_totals,
             )
         apply_update(self.weights, rows, deltas)
         return loss
