@@ -109,6 +109,7 @@ class Trainer:
         self.plans, self.total_steps = stage.plans, stage.total_steps
         self.weights = weights.to(self.ctx.device)
         # scratch for cap_repeated_rows: zero between steps, one float64 per table row
+        self.multiplicity = ((), None)  # (ranks' pair counts, their multiplicity vector)
         self.row_totals = torch.zeros(weights.shape[0], dtype=torch.float64, device=self.ctx.device)
         self.sampler = AliasSampler(stage.counts, self.config.ns_exponent, self.ctx.device)
         self.fingerprint = dataset.vocab_fingerprint(stage.words, stage.counts)
@@ -307,13 +308,15 @@ class Trainer:
         sizes = [self.layout.rows(n) for n in batch_pairs] if self.ctx.distributed else None
         rows, deltas = dist_.all_gather_update(rows, deltas, self.ctx.world_size, sizes)
         if self.config.row_cap:  # on the gathered update: the same on every rank
-            counts = batch_pairs if self.ctx.distributed else [centers.numel()]
+            counts = tuple(batch_pairs) if self.ctx.distributed else (centers.numel(),)
+            if counts != self.multiplicity[0]:  # changes only at an epoch's last, short steps
+                self.multiplicity = (counts, self.layout.multiplicity(list(counts)).to(device))
             deltas = cap_repeated_rows(
                 rows,
                 deltas,
                 self.config.row_cap,
                 self.weights.shape[0],
-                self.layout.multiplicity(counts).to(device),
+                self.multiplicity[1],
                 self.row_totals,
             )
         apply_update(self.weights, rows, deltas)
