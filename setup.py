@@ -14,6 +14,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["sgns", "sgns.*", "pipeline", "pipeline.*"]),
+    # the native CPU engine's C source, compiled at first use (sgns/native)
+    package_data={"sgns.native": ["*.c"]},
     install_requires=[
         "apache-beam>=2.77",
         "numpy>=1.24",

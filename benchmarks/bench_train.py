@@ -1,11 +1,13 @@
 """Benchmark sgns (sgns-preprocess + sgns-train) against gensim skip-gram on one corpus.
 
     python benchmarks/bench_train.py --corpus /work/shared/corpora/dev-corpus.txt.gz \\
-        [--out BENCHMARKS.md] [--modes pool,pair] [--batch-size 4096[,16384]] [--threads 2]
+        [--out BENCHMARKS.md] [--systems native:pair,torch:pool,torch:pair]
+        [--batch-size 4096[,16384]] [--threads 2]
 
 In one run, with the same hyperparameters (dim 100, window 5, negative 5, sample 1e-3,
 min_count 5, 5 epochs): gensim Word2Vec(sg=1, workers=2), then our preprocess once and one
-training per (mode, batch size), each a subprocess so wall time and peak RSS are per system.
+training per (engine:negative mode, batch size), each a subprocess so wall time and peak RSS
+are per system.
 All vectors are scored the same way (gensim KeyedVectors: WordSim-353 and SimLex-999 Spearman,
 Google analogies restricted to the 30000 most frequent words). Pairs/s: ours from metrics.jsonl
 (pairs / summed epoch seconds); gensim's from its effective (post-subsampling) words times
@@ -133,9 +135,17 @@ def bench_preprocess(args, work: str) -> tuple[str, float, int]:
 
 
 def bench_sgns(
-    args, data: str, prep_wall: float, prep_rss: int, mode: str, batch: int, words: float, work: str
+    args,
+    data: str,
+    prep_wall: float,
+    prep_rss: int,
+    system: str,
+    batch: int,
+    words: float,
+    work: str,
 ) -> dict:
-    run = os.path.join(work, f"run-{mode}-{batch}")
+    engine, mode = system.split(":")
+    run = os.path.join(work, f"run-{engine}-{mode}-{batch}")
     cmd = [
         sys.executable,
         "-m",
@@ -150,6 +160,8 @@ def bench_sgns(
         str(HYPER["negative"]),
         "--epochs",
         str(HYPER["epochs"]),
+        "--engine",
+        engine,
         "--negative-mode",
         mode,
         "--batch-size",
@@ -169,7 +181,7 @@ def bench_sgns(
     seconds = sum(r["seconds"] for r in epochs)
     total = prep_wall + wall
     return {
-        "system": f"sgns {mode} batch={batch} threads={args.threads}",
+        "system": f"sgns {engine} {mode} batch={batch} threads={args.threads}",
         "wall": total,
         "words_s": words * HYPER["epochs"] / total,
         "pairs_s": pairs / seconds,
@@ -221,7 +233,11 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
-    parser.add_argument("--modes", default="pool,pair")
+    parser.add_argument(
+        "--systems",
+        default="native:pair,torch:pool,torch:pair",
+        help="comma-separated sgns-train ENGINE:NEGATIVE_MODE to run",
+    )
     parser.add_argument("--batch-size", default="4096", help="comma-separated batch sizes")
     parser.add_argument("--threads", type=int, default=2, help="sgns-train --threads")
     parser.add_argument("--gensim-workers", type=int, default=2)
@@ -236,9 +252,9 @@ def main(argv=None) -> None:
     rows = [bench_gensim(args, work, words)]
     print(table(rows), flush=True)
     data, prep_wall, prep_rss = bench_preprocess(args, work)
-    for mode in args.modes.split(","):
+    for system in args.systems.split(","):
         for batch in (int(b) for b in args.batch_size.split(",")):
-            rows.append(bench_sgns(args, data, prep_wall, prep_rss, mode, batch, words[0], work))
+            rows.append(bench_sgns(args, data, prep_wall, prep_rss, system, batch, words[0], work))
             print(rows[-1]["system"], rows[-1]["scores"], flush=True)
     text = table(rows)
     print(text)

@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 
-from sgns.config import EXPORT_VECTORS, NEGATIVE_MODES, TrainConfig
+from sgns.config import ENGINES, EXPORT_VECTORS, NEGATIVE_MODES, TrainConfig
 
 D = TrainConfig  # dataclass fields with plain defaults are readable on the class
 
@@ -52,13 +52,23 @@ def train_parser() -> argparse.ArgumentParser:
         "--threads",
         type=int,
         default=D.threads,
-        help="torch intra-op threads per process (0: torch's default)",
+        help="torch intra-op threads per process, and the native engine's threads "
+        "(0: torch's default, the number of cores)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=D.engine,
+        help="native: word2vec.c's pair-by-pair update in C on the CPU (compiled at first use "
+        "with $CC or cc; Hogwild over --threads threads); torch: the tensor step, any device; "
+        "auto: native on CPU when it builds and --negative-mode is not pool, else torch",
     )
     p.add_argument(
         "--negative-mode",
         choices=NEGATIVE_MODES,
         default=D.negative_mode,
-        help="pool: one pool of negatives shared by the batch; pair: own per pair",
+        help="pool: one pool of negatives shared by the batch (torch engine); pair: own "
+        "negatives per pair; auto: pair with the native engine, pool with torch",
     )
     p.add_argument(
         "--pool-size",
@@ -78,7 +88,8 @@ def train_parser() -> argparse.ArgumentParser:
         type=float,
         default=D.row_cap,
         help="a row whose summed update in one step holds n > ROW_CAP pair updates (a pool "
-        "negative holds batch*negatives/pool) gets ROW_CAP/n of it (0: plain sum)",
+        "negative holds batch*negatives/pool) gets ROW_CAP/n of it (0: plain sum; torch "
+        "engine only: the native engine applies pairs one by one)",
     )
     p.add_argument(
         "--export-vectors",

@@ -10,7 +10,10 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-NEGATIVE_MODES = ("pool", "pair")
+NEGATIVE_MODES = ("auto", "pool", "pair")
+# native: word2vec.c's pair-by-pair update in C on the CPU (sgns/native); torch: the tensor step
+# (sgns/step.py), on any device. auto: native on a CPU where a C compiler builds it, else torch.
+ENGINES = ("auto", "native", "torch")
 EXPORT_VECTORS = ("input", "average")
 # Fields that change the parameters' shape or the meaning of the saved state: a checkpoint may
 # only be resumed under a config that agrees on all of them.
@@ -30,6 +33,7 @@ RESUME_FIELDS = (
     "min_lr_ratio",
     "seed",
     "pool_scale",
+    "engine",
 )
 # Online training: in a later stage (the increments appended since the last), the rows of the
 # words trained before start at increment_lr and the new words' rows at `lr`, both decaying
@@ -59,7 +63,10 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N (under torchrun cuda means cuda:LOCAL_RANK)
     num_workers: int = 0  # DataLoader worker processes per rank (0: read in the main process)
     threads: int = 0  # torch intra-op threads (0: leave torch's default)
-    negative_mode: str = "pool"  # pool: one negative pool per batch; pair: negatives per pair
+    # pool: one negative pool per batch; pair: negatives per pair; auto: pair with the native
+    # engine, pool with the tensor step (resolved on construction, as engine)
+    negative_mode: str = "auto"
+    engine: str = "auto"
     pool_size: int = 0  # negatives shared by the batch in pool mode (0: batch_size / 51.2)
     pool_scale: bool = True  # pool mode: scale negative gradients by negatives / pool_size
     # Cap on a row's summed update per step, counted in pair updates (step.cap_repeated_rows); at
@@ -111,6 +118,8 @@ class TrainConfig:
             raise ValueError(f"poll_seconds must be > 0, got {self.poll_seconds}")
         if not 0 <= self.min_lr_ratio <= 1:
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine {self.engine!r} is not one of {', '.join(ENGINES)}")
         if self.negative_mode not in NEGATIVE_MODES:
             raise ValueError(
                 f"negative_mode {self.negative_mode!r} is not one of {', '.join(NEGATIVE_MODES)}"
@@ -123,6 +132,27 @@ class TrainConfig:
             raise ValueError(f"device {self.device!r}: use auto, cpu, cuda or cuda:N")
         if not self.data or not self.output:
             raise ValueError("both data (the dataset directory) and output (the run) are needed")
+        self._resolve_engine()
+
+    def _resolve_engine(self) -> None:
+        """Settle engine and negative_mode "auto" (config.json then records what ran)."""
+        engine, mode = self.engine, self.negative_mode
+        if engine == "auto" or engine == "native":
+            cpu = self.device == "cpu" or (self.device == "auto" and not _cuda_available())
+            if engine == "native" and not cpu:
+                raise ValueError(
+                    "engine native runs on the CPU; use --device cpu or --engine torch"
+                )
+            if engine == "native" and mode == "pool":
+                raise ValueError(
+                    "engine native trains per-pair negatives; use --negative-mode pair"
+                )
+            usable = cpu and mode != "pool" and _native_available(engine == "native")
+            engine = "native" if usable else "torch"
+        if mode == "auto":
+            mode = "pair" if engine == "native" else "pool"
+        object.__setattr__(self, "engine", engine)
+        object.__setattr__(self, "negative_mode", mode)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -134,6 +164,24 @@ class TrainConfig:
     def from_dict(cls, values: dict) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _native_available(required: bool) -> bool:
+    from sgns import native
+
+    if required:
+        try:
+            native.load()
+        except native.NativeUnavailable as e:
+            raise ValueError(f"engine native cannot be built here: {e}") from None
+        return True
+    return native.available()
 
 
 def check_resumable(saved: dict, config: TrainConfig) -> None:

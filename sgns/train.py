@@ -62,8 +62,9 @@ class TrainingDiverged(RuntimeError):
 class Trainer:
     """Holds one rank's state; `train()` runs (or continues) the whole run."""
 
-    def __init__(self, config: TrainConfig, ctx: dist_.Context):
+    def __init__(self, config: TrainConfig, ctx: dist_.Context, threads: int = 1):
         self.config, self.ctx = config, ctx
+        self.threads = threads  # the native engine's
         self.manifest = dataset.read_manifest(config.data)
         self.generator = torch.Generator(ctx.device).manual_seed(
             config.seed * 1_000_003 + ctx.rank
@@ -80,6 +81,7 @@ class Trainer:
             config.negative_mode, config.negatives, config.pool_size, self.scale
         )
         self.signals = StopSignals() if config.follow else None
+        self.native = None  # the native engine (sgns/native), made with each stage's sampler
         self.vocab_written = -1  # the stage end whose vocabulary RUN/vocab.tsv holds
         state = self._resume_state()
         self.resumed = state is not None
@@ -112,6 +114,12 @@ class Trainer:
         self.multiplicity = ((), None)  # (ranks' pair counts, their multiplicity vector)
         self.row_totals = torch.zeros(weights.shape[0], dtype=torch.float64, device=self.ctx.device)
         self.sampler = AliasSampler(stage.counts, self.config.ns_exponent, self.ctx.device)
+        if self.config.engine == "native":
+            from sgns.native import NativeEngine
+
+            if self.native is not None:
+                self.native.close()
+            self.native = NativeEngine(self.sampler, self.config.negatives, self.threads)
         self.fingerprint = dataset.vocab_fingerprint(stage.words, stage.counts)
 
     def grow(self, end: int) -> None:
@@ -283,6 +291,8 @@ class Trainer:
 
         batch_pairs: every rank's pair count in this step (from the plan), for the row sync.
         """
+        if self.native is not None:
+            return self.native_step(centers, contexts, lr)
         device = self.ctx.device
         centers = centers.to(device, non_blocking=True).long()  # (B,)
         contexts = contexts.to(device, non_blocking=True).long()  # (B,)
@@ -321,6 +331,28 @@ class Trainer:
             )
         apply_update(self.weights, rows, deltas)
         return loss
+
+    def native_step(self, centers, contexts, lr: float) -> torch.Tensor:
+        """The native engine's step: pairs applied one by one in place (sgns/native). With
+        several ranks, the rows the batch touched are put back and every rank's change to them
+        is applied in rank order, so the replicas stay identical."""
+        # the batch's negatives come from this seed (drawn in C: see sgns/native/sgns_kernel.c)
+        seed = int(torch.randint(0, 2**63 - 1, (), generator=self.generator))
+        stage, vocab = self.stage, len(self.stage.words)
+        old = (stage.old_words, stage.old_ratio) if stage.old_ratio != 1.0 else (0, 1.0)
+        if not self.ctx.distributed:
+            loss = self.native.step(self.weights, centers, contexts, seed, lr, *old)
+            return torch.tensor(loss, dtype=torch.float64)
+        negatives = self.native.negatives(seed, centers.numel())  # (B, K)
+        rows = torch.cat([centers.long(), contexts.long() + vocab, negatives.view(-1) + vocab])
+        rows = torch.unique(rows)  # (R,) sorted
+        before = self.weights[rows]  # (R, D)
+        loss = self.native.step(self.weights, centers, contexts, seed, lr, *old)
+        deltas = self.weights[rows] - before
+        self.weights[rows] = before
+        rows, deltas = dist_.all_gather_update(rows, deltas, self.ctx.world_size)
+        apply_update(self.weights, rows, deltas)
+        return torch.tensor(loss, dtype=torch.float64)
 
     def flush(self, interval) -> None:
         """Reduce the interval's loss over ranks into the totals; stop on NaN/inf."""
@@ -364,9 +396,10 @@ def train(config: TrainConfig) -> str | None:
     """Set up the process (group), train, tear down. Returns the vectors path on rank 0."""
     ctx = dist_.setup(config.device)
     try:
-        if config.threads:
-            torch.set_num_threads(config.threads)
-        return Trainer(config, ctx).train()
+        threads = config.threads or torch.get_num_threads()  # torch's default: the cores
+        # with the native engine its threads do the work; idle torch threads spin and slow them
+        torch.set_num_threads(1 if config.engine == "native" else threads)
+        return Trainer(config, ctx, threads).train()
     finally:
         dist_.teardown(ctx)
 

@@ -8,6 +8,7 @@ import torch
 from procs import run_group
 from train_helpers import write_tiny_dataset
 
+from sgns import native
 from sgns.checkpoint import checkpoint_path, load_checkpoint
 from sgns.distributed import all_gather_update
 
@@ -29,9 +30,14 @@ def _torchrun(tmp_path, *options):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode,cap", [("pool", "3"), ("pair", "0")])
-def test_two_gloo_ranks_end_with_identical_parameters(tmp_path, mode, cap):
-    (rank0, rank1), run = _torchrun(tmp_path, "--negative-mode", mode, "--row-cap", cap)
+@pytest.mark.parametrize(
+    "engine,mode,cap", [("torch", "pool", "3"), ("torch", "pair", "0"), ("native", "pair", "0")]
+)
+def test_two_gloo_ranks_end_with_identical_parameters(tmp_path, engine, mode, cap):
+    if engine == "native" and not native.available():
+        pytest.skip("no C compiler: the native engine cannot be built here")
+    options = ["--engine", engine, "--negative-mode", mode, "--row-cap", cap]
+    (rank0, rank1), run = _torchrun(tmp_path, *options)
     assert rank0 == rank1  # sha256 of the parameters, step count, norm
     state = load_checkpoint(checkpoint_path(run))
     assert state["world_size"] == 2 and state["step"] == int(rank0[1])

@@ -9,6 +9,7 @@ import torch
 from train_helpers import write_tiny_dataset
 
 import sgns.train
+from sgns import native
 from sgns.checkpoint import checkpoint_path, load_checkpoint
 from sgns.config import TrainConfig
 from sgns.train import main, train
@@ -38,14 +39,19 @@ def _config(data, output, **kw):
     return TrainConfig(**{**base, **kw})
 
 
-@pytest.mark.parametrize("mode,workers", [("pool", 0), ("pair", 2)])
-def test_killed_and_resumed_run_ends_with_the_same_vectors(tiny, tmp_path, mode, workers):
+@pytest.mark.parametrize(
+    "engine,mode,workers", [("torch", "pool", 0), ("torch", "pair", 2), ("native", "pair", 1)]
+)
+def test_killed_and_resumed_run_ends_with_the_same_vectors(tiny, tmp_path, engine, mode, workers):
+    if engine == "native" and not native.available():
+        pytest.skip("no C compiler: the native engine cannot be built here")
+    kw = dict(engine=engine, negative_mode=mode, threads=1)  # one native thread: bit-exact
     whole = str(tmp_path / "whole")
-    train(_config(tiny, whole, negative_mode=mode))
+    train(_config(tiny, whole, **kw))
     parts = str(tmp_path / "parts")
-    assert train(_config(tiny, parts, negative_mode=mode, stop_after_steps=31)) is None
+    assert train(_config(tiny, parts, stop_after_steps=31, **kw)) is None
     assert load_checkpoint(checkpoint_path(parts))["step"] == 31  # mid epoch 1 (24 steps each)
-    train(_config(tiny, parts, negative_mode=mode, resume=True, num_workers=workers))
+    train(_config(tiny, parts, resume=True, num_workers=workers, **kw))
     a = load_checkpoint(checkpoint_path(whole))
     b = load_checkpoint(checkpoint_path(parts))
     assert a["step"] == b["step"] == 72
@@ -87,18 +93,34 @@ def test_run_writes_metrics_config_vocab_and_the_loss_falls(tiny, tmp_path):
     )
 
 
-def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny, tmp_path, monkeypatch, capsys):
-    real = sgns.train.sgns_update
+@pytest.mark.parametrize("engine", ["torch", "native"])
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
+    tiny, tmp_path, monkeypatch, capsys, engine
+):
     calls = {"n": 0}
+    if engine == "torch":
+        real = sgns.train.sgns_update
 
-    def poisoned(*args, **kw):
-        calls["n"] += 1
-        rows, deltas, loss = real(*args, **kw)
-        if calls["n"] >= 13:
-            return rows, deltas * float("nan"), loss * float("nan")
-        return rows, deltas, loss
+        def poisoned(*args, **kw):
+            calls["n"] += 1
+            rows, deltas, loss = real(*args, **kw)
+            if calls["n"] >= 13:
+                return rows, deltas * float("nan"), loss * float("nan")
+            return rows, deltas, loss
 
-    monkeypatch.setattr(sgns.train, "sgns_update", poisoned)
+        monkeypatch.setattr(sgns.train, "sgns_update", poisoned)
+    else:
+        if not native.available():
+            pytest.skip("no C compiler: the native engine cannot be built here")
+        real = native.NativeEngine.step
+
+        def poisoned(self, weights, *args, **kw):
+            calls["n"] += 1
+            if calls["n"] == 13:  # the C update meets a NaN row: it spreads from there
+                weights[0] = float("nan")
+            return real(self, weights, *args, **kw)
+
+        monkeypatch.setattr(native.NativeEngine, "step", poisoned)
     run = str(tmp_path / "run")
     with pytest.raises(SystemExit) as exit_:
         main(
@@ -117,6 +139,8 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny, tmp_path, monke
                 "5",
                 "--log-interval",
                 "7",
+                "--engine",
+                engine,
             ]
         )
     assert exit_.value.code != 0

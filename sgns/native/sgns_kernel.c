@@ -1,0 +1,133 @@
+/* The SGNS update of word2vec.c, applied pair by pair in place: the CPU engine's inner loop.
+ *
+ * Built and loaded at run time by sgns/native/__init__.py (cc -O3 -march=native, cached per
+ * source and CPU); called through ctypes, which releases the GIL, so several Python threads run
+ * chunks of one batch at once on the same table (Hogwild, as word2vec.c and gensim).
+ *
+ * Table layout as sgns/step.py: w is (2V, D) float32, rows 0..V-1 the input vectors v (centers),
+ * rows V..2V-1 the output vectors u (contexts and negatives). For each pair (c, o) with its own
+ * negatives n_1..n_K:
+ *
+ *     for t in (o, n_1, ..., n_K), skipping a negative equal to o:
+ *         f = u_t . v_c;  g = label_t - sigmoid(f)          (label 1 for o, 0 for negatives)
+ *         e += g * lr_v * u_t;   u_t += g * lr_u * v_c       (u_t updated at once, as word2vec.c)
+ *     v_c += e
+ *
+ * The negatives are drawn here, from Walker alias tables of count^0.75 (prob, alias: see
+ * sgns/sampler.py), O(1) each, by a counter-based generator: draw j of pair i of the batch
+ * comes from splitmix64(seed + i * k + j), where seed is drawn once per batch from the
+ * rank's torch.Generator. The draws so depend on the batch and the pair, not on how the batch
+ * is sliced across threads, and a checkpoint's generator state reproduces them.
+ *
+ * lr_v and lr_u are lr, or lr * old_ratio for rows of words with id < old_words (online
+ * training: old words move at the increment's lower rate). The loss -log sigmoid(f) for the
+ * positive and -log sigmoid(-f) for each negative is summed in double and returned.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_DIM 4096
+
+static inline float dot(const float *restrict a, const float *restrict b, int64_t n)
+{
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+static inline void axpy(float *restrict y, float a, const float *restrict x, int64_t n)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++)
+        y[i] += a * x[i];
+}
+
+/* log(1 + exp(x)) without overflow */
+static inline double softplus(float x)
+{
+    return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));
+}
+
+static inline uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+/* Negative j of pair i (0-based in the whole batch): a column uniform in [0, size) from the
+ * high 32 bits (multiply-shift), a coin in [0, 1) from 24 low bits. */
+static inline int64_t draw(const float *prob, const int64_t *alias, int64_t size, uint64_t seed,
+                           int64_t i, int64_t k, int64_t j)
+{
+    const uint64_t z = splitmix64(seed + (uint64_t)(i * k + j));
+    const int64_t column = (int64_t)(((z >> 32) * (uint64_t)size) >> 32);
+    const float coin = (float)(z & 0xFFFFFFu) * (1.0f / 16777216.0f);
+    return coin < prob[column] ? column : alias[column];
+}
+
+/* The negatives that sgns_batch draws for pairs first .. first + n - 1 of a batch, (n, k). */
+void sgns_draw(const float *prob, const int64_t *alias, int64_t size, uint64_t seed,
+               int64_t first, int64_t n, int64_t k, int64_t *out)
+{
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < k; j++)
+            out[i * k + j] = draw(prob, alias, size, seed, first + i, k, j);
+}
+
+/* Pairs first .. first + n - 1 of a batch (centers, contexts point at the batch's start).
+ * Returns the summed loss of the n pairs, or -1 if dim is above MAX_DIM (checked by the caller). */
+static double pairs(float *w, int64_t vocab, int64_t dim, const int32_t *centers,
+                  const int32_t *contexts, int64_t first, int64_t n, int64_t k, const float *prob,
+                  const int64_t *alias, uint64_t seed, float lr, int64_t old_words,
+                  float old_ratio)
+{
+    float e[MAX_DIM];
+    double loss = 0.0;
+    const float lr_old = lr * old_ratio;
+    if (dim > MAX_DIM)
+        return -1.0;
+    for (int64_t i = first; i < first + n; i++) {
+        const int64_t c = centers[i], o = contexts[i];
+        float *v = w + c * dim;
+        const float lr_v = c < old_words ? lr_old : lr;
+        memset(e, 0, sizeof(float) * (size_t)dim);
+        for (int64_t j = 0; j <= k; j++) {
+            const int64_t t = j == 0 ? o : draw(prob, alias, vocab, seed, i, k, j - 1);
+            if (j > 0 && t == o)
+                continue; /* a negative equal to the positive: no loss, no gradient */
+            float *u = w + (vocab + t) * dim;
+            const float f = dot(u, v, dim);
+            const float s = 1.0f / (1.0f + expf(-f));
+            const float g = (j == 0 ? 1.0f : 0.0f) - s;
+            loss += j == 0 ? softplus(-f) : softplus(f);
+            axpy(e, g * lr_v, u, dim);
+            axpy(u, g * (t < old_words ? lr_old : lr), v, dim);
+        }
+        axpy(v, 1.0f, e, dim);
+    }
+    return loss;
+}
+
+/* The whole batch of n pairs, by every thread that calls this with the same `next` (zero at
+ * the start): each takes the next `chunk` pairs until none are left, so threads that start late
+ * or run slower take fewer. Returns the loss of the pairs this caller trained. */
+double sgns_batch(float *w, int64_t vocab, int64_t dim, const int32_t *centers,
+                  const int32_t *contexts, int64_t n, int64_t *next, int64_t chunk, int64_t k,
+                  const float *prob, const int64_t *alias, uint64_t seed, float lr,
+                  int64_t old_words, float old_ratio)
+{
+    double loss = 0.0;
+    for (;;) {
+        const int64_t lo = __atomic_fetch_add(next, chunk, __ATOMIC_RELAXED);
+        if (lo >= n)
+            return loss;
+        const int64_t hi = lo + chunk < n ? lo + chunk : n;
+        loss += pairs(w, vocab, dim, centers, contexts, lo, hi - lo, k, prob, alias, seed, lr,
+                      old_words, old_ratio);
+    }
+}

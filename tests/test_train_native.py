@@ -1,0 +1,137 @@
+"""The native CPU engine (sgns/native): the C kernel against a plain Python word2vec update,
+its negative draws, threads, and how the config picks it. Skips where no C compiler builds it."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from sgns import native
+from sgns.config import TrainConfig
+from sgns.sampler import AliasSampler
+
+needs_native = pytest.mark.skipif(
+    not native.available(), reason="no C compiler: the native engine cannot be built here"
+)
+
+
+def _reference(weights, centers, contexts, negatives, lr, old_words=0, old_ratio=1.0):
+    """word2vec.c's skip-gram negative-sampling loop in plain Python (float64): in place."""
+    vocab = weights.shape[0] // 2
+    loss = 0.0
+    for c, o, negs in zip(centers.tolist(), contexts.tolist(), negatives.tolist()):
+        v = weights[c]
+        lr_v = lr * old_ratio if c < old_words else lr
+        e = np.zeros_like(v)
+        for j, t in enumerate([o, *negs]):
+            if j > 0 and t == o:
+                continue
+            u = weights[vocab + t]
+            f = float(u @ v)
+            g = (1.0 if j == 0 else 0.0) - 1.0 / (1.0 + math.exp(-f))
+            loss += math.log1p(math.exp(-f)) if j == 0 else math.log1p(math.exp(f))
+            e += g * lr_v * u
+            u += g * (lr * old_ratio if t < old_words else lr) * v
+        v += e
+    return loss
+
+
+def _setup(vocab=12, dim=6, pairs=300, seed=0):
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, 50, vocab)
+    sampler = AliasSampler(counts, 0.75)
+    weights = torch.from_numpy(rng.normal(0, 0.3, (2 * vocab, dim)).astype(np.float32))
+    centers = torch.from_numpy(rng.integers(0, vocab, pairs).astype(np.int32))
+    contexts = torch.from_numpy(rng.integers(0, vocab, pairs).astype(np.int32))
+    return counts, sampler, weights, centers, contexts
+
+
+@needs_native
+@pytest.mark.parametrize("old_words,old_ratio", [(0, 1.0), (5, 0.25)])
+def test_kernel_matches_the_word2vec_loop(old_words, old_ratio):
+    _, sampler, weights, centers, contexts = _setup()
+    engine = native.NativeEngine(sampler, negatives=4, threads=1)
+    negatives = engine.negatives(seed=123, pairs=len(centers))
+    assert (negatives == contexts.long().unsqueeze(1)).any()  # the masked case occurs
+    expected = weights.double().numpy().copy()
+    want = _reference(expected, centers, contexts, negatives, 0.05, old_words, old_ratio)
+    got = engine.step(weights, centers, contexts, 123, 0.05, old_words, old_ratio)
+    assert got == pytest.approx(want, rel=1e-5)
+    np.testing.assert_allclose(weights.numpy(), expected, atol=2e-5)
+
+
+@needs_native
+def test_draws_follow_count_to_the_power_and_depend_only_on_seed_and_pair():
+    counts, sampler, *_ = _setup(vocab=30)
+    engine = native.NativeEngine(sampler, negatives=5)
+    draws = engine.negatives(seed=7, pairs=100_000)
+    assert draws.shape == (100_000, 5) and draws.min() >= 0 and draws.max() < 30
+    freq = np.bincount(draws.view(-1).numpy(), minlength=30) / draws.numel()
+    want = counts**0.75 / (counts**0.75).sum()
+    np.testing.assert_allclose(freq, want, atol=4 * np.sqrt(want.max() / draws.numel()))
+    assert torch.equal(engine.negatives(seed=7, pairs=100_000), draws)
+    assert torch.equal(engine.negatives(seed=7, pairs=10, first=500), draws[500:510])
+    assert not torch.equal(engine.negatives(seed=8, pairs=1000), draws[:1000])
+
+
+@needs_native
+def test_threads_share_a_batch_and_train_each_pair_once():
+    # Threads take chunks of the batch as they come. At lr 0 nothing moves, so the summed loss
+    # is each pair's loss at the start, whatever the order: a chunk dropped or trained twice
+    # would change it by its share (1/78 here).
+    _, sampler, weights, centers, contexts = _setup(vocab=200, dim=16, pairs=20_000)
+    one = native.NativeEngine(sampler, 5, threads=1)
+    three = native.NativeEngine(sampler, 5, threads=3)
+    frozen = weights.clone()
+    loss1 = one.step(frozen, centers, contexts, 9, 0.0)
+    assert three.step(frozen, centers, contexts, 9, 0.0) == pytest.approx(loss1, rel=1e-9)
+    assert torch.equal(frozen, weights)
+    # Training: in another order (and with races on shared rows, as word2vec.c), three
+    # threads bring the loss down as far as one does.
+    a, b = weights.clone(), weights.clone()
+    for seed in range(10):
+        last1 = one.step(a, centers, contexts, seed, 0.02)
+        last3 = three.step(b, centers, contexts, seed, 0.02)
+    assert last1 < 0.8 * loss1
+    assert last3 == pytest.approx(last1, rel=0.02)
+
+
+@needs_native
+def test_bad_tables_are_refused():
+    _, sampler, weights, centers, contexts = _setup()
+    engine = native.NativeEngine(sampler, 5)
+    with pytest.raises(ValueError, match="float32"):
+        engine.step(weights.double(), centers, contexts, 1, 0.1)
+    with pytest.raises(ValueError, match="sampler"):
+        engine.step(torch.zeros(2 * 13, 6), centers, contexts, 1, 0.1)
+    assert engine.step(weights, centers[:0], contexts[:0], 1, 0.1) == 0.0
+
+
+def _config(**kw):
+    return TrainConfig(data="d", output="o", device="cpu", **kw)
+
+
+@needs_native
+def test_auto_picks_native_per_pair_on_cpu_and_torch_for_a_pool():
+    assert (_config().engine, _config().negative_mode) == ("native", "pair")
+    assert _config(negative_mode="pool").engine == "torch"
+    assert _config(engine="torch").negative_mode == "pool"
+    assert _config(engine="torch", negative_mode="pair").negative_mode == "pair"
+    with pytest.raises(ValueError, match="negative-mode pair"):
+        _config(engine="native", negative_mode="pool")
+
+
+def test_without_a_compiler_auto_falls_back_and_native_is_an_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    monkeypatch.setenv("SGNS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(native, "_loaded", {})
+    config = _config()
+    assert (config.engine, config.negative_mode) == ("torch", "pool")
+    with pytest.raises(ValueError, match="no C compiler"):
+        _config(engine="native")
+
+
+def test_native_needs_the_cpu():
+    with pytest.raises(ValueError, match="CPU"):
+        TrainConfig(data="d", output="o", device="cuda", engine="native")
