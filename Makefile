@@ -31,13 +31,15 @@ demo: $(STAMP)
 	PYTHON=$(PYTHON) bash scripts/demo.sh demo
 
 # Speed and quality against gensim on the shared dev corpus; results are appended to BENCHMARKS.md.
-# Training data gets 5 passes (a fresh subsampling and window draw per epoch, as gensim does).
+# Training data gets 5 passes (a fresh subsampling and window draw per epoch, as gensim does);
+# 3 rounds (seeds 1-3) of gensim, the native engine and torch's pool mode.
 CORPUS ?= ../shared/corpora/dev-corpus.txt.gz
 bench: bench-preprocess bench-train
 bench-preprocess: $(STAMP)
 	$(PYTHON) benchmarks/bench_preprocess.py --corpus $(CORPUS)
 bench-train: $(STAMP)
-	$(PYTHON) benchmarks/bench_train.py --corpus $(CORPUS) --preprocess-args "--passes 5"
+	$(PYTHON) benchmarks/bench_train.py --corpus $(CORPUS) --preprocess-args "--passes 5" \
+		--systems native:pair,torch:pool --repeat 3
 
 clean:
 	rm -rf .make build dist *.egg-info .pytest_cache .ruff_cache demo bench-work

@@ -2,17 +2,19 @@
 
     python benchmarks/bench_train.py --corpus /work/shared/corpora/dev-corpus.txt.gz \\
         [--out BENCHMARKS.md] [--systems native:pair,torch:pool,torch:pair]
-        [--batch-size 4096[,16384]] [--threads 2]
+        [--batch-size 4096[,16384]] [--threads 2] [--repeat 3]
 
 In one run, with the same hyperparameters (dim 100, window 5, negative 5, sample 1e-3,
-min_count 5, 5 epochs): gensim Word2Vec(sg=1, workers=2), then our preprocess once and one
-training per (engine:negative mode, batch size), each a subprocess so wall time and peak RSS
-are per system.
+min_count 5, 5 epochs): our preprocess once, then per round (seed 1..--repeat) gensim
+Word2Vec(sg=1, workers=2) and one training per (engine:negative mode, batch size), each a
+subprocess so wall time and peak RSS are per system.
 All vectors are scored the same way (gensim KeyedVectors: WordSim-353 and SimLex-999 Spearman,
 Google analogies restricted to the 30000 most frequent words). Pairs/s: ours from metrics.jsonl
 (pairs / summed epoch seconds); gensim's from its effective (post-subsampling) words times
 (window + 1), the expected pairs per kept word with b ~ U[1, window], over its training time.
-Wall s is end to end (ours: preprocess + train). One table is printed and appended to --out.
+Wall s is end to end (ours: preprocess + train). The table of runs and a summary per system
+(mean scores over seeds; median ratio of each run to its round's gensim run) are printed and
+appended to --out.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import os
 import platform
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,7 +44,7 @@ from gensim.models.word2vec import LineSentence
 corpus, out, h = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 start = time.time()
 model = Word2Vec(vector_size=h["dim"], window=h["window"], negative=h["negative"], sg=1,
-                 sample=h["sample"], min_count=h["min_count"], workers=h["workers"], seed=1)
+                 sample=h["sample"], min_count=h["min_count"], workers=h["workers"], seed=h["seed"])
 model.build_vocab(LineSentence(corpus))
 trained = time.time()
 effective, raw = model.train(LineSentence(corpus), total_examples=model.corpus_count,
@@ -93,9 +96,9 @@ def evaluate(path: str) -> tuple[float, float, float]:
     return ws, sl, analogy
 
 
-def bench_gensim(args, work: str, corpus_words: list) -> dict:
-    out = os.path.join(work, "gensim.txt")
-    h = {**HYPER, "workers": args.gensim_workers}
+def bench_gensim(args, work: str, corpus_words: list, seed: int = 1) -> dict:
+    out = os.path.join(work, f"gensim-{seed}.txt")
+    h = {**HYPER, "workers": args.gensim_workers, "seed": seed}
     wall, rss, stdout = run_measured(
         [sys.executable, "-c", GENSIM, args.corpus, out, json.dumps(h)]
     )
@@ -104,6 +107,7 @@ def bench_gensim(args, work: str, corpus_words: list) -> dict:
     pairs = info["effective_words"] * (HYPER["window"] + 1)
     return {
         "system": f"gensim 4 sg workers={args.gensim_workers}",
+        "seed": seed,
         "wall": wall,
         "words_s": info["raw_words"] / wall,
         "pairs_s": pairs / info["train_s"],
@@ -143,9 +147,10 @@ def bench_sgns(
     batch: int,
     words: float,
     work: str,
+    seed: int = 1,
 ) -> dict:
     engine, mode = system.split(":")
-    run = os.path.join(work, f"run-{engine}-{mode}-{batch}")
+    run = os.path.join(work, f"run-{engine}-{mode}-{batch}-seed{seed}")
     cmd = [
         sys.executable,
         "-m",
@@ -172,6 +177,8 @@ def bench_sgns(
         str(args.threads),
         "--checkpoint-interval",
         "0",
+        "--seed",
+        str(seed),
         *shlex.split(args.train_args),
     ]
     wall, rss, _ = run_measured(cmd)
@@ -182,6 +189,7 @@ def bench_sgns(
     total = prep_wall + wall
     return {
         "system": f"sgns {engine} {mode} batch={batch} threads={args.threads}",
+        "seed": seed,
         "wall": total,
         "words_s": words * HYPER["epochs"] / total,
         "pairs_s": pairs / seconds,
@@ -193,15 +201,37 @@ def bench_sgns(
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| system | wall s | words/s | pairs/s | peak RSS MiB | WS353 | SimLex | analogy |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| system | seed | wall s | words/s | pairs/s | peak RSS MiB | WS353 | SimLex | analogy |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         ws, sl, an = r["scores"]
         wall = f"{r['wall']:.0f}" + (f" ({r['detail']})" if "detail" in r else "")
         lines.append(
-            f"| {r['system']} | {wall} | {r['words_s']:,.0f} | {r['pairs_s']:,.0f} | "
-            f"{r['rss']:,} | {ws:.3f} | {sl:.3f} | {100 * an:.1f}% |"
+            f"| {r['system']} | {r['seed']} | {wall} | {r['words_s']:,.0f} | {r['pairs_s']:,.0f} | "
+            f"{r['rss']:,} | {ws:.4f} | {sl:.4f} | {100 * an:.2f}% |"
+        )
+    return "\n".join(lines)
+
+
+def summary(rows: list[dict]) -> str:
+    """Per system over the seeds: mean scores, and the median of each run's ratios to the
+    gensim run of the same repetition (run just before it, so under the same machine load)."""
+    gensim = {r["seed"]: r for r in rows if r["system"].startswith("gensim")}
+    systems = list(dict.fromkeys(r["system"] for r in rows))
+    lines = [
+        "| system | runs | WS353 mean | SimLex mean | analogy mean | pairs/s / gensim's "
+        "(median) | wall / gensim's (median) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for system in systems:
+        mine = [r for r in rows if r["system"] == system]
+        means = [statistics.fmean(r["scores"][i] for r in mine) for i in range(3)]
+        speed = statistics.median(r["pairs_s"] / gensim[r["seed"]]["pairs_s"] for r in mine)
+        wall = statistics.median(r["wall"] / gensim[r["seed"]]["wall"] for r in mine)
+        lines.append(
+            f"| {system} | {len(mine)} | {means[0]:.4f} | {means[1]:.4f} | "
+            f"{100 * means[2]:.2f}% | {speed:.2f} | {wall:.2f} |"
         )
     return "\n".join(lines)
 
@@ -241,6 +271,13 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", default="4096", help="comma-separated batch sizes")
     parser.add_argument("--threads", type=int, default=2, help="sgns-train --threads")
     parser.add_argument("--gensim-workers", type=int, default=2)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs per system with seeds 1..N, gensim first in each round (scores vary by seed, "
+        "speed with the machine's load: the summary compares each run with its round's gensim)",
+    )
     parser.add_argument("--train-args", default="", help="extra sgns-train options")
     parser.add_argument("--preprocess-args", default="", help="extra sgns-preprocess options")
     parser.add_argument("--work", default=None, help="working folder (default: a temp folder)")
@@ -249,14 +286,18 @@ def main(argv=None) -> None:
     work = args.work or tempfile.mkdtemp(prefix="bench-train-")
     os.makedirs(work, exist_ok=True)
     words: list = []
-    rows = [bench_gensim(args, work, words)]
-    print(table(rows), flush=True)
     data, prep_wall, prep_rss = bench_preprocess(args, work)
-    for system in args.systems.split(","):
-        for batch in (int(b) for b in args.batch_size.split(",")):
-            rows.append(bench_sgns(args, data, prep_wall, prep_rss, system, batch, words[0], work))
-            print(rows[-1]["system"], rows[-1]["scores"], flush=True)
-    text = table(rows)
+    rows = []
+    for seed in range(1, args.repeat + 1):
+        rows.append(bench_gensim(args, work, words, seed))
+        print(table(rows[-1:]), flush=True)
+        for system in args.systems.split(","):
+            for batch in (int(b) for b in args.batch_size.split(",")):
+                rows.append(
+                    bench_sgns(args, data, prep_wall, prep_rss, system, batch, words[0], work, seed)
+                )
+                print(rows[-1]["system"], seed, rows[-1]["scores"], flush=True)
+    text = table(rows) + "\n\n" + summary(rows)
     print(text)
     append_report(args.out, text, (load_before, os.getloadavg()[0]))
 

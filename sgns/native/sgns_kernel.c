@@ -28,6 +28,7 @@
 #include <string.h>
 
 #define MAX_DIM 4096
+#define MAX_NEGATIVES 256
 
 static inline float dot(const float *restrict a, const float *restrict b, int64_t n)
 {
@@ -43,12 +44,6 @@ static inline void axpy(float *restrict y, float a, const float *restrict x, int
 #pragma omp simd
     for (int64_t i = 0; i < n; i++)
         y[i] += a * x[i];
-}
-
-/* log(1 + exp(x)) without overflow */
-static inline double softplus(float x)
-{
-    return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));
 }
 
 static inline uint64_t splitmix64(uint64_t x)
@@ -79,35 +74,64 @@ void sgns_draw(const float *prob, const int64_t *alias, int64_t size, uint64_t s
             out[i * k + j] = draw(prob, alias, size, seed, first + i, k, j);
 }
 
+/* The rows pair i trains: its context then its k negatives into t; and a prefetch of them and
+ * of its center's row into the cache. */
+static inline void fetch(const float *w, int64_t vocab, int64_t dim, const int32_t *centers,
+                         const int32_t *contexts, int64_t i, int64_t k, const float *prob,
+                         const int64_t *alias, uint64_t seed, int64_t *t)
+{
+    t[0] = contexts[i];
+    for (int64_t j = 1; j <= k; j++)
+        t[j] = draw(prob, alias, vocab, seed, i, k, j - 1);
+    for (int64_t x = 0; x < dim; x += 16) {
+        __builtin_prefetch(w + centers[i] * dim + x, 1, 3);
+        for (int64_t j = 0; j <= k; j++)
+            __builtin_prefetch(w + (vocab + t[j]) * dim + x, 1, 3);
+    }
+}
+
 /* Pairs first .. first + n - 1 of a batch (centers, contexts point at the batch's start).
- * Returns the summed loss of the n pairs, or -1 if dim is above MAX_DIM (checked by the caller). */
+ * Returns the summed loss of the n pairs, or -1 if dim or k is above MAX_DIM or MAX_NEGATIVES
+ * (checked by the caller). */
 static double pairs(float *w, int64_t vocab, int64_t dim, const int32_t *centers,
                   const int32_t *contexts, int64_t first, int64_t n, int64_t k, const float *prob,
                   const int64_t *alias, uint64_t seed, float lr, int64_t old_words,
                   float old_ratio)
 {
     float e[MAX_DIM];
+    int64_t targets[2][MAX_NEGATIVES + 1]; /* this pair's and the next pair's rows */
     double loss = 0.0;
     const float lr_old = lr * old_ratio;
-    if (dim > MAX_DIM)
+    if (dim > MAX_DIM || k > MAX_NEGATIVES)
         return -1.0;
+    if (n > 0)
+        fetch(w, vocab, dim, centers, contexts, first, k, prob, alias, seed, targets[first & 1]);
     for (int64_t i = first; i < first + n; i++) {
         const int64_t c = centers[i], o = contexts[i];
+        const int64_t *t = targets[i & 1];
         float *v = w + c * dim;
         const float lr_v = c < old_words ? lr_old : lr;
+        double odds = 1.0; /* prod (1 + a) over the targets: one log per pair for the loss */
+        if (i + 1 < first + n) /* the next pair's rows start coming while this one trains */
+            fetch(w, vocab, dim, centers, contexts, i + 1, k, prob, alias, seed,
+                  targets[(i + 1) & 1]);
         memset(e, 0, sizeof(float) * (size_t)dim);
         for (int64_t j = 0; j <= k; j++) {
-            const int64_t t = j == 0 ? o : draw(prob, alias, vocab, seed, i, k, j - 1);
-            if (j > 0 && t == o)
+            if (j > 0 && t[j] == o)
                 continue; /* a negative equal to the positive: no loss, no gradient */
-            float *u = w + (vocab + t) * dim;
+            float *u = w + (vocab + t[j]) * dim;
             const float f = dot(u, v, dim);
-            const float s = 1.0f / (1.0f + expf(-f));
+            /* one exp serves both: a = exp(-|f|), sigmoid(f) = 1/(1+a) or a/(1+a), and the loss
+             * softplus(x) = max(x, 0) + log(1 + a) with x = -f (positive) or f (negative) */
+            const float a = expf(-fabsf(f));
+            const float s = (f >= 0.0f ? 1.0f : a) / (1.0f + a);
             const float g = (j == 0 ? 1.0f : 0.0f) - s;
-            loss += j == 0 ? softplus(-f) : softplus(f);
+            loss += fmaxf(j == 0 ? -f : f, 0.0f);
+            odds *= 1.0 + a;
             axpy(e, g * lr_v, u, dim);
-            axpy(u, g * (t < old_words ? lr_old : lr), v, dim);
+            axpy(u, g * (t[j] < old_words ? lr_old : lr), v, dim);
         }
+        loss += log(odds);
         axpy(v, 1.0f, e, dim);
     }
     return loss;
