@@ -27,6 +27,8 @@ import tempfile
 import numpy as np
 import torch
 
+from sgns import dataset
+
 CHECKPOINT_FILE = "checkpoint.pt"
 
 
@@ -38,6 +40,7 @@ def save_checkpoint(path: str, state: dict) -> None:
     """Write `state` so that `path` holds the old checkpoint or the new one, never half of one."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".ckpt-", dir=directory)
+    os.fchmod(fd, dataset.FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(state, f)

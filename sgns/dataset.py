@@ -244,10 +244,22 @@ def write_manifest_local(directory: str, manifest: dict) -> None:
     atomic_write_local(os.path.join(directory, MANIFEST_FILE), dump_manifest(manifest).encode())
 
 
+def _umask() -> int:
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
+
+
+# Files are created as open() would create them (0666 less the umask), not with mkstemp's 0600:
+# a dataset or run directory is often shared with other users.
+FILE_MODE = 0o666 & ~_umask()
+
+
 def atomic_write_local(path: str, data: bytes) -> None:
     """Write bytes to a local path so a reader sees the old file or the new one, never half."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    os.fchmod(fd, FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -45,11 +45,11 @@ from sgns.checkpoint import (
 from sgns.config import TrainConfig
 from sgns.export import vectors_from_weights
 from sgns.follow import StopSignals, follow
-from sgns.grow import check_continuation, grow_weights, scale_old_rows
+from sgns.grow import check_continuation, grow_weights
 from sgns.metrics import Clock, Interval, RunLog, progress
 from sgns.plan import EpochPlan, Stage, load_stage, rank_batch_pairs
-from sgns.sampler import AliasSampler
-from sgns.step import RowLayout, apply_update, cap_repeated_rows, init_weights, sgns_update
+from sgns.step import init_weights
+from sgns.update import Updater
 from sgns.vectors import write_vectors
 
 log = logging.getLogger("sgns.train")
@@ -72,16 +72,8 @@ class Trainer:
         self.step, self.epoch, self.batch = 0, 0, 0
         self.epoch_loss, self.epoch_pairs, self.pairs_done = 0.0, 0, 0
         self.record_loss, self.record_pairs = 0.0, 0  # since the last metrics step record
-        self.scale = (
-            config.negatives / config.pool_size
-            if config.negative_mode == "pool" and config.pool_scale
-            else 1.0
-        )
-        self.layout = RowLayout(
-            config.negative_mode, config.negatives, config.pool_size, self.scale
-        )
         self.signals = StopSignals() if config.follow else None
-        self.native = None  # the native engine (sgns/native), made with each stage's sampler
+        self.updater = None  # the step (sgns.update), made for each stage
         self.vocab_written = -1  # the stage end whose vocabulary RUN/vocab.tsv holds
         state = self._resume_state()
         self.resumed = state is not None
@@ -110,16 +102,10 @@ class Trainer:
         self.stage, self.words = stage, stage.words
         self.plans, self.total_steps = stage.plans, stage.total_steps
         self.weights = weights.to(self.ctx.device)
-        # scratch for cap_repeated_rows: zero between steps, one float64 per table row
-        self.multiplicity = ((), None)  # (ranks' pair counts, their multiplicity vector)
-        self.row_totals = torch.zeros(weights.shape[0], dtype=torch.float64, device=self.ctx.device)
-        self.sampler = AliasSampler(stage.counts, self.config.ns_exponent, self.ctx.device)
-        if self.config.engine == "native":
-            from sgns.native import NativeEngine
-
-            if self.native is not None:
-                self.native.close()
-            self.native = NativeEngine(self.sampler, self.config.negatives, self.threads)
+        if self.updater is not None:
+            self.updater.close()
+        self.updater = Updater(self.config, self.ctx, stage, self.threads)
+        self.sampler = self.updater.sampler
         self.fingerprint = dataset.vocab_fingerprint(stage.words, stage.counts)
 
     def grow(self, end: int) -> None:
@@ -287,72 +273,9 @@ class Trainer:
         )
 
     def train_step(self, centers, contexts, lr: float, batch_pairs: list[int] | None = None):
-        """One synchronised SGD step on this rank's batch; returns its summed loss (device).
-
-        batch_pairs: every rank's pair count in this step (from the plan), for the row sync.
-        """
-        if self.native is not None:
-            return self.native_step(centers, contexts, lr)
-        device = self.ctx.device
-        centers = centers.to(device, non_blocking=True).long()  # (B,)
-        contexts = contexts.to(device, non_blocking=True).long()  # (B,)
-        if centers.numel():
-            shape = (
-                (self.config.pool_size,)
-                if self.config.negative_mode == "pool"
-                else (centers.numel(), self.config.negatives)
-            )
-            negatives = self.sampler.sample(shape, self.generator)  # (P,) or (B, K)
-            rows, deltas, loss = sgns_update(
-                self.weights, centers, contexts, negatives, lr, self.scale
-            )
-            if self.stage.old_ratio != 1.0:  # an increment: old words move at increment_lr
-                stage = self.stage
-                deltas = scale_old_rows(
-                    rows, deltas, len(stage.words), stage.old_words, stage.old_ratio
-                )
-        else:  # a padding step: no pairs, but still part of every collective
-            rows = torch.empty(0, dtype=torch.int64, device=device)
-            deltas = self.weights.new_empty(0, self.config.dim)
-            loss = torch.zeros((), dtype=torch.float64, device=device)
-        sizes = [self.layout.rows(n) for n in batch_pairs] if self.ctx.distributed else None
-        rows, deltas = dist_.all_gather_update(rows, deltas, self.ctx.world_size, sizes)
-        if self.config.row_cap:  # on the gathered update: the same on every rank
-            counts = tuple(batch_pairs) if self.ctx.distributed else (centers.numel(),)
-            if counts != self.multiplicity[0]:  # changes only at an epoch's last, short steps
-                self.multiplicity = (counts, self.layout.multiplicity(list(counts)).to(device))
-            deltas = cap_repeated_rows(
-                rows,
-                deltas,
-                self.config.row_cap,
-                self.weights.shape[0],
-                self.multiplicity[1],
-                self.row_totals,
-            )
-        apply_update(self.weights, rows, deltas)
-        return loss
-
-    def native_step(self, centers, contexts, lr: float) -> torch.Tensor:
-        """The native engine's step: pairs applied one by one in place (sgns/native). With
-        several ranks, the rows the batch touched are put back and every rank's change to them
-        is applied in rank order, so the replicas stay identical."""
-        # the batch's negatives come from this seed (drawn in C: see sgns/native/sgns_kernel.c)
-        seed = int(torch.randint(0, 2**63 - 1, (), generator=self.generator))
-        stage, vocab = self.stage, len(self.stage.words)
-        old = (stage.old_words, stage.old_ratio) if stage.old_ratio != 1.0 else (0, 1.0)
-        if not self.ctx.distributed:
-            loss = self.native.step(self.weights, centers, contexts, seed, lr, *old)
-            return torch.tensor(loss, dtype=torch.float64)
-        negatives = self.native.negatives(seed, centers.numel())  # (B, K)
-        rows = torch.cat([centers.long(), contexts.long() + vocab, negatives.view(-1) + vocab])
-        rows = torch.unique(rows)  # (R,) sorted
-        before = self.weights[rows]  # (R, D)
-        loss = self.native.step(self.weights, centers, contexts, seed, lr, *old)
-        deltas = self.weights[rows] - before
-        self.weights[rows] = before
-        rows, deltas = dist_.all_gather_update(rows, deltas, self.ctx.world_size)
-        apply_update(self.weights, rows, deltas)
-        return torch.tensor(loss, dtype=torch.float64)
+        """One synchronised SGD step on this rank's batch (sgns.update); its summed loss."""
+        batch_pairs = batch_pairs or [centers.numel()]
+        return self.updater.step(self.weights, self.generator, centers, contexts, lr, batch_pairs)
 
     def flush(self, interval) -> None:
         """Reduce the interval's loss over ranks into the totals; stop on NaN/inf."""

@@ -9,6 +9,7 @@ import torch
 from train_helpers import write_tiny_dataset
 
 import sgns.train
+import sgns.update
 from sgns import native
 from sgns.checkpoint import checkpoint_path, load_checkpoint
 from sgns.config import TrainConfig
@@ -99,7 +100,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
 ):
     calls = {"n": 0}
     if engine == "torch":
-        real = sgns.train.sgns_update
+        real = sgns.update.sgns_update
 
         def poisoned(*args, **kw):
             calls["n"] += 1
@@ -108,7 +109,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
                 return rows, deltas * float("nan"), loss * float("nan")
             return rows, deltas, loss
 
-        monkeypatch.setattr(sgns.train, "sgns_update", poisoned)
+        monkeypatch.setattr(sgns.update, "sgns_update", poisoned)
     else:
         if not native.available():
             pytest.skip("no C compiler: the native engine cannot be built here")
