@@ -178,7 +178,7 @@ def main() -> None:
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     command = "python benchmarks/bench_online.py " + shlex.join(sys.argv[1:])
     section = (
-        f"\n## Online training (A, then increment B) vs from scratch, {now}\n\n"
+        f"\n### Online training (A, then increment B) vs from scratch, {now}\n\n"
         f"Machine: {platform.node() or 'unknown'}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}. Total {time.time() - start:.0f} s. Load average "
         f"before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f}.\n\n"

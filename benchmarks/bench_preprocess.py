@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
             f.write("# Benchmarks\n")
     with open(args.out, "a") as f:
         f.write(
-            f"\n## sgns-preprocess vs gensim vocabulary scan, "
+            f"\n### sgns-preprocess vs gensim vocabulary scan, "
             f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
             f"Machine: {machine()}. Command: `{command}`\n\n"
             "Load (uptime) before and after each size: "

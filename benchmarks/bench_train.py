@@ -249,7 +249,7 @@ def append_report(path: str, text: str, load: tuple) -> None:
     with open(path, "a", encoding="utf-8") as f:
         if new:
             f.write("# Benchmarks\n")
-        f.write(f"\n## sgns-train vs gensim, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC\n\n")
+        f.write(f"\n### sgns-train vs gensim, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC\n\n")
         f.write(
             f"Machine: {platform.node()}, {os.cpu_count()} cores ({cpu}), "
             f"Python {platform.python_version()}. Load average before/after: "
