@@ -131,12 +131,14 @@ def load() -> ctypes.CDLL:
 
 
 def available() -> bool:
-    """Whether the kernel builds and loads here (logs why not, once)."""
+    """Whether the kernel builds and loads here (logs why not, once per process)."""
     try:
         load()
         return True
     except NativeUnavailable as e:
-        log.warning("native CPU kernel unavailable, using the tensor step: %s", e)
+        if not _loaded.get("warned"):
+            _loaded["warned"] = True
+            log.warning("native CPU kernel unavailable, using the tensor step: %s", e)
         return False
 
 
