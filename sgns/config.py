@@ -147,7 +147,13 @@ class TrainConfig:
                 raise ValueError(
                     "engine native trains per-pair negatives; use --negative-mode pair"
                 )
-            usable = cpu and mode != "pool" and _native_available(engine == "native")
+            max_dim, max_negatives = native_limits()
+            fits = self.dim <= max_dim and self.negatives <= max_negatives
+            if engine == "native" and not fits:
+                raise ValueError(
+                    f"engine native takes dim <= {max_dim} and negatives <= {max_negatives}"
+                )
+            usable = cpu and mode != "pool" and fits and _native_available(engine == "native")
             engine = "native" if usable else "torch"
         if mode == "auto":
             mode = "pair" if engine == "native" else "pool"
@@ -164,6 +170,12 @@ class TrainConfig:
     def from_dict(cls, values: dict) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def native_limits() -> tuple[int, int]:
+    from sgns.native import MAX_DIM, MAX_NEGATIVES
+
+    return MAX_DIM, MAX_NEGATIVES
 
 
 def _cuda_available() -> bool:

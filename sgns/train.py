@@ -322,7 +322,11 @@ def train(config: TrainConfig) -> str | None:
         threads = config.threads or torch.get_num_threads()  # torch's default: the cores
         # with the native engine its threads do the work; idle torch threads spin and slow them
         torch.set_num_threads(1 if config.engine == "native" else threads)
-        return Trainer(config, ctx, threads).train()
+        trainer = Trainer(config, ctx, threads)
+        try:
+            return trainer.train()
+        finally:
+            trainer.updater.close()
     finally:
         dist_.teardown(ctx)
 

@@ -135,3 +135,11 @@ def test_without_a_compiler_auto_falls_back_and_native_is_an_error(monkeypatch, 
 def test_native_needs_the_cpu():
     with pytest.raises(ValueError, match="CPU"):
         TrainConfig(data="d", output="o", device="cuda", engine="native")
+
+
+@needs_native
+def test_sizes_beyond_the_kernel_fall_back_or_are_refused():
+    assert _config(negatives=300).engine == "torch"
+    assert _config(dim=5000).engine == "torch"
+    with pytest.raises(ValueError, match="negatives <= 256"):
+        _config(engine="native", negatives=300)

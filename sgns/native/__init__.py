@@ -31,7 +31,7 @@ import torch
 log = logging.getLogger("sgns.native")
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sgns_kernel.c")
-MAX_DIM = 4096  # as in the C source
+MAX_DIM, MAX_NEGATIVES = 4096, 256  # as in the C source
 _FLAG_SETS = (
     ["-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno"],
     ["-O3", "-fopenmp-simd", "-fno-math-errno"],  # compilers or CPUs without -march=native
@@ -158,6 +158,10 @@ class NativeEngine:
         self.alias = sampler.alias.to(torch.int64).contiguous()  # (V,)
         if self.prob.device.type != "cpu":
             raise ValueError("the native engine samples on the CPU")
+        if not 1 <= negatives <= MAX_NEGATIVES:
+            raise ValueError(
+                f"the native engine takes 1..{MAX_NEGATIVES} negatives, not {negatives}"
+            )
         self.k = negatives
         self.threads = max(1, threads)
         self.pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None

@@ -83,10 +83,11 @@ static inline void fetch(const float *w, int64_t vocab, int64_t dim, const int32
     t[0] = contexts[i];
     for (int64_t j = 1; j <= k; j++)
         t[j] = draw(prob, alias, vocab, seed, i, k, j - 1);
-    for (int64_t x = 0; x < dim; x += 16) {
-        __builtin_prefetch(w + centers[i] * dim + x, 1, 3);
+    for (int64_t x = 0; x < dim + 15; x += 16) { /* each 64-byte line, the row's last too */
+        const int64_t at = x < dim ? x : dim - 1;
+        __builtin_prefetch(w + centers[i] * dim + at, 1, 3);
         for (int64_t j = 0; j <= k; j++)
-            __builtin_prefetch(w + (vocab + t[j]) * dim + x, 1, 3);
+            __builtin_prefetch(w + (vocab + t[j]) * dim + at, 1, 3);
     }
 }
 
