@@ -19,10 +19,17 @@ $PYTHON -m sgns.synth --output "$dir/corpus.txt.gz" --tokens "$tokens"
 echo "== 2/5 preprocessing with the Beam pipeline (DirectRunner)"
 $PYTHON -m pipeline.preprocess --input "$dir/corpus.txt.gz" --output "$dir/data" --overwrite
 
-echo "== 3/5 training with torchrun on $nproc process(es)"
+# The torch engine (GPUs, or a CPU without a C compiler) sums a step's updates: keep its global
+# batch at 4096. The native engine applies pairs one by one; its batch only sets how often the
+# ranks synchronise (8192 per rank: same quality here as 2048, 2.4x the speed).
+batch=$((4096 / nproc))
+if [ "$gpus" -eq 0 ] && $PYTHON -c 'import sys; from sgns import native; sys.exit(not native.available())'; then
+  batch=8192
+fi
+echo "== 3/5 training with torchrun on $nproc process(es), $batch pairs per process per step"
 rm -rf "$dir/run"
 $PYTHON -m torch.distributed.run --standalone --nproc-per-node "$nproc" -m sgns.train \
-  --data "$dir/data" --output "$dir/run" --epochs "$epochs" --batch-size $((4096 / nproc))
+  --data "$dir/data" --output "$dir/run" --epochs "$epochs" --batch-size "$batch"
 
 echo "== 4/5 evaluating against the planted truth"
 truth="$dir/corpus.txt.gz.truth.json"
