@@ -1,7 +1,7 @@
 """sgns-preprocess: corpus files -> dataset directory (vocab.tsv, Parquet pair shards, manifest).
 
 Run locally (DirectRunner's engine, FnApiRunner, named directly so that Beam never tries to
-download its Prism runner; 2 worker threads; works offline):
+download its Prism runner, in pipeline.localrunner's safe form; 2 worker threads; offline):
 
     sgns-preprocess --input 'corpus/*.txt.gz' --output data/corpus
 
@@ -57,7 +57,9 @@ PROG = "sgns-preprocess"
 # to download its Prism runner first. Measured on 2 shared cores, 20.5M tokens: multi_threading
 # with 2 workers 11.9-14.5 s, multi_processing 12.1-17.4 s (and 1.5x the memory: a vocabulary per
 # process), in_memory 17.1-17.4 s; pyarrow and numpy release the GIL for most of the work.
-LOCAL_RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
+# LocalRunner is FnApiRunner with the threaded workers' time-based flush off: that flush can cut
+# an element in two, and the run then eats all memory (pipeline/localrunner.py).
+LOCAL_RUNNER = "pipeline.localrunner.LocalRunner"
 LOCAL_WORKERS = 2
 LOCAL_MODE = "multi_threading"
 
