@@ -40,8 +40,8 @@ def save_checkpoint(path: str, state: dict) -> None:
     """Write `state` so that `path` holds the old checkpoint or the new one, never half of one."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".ckpt-", dir=directory)
-    os.fchmod(fd, dataset.FILE_MODE)
     try:
+        os.fchmod(fd, dataset.FILE_MODE)
         with os.fdopen(fd, "wb") as f:
             torch.save(state, f)
             f.flush()

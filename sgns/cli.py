@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -166,8 +167,25 @@ def main(argv=None) -> None:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     try:
-        train(TrainConfig(**vars(args)))
+        train(TrainConfig(**resume_choices(vars(args))))
     except (ValueError, FileNotFoundError, TrainingDiverged) as e:
         if is_main:
             print(f"sgns-train: error: {e}", file=sys.stderr)
         sys.exit(2 if not isinstance(e, TrainingDiverged) else 3)
+
+
+def resume_choices(options: dict) -> dict:
+    """With --resume, an engine or negative mode left at auto means the one the run used
+    (RUN/config.json): auto would otherwise pick per machine, and a run begun before the engines
+    existed used the tensor step with its pool."""
+    saved_path = os.path.join(options["output"], "config.json")
+    if not options.get("resume") or not os.path.exists(saved_path):
+        return options
+    with open(saved_path, encoding="utf-8") as f:
+        saved = json.load(f)
+    options = dict(options)
+    if options["negative_mode"] == "auto" and "negative_mode" in saved:
+        options["negative_mode"] = saved["negative_mode"]
+    if options["engine"] == "auto":
+        options["engine"] = saved.get("engine", "torch")
+    return options

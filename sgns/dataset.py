@@ -259,8 +259,8 @@ def atomic_write_local(path: str, data: bytes) -> None:
     """Write bytes to a local path so a reader sees the old file or the new one, never half."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    os.fchmod(fd, FILE_MODE)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

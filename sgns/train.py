@@ -318,8 +318,9 @@ class Trainer:
 def train(config: TrainConfig) -> str | None:
     """Set up the process (group), train, tear down. Returns the vectors path on rank 0."""
     ctx = dist_.setup(config.device)
+    before = torch.get_num_threads()  # torch's default: the cores (1 per process under torchrun)
     try:
-        threads = config.threads or torch.get_num_threads()  # torch's default: the cores
+        threads = config.threads or before
         # with the native engine its threads do the work; idle torch threads spin and slow them
         torch.set_num_threads(1 if config.engine == "native" else threads)
         trainer = Trainer(config, ctx, threads)
@@ -328,6 +329,7 @@ def train(config: TrainConfig) -> str | None:
         finally:
             trainer.updater.close()
     finally:
+        torch.set_num_threads(before)
         dist_.teardown(ctx)
 
 

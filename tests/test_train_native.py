@@ -106,6 +106,10 @@ def test_bad_tables_are_refused():
     with pytest.raises(ValueError, match="sampler"):
         engine.step(torch.zeros(2 * 13, 6), centers, contexts, 1, 0.1)
     assert engine.step(weights, centers[:0], contexts[:0], 1, 0.1) == 0.0
+    with pytest.raises(ValueError, match="word ids"):  # the C code would write out of bounds
+        engine.step(weights, centers, contexts + 12, 1, 0.1)
+    with pytest.raises(ValueError, match="contexts"):
+        engine.step(weights, centers, contexts[:-1], 1, 0.1)
 
 
 def _config(**kw):

@@ -47,6 +47,7 @@ def test_killed_and_resumed_run_ends_with_the_same_vectors(tiny, tmp_path, engin
     if engine == "native" and not native.available():
         pytest.skip("no C compiler: the native engine cannot be built here")
     kw = dict(engine=engine, negative_mode=mode, threads=1)  # one native thread: bit-exact
+    threads = torch.get_num_threads()
     whole = str(tmp_path / "whole")
     train(_config(tiny, whole, **kw))
     parts = str(tmp_path / "parts")
@@ -56,6 +57,7 @@ def test_killed_and_resumed_run_ends_with_the_same_vectors(tiny, tmp_path, engin
     a = load_checkpoint(checkpoint_path(whole))
     b = load_checkpoint(checkpoint_path(parts))
     assert a["step"] == b["step"] == 72
+    assert torch.get_num_threads() == threads  # a run leaves torch's thread count as it was
     assert torch.equal(a["weights"], b["weights"])
     with (
         open(os.path.join(whole, "vectors.txt")) as f,
@@ -231,3 +233,20 @@ def test_existing_checkpoint_without_resume_is_rejected(tiny, tmp_path, capsys):
     run = str(tmp_path / "run")
     train(_config(tiny, run, epochs=1))
     _expect_error(["--data", tiny, "--output", run], capsys, "--resume")
+
+
+def test_resume_with_auto_keeps_the_engine_and_mode_the_run_used(tiny, tmp_path):
+    # auto picks per machine (native on a CPU with a compiler); a resumed run keeps what it used
+    run = str(tmp_path / "run")
+    common = ["--data", tiny, "--output", run, "--dim", "8", "--batch-size", "50", "--epochs", "2"]
+    main([*common, "--engine", "torch", "--stop-after-steps", "10", "--device", "cpu"])
+    config = os.path.join(run, "config.json")
+    saved = json.load(open(config))
+    assert (saved["engine"], saved["negative_mode"]) == ("torch", "pool")
+    del saved["engine"]  # as a run begun before the engines existed wrote it
+    with open(config, "w") as f:
+        json.dump(saved, f)
+    main([*common, "--resume", "--device", "cpu"])
+    state = load_checkpoint(checkpoint_path(run))
+    assert state["step"] == 48
+    assert (state["config"]["engine"], state["config"]["negative_mode"]) == ("torch", "pool")

@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import torch
 
@@ -204,8 +204,13 @@ class NativeEngine:
         centers = centers.to(torch.int32).contiguous()
         contexts = contexts.to(torch.int32).contiguous()
         n = centers.shape[0]
+        if contexts.shape != (n,):
+            raise ValueError(f"{n} centers but {tuple(contexts.shape)} contexts")
         if n == 0:
             return 0.0
+        low, high = torch.aminmax(torch.cat([centers, contexts]))
+        if low < 0 or high >= vocab:  # the C code would write outside the table
+            raise ValueError(f"word ids in [{int(low)}, {int(high)}], the table has {vocab} words")
         taken = torch.zeros(1, dtype=torch.int64)  # the threads' shared position in the batch
         args = (
             weights.data_ptr(), vocab, dim, centers.data_ptr(), contexts.data_ptr(), n,
@@ -215,5 +220,8 @@ class NativeEngine:
         if self.pool is None:
             return self.fn(*args)
         helpers = [self.pool.submit(self.fn, *args) for _ in range(self.threads - 1)]
-        loss = self.fn(*args)
+        try:
+            loss = self.fn(*args)
+        finally:  # the helpers use this frame's buffers: never leave while they run
+            wait(helpers)
         return loss + sum(f.result() for f in helpers)
