@@ -2,6 +2,7 @@
 its negative draws, threads, and how the config picks it. Skips where no C compiler builds it."""
 
 import math
+import tempfile
 
 import numpy as np
 import pytest
@@ -147,3 +148,12 @@ def test_sizes_beyond_the_kernel_fall_back_or_are_refused():
     assert _config(dim=5000).engine == "torch"
     with pytest.raises(ValueError, match="negatives <= 256"):
         _config(engine="native", negatives=300)
+
+
+@needs_native
+def test_an_unwritable_cache_falls_back_to_the_temp_directory(monkeypatch, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    monkeypatch.setenv("SGNS_CACHE", str(blocker / "cache"))  # cannot be created
+    monkeypatch.setattr(native, "_loaded", {})
+    assert native.load()._name.startswith(tempfile.gettempdir())

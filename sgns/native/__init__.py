@@ -91,13 +91,15 @@ def _build() -> ctypes.CDLL:
     except (OSError, subprocess.SubprocessError) as e:
         raise NativeUnavailable(f"C compiler {cc!r} does not run ({e})") from None
     errors = []
-    for flags in _FLAG_SETS:
+    # a read-only home (some cluster containers): build in the temp directory instead
+    fallback = os.path.join(tempfile.gettempdir(), f"sgns-{os.getuid()}")
+    for flags, folder in [(f, d) for f in _FLAG_SETS for d in (cache_dir(), fallback)]:
         key = hashlib.sha256(
             b"\0".join(
                 [source, " ".join(flags).encode(), version.encode(), _cpu_identity().encode()]
             )
         ).hexdigest()[:16]
-        target = os.path.join(cache_dir(), f"sgns_kernel-{key}.so")
+        target = os.path.join(folder, f"sgns_kernel-{key}.so")
         try:
             if not os.path.exists(target):
                 log.info("compiling the native kernel: %s", target)
