@@ -24,36 +24,25 @@ import time
 
 import numpy as np
 import torch
-from bench_train import evaluate  # benchmarks/ is on sys.path when run as a script
+from bench_train import HYPER, evaluate  # benchmarks/ is on sys.path when run as a script
 
-from pipeline.pairs import WordIds, keep_probabilities, subsample
+from pipeline.pairs import WordIds, keep_probabilities, make_pairs, subsample
 from sgns.dataset import read_manifest, read_manifest_vocab
 from sgns.native import NativeEngine
 from sgns.sampler import AliasSampler
 from sgns.step import init_weights
 from sgns.vectors import write_vectors
 
-WINDOW, NEGATIVES, DIM, EPOCHS, BATCH, LR, SAMPLE = 5, 5, 100, 5, 4096, 0.025, 1e-3
+WINDOW, NEGATIVES, DIM, EPOCHS = HYPER["window"], HYPER["negative"], HYPER["dim"], HYPER["epochs"]
+SAMPLE, BATCH, LR = HYPER["sample"], 4096, 0.025  # the trainer's default batch and lr
 
 
 def text_order_pairs(word_ids, sentences, rng):
-    """make_pairs' pairs (pipeline.pairs), sorted by the position of their center."""
-    n = len(word_ids)
-    reach = rng.integers(1, WINDOW + 1, size=n)
-    position = np.arange(n)
-    centers, contexts, at = [], [], []
-    for offset in range(1, WINDOW + 1):
-        same = sentences[offset:] == sentences[:-offset]
-        right = same & (reach[:-offset] >= offset)
-        left = same & (reach[offset:] >= offset)
-        centers += [word_ids[:-offset][right], word_ids[offset:][left]]
-        contexts += [word_ids[offset:][right], word_ids[:-offset][left]]
-        at += [position[:-offset][right], position[offset:][left]]
-    order = np.argsort(np.concatenate(at), kind="stable")
-    return (
-        np.concatenate(centers)[order].astype(np.int32),
-        np.concatenate(contexts)[order].astype(np.int32),
-    )
+    """make_pairs' pairs (pipeline.pairs, the same draws), sorted by their center's position:
+    make_pairs run on the positions gives each pair's center and context position."""
+    centers, contexts = make_pairs(np.arange(len(word_ids)), sentences, WINDOW, rng)
+    order = np.argsort(centers, kind="stable")
+    return word_ids[centers[order]], word_ids[contexts[order]]
 
 
 def train_text_order(corpus: str, words: list, counts: list, seed: int, out: str) -> float:

@@ -55,6 +55,11 @@ print(json.dumps({"effective_words": effective, "raw_words": raw, "train_s": don
 """
 
 
+def flags(**options) -> list[str]:
+    """Command-line options: flags(min_count=5) -> ["--min-count", "5"]."""
+    return [a for k, v in options.items() for a in (f"--{k.replace('_', '-')}", str(v))]
+
+
 def run_measured(cmd: list[str], env=None) -> tuple[float, int, str]:
     """Run a command; returns (wall seconds, peak RSS of its process tree in MiB, stdout)."""
     start = time.time()
@@ -118,22 +123,9 @@ def bench_gensim(args, work: str, corpus_words: list, seed: int = 1) -> dict:
 
 def bench_preprocess(args, work: str) -> tuple[str, float, int]:
     data = os.path.join(work, "data")
-    cmd = [
-        sys.executable,
-        "-m",
-        "pipeline.preprocess",
-        "--input",
-        args.corpus,
-        "--output",
-        data,
-        "--min-count",
-        str(HYPER["min_count"]),
-        "--sample",
-        str(HYPER["sample"]),
-        "--window",
-        str(HYPER["window"]),
-        *shlex.split(args.preprocess_args),
-    ]
+    cmd = [sys.executable, "-m", "pipeline.preprocess", "--input", args.corpus, "--output", data]
+    cmd += flags(min_count=HYPER["min_count"], sample=HYPER["sample"], window=HYPER["window"])
+    cmd += shlex.split(args.preprocess_args)
     wall, rss, _ = run_measured(cmd)
     return data, wall, rss
 
@@ -151,36 +143,13 @@ def bench_sgns(
 ) -> dict:
     engine, mode = system.split(":")
     run = os.path.join(work, f"run-{engine}-{mode}-{batch}-seed{seed}")
-    cmd = [
-        sys.executable,
-        "-m",
-        "sgns.train",
-        "--data",
-        data,
-        "--output",
-        run,
-        "--dim",
-        str(HYPER["dim"]),
-        "--negatives",
-        str(HYPER["negative"]),
-        "--epochs",
-        str(HYPER["epochs"]),
-        "--engine",
-        engine,
-        "--negative-mode",
-        mode,
-        "--batch-size",
-        str(batch),
-        "--device",
-        "cpu",
-        "--threads",
-        str(args.threads),
-        "--checkpoint-interval",
-        "0",
-        "--seed",
-        str(seed),
-        *shlex.split(args.train_args),
-    ]
+    cmd = [sys.executable, "-m", "sgns.train", "--data", data, "--output", run]
+    cmd += flags(
+        dim=HYPER["dim"], negatives=HYPER["negative"], epochs=HYPER["epochs"], engine=engine,
+        negative_mode=mode, batch_size=batch, device="cpu", threads=args.threads,
+        checkpoint_interval=0, seed=seed,
+    )  # fmt: skip
+    cmd += shlex.split(args.train_args)
     wall, rss, _ = run_measured(cmd)
     epochs = [json.loads(line) for line in open(os.path.join(run, "metrics.jsonl"))]
     epochs = [r for r in epochs if r["kind"] == "epoch"]
