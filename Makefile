@@ -39,7 +39,7 @@ bench-preprocess: $(STAMP)
 	$(PYTHON) benchmarks/bench_preprocess.py --corpus $(CORPUS)
 bench-train: $(STAMP)
 	$(PYTHON) benchmarks/bench_train.py --corpus $(CORPUS) --preprocess-args "--passes 5" \
-		--systems native:pair,torch:pool --repeat 3
+		--systems native:pair,torch:pool --repeat 5
 
 clean:
 	rm -rf .make build dist *.egg-info .pytest_cache .ruff_cache demo bench-work

@@ -1,14 +1,16 @@
 """Does the order of the pairs explain the quality differences to gensim? An experiment.
 
     python benchmarks/bench_order.py --corpus ../shared/corpora/dev-corpus.txt.gz \\
-        --data DATA [--seeds 1,2] [--out BENCHMARKS.md]
+        --data DATA [--seeds 1,2] [--orders text,groups,shuffled] [--out BENCHMARKS.md]
 
-DATA is an sgns dataset of the same corpus (its vocabulary is used). For each seed, 5 passes of
+DATA is an sgns dataset of the same corpus (its vocabulary is used). For each seed s, 5 passes of
 fresh subsampling and dynamic windows are drawn in memory with the pipeline's own rules
-(pipeline.pairs) and trained with the native engine (2 threads, batch 4096, lr 0.025 decaying
-linearly, the trainer's defaults) in text order: pairs sorted by their center's position, as
-gensim and word2vec.c train. The dataset's shards hold the same pairs shuffled. The scores go
-with those of `bench_train.py` (same evaluation).
+(pipeline.pairs, generator default_rng([s, pass])) and trained with the native engine (2
+threads, batch 4096, lr 0.025 decaying linearly, the trainer's defaults) in each order: `text`,
+pairs sorted by their center's position, as gensim and word2vec.c train; `groups`, each center
+occurrence's pairs together, the occurrences shuffled; `shuffled`, all pairs of a pass shuffled,
+as the dataset's shards hold them. The scores go with those of `bench_train.py` (same
+evaluation).
 """
 
 from __future__ import annotations
@@ -37,15 +39,23 @@ WINDOW, NEGATIVES, DIM, EPOCHS = HYPER["window"], HYPER["negative"], HYPER["dim"
 SAMPLE, BATCH, LR = HYPER["sample"], 4096, 0.025  # the trainer's default batch and lr
 
 
-def text_order_pairs(word_ids, sentences, rng):
-    """make_pairs' pairs (pipeline.pairs, the same draws), sorted by their center's position:
-    make_pairs run on the positions gives each pair's center and context position."""
+def ordered_pairs(word_ids, sentences, rng, order):
+    """make_pairs' pairs (pipeline.pairs, the same draws) in the given order: make_pairs run on
+    the positions gives each pair's center and context position. text: by center position;
+    groups: each center occurrence's pairs together, the occurrences shuffled; shuffled: all
+    pairs shuffled, as the dataset holds them."""
     centers, contexts = make_pairs(np.arange(len(word_ids)), sentences, WINDOW, rng)
-    order = np.argsort(centers, kind="stable")
-    return word_ids[centers[order]], word_ids[contexts[order]]
+    if order == "text":
+        key = centers
+    elif order == "groups":
+        key = rng.permutation(len(word_ids))[centers]
+    else:
+        key = rng.permutation(len(centers))
+    permutation = np.argsort(key, kind="stable")
+    return word_ids[centers[permutation]], word_ids[contexts[permutation]]
 
 
-def train_text_order(corpus: str, words: list, counts: list, seed: int, out: str) -> float:
+def train_ordered(corpus, words, counts, seed, out, order) -> float:
     ids = WordIds(zip(words, range(len(words))))
     keep = keep_probabilities(np.array(counts), SAMPLE)
     with gzip.open(corpus, "rt") if corpus.endswith(".gz") else open(corpus) as f:
@@ -58,7 +68,7 @@ def train_text_order(corpus: str, words: list, counts: list, seed: int, out: str
     passes = []
     for p in range(EPOCHS):
         rng = np.random.default_rng([seed, p])
-        passes.append(text_order_pairs(*subsample(word_ids, sentences, keep, rng), rng))
+        passes.append(ordered_pairs(*subsample(word_ids, sentences, keep, rng), rng, order))
     vocab = len(words)
     weights = init_weights(vocab, DIM, torch.Generator().manual_seed(seed))
     engine = NativeEngine(AliasSampler(counts, 0.75), NEGATIVES, threads=2)
@@ -84,6 +94,7 @@ def main(argv=None) -> None:
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--data", required=True, help="an sgns dataset of the same corpus")
     parser.add_argument("--seeds", default="1,2")
+    parser.add_argument("--orders", default="text", help="text, groups, shuffled (comma-separated)")
     parser.add_argument("--out", default=None, help="append the table to this file")
     parser.add_argument("--work", default="/tmp")
     args = parser.parse_args(argv)
@@ -94,13 +105,14 @@ def main(argv=None) -> None:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for seed in (int(s) for s in args.seeds.split(",")):
-        out = os.path.join(args.work, f"text-order-{seed}.txt")
-        rate = train_text_order(args.corpus, words, counts, seed, out)
-        ws, sl, an = evaluate(out)
-        rows.append(
-            f"| text order | {seed} | {rate:,.0f} | {ws:.4f} | {sl:.4f} | {100 * an:.2f}% |"
-        )
-        print(rows[-1], flush=True)
+        for order in args.orders.split(","):
+            out = os.path.join(args.work, f"order-{order}-{seed}.txt")
+            rate = train_ordered(args.corpus, words, counts, seed, out, order)
+            ws, sl, an = evaluate(out)
+            rows.append(
+                f"| {order} | {seed} | {rate:,.0f} | {ws:.4f} | {sl:.4f} | {100 * an:.2f}% |"
+            )
+            print(rows[-1], flush=True)
     text = "\n".join(rows)
     print(text)
     if args.out:

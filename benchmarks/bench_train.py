@@ -5,9 +5,11 @@
         [--batch-size 4096[,16384]] [--threads 2] [--repeat 3]
 
 In one run, with the same hyperparameters (dim 100, window 5, negative 5, sample 1e-3,
-min_count 5, 5 epochs): our preprocess once, then per round (seed 1..--repeat) gensim
-Word2Vec(sg=1, workers=2) and one training per (engine:negative mode, batch size), each a
-subprocess so wall time and peak RSS are per system.
+min_count 5, 5 epochs), per round (seed 1..--repeat): gensim Word2Vec(sg=1, workers=2), our
+preprocess, then one training per (engine:negative mode, batch size), each a subprocess so wall
+time and peak RSS are per system. The round's seed seeds our preprocess too: gensim's seed draws
+its subsampling and windows, so ours are drawn afresh each round as well (with one dataset for
+all rounds, its one draw moves every round's SimLex alike, by up to ~0.007 here).
 All vectors are scored the same way (gensim KeyedVectors: WordSim-353 and SimLex-999 Spearman,
 Google analogies restricted to the 30000 most frequent words). Pairs/s: ours from metrics.jsonl
 (pairs / summed epoch seconds); gensim's from its effective (post-subsampling) words times
@@ -121,10 +123,12 @@ def bench_gensim(args, work: str, corpus_words: list, seed: int = 1) -> dict:
     }
 
 
-def bench_preprocess(args, work: str) -> tuple[str, float, int]:
-    data = os.path.join(work, "data")
+def bench_preprocess(args, work: str, seed: int) -> tuple[str, float, int]:
+    data = os.path.join(work, f"data-seed{seed}")
     cmd = [sys.executable, "-m", "pipeline.preprocess", "--input", args.corpus, "--output", data]
-    cmd += flags(min_count=HYPER["min_count"], sample=HYPER["sample"], window=HYPER["window"])
+    cmd += flags(
+        min_count=HYPER["min_count"], sample=HYPER["sample"], window=HYPER["window"], seed=seed
+    )
     cmd += shlex.split(args.preprocess_args)
     wall, rss, _ = run_measured(cmd)
     return data, wall, rss
@@ -255,11 +259,11 @@ def main(argv=None) -> None:
     work = args.work or tempfile.mkdtemp(prefix="bench-train-")
     os.makedirs(work, exist_ok=True)
     words: list = []
-    data, prep_wall, prep_rss = bench_preprocess(args, work)
     rows = []
     for seed in range(1, args.repeat + 1):
         rows.append(bench_gensim(args, work, words, seed))
         print(table(rows[-1:]), flush=True)
+        data, prep_wall, prep_rss = bench_preprocess(args, work, seed)
         for system in args.systems.split(","):
             for batch in (int(b) for b in args.batch_size.split(",")):
                 rows.append(
