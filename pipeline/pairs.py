@@ -91,16 +91,3 @@ def make_pairs(
         empty = np.zeros(0, dtype=np.int32)
         return empty, empty.copy()
     return np.concatenate(centers), np.concatenate(contexts)
-
-
-def block_pairs(
-    block: Block, ids: WordIds, keep: np.ndarray, config, pass_index: int, increment: int = 0
-) -> tuple[np.ndarray, np.ndarray, int, int, np.random.Generator]:
-    """Pairs of one block in one pass: (centers, contexts, tokens, tokens kept, the block's rng)."""
-    word_ids, sentences, tokens = block_word_ids(
-        block, ids, config.lowercase, config.max_sentence_length
-    )
-    rng = block_rng(config.seed, pass_index, block.key, increment)
-    word_ids, sentences = subsample(word_ids, sentences, keep, rng)
-    centers, contexts = make_pairs(word_ids, sentences, config.window, rng)
-    return centers, contexts, tokens, len(word_ids), rng

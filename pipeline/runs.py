@@ -2,9 +2,10 @@
 
   1. ReadBlocks -> CountVocabulary: the increment's counts added to the dataset's; writes
      snapshots/inc-0000k/vocab.tsv and counts.tsv and a summary the driver checks;
-  2. per pass: ReadBlocks -> MakePairs (ids and keep probabilities of the new vocabulary, only
-     the increment's files) -> MergeShards (pairs/inc-0000k/...) -> WriteManifest, which
-     publishes vocab.tsv and counts.tsv and then replaces manifest.json, the commit.
+  2. ReadBlocks -> MakePairs (ids and keep probabilities of the new vocabulary, only the
+     increment's files; every pass of a block from one tokenisation) -> MergeShards
+     (pairs/inc-0000k/...) -> WriteManifest, which publishes vocab.tsv and counts.tsv and then
+     replaces manifest.json, the commit.
 A failure anywhere puts the dataset back as its manifest says (`pipeline.increment.recover`).
 """
 
@@ -64,23 +65,19 @@ def build_vocabulary_pipeline(
 def build_pairs_pipeline(
     pipeline: beam.Pipeline, config: PipelineConfig, files, increment: Increment
 ) -> None:
-    """Run 2: per pass ReadBlocks -> MakePairs; then MergeShards -> WriteManifest."""
+    """Run 2: ReadBlocks -> MakePairs (every pass of a block from one tokenisation);
+    then MergeShards -> WriteManifest."""
     read = ReadBlocks(config.block_bytes, config.max_sentence_length)
     sources = pipeline | "ListSources" >> beam.Create(plan_sources(files))
     vocab_path = FileSystems.join(increment.folder, VOCAB_FILE)
-    pieces, kept, run = [], [], uuid.uuid4().hex
-    for p in range(config.passes):
-        blocks = sources | f"ReadBlocksPass{p}" >> read
-        more_pieces, more_kept = blocks | f"MakePairsPass{p}" >> MakePairs(
-            config, p, run, vocab_path, increment.index
-        )
-        pieces.append(more_pieces)
-        kept.append(more_kept)
+    blocks = sources | "ReadBlocks" >> read
+    pieces, kept = blocks | "MakePairs" >> MakePairs(
+        config, range(config.passes), uuid.uuid4().hex, vocab_path, increment.index
+    )
     merge = MergeShards(
         config.output, config.passes, config.num_shards, config.seed, increment.index
     )
-    shards = pieces | "FlattenPieces" >> beam.Flatten() | "MergeShards" >> merge
-    kept = kept | "FlattenKept" >> beam.Flatten()
+    shards = pieces | "MergeShards" >> merge
     _ = (kept, shards) | "WriteManifest" >> WriteManifest(
         config, increment.inputs, increment.vocab, increment.base, (summary_path(increment.folder),)
     )

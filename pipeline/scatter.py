@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 
 import apache_beam as beam
 import numpy as np
@@ -16,7 +17,14 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils import shared
 
 from pipeline.config import PipelineConfig
-from pipeline.pairs import WordIds, block_pairs, keep_probabilities
+from pipeline.pairs import (
+    WordIds,
+    block_rng,
+    block_word_ids,
+    keep_probabilities,
+    make_pairs,
+    subsample,
+)
 from pipeline.progress import Progress
 from pipeline.read import Block
 from pipeline.shards import pack, piece_path, scatter, write_piece
@@ -37,19 +45,20 @@ class _Vocabulary:
 
 
 class MakePairsFn(beam.DoFn):
-    """Block -> ((pass, shard), (piece path, rows)) per non-empty piece; and (pass, kept)."""
+    """Block -> ((pass, shard), (piece path, rows)) per non-empty piece of each pass; and
+    (pass, kept) per pass. The block is tokenised once for all its passes."""
 
     def __init__(
         self,
         config: PipelineConfig,
-        pass_index: int,
+        passes: tuple[int, ...],
         handle: shared.Shared,
         run: str,
         vocab_path: str,
         increment: int,
     ):
         self._config = config
-        self._pass = pass_index
+        self._passes = passes
         self._handle = handle
         self._run = run  # names this run's vocabulary: a worker never reuses another run's
         self._vocab_path = vocab_path
@@ -58,46 +67,54 @@ class MakePairsFn(beam.DoFn):
     def setup(self):
         path, sample = self._vocab_path, self._config.sample
         self._vocab = self._handle.acquire(lambda: _Vocabulary(path, sample), tag=self._run)
-        self._progress = Progress(f"pairs, pass {self._pass}")
+        self._progress = Progress(
+            "pairs" if len(self._passes) > 1 else f"pairs, pass {self._passes[0]}"
+        )
 
     def process(self, block: Block):
         config = self._config
-        centers, contexts, tokens, kept, rng = block_pairs(
-            block, self._vocab.ids, self._vocab.keep, config, self._pass, self._increment
+        word_ids, sentences, tokens = block_word_ids(
+            block, self._vocab.ids, config.lowercase, config.max_sentence_length
         )
-        yield beam.pvalue.TaggedOutput(KEPT, (self._pass, kept))
-        parts = scatter(pack(centers, contexts), config.num_shards, rng)
-        for shard, part in enumerate(parts):
-            if len(part):
-                path = piece_path(config.output, self._pass, shard, block.key)
-                write_piece(path, part)
-                yield (self._pass, shard), (path, len(part))
+        for pass_index in self._passes:
+            rng = block_rng(config.seed, pass_index, block.key, self._increment)
+            kept_ids, kept_sentences = subsample(word_ids, sentences, self._vocab.keep, rng)
+            centers, contexts = make_pairs(kept_ids, kept_sentences, config.window, rng)
+            yield beam.pvalue.TaggedOutput(KEPT, (pass_index, len(kept_ids)))
+            parts = scatter(pack(centers, contexts), config.num_shards, rng)
+            for shard, part in enumerate(parts):
+                if len(part):
+                    path = piece_path(config.output, pass_index, shard, block.key)
+                    write_piece(path, part)
+                    yield (pass_index, shard), (path, len(part))
         self._progress.add(tokens)
 
 
 class MakePairs(beam.PTransform):
-    """PCollection[Block] -> (piece records, (pass, tokens kept)) for pass `pass_index` of
-    increment `increment`, with the vocabulary (ids and the counts that set the keep
-    probabilities) of `vocab_path` (default: the output's vocab.tsv)."""
+    """PCollection[Block] -> (piece records, (pass, tokens kept)) for pass `passes` (an index)
+    or passes `passes` (a sequence of indices) of increment `increment`, with the vocabulary
+    (ids and the counts that set the keep probabilities) of `vocab_path` (default: the
+    output's vocab.tsv)."""
 
     def __init__(
         self,
         config: PipelineConfig,
-        pass_index: int,
+        passes: int | Sequence[int],
         run: str | None = None,
         vocab_path: str | None = None,
         increment: int = 0,
     ):
         super().__init__()
         self._config = config
-        self._pass = pass_index
-        self._run = run or uuid.uuid4().hex  # one per pipeline run, shared by its passes
+        self._passes = (passes,) if isinstance(passes, int) else tuple(passes)
+        self._run = run or uuid.uuid4().hex  # one per pipeline run
         self._vocab_path = vocab_path or FileSystems.join(config.output, VOCAB_FILE)
         self._increment = increment
 
     def expand(self, blocks):
         fn = MakePairsFn(
-            self._config, self._pass, shared.Shared(), self._run, self._vocab_path, self._increment
-        )
+            self._config, self._passes, shared.Shared(), self._run, self._vocab_path,
+            self._increment,
+        )  # fmt: skip
         results = blocks | "PairBlocks" >> beam.ParDo(fn).with_outputs(KEPT, main="pieces")
         return results.pieces, results[KEPT]

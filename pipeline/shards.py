@@ -36,6 +36,7 @@ MERGE_CHUNK_ROWS = 8 * ROW_GROUP_ROWS  # a whole number of final row groups per 
 # than ~1 GB of text at the default block size) is first merged in groups of this many, so the
 # merge's memory (~32 MiB of batches) does not grow with the corpus.
 MAX_FAN_IN = 256
+OPEN_PIECES = 64  # a merge of at most this many pieces keeps their files open (see iter_piece)
 
 
 def pack(centers: np.ndarray, contexts: np.ndarray) -> np.ndarray:
@@ -103,9 +104,17 @@ def piece_path(output: str, pass_index: int, shard: int, block_key: str) -> str:
     )
 
 
-def iter_piece(path: str) -> Iterator[np.ndarray]:
-    """The packed pairs of a piece, batch by batch (the file is reopened for each, so a shard
-    with thousands of pieces does not hold thousands of open files)."""
+def iter_piece(path: str, keep_open: bool = False) -> Iterator[np.ndarray]:
+    """The packed pairs of a piece, batch by batch. With keep_open the file stays open until the
+    iterator is done or dropped; without, it is reopened for each batch, so that a merge of
+    hundreds of pieces does not hold hundreds of open files (reopening cost 0.8 s of CPU per
+    83M pairs here, hence keep_open for merges of at most OPEN_PIECES pieces)."""
+    if keep_open:
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+            reader = pa.ipc.open_file(f)
+            for batch in range(reader.num_record_batches):
+                yield reader.get_batch(batch).column(0).to_numpy()
+        return
     batch = 0
     while True:
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
@@ -232,7 +241,11 @@ class MergeShards(beam.PTransform):
                 self._output, PIECES_DIR, f"pass-{pass_index:05d}", f"shard-{shard:05d}"
             )
             left, made = reduce_fan_in(pieces, rng, scratch, MAX_FAN_IN)
-            written = write_shard(path, merge_shuffle([(r, iter_piece(p)) for p, r in left], rng))
+            keep_open = len(left) <= OPEN_PIECES
+            sources = [(rows, iter_piece(p, keep_open)) for p, rows in left]
+            written = write_shard(path, merge_shuffle(sources, rng))
+            for _, batches in sources:
+                batches.close()  # closes a kept-open file before its piece is deleted
             if pieces:  # only now: a retry before this point finds every piece again
                 FileSystems.delete([p for p, _ in pieces] + made)
             _LOG.info("wrote %s: %d pairs from %d pieces", relative, written[0], len(pieces))

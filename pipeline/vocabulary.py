@@ -1,10 +1,11 @@
 """Count the vocabulary over the whole corpus and write the vocabulary file.
 
-Stages as in tf.Transform: count (one Counter per block, merged by a CombineFn, because one
-element per word runs at ~60k elements/s) -> filter by min_count -> top max_vocab -> order by
-count descending, ties by word -> write vocab.tsv. What goes on is the file's path only: the pair
-stage loads the file once per worker, it is never a pickled side input. The vocabulary is its
-own pipeline run: the driver checks its summary before the pairs run starts.
+Stages as in tf.Transform: count (one Arrow table of counts per block, summed by a CombineFn with
+Arrow's hash aggregation, because one element per word runs at ~60k elements/s) -> filter by
+min_count -> top max_vocab -> order by count descending, ties by word -> write vocab.tsv. What
+goes on is the file's path only: the pair stage loads the file once per worker, it is never a
+pickled side input. The vocabulary is its own pipeline run: the driver checks its summary before
+the pairs run starts.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from operator import itemgetter
 from typing import NamedTuple
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.progress import Progress
 from pipeline.read import Block
-from pipeline.tokens import count_tokens
+from pipeline.tokens import count_tokens, counts_dict, merge_counts
 from sgns.dataset import (
     COUNTS_FILE,
     VOCAB_FILE,
@@ -44,8 +47,8 @@ class CorpusStats(NamedTuple):
         return CorpusStats(*(a + b for a, b in zip(self, other)))
 
 
-def count_block(block: Block, lowercase: bool) -> tuple[Counter, CorpusStats]:
-    """Word counts and statistics of one block."""
+def count_block(block: Block, lowercase: bool) -> tuple[pa.Table, CorpusStats]:
+    """Word counts (a table: pipeline.tokens.COUNTS_SCHEMA) and statistics of one block."""
     counts, tokens = count_tokens(block.text, lowercase)
     return counts, CorpusStats(block.lines, tokens, block.replaced_bytes, 1)
 
@@ -58,7 +61,8 @@ def select_vocabulary(
     counts from `counts`."""
     old = set(old_words)
     kept = [(w, c) for w, c in counts.items() if c >= min_count and w not in old]
-    kept.sort(key=lambda wc: (-wc[1], wc[0]))  # filter first: cheaper, same result
+    kept.sort()  # by word (words are distinct); filter first: cheaper, same result
+    kept.sort(key=itemgetter(1), reverse=True)  # then by count descending: stable, ties by word
     if max_vocab is not None:
         kept = kept[: max(0, max_vocab - len(old_words))]
     words = list(old_words) + [w for w, _ in kept]
@@ -82,7 +86,7 @@ def load_vocabulary(path: str) -> tuple[list[str], list[int]]:
 
 
 class CountBlocksFn(beam.DoFn):
-    """Block -> (Counter, CorpusStats); a DoFn only to keep its progress log's state."""
+    """Block -> (count table, CorpusStats); a DoFn only to keep its progress log's state."""
 
     def __init__(self, lowercase: bool):
         self._lowercase = lowercase
@@ -97,24 +101,37 @@ class CountBlocksFn(beam.DoFn):
 
 
 class MergeCountsFn(beam.CombineFn):
-    """Merges (Counter, CorpusStats) per block into one pair for the whole corpus."""
+    """Merges (count table, CorpusStats) per block into (Counter, CorpusStats) for the corpus.
+
+    The accumulator is a list of count tables (pipeline.tokens.COUNTS_SCHEMA), summed by
+    Arrow's hash aggregation whenever it holds COMPACT_AT of them: memory stays within a few
+    tables of distinct words, and no per-word Python work is done until the end.
+    """
+
+    COMPACT_AT = 16
 
     def create_accumulator(self):
-        return Counter(), CorpusStats()
+        return [], CorpusStats()
 
     def add_input(self, accumulator, element):
-        accumulator[0].update(element[0])
-        return accumulator[0], accumulator[1].add(element[1])
+        tables, stats = accumulator
+        tables.append(element[0])
+        if len(tables) >= self.COMPACT_AT:
+            tables[:] = [merge_counts(tables)]
+        return tables, stats.add(element[1])
 
     def merge_accumulators(self, accumulators):
-        counts, stats = Counter(), CorpusStats()
-        for more_counts, more_stats in accumulators:
-            counts.update(more_counts)
+        tables, stats = [], CorpusStats()
+        for more_tables, more_stats in accumulators:
+            tables += more_tables
             stats = stats.add(more_stats)
-        return counts, stats
+        return [merge_counts(tables)], stats
+
+    def compact(self, accumulator):
+        return [merge_counts(accumulator[0])], accumulator[1]
 
     def extract_output(self, accumulator):
-        return accumulator
+        return counts_dict(merge_counts(accumulator[0])), accumulator[1]
 
 
 def summarize(

@@ -136,3 +136,15 @@ def test_merging_in_groups_keeps_every_pair_and_bounds_the_fan_in(tmp_path):
     centers, contexts = unpack(merged)
     assert sorted(centers.tolist()) == sorted(values)
     assert np.array_equal(contexts, centers + 7)
+
+
+def test_a_piece_reads_the_same_kept_open_or_reopened(tmp_path):
+    from pipeline.shards import PIECE_BATCH_ROWS, iter_piece, pack, write_piece
+
+    values = np.arange(2 * PIECE_BATCH_ROWS + 5, dtype=np.int32)
+    path = str(tmp_path / "piece.arrow")
+    write_piece(path, pack(values, values + 1))
+    reopened = list(iter_piece(path))
+    kept_open = list(iter_piece(path, keep_open=True))
+    assert [len(b) for b in reopened] == [PIECE_BATCH_ROWS, PIECE_BATCH_ROWS, 5]
+    assert all(np.array_equal(a, b) for a, b in zip(reopened, kept_open, strict=True))

@@ -17,7 +17,13 @@ from pipeline.pairs import (
 )
 from pipeline.read import decode
 from pipeline.shards import merge_shuffle, pack, scatter, unpack
-from pipeline.tokens import arrow_splits_like_python, count_tokens, token_ids
+from pipeline.tokens import (
+    arrow_splits_like_python,
+    count_tokens,
+    counts_dict,
+    merge_counts,
+    token_ids,
+)
 from pipeline.vocabulary import select_vocabulary
 
 
@@ -126,13 +132,13 @@ def test_fast_tokenizer_equals_str_split(text):
     lines = text.split("\n")
     expected = [w for line in lines for w in line.split()]
     counts, n = count_tokens(text, lowercase=False)
-    assert counts == Counter(expected) and n == len(expected)
+    assert counts_dict(counts) == Counter(expected) and n == len(expected)
     vocab = WordIds({w: i for i, w in enumerate(sorted(set(expected))[::2])})
     ids, per_line = token_ids(text, vocab, lowercase=False)
     assert list(ids) == [vocab[w] for w in expected]
     assert list(per_line) == [len(line.split()) for line in lines]
     lower, _ = count_tokens(text.upper(), lowercase=True)
-    assert lower == Counter(text.upper().lower().split())
+    assert counts_dict(lower) == Counter(text.upper().lower().split())
 
 
 def test_fast_path_is_taken_only_where_it_is_exact():
@@ -234,3 +240,12 @@ def test_config_defaults_are_word2vec_defaults():
     assert (config.window, config.sample, config.min_count) == (5, 1e-3, 5)
     assert config.max_sentence_length == 10000 and config.passes == 1
     assert config.to_json()["inputs"] == ["a"]
+
+
+def test_merge_counts_sums_per_word_like_counter():
+    texts = ["the cat the", "café the\u00a0cat", "", "dog"]
+    tables = [count_tokens(t, lowercase=False)[0] for t in texts]
+    expected = Counter(w for t in texts for w in t.split())
+    assert counts_dict(merge_counts(tables)) == expected
+    assert counts_dict(merge_counts(tables[:1])) == Counter("the cat the".split())
+    assert counts_dict(merge_counts([])) == Counter()
