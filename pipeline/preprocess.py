@@ -21,7 +21,7 @@ Each increment is two pipeline runs, so that the vocabulary is a plain file (and
 clean error) before any pair is made:
   1. ReadBlocks -> CountVocabulary (adds the counts to the dataset's; writes the increment's
      snapshots/inc-0000k/vocab.tsv and counts.tsv)
-  2. per pass: ReadBlocks -> MakePairs (writes per-shard pieces);
+  2. ReadBlocks -> MakePairs (each block tokenised once, then per pass: per-shard pieces);
      MergeShards (one shuffled Parquet file per shard) -> WriteManifest (publishes vocab.tsv and
      counts.tsv, then replaces manifest.json: the one step that commits the increment)
 """
