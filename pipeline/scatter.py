@@ -67,9 +67,7 @@ class MakePairsFn(beam.DoFn):
     def setup(self):
         path, sample = self._vocab_path, self._config.sample
         self._vocab = self._handle.acquire(lambda: _Vocabulary(path, sample), tag=self._run)
-        self._progress = Progress(
-            "pairs" if len(self._passes) > 1 else f"pairs, pass {self._passes[0]}"
-        )
+        self._progress = Progress("pairs")
 
     def process(self, block: Block):
         config = self._config
@@ -91,22 +89,21 @@ class MakePairsFn(beam.DoFn):
 
 
 class MakePairs(beam.PTransform):
-    """PCollection[Block] -> (piece records, (pass, tokens kept)) for pass `passes` (an index)
-    or passes `passes` (a sequence of indices) of increment `increment`, with the vocabulary
-    (ids and the counts that set the keep probabilities) of `vocab_path` (default: the
-    output's vocab.tsv)."""
+    """PCollection[Block] -> (piece records, (pass, tokens kept)) for the passes `passes` (pass
+    indices) of increment `increment`, with the vocabulary (ids and the counts that set the keep
+    probabilities) of `vocab_path` (default: the output's vocab.tsv)."""
 
     def __init__(
         self,
         config: PipelineConfig,
-        passes: int | Sequence[int],
+        passes: Sequence[int],
         run: str | None = None,
         vocab_path: str | None = None,
         increment: int = 0,
     ):
         super().__init__()
         self._config = config
-        self._passes = (passes,) if isinstance(passes, int) else tuple(passes)
+        self._passes = tuple(passes)
         self._run = run or uuid.uuid4().hex  # one per pipeline run
         self._vocab_path = vocab_path or FileSystems.join(config.output, VOCAB_FILE)
         self._increment = increment

@@ -68,7 +68,7 @@ def test_make_pairs_then_merge_shards_keeps_every_pair(tmp_path):
     config = PipelineConfig(inputs=("a",), output=out, sample=0, num_shards=3, block_bytes=1024)
     with _pipeline() as p:
         blocks = p | beam.Create([Source(0, str(tmp_path / "a.txt"))]) | ReadBlocks(1024, 100)
-        pieces, kept = blocks | MakePairs(config, 0)
+        pieces, kept = blocks | MakePairs(config, [0])
         shards = pieces | MergeShards(out, passes=1, num_shards=3, seed=1)
         total_kept = kept | beam.CombinePerKey(sum)
         assert_that(total_kept, equal_to([(0, 2000)]), label="AllKept")

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from train_helpers import append_tiny_increment, write_tiny_dataset
+from train_helpers import append_tiny_increment, tiny_config, write_tiny_dataset
 
 from sgns import dataset, distributed
 from sgns.checkpoint import checkpoint_path, load_checkpoint
@@ -28,19 +28,8 @@ BENCH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks")
 
 
 def _config(data, output, **kw):
-    base = dict(
-        data=data,
-        output=output,
-        dim=8,
-        epochs=2,
-        batch_size=50,
-        lr=0.05,
-        seed=3,
-        device="cpu",
-        pool_size=10,
-        log_interval=2,
-    )
-    return TrainConfig(**{**base, **kw})
+    defaults = dict(epochs=2, log_interval=2)
+    return tiny_config(data, output, **{**defaults, **kw})
 
 
 @pytest.fixture()

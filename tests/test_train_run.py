@@ -6,13 +6,12 @@ import shutil
 
 import pytest
 import torch
-from train_helpers import write_tiny_dataset
+from train_helpers import tiny_config, write_tiny_dataset
 
 import sgns.train
 import sgns.update
 from sgns import native
 from sgns.checkpoint import checkpoint_path, load_checkpoint
-from sgns.config import TrainConfig
 from sgns.train import main, train
 
 
@@ -24,20 +23,8 @@ def tiny(tmp_path):
 
 
 def _config(data, output, **kw):
-    base = dict(
-        data=data,
-        output=output,
-        dim=8,
-        epochs=3,
-        batch_size=50,
-        lr=0.05,
-        seed=3,
-        device="cpu",
-        checkpoint_interval=5,
-        log_interval=4,
-        pool_size=10,
-    )
-    return TrainConfig(**{**base, **kw})
+    defaults = dict(epochs=3, checkpoint_interval=5, log_interval=4)
+    return tiny_config(data, output, **{**defaults, **kw})
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,17 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sgns import dataset  # noqa: E402
 
 
+def tiny_config(data: str, output: str, **overrides):
+    """A TrainConfig for the tiny datasets: small dim and batch, fixed seed, CPU."""
+    from sgns.config import TrainConfig
+
+    base = dict(
+        data=data, output=output, dim=8, batch_size=50, lr=0.05, seed=3, device="cpu",
+        pool_size=10,
+    )  # fmt: skip
+    return TrainConfig(**{**base, **overrides})
+
+
 def write_tiny_dataset(
     directory: str,
     vocab_size: int = 40,
