@@ -14,8 +14,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["sgns", "sgns.*", "pipeline", "pipeline.*"]),
-    # the native CPU engine's C source, compiled at first use (sgns/native)
-    package_data={"sgns.native": ["*.c"]},
+    # the native CPU engine's C source, compiled at first use (sgns/train/native)
+    package_data={"sgns.train.native": ["*.c"]},
     install_requires=[
         "apache-beam>=2.77",
         "numpy>=1.24",
@@ -35,11 +35,11 @@ setup(
     entry_points={
         "console_scripts": [
             "sgns-preprocess=pipeline.preprocess:main",
-            "sgns-train=sgns.train:main",
-            "sgns-export=sgns.export:main",
-            "sgns-eval=sgns.evaluate:main",
-            "sgns-synth=sgns.synth:main",
-            "sgns-report=sgns.report:main",
+            "sgns-train=sgns.train.cli:main",
+            "sgns-export=sgns.train.export:main",
+            "sgns-eval=sgns.eval.cli:main",
+            "sgns-synth=sgns.synth.cli:main",
+            "sgns-report=sgns.report.cli:main",
         ]
     },
 )

@@ -7,7 +7,7 @@ sgns-synth writes one corpus with planted clusters; its lines that hold a word o
 --new-clusters clusters form B, the others A (so B's cluster words are new words, which A lacks).
 Incremental: sgns-preprocess A, sgns-train A, sgns-preprocess --append B, sgns-train --resume
 (once per --increment-lr x --replay). Scratch: sgns-preprocess A+B, sgns-train. Every model is
-scored by cluster neighbour precision (sgns.synth_eval, k=10) on A's clusters and on B's; the
+scored by cluster neighbour precision (sgns.eval.planted, k=10) on A's clusters and on B's; the
 wall time of each training (and each preprocess) is reported. One table is printed and appended
 to --out with the date, machine and command.
 """
@@ -29,12 +29,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from pipeline.preprocess import main as preprocess  # noqa: E402
-from sgns.config import TrainConfig  # noqa: E402
-from sgns.evalsets import AnalogySet  # noqa: E402
-from sgns.scoring import evaluate_analogy_set, unit_rows  # noqa: E402
-from sgns.synth import main as synth  # noqa: E402
-from sgns.synth_eval import cluster_precision, load_truth  # noqa: E402
-from sgns.train import train  # noqa: E402
+from sgns.eval.planted import cluster_precision, load_truth  # noqa: E402
+from sgns.eval.scoring import evaluate_analogy_set, unit_rows  # noqa: E402
+from sgns.eval.sets import AnalogySet  # noqa: E402
+from sgns.synth.cli import main as synth  # noqa: E402
+from sgns.train.config import TrainConfig  # noqa: E402
+from sgns.train.trainer import train  # noqa: E402
 from sgns.vectors import read_vectors  # noqa: E402
 
 

@@ -30,9 +30,9 @@ from bench_train import HYPER, evaluate  # benchmarks/ is on sys.path when run a
 
 from pipeline.pairs import WordIds, keep_probabilities, make_pairs, subsample
 from sgns.dataset import read_manifest, read_manifest_vocab
-from sgns.native import NativeEngine
-from sgns.sampler import AliasSampler
-from sgns.step import init_weights
+from sgns.train.native.kernel import NativeKernel
+from sgns.train.sampler import AliasSampler
+from sgns.train.table import init_weights
 from sgns.vectors import write_vectors
 
 WINDOW, NEGATIVES, DIM, EPOCHS = HYPER["window"], HYPER["negative"], HYPER["dim"], HYPER["epochs"]
@@ -71,7 +71,7 @@ def train_ordered(corpus, words, counts, seed, out, order) -> float:
         passes.append(ordered_pairs(*subsample(word_ids, sentences, keep, rng), rng, order))
     vocab = len(words)
     weights = init_weights(vocab, DIM, torch.Generator().manual_seed(seed))
-    engine = NativeEngine(AliasSampler(counts, 0.75), NEGATIVES, threads=2)
+    engine = NativeKernel(AliasSampler(counts, 0.75), NEGATIVES, threads=2)
     generator = torch.Generator().manual_seed(seed)
     total, done, started = sum(len(c) for c, _ in passes), 0, time.time()
     for centers, contexts in passes:

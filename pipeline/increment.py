@@ -24,11 +24,11 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.config import PipelineConfig
 from pipeline.inputs import already_ingested
-from pipeline.manifest import is_local, publish_file
-from pipeline.shards import PIECES_DIR
+from pipeline.outputs import is_local, publish_file
+from pipeline.pieces import PIECES_DIR
 from sgns.dataset import MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR, validate_manifest
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 MATCHING = ("lowercase", "max_sentence_length", "min_count", "max_vocab", "sample", "window")
 PER_INCREMENT = ("passes", "num_shards", "seed", "block_bytes")
@@ -120,7 +120,7 @@ def recover(output: str) -> None:
     doomed += [m.path for m in temps]
     for path in doomed:
         if FileSystems.exists(path):
-            _LOG.info("removing %s, left by an unfinished run", path)
+            log.info("removing %s, left by an unfinished run", path)
             FileSystems.delete([path])
     for entry in (manifest["vocab"], manifest.get("counts", {})) if manifest else ():
         if "snapshot" in entry:
@@ -151,7 +151,7 @@ class DatasetLock:
                         f"{os.path.dirname(self._path)!r}; wait for it, or delete "
                         f"{self._path} if it is gone"
                     ) from None
-                _LOG.info("taking over %s from a run that is gone", self._path)
+                log.info("taking over %s from a run that is gone", self._path)
                 os.unlink(self._path)
                 continue
             with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -10,6 +10,14 @@ elements of megabytes: about one run in 30 on 2 busy cores, and within 3 runs in
 pipeline that only combines such elements. The size-based flush only ever cuts between
 elements, so `LocalRunner` sets the timer's interval of its threaded environments so long that
 it never fires. Everything else is FnApiRunner's.
+
+Versions: written for apache-beam 2.77 (setup.py asks for >= 2.77), whose Python SDK harness
+flushes on a timer (TimeBasedBufferingClosableOutputStream, DATA_BUFFER_TIME_LIMIT_MS = 1000 in
+fn_api_runner.worker_handlers). When to drop it: run the child pipeline of
+tests/test_pipeline_localrunner.py (timer at 1 ms) with runner
+"apache_beam.runners.portability.fn_api_runner.FnApiRunner" a few times on the new Beam; when
+every run gives the right total, the timer no longer cuts elements and this module can go
+(pipeline.preprocess.LOCAL_RUNNER then names FnApiRunner).
 """
 
 from __future__ import annotations

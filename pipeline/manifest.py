@@ -10,25 +10,22 @@ import datetime
 import logging
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.io.localfilesystem import LocalFileSystem
 
 from pipeline.config import PipelineConfig
-from pipeline.shards import PIECES_DIR
+from pipeline.outputs import publish_file, write_bytes
+from pipeline.pieces import PIECES_DIR
 from sgns.dataset import (
     COUNTS_FILE,
     FORMAT,
     MANIFEST_FILE,
     SCHEMA_VERSION,
     VOCAB_FILE,
-    atomic_write_local,
     dump_manifest,
     snapshot_path,
-    write_manifest_local,
 )
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 _CORPUS_KEYS = ("lines", "tokens", "oov_tokens", "replaced_bytes")
 
 
@@ -115,31 +112,9 @@ def build_manifest(
     }
 
 
-def is_local(path: str) -> bool:
-    """Whether a path is on the local filesystem. (LocalFileSystem.scheme() is None in Beam.)"""
-    return isinstance(FileSystems.get_filesystem(path), LocalFileSystem)
-
-
 def write_manifest(output: str, manifest: dict) -> None:
     """Write manifest.json atomically: a reader sees no manifest or the whole one."""
-    if is_local(output):
-        write_manifest_local(output, manifest)
-        return
-    path = FileSystems.join(output, MANIFEST_FILE)
-    temp = FileSystems.join(output, ".tmp-" + MANIFEST_FILE)
-    with FileSystems.create(temp) as f:
-        f.write(dump_manifest(manifest).encode())
-    FileSystems.rename([temp], [path])
-
-
-def publish_file(source: str, target: str) -> None:
-    """Replace `target` by a copy of `source` so that a reader sees the old file or the new one:
-    locally temp file + rename; on object stores one object write, which is atomic there."""
-    if is_local(target):
-        with FileSystems.open(source, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-            atomic_write_local(target, f.read())
-        return
-    FileSystems.copy([source], [target])
+    write_bytes(FileSystems.join(output, MANIFEST_FILE), dump_manifest(manifest).encode())
 
 
 def publish_increment(output: str, manifest: dict) -> None:
@@ -191,7 +166,7 @@ class WriteManifest(beam.PTransform):
                 FileSystems.delete([path])
         publish_increment(output, manifest)
         stats = manifest["increments"][-1]["stats"]
-        _LOG.info(
+        log.info(
             "dataset %s, increment %d: %d words (%d new), %d tokens, %d pairs", output,
             len(manifest["increments"]) - 1, vocab["size"], vocab["new_words"], stats["tokens"],
             sum(p["pairs"] for p in manifest["increments"][-1]["passes"]),

@@ -29,6 +29,7 @@ clean error) before any pair is made:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import re
 import sys
@@ -51,14 +52,12 @@ from pipeline.runs import add_increment
 from pipeline.watch import WatchConfig, watch
 from sgns.dataset import COUNTS_FILE, MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR, VOCAB_FILE
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 PROG = "sgns-preprocess"
 # Local default: the engine DirectRunner falls back to, named directly so that Beam never tries
-# to download its Prism runner first. Measured on 2 shared cores, 20.5M tokens: multi_threading
-# with 2 workers 11.9-14.5 s, multi_processing 12.1-17.4 s (and 1.5x the memory: a vocabulary per
-# process), in_memory 17.1-17.4 s; pyarrow and numpy release the GIL for most of the work.
-# LocalRunner is FnApiRunner with the threaded workers' time-based flush off: that flush can cut
-# an element in two, and the run then eats all memory (pipeline/localrunner.py).
+# to download its Prism runner first, with the threaded workers' time-based flush off (that
+# flush can cut an element in two: pipeline/localrunner.py). Two threads were the fastest mode
+# measured (BENCHMARKS.md, "Figures behind the defaults"): pyarrow and numpy release the GIL.
 LOCAL_RUNNER = "pipeline.localrunner.LocalRunner"
 LOCAL_WORKERS = 2
 LOCAL_MODE = "multi_threading"
@@ -74,8 +73,8 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    d = {name: f.default for name, f in PipelineConfig.__dataclass_fields__.items()}
-    w = {name: f.default for name, f in WatchConfig.__dataclass_fields__.items()}
+    config_defaults = {f.name: f.default for f in dataclasses.fields(PipelineConfig)}
+    watch_defaults = {f.name: f.default for f in dataclasses.fields(WatchConfig)}
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=__doc__.split("\n")[0],
@@ -88,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     def setting(option: str, kind, text: str):
         """A dataset setting: when not given, the dataset's own on --append/--watch (None)."""
         name = option[2:].replace("-", "_")
-        default = "all" if d[name] is None else d[name]
+        default = "all" if config_defaults[name] is None else config_defaults[name]
         add(option, type=kind, default=None, help=f"{text} (default {default}; "
             "--append/--watch: the dataset's)")  # fmt: skip
 
@@ -111,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         "as a new increment (old word ids never change)")  # fmt: skip
     add("--watch", action="store_true", help="keep polling --input; add each batch of new, "
         "settled files as an increment (the first builds the dataset if none)")  # fmt: skip
-    add("--poll-seconds", type=float, default=w["poll_seconds"],
+    add("--poll-seconds", type=float, default=watch_defaults["poll_seconds"],
         help="--watch: seconds between polls; a file is taken once its size and mtime "
         "stayed the same for one poll")  # fmt: skip
     add("--watch-max-increments", type=int, default=None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class Progress:
@@ -24,7 +24,7 @@ class Progress:
         if now - self._logged >= self._seconds:
             self._logged = now
             rate = self._tokens / max(now - self._started, 1e-9)
-            _LOG.info(
+            log.info(
                 "%s: %d blocks, %d tokens, %.2fM tokens/s",
                 self._stage, self._blocks, self._tokens, rate / 1e6,
             )  # fmt: skip

@@ -21,7 +21,7 @@ import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 # Uncompressed files bigger than this are read as several byte ranges, in parallel.
 RANGE_BYTES = 16 * 1024 * 1024
@@ -189,6 +189,6 @@ class ReadBlocks(beam.PTransform):
 
 
 def _read_source(source: Source, block_bytes: int, max_sentence_length: int) -> Iterator[Block]:
-    _LOG.info("reading %s from byte %d", source.path, source.start)
+    log.info("reading %s from byte %d", source.path, source.start)
     with open_source(source) as stream:
         yield from read_blocks(stream, source, block_bytes, max_sentence_length)

@@ -28,14 +28,14 @@ from pipeline.increment import (
     require_dataset,
 )
 from pipeline.inputs import describe_file
+from pipeline.make_pairs import MakePairs
 from pipeline.manifest import WriteManifest
 from pipeline.read import ReadBlocks, plan_sources
-from pipeline.scatter import MakePairs
 from pipeline.shards import MergeShards
 from pipeline.vocabulary import CountVocabulary, check_vocabulary, read_summary, summary_path
 from sgns.dataset import VOCAB_FILE
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class Increment(NamedTuple):
@@ -93,7 +93,7 @@ def add_increment(config: PipelineConfig, files: list, base: dict | None, option
     previous = base_folder(config.output, base) if base else None
     folder = increment_folders(config.output, index)[1]
     paths = [(m.path, m.size_in_bytes) for m in files]
-    _LOG.info(
+    log.info(
         "increment %d: %d input files (%d bytes) -> %s", index, len(paths),
         sum(s for _, s in paths), config.output,
     )  # fmt: skip
@@ -102,13 +102,13 @@ def add_increment(config: PipelineConfig, files: list, base: dict | None, option
         with beam.Pipeline(options=options) as pipeline:
             build_vocabulary_pipeline(pipeline, config, paths, folder, previous)
         vocab = read_summary(folder)
-        _LOG.info("vocabulary run: %.1f s", time.perf_counter() - started)
+        log.info("vocabulary run: %.1f s", time.perf_counter() - started)
         check_vocabulary(vocab, config.min_count)
         started = time.perf_counter()
         with beam.Pipeline(options=options) as pipeline:
             increment = Increment(index, folder, inputs, vocab, base)
             build_pairs_pipeline(pipeline, config, paths, increment)
-        _LOG.info("pairs run (%d passes): %.1f s", config.passes, time.perf_counter() - started)
+        log.info("pairs run (%d passes): %.1f s", config.passes, time.perf_counter() - started)
     except BaseException:
         recover(config.output)  # reads the manifest again: it may have been written after all
         raise

@@ -52,15 +52,15 @@ def count_tokens(text: str, lowercase: bool) -> tuple[pa.Table, int]:
 
 def merge_counts(tables: list[pa.Table]) -> pa.Table:
     """Count tables (COUNTS_SCHEMA) summed per word, in Arrow's hash aggregation (C++): about
-    ten times faster than Counter.update on per-block counts."""
+    faster than Counter.update on per-block counts (BENCHMARKS.md, figures)."""
     if not tables:
         return COUNTS_SCHEMA.empty_table()
     if len(tables) == 1:
         return tables[0]
-    # one thread: Arrow's thread pool would keep ~40 MB of freed memory per thread (measured)
+    # one thread: Arrow's thread pool keeps freed memory per thread (BENCHMARKS.md, figures)
     grouped = pa.concat_tables(tables).group_by("word", use_threads=False)
     summed = grouped.aggregate([("count", "sum")])
-    # one chunk: the aggregation's chunks are slices of one buffer, each pickled whole (4x)
+    # one chunk: the aggregation's chunks are slices of one buffer, each pickled whole
     return pa.table([summed["word"], summed["count_sum"]], schema=COUNTS_SCHEMA).combine_chunks()
 
 

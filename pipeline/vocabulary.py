@@ -20,6 +20,7 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.outputs import write_bytes
 from pipeline.progress import Progress
 from pipeline.read import Block
 from pipeline.tokens import count_tokens, counts_dict, merge_counts
@@ -32,7 +33,7 @@ from sgns.dataset import (
     words_fingerprint,
 )
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class CorpusStats(NamedTuple):
@@ -70,13 +71,8 @@ def select_vocabulary(
 
 
 def write_vocabulary(path: str, words: list[str], counts: list[int]) -> None:
-    """Write the vocabulary file (any Beam filesystem): temp name, then rename."""
-    temp = path + ".tmp"
-    with FileSystems.create(temp) as f:
-        f.write(format_vocab(words, counts))
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([temp], [path])
+    """Write the vocabulary file (any Beam filesystem, atomically: pipeline.outputs)."""
+    write_bytes(path, format_vocab(words, counts))
 
 
 def load_vocabulary(path: str) -> tuple[list[str], list[int]]:
@@ -230,7 +226,7 @@ class CountVocabulary(beam.PTransform):
         words, word_counts, merged, summary = summarize(
             counts, stats, self._min_count, self._max_vocab, load_base(self._base)
         )
-        _LOG.info(
+        log.info(
             "vocabulary: %d distinct words, %d kept (%d new, min_count %d), %d tokens in %d lines",
             len(merged), len(words), summary["new_words"], self._min_count, stats.tokens,
             stats.lines,

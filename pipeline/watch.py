@@ -30,7 +30,7 @@ from pipeline.inputs import already_ingested, describe_file, ingested_paths
 from pipeline.read import list_files
 from pipeline.runs import add_increment
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,10 +70,10 @@ class Stopper:
 
     def stop(self, signum=None, frame=None) -> None:
         if self.requested.is_set() and self.busy:
-            _LOG.warning("second stop signal: abandoning the increment")
+            log.warning("second stop signal: abandoning the increment")
             raise KeyboardInterrupt
         self.requested.set()
-        _LOG.info(
+        log.info(
             "stop requested: %s", "finishing the increment (signal again to abandon it)"
             if self.busy else "stopping",
         )  # fmt: skip
@@ -99,7 +99,7 @@ def new_files(config: PipelineConfig, manifest: dict | None, skipped: set) -> li
         return fresh
     copies = already_ingested([describe_file(m) for m in fresh], manifest)
     for path, note in copies.items():
-        _LOG.warning("skipping %s: already in the dataset", note)
+        log.warning("skipping %s: already in the dataset", note)
         skipped.add(path)
     return [m for m in fresh if m.path not in copies]
 
@@ -114,7 +114,7 @@ def watch(
     added = 0
     with DatasetLock(config.output), stopper:
         recover(config.output)
-        _LOG.info("watching %s every %g s", ",".join(config.inputs), settings.poll_seconds)
+        log.info("watching %s every %g s", ",".join(config.inputs), settings.poll_seconds)
         while not stopper.requested.is_set():
             manifest = read_dataset(config.output)
             ready, seen = settled(new_files(config, manifest, skipped), seen)
@@ -123,14 +123,14 @@ def watch(
                 try:
                     add_increment(config, ready, manifest, options)
                 except KeyboardInterrupt:
-                    _LOG.info("increment abandoned; the dataset is as its manifest says")
+                    log.info("increment abandoned; the dataset is as its manifest says")
                     break
                 finally:
                     stopper.busy = False
                 added += 1
                 if settings.max_increments is not None and added >= settings.max_increments:
-                    _LOG.info("added %d increments (--watch-max-increments): stopping", added)
+                    log.info("added %d increments (--watch-max-increments): stopping", added)
                     break
             stopper.requested.wait(settings.poll_seconds)
-    _LOG.info("watch stopped after %d increments", added)
+    log.info("watch stopped after %d increments", added)
     return added

@@ -21,9 +21,9 @@ $PYTHON -m pipeline.preprocess --input "$dir/corpus.txt.gz" --output "$dir/data"
 
 # The torch engine (GPUs, or a CPU without a C compiler) sums a step's updates: keep its global
 # batch at 4096. The native engine applies pairs one by one; its batch only sets how often the
-# ranks synchronise (8192 per rank: same quality here as 2048, 2.4x the speed).
+# ranks synchronise (8192 per rank: same quality here as 2048, and faster; BENCHMARKS.md).
 batch=$((4096 / nproc))
-if [ "$gpus" -eq 0 ] && $PYTHON -c 'import sys; from sgns import native; sys.exit(not native.available())'; then
+if [ "$gpus" -eq 0 ] && $PYTHON -c 'import sys; from sgns.train.native import build; sys.exit(not build.available())'; then
   batch=8192
 fi
 echo "== 3/5 training with torchrun on $nproc process(es), $batch pairs per process per step"
@@ -34,8 +34,8 @@ $PYTHON -m torch.distributed.run --standalone --nproc-per-node "$nproc" -m sgns.
 echo "== 4/5 evaluating against the planted truth"
 truth="$dir/corpus.txt.gz.truth.json"
 eval_args=(--synth-truth "$truth" --similarity "$dir/corpus.txt.gz.similarity.tsv")
-$PYTHON -m sgns.evaluate "$dir/run" "${eval_args[@]}" --json > "$dir/run/eval.json"
-$PYTHON -m sgns.evaluate "$dir/run" "${eval_args[@]}"
+$PYTHON -m sgns.eval "$dir/run" "${eval_args[@]}" --json > "$dir/run/eval.json"
+$PYTHON -m sgns.eval "$dir/run" "${eval_args[@]}"
 words=$($PYTHON - "$truth" <<'PY'
 import json, sys
 truth = json.load(open(sys.argv[1]))
@@ -43,7 +43,7 @@ print(",".join(cluster[0] for cluster in truth["clusters"][:4]))
 PY
 )
 echo "== nearest neighbours of $words"
-$PYTHON -m sgns.evaluate "$dir/run" --neighbors "$words" --topn 8
+$PYTHON -m sgns.eval "$dir/run" --neighbors "$words" --topn 8
 
 echo "== 5/5 writing the report"
 $PYTHON -m sgns.report "$dir/run" --eval "$dir/run/eval.json" --synth-truth "$truth"

@@ -88,8 +88,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
+
+from sgns.files import atomic_write
 
 FORMAT = "sgns-dataset"
 SCHEMA_VERSION = 1
@@ -240,36 +241,8 @@ def read_manifest(directory: str) -> dict:
 
 
 def write_manifest_local(directory: str, manifest: dict) -> None:
-    """Write the manifest of a local directory atomically (temp file, fsync, rename)."""
-    atomic_write_local(os.path.join(directory, MANIFEST_FILE), dump_manifest(manifest).encode())
-
-
-def _umask() -> int:
-    mask = os.umask(0o22)
-    os.umask(mask)
-    return mask
-
-
-# Files are created as open() would create them (0666 less the umask), not with mkstemp's 0600:
-# a dataset or run directory is often shared with other users.
-FILE_MODE = 0o666 & ~_umask()
-
-
-def atomic_write_local(path: str, data: bytes) -> None:
-    """Write bytes to a local path so a reader sees the old file or the new one, never half."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write the manifest of a local directory atomically and durably (sgns.files)."""
+    atomic_write(os.path.join(directory, MANIFEST_FILE), dump_manifest(manifest).encode())
 
 
 @dataclass(frozen=True)

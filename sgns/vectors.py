@@ -12,7 +12,8 @@ import os
 
 import numpy as np
 
-from sgns.dataset import atomic_write_local, format_vocab, parse_vocab
+from sgns.dataset import format_vocab, parse_vocab
+from sgns.files import atomic_open, atomic_write
 
 FORMATS = ("text", "binary", "npy")
 
@@ -28,14 +29,12 @@ def write_vectors(path: str, words: list[str], vectors: np.ndarray, fmt: str = "
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
         raise ValueError(f"{len(words)} words but vectors of shape {vectors.shape}")
-    tmp = f"{path}.tmp-{os.getpid()}"
     if fmt == "npy":
-        with open(tmp, "wb") as f:
+        with atomic_open(path) as f:
             np.save(f, vectors)
-        os.replace(tmp, path)
-        atomic_write_local(npy_vocab_path(path), format_vocab(words, [0] * len(words)))
+        atomic_write(npy_vocab_path(path), format_vocab(words, [0] * len(words)))
         return
-    with open(tmp, "wb") as f:
+    with atomic_open(path) as f:
         f.write(f"{vectors.shape[0]} {vectors.shape[1]}\n".encode())
         if fmt == "text":
             for word, row in zip(words, vectors):
@@ -45,7 +44,6 @@ def write_vectors(path: str, words: list[str], vectors: np.ndarray, fmt: str = "
             little = vectors.astype("<f4", copy=False)
             for word, row in zip(words, little):
                 f.write(word.encode("utf-8") + b" " + row.tobytes() + b"\n")
-    os.replace(tmp, path)
 
 
 def npy_vocab_path(path: str) -> str:

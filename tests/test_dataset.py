@@ -2,7 +2,6 @@
 
 import json
 import os
-import stat
 
 import pytest
 
@@ -78,18 +77,3 @@ def test_epochs_cycle_through_passes(tmp_path):
     paths = [dataset.pass_shards(str(tmp_path), manifest, e)[0].path for e in range(4)]
     assert paths[0] == paths[2] != paths[1] == paths[3]
     assert "pass-00001" in paths[1]
-
-
-def test_atomic_writes_create_files_as_open_would(tmp_path):
-    # mkstemp makes 0600 files; a dataset or a run is often read by other users
-    from sgns.checkpoint import save_checkpoint
-
-    umask = os.umask(0o022)
-    os.umask(umask)
-    dataset.atomic_write_local(str(tmp_path / "f.txt"), b"x")
-    save_checkpoint(str(tmp_path / "c.pt"), {"a": 1})
-    with open(tmp_path / "plain", "w") as f:
-        f.write("x")
-    want = stat.S_IMODE(os.stat(tmp_path / "plain").st_mode)
-    assert stat.S_IMODE(os.stat(tmp_path / "f.txt").st_mode) == want
-    assert stat.S_IMODE(os.stat(tmp_path / "c.pt").st_mode) == want

@@ -11,9 +11,9 @@ from procs import run_group
 
 from pipeline.preprocess import main as preprocess
 from sgns.dataset import read_vocab
-from sgns.step import init_weights
-from sgns.synth import main as synth
-from sgns.synth_eval import evaluate_synthetic, load_truth
+from sgns.eval.planted import evaluate_synthetic, load_truth
+from sgns.synth.cli import main as synth
+from sgns.train.table import init_weights
 from sgns.vectors import read_vectors
 
 pytestmark = pytest.mark.slow

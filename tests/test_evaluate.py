@@ -6,15 +6,15 @@ import os
 import numpy as np
 import pytest
 
-from sgns.evalsets import read_analogies, read_similarity_pairs
-from sgns.evaluate import main
-from sgns.scoring import (
+from sgns.eval.cli import main
+from sgns.eval.planted import cluster_precision, cluster_similarity, evaluate_synthetic
+from sgns.eval.scoring import (
     evaluate_analogies,
     evaluate_similarity,
     nearest_neighbors,
     spearman,
 )
-from sgns.synth_eval import cluster_precision, cluster_similarity, evaluate_synthetic
+from sgns.eval.sets import read_analogies, read_similarity_pairs
 from sgns.vectors import write_vectors
 
 

@@ -11,9 +11,9 @@ from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.config import PipelineConfig
+from pipeline.make_pairs import MakePairs
 from pipeline.preprocess import LOCAL_RUNNER
 from pipeline.read import ReadBlocks, Source
-from pipeline.scatter import MakePairs
 from pipeline.shards import MergeShards
 from pipeline.vocabulary import CountVocabulary, load_vocabulary, summary_path
 from sgns import dataset
@@ -103,7 +103,8 @@ def test_local_runs_never_ask_for_prism_and_user_options_win():
 
 
 def test_a_retried_shard_merge_after_its_pieces_were_deleted_reuses_the_shard(tmp_path):
-    from pipeline.shards import pack, piece_path, write_piece
+    from pipeline.pieces import piece_path, write_piece
+    from pipeline.shuffle import pack
 
     out = str(tmp_path)
     merge = MergeShards(out, passes=1, num_shards=2, seed=3)
@@ -119,7 +120,8 @@ def test_a_retried_shard_merge_after_its_pieces_were_deleted_reuses_the_shard(tm
 
 
 def test_merging_in_groups_keeps_every_pair_and_bounds_the_fan_in(tmp_path):
-    from pipeline.shards import iter_piece, merge_shuffle, pack, reduce_fan_in, unpack, write_piece
+    from pipeline.pieces import iter_piece, reduce_fan_in, write_piece
+    from pipeline.shuffle import merge_shuffle, pack, unpack
 
     rng = np.random.default_rng(4)
     pieces, values = [], []
@@ -139,7 +141,8 @@ def test_merging_in_groups_keeps_every_pair_and_bounds_the_fan_in(tmp_path):
 
 
 def test_a_piece_reads_the_same_kept_open_or_reopened(tmp_path):
-    from pipeline.shards import PIECE_BATCH_ROWS, iter_piece, pack, write_piece
+    from pipeline.pieces import PIECE_BATCH_ROWS, iter_piece, write_piece
+    from pipeline.shuffle import pack
 
     values = np.arange(2 * PIECE_BATCH_ROWS + 5, dtype=np.int32)
     path = str(tmp_path / "piece.arrow")

@@ -16,7 +16,7 @@ from pipeline.pairs import (
     subsample,
 )
 from pipeline.read import decode
-from pipeline.shards import merge_shuffle, pack, scatter, unpack
+from pipeline.shuffle import merge_shuffle, pack, scatter, unpack
 from pipeline.tokens import (
     arrow_splits_like_python,
     count_tokens,

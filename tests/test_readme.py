@@ -11,11 +11,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = {
     "sgns-preprocess": "pipeline.preprocess",
-    "sgns-train": "sgns.train",
-    "sgns-export": "sgns.export",
-    "sgns-eval": "sgns.evaluate",
-    "sgns-synth": "sgns.synth",
-    "sgns-report": "sgns.report",
+    "sgns-train": "sgns.train.cli",
+    "sgns-export": "sgns.train.export",
+    "sgns-eval": "sgns.eval.cli",
+    "sgns-synth": "sgns.synth.cli",
+    "sgns-report": "sgns.report.cli",
 }
 
 

@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from sgns.plots import pca_2d
-from sgns.report import ReportConfig, main, read_metrics, word_groups, write_report
+from sgns.report.cli import main
+from sgns.report.collect import ReportConfig, read_metrics, word_groups, write_report
+from sgns.report.plots import pca_2d
 from sgns.vectors import write_vectors
 
 PNG = b"\x89PNG\r\n\x1a\n"

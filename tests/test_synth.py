@@ -9,8 +9,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from sgns.evalsets import read_analogies, read_similarity_pairs
-from sgns.synth import SynthConfig, generate_text, main, make_lexicon, output_paths, write_synth
+from sgns.eval.sets import read_analogies, read_similarity_pairs
+from sgns.synth.cli import main
+from sgns.synth.config import SynthConfig
+from sgns.synth.generate import generate_text, make_lexicon, output_paths, write_synth
 
 SMALL = dict(
     clusters=4,
@@ -56,7 +58,7 @@ def test_corpus_has_exactly_the_requested_tokens_in_lowercase_lines(tmp_path):
 
 
 def test_chunked_generation_still_gives_exact_token_count(monkeypatch):
-    monkeypatch.setattr("sgns.synth.CHUNK_TOKENS", 1000)
+    monkeypatch.setattr("sgns.synth.generate.CHUNK_TOKENS", 1000)
     cfg = SynthConfig(tokens=7_777, **SMALL)
     text = "".join(generate_text(cfg, make_lexicon(cfg)))
     assert len(text.split()) == 7_777
@@ -204,8 +206,8 @@ def test_cli_makes_the_output_directory(tmp_path):
 
 def test_gensim_skipgram_recovers_the_planted_clusters_and_analogies():
     gensim = pytest.importorskip("gensim")
-    from sgns.synth import truth
-    from sgns.synth_eval import evaluate_synthetic
+    from sgns.eval.planted import evaluate_synthetic
+    from sgns.synth.truth import truth
 
     cfg = SynthConfig(
         tokens=300_000,

@@ -2,7 +2,8 @@
 
 import pytest
 
-from sgns.config import TrainConfig, check_resumable
+from sgns.train.config import TrainConfig
+from sgns.train.resume import check_resumable
 
 
 def test_bad_values_are_rejected_with_the_field_named():

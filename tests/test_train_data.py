@@ -6,7 +6,10 @@ import torch
 from torch.utils.data import DataLoader
 from train_helpers import pair_ids, write_tiny_dataset
 
-from sgns import data, dataset
+from sgns import dataset
+from sgns.train.loader import PairBatches
+from sgns.train.plan import assign_units, batch_counts
+from sgns.train.shards import epoch_units, scan_dataset, scan_shard
 
 V = 40
 
@@ -15,18 +18,18 @@ V = 40
 def tiny(tmp_path_factory):
     directory = str(tmp_path_factory.mktemp("tiny"))
     manifest = write_tiny_dataset(directory, vocab_size=V, pairs=1000, shards=3, passes=2)
-    sizes = data.scan_dataset(directory, manifest, V)
+    sizes = scan_dataset(directory, manifest, V)
     return directory, manifest, sizes
 
 
 def _epoch_pairs(tiny, epoch, world_size, batch_size, workers=0, seed=5):
     directory, manifest, sizes = tiny
-    units = data.epoch_units(directory, manifest, sizes, epoch)
-    split = data.assign_units(units, world_size, seed, epoch)
-    steps = max(data.batch_counts(split, batch_size))
+    units = epoch_units(directory, manifest, sizes, epoch)
+    split = assign_units(units, world_size, seed, epoch)
+    steps = max(batch_counts(split, batch_size))
     per_rank = []
     for rank_units in split:
-        stream = data.PairBatches(rank_units, batch_size, steps)
+        stream = PairBatches(rank_units, batch_size, steps)
         batches = list(DataLoader(stream, batch_size=None, num_workers=workers))
         per_rank.append(batches)
     return per_rank, steps
@@ -61,27 +64,25 @@ def test_batches_do_not_depend_on_the_number_of_workers(tiny):
 
 def test_stream_starts_at_any_batch(tiny):
     directory, manifest, sizes = tiny
-    units = data.epoch_units(directory, manifest, sizes, 0)
-    full = list(data.PairBatches(units, 50, 20))
-    rest = list(
-        DataLoader(data.PairBatches(units, 50, 20, start=7), batch_size=None, num_workers=2)
-    )
+    units = epoch_units(directory, manifest, sizes, 0)
+    full = list(PairBatches(units, 50, 20))
+    rest = list(DataLoader(PairBatches(units, 50, 20, start=7), batch_size=None, num_workers=2))
     assert len(rest) == 13
     assert all(torch.equal(a[0], b[0]) for a, b in zip(full[7:], rest))
 
 
 def test_shuffle_is_agreed_and_changes_with_epoch_and_seed(tiny):
     directory, manifest, sizes = tiny
-    units = data.epoch_units(directory, manifest, sizes, 0)
-    assert data.assign_units(units, 2, 1, 0) == data.assign_units(units, 2, 1, 0)
-    assert data.assign_units(units, 1, 1, 0) != data.assign_units(units, 1, 1, 2)
-    assert data.assign_units(units, 1, 1, 0) != data.assign_units(units, 1, 2, 0)
+    units = epoch_units(directory, manifest, sizes, 0)
+    assert assign_units(units, 2, 1, 0) == assign_units(units, 2, 1, 0)
+    assert assign_units(units, 1, 1, 0) != assign_units(units, 1, 1, 2)
+    assert assign_units(units, 1, 1, 0) != assign_units(units, 1, 2, 0)
 
 
 def test_ranks_pair_counts_differ_by_at_most_one_row_group(tiny):
     directory, manifest, sizes = tiny
-    units = data.epoch_units(directory, manifest, sizes, 0)
-    loads = [sum(u.pairs for u in r) for r in data.assign_units(units, 3, 0, 0)]
+    units = epoch_units(directory, manifest, sizes, 0)
+    loads = [sum(u.pairs for u in r) for r in assign_units(units, 3, 0, 0)]
     assert max(loads) - min(loads) <= max(u.pairs for u in units)
 
 
@@ -89,4 +90,4 @@ def test_ids_beyond_the_vocabulary_are_caught_from_statistics(tiny):
     directory, manifest, _ = tiny
     path = dataset.pass_shards(directory, manifest, 0)[0].path
     with pytest.raises(ValueError, match="vocabulary has 10 words"):
-        data.scan_shard(path, 10)
+        scan_shard(path, 10)

@@ -8,9 +8,9 @@ import torch
 from procs import run_group
 from train_helpers import write_tiny_dataset
 
-from sgns import native
-from sgns.checkpoint import checkpoint_path, load_checkpoint
-from sgns.distributed import all_gather_update
+from sgns.train.checkpoint import checkpoint_path, load_checkpoint
+from sgns.train.distributed import all_gather_update
+from sgns.train.native import build
 
 HELPERS = os.path.join(os.path.dirname(__file__), "train_helpers.py")
 
@@ -34,7 +34,7 @@ def _torchrun(tmp_path, *options):
     "engine,mode,cap", [("torch", "pool", "3"), ("torch", "pair", "0"), ("native", "pair", "0")]
 )
 def test_two_gloo_ranks_end_with_identical_parameters(tmp_path, engine, mode, cap):
-    if engine == "native" and not native.available():
+    if engine == "native" and not build.available():
         pytest.skip("no C compiler: the native engine cannot be built here")
     options = ["--engine", engine, "--negative-mode", mode, "--row-cap", cap]
     (rank0, rank1), run = _torchrun(tmp_path, *options)

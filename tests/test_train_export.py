@@ -7,10 +7,10 @@ import pytest
 import torch
 from train_helpers import write_tiny_dataset
 
-from sgns.checkpoint import checkpoint_path, load_checkpoint
-from sgns.config import TrainConfig
-from sgns.export import main as export_main
-from sgns.train import train
+from sgns.train.checkpoint import checkpoint_path, load_checkpoint
+from sgns.train.config import TrainConfig
+from sgns.train.export import main as export_main
+from sgns.train.trainer import train
 from sgns.vectors import read_vectors
 
 

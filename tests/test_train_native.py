@@ -1,4 +1,4 @@
-"""The native CPU engine (sgns/native): the C kernel against a plain Python word2vec update,
+"""The native CPU engine (sgns/train/native): the C kernel against a plain Python word2vec update,
 its negative draws, threads, and how the config picks it. Skips where no C compiler builds it."""
 
 import math
@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from sgns import native
-from sgns.config import TrainConfig
-from sgns.sampler import AliasSampler
+from sgns.train.config import TrainConfig
+from sgns.train.engines import resolve
+from sgns.train.native import build
+from sgns.train.native.kernel import NativeKernel
+from sgns.train.sampler import AliasSampler
 
 needs_native = pytest.mark.skipif(
-    not native.available(), reason="no C compiler: the native engine cannot be built here"
+    not build.available(), reason="no C compiler: the native engine cannot be built here"
 )
 
 
@@ -52,7 +54,7 @@ def _setup(vocab=12, dim=6, pairs=300, seed=0):
 @pytest.mark.parametrize("old_words,old_ratio", [(0, 1.0), (5, 0.25)])
 def test_kernel_matches_the_word2vec_loop(old_words, old_ratio):
     _, sampler, weights, centers, contexts = _setup()
-    engine = native.NativeEngine(sampler, negatives=4, threads=1)
+    engine = NativeKernel(sampler, negatives=4, threads=1)
     negatives = engine.negatives(seed=123, pairs=len(centers))
     assert (negatives == contexts.long().unsqueeze(1)).any()  # the masked case occurs
     expected = weights.double().numpy().copy()
@@ -65,7 +67,7 @@ def test_kernel_matches_the_word2vec_loop(old_words, old_ratio):
 @needs_native
 def test_draws_follow_count_to_the_power_and_depend_only_on_seed_and_pair():
     counts, sampler, *_ = _setup(vocab=30)
-    engine = native.NativeEngine(sampler, negatives=5)
+    engine = NativeKernel(sampler, negatives=5)
     draws = engine.negatives(seed=7, pairs=100_000)
     assert draws.shape == (100_000, 5) and draws.min() >= 0 and draws.max() < 30
     freq = np.bincount(draws.view(-1).numpy(), minlength=30) / draws.numel()
@@ -82,8 +84,8 @@ def test_threads_share_a_batch_and_train_each_pair_once():
     # is each pair's loss at the start, whatever the order: a chunk dropped or trained twice
     # would change it by its share (1/78 here).
     _, sampler, weights, centers, contexts = _setup(vocab=200, dim=16, pairs=20_000)
-    one = native.NativeEngine(sampler, 5, threads=1)
-    three = native.NativeEngine(sampler, 5, threads=3)
+    one = NativeKernel(sampler, 5, threads=1)
+    three = NativeKernel(sampler, 5, threads=3)
     frozen = weights.clone()
     loss1 = one.step(frozen, centers, contexts, 9, 0.0)
     assert three.step(frozen, centers, contexts, 9, 0.0) == pytest.approx(loss1, rel=1e-9)
@@ -101,7 +103,7 @@ def test_threads_share_a_batch_and_train_each_pair_once():
 @needs_native
 def test_bad_tables_are_refused():
     _, sampler, weights, centers, contexts = _setup()
-    engine = native.NativeEngine(sampler, 5)
+    engine = NativeKernel(sampler, 5)
     with pytest.raises(ValueError, match="float32"):
         engine.step(weights.double(), centers, contexts, 1, 0.1)
     with pytest.raises(ValueError, match="sampler"):
@@ -114,7 +116,8 @@ def test_bad_tables_are_refused():
 
 
 def _config(**kw):
-    return TrainConfig(data="d", output="o", device="cpu", **kw)
+    """A config with engine and mode settled for the CPU, as the trainer settles them."""
+    return resolve(TrainConfig(data="d", output="o", device="cpu", **kw), torch.device("cpu"))
 
 
 @needs_native
@@ -130,16 +133,29 @@ def test_auto_picks_native_per_pair_on_cpu_and_torch_for_a_pool():
 def test_without_a_compiler_auto_falls_back_and_native_is_an_error(monkeypatch, tmp_path):
     monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
     monkeypatch.setenv("SGNS_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(native, "_loaded", {})
+    monkeypatch.setattr(build, "_loaded", {})
+    unresolved = TrainConfig(data="d", output="o", device="cpu", engine="native")
+    assert build._loaded == {}  # a config validates; it does not try to build the kernel
     config = _config()
     assert (config.engine, config.negative_mode) == ("torch", "pool")
     with pytest.raises(ValueError, match="no C compiler"):
-        _config(engine="native")
+        resolve(unresolved, torch.device("cpu"))
 
 
 def test_native_needs_the_cpu():
     with pytest.raises(ValueError, match="CPU"):
         TrainConfig(data="d", output="o", device="cuda", engine="native")
+    auto_device = TrainConfig(data="d", output="o", engine="native")  # device auto: on CUDA ...
+    with pytest.raises(ValueError, match="CPU"):
+        resolve(auto_device, torch.device("cuda"))  # ... it is refused where it is settled
+
+
+def test_a_resumed_run_keeps_its_engine_and_mode():
+    auto = TrainConfig(data="d", output="o", device="cpu")
+    kept = resolve(auto, torch.device("cpu"), {"engine": "torch", "negative_mode": "pair"})
+    assert (kept.engine, kept.negative_mode) == ("torch", "pair")
+    older = resolve(auto, torch.device("cpu"), {"negative_mode": "pool"})  # before engines
+    assert (older.engine, older.negative_mode) == ("torch", "pool")
 
 
 @needs_native
@@ -155,5 +171,5 @@ def test_an_unwritable_cache_falls_back_to_the_temp_directory(monkeypatch, tmp_p
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
     monkeypatch.setenv("SGNS_CACHE", str(blocker / "cache"))  # cannot be created
-    monkeypatch.setattr(native, "_loaded", {})
-    assert native.load()._name.startswith(tempfile.gettempdir())
+    monkeypatch.setattr(build, "_loaded", {})
+    assert build.load()._name.startswith(tempfile.gettempdir())

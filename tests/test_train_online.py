@@ -14,13 +14,18 @@ import pytest
 import torch
 from train_helpers import append_tiny_increment, tiny_config, write_tiny_dataset
 
-from sgns import dataset, distributed
-from sgns.checkpoint import checkpoint_path, load_checkpoint
-from sgns.config import TrainConfig
-from sgns.follow import STOP_FILE, decide
-from sgns.grow import check_vocab_prefix, grow_weights, scale_old_rows
-from sgns.plan import load_dataset, make_plans, manifest_at, replay_units
-from sgns.train import Trainer, main, train
+from sgns import dataset
+from sgns.rundir import STOP_FILE
+from sgns.train import distributed
+from sgns.train.checkpoint import checkpoint_path, load_checkpoint
+from sgns.train.cli import main
+from sgns.train.config import TrainConfig
+from sgns.train.follow import decide
+from sgns.train.plan import make_plans, manifest_at, replay_units
+from sgns.train.resume import check_vocab_prefix
+from sgns.train.shards import load_dataset
+from sgns.train.table import grow_weights, scale_old_rows
+from sgns.train.trainer import Trainer, train
 from sgns.vectors import read_vectors
 
 HELPERS = os.path.join(os.path.dirname(__file__), "train_helpers.py")
@@ -128,7 +133,7 @@ def test_resumed_run_trains_the_increment_and_exports_the_new_words(trained):
     data, run, before = trained
     train(_config(data, run, resume=True, increment_lr=0.02))
     state = load_checkpoint(checkpoint_path(run))
-    assert state["increments"] == [0, 1] and state["vocab_size"] == 46
+    assert list(range(state["stage"]["end"])) == [0, 1] and state["vocab_size"] == 46
     assert state["stage"]["first"] == 1 and state["stage"]["old_words"] == 40
     assert state["stage"]["lr"] == 0.05 and state["stage"]["old_ratio"] == pytest.approx(0.4)
     assert state["step"] == before["step"] + 2 * 8  # 400 pairs per epoch, batches of 50
@@ -190,7 +195,7 @@ def test_follow_stops_when_the_stop_file_exists(trained):
     path = train(_config(data, run, resume=True, follow=True, poll_seconds=30))
     assert time.time() - start < 20  # the first poll saw STOP: no 30 s wait
     assert path == os.path.join(run, "vectors.txt")
-    assert load_checkpoint(checkpoint_path(run))["increments"] == [0, 1]  # what was there
+    assert load_checkpoint(checkpoint_path(run))["stage"]["end"] == 2  # what was there
 
 
 @contextlib.contextmanager
@@ -231,7 +236,7 @@ def test_follow_under_torchrun_picks_up_an_appended_increment(tmp_path):
     rank0, rank1 = (open(os.path.join(out, f"rank-{r}.sha256")).read().split() for r in (0, 1))
     assert rank0 == rank1  # identical parameters, steps and norm
     state = load_checkpoint(checkpoint_path(run))
-    assert state["increments"] == [0, 1] and state["weights"].shape == (92, 8)
+    assert list(range(state["stage"]["end"])) == [0, 1] and state["weights"].shape == (92, 8)
     words, _ = read_vectors(os.path.join(run, "vectors.txt"))
     assert len(words) == 46 and "new1x005" in words
 

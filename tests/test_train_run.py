@@ -8,11 +8,12 @@ import pytest
 import torch
 from train_helpers import tiny_config, write_tiny_dataset
 
-import sgns.train
-import sgns.update
-from sgns import native
-from sgns.checkpoint import checkpoint_path, load_checkpoint
-from sgns.train import main, train
+import sgns.train.engines
+from sgns.train.checkpoint import checkpoint_path, load_checkpoint
+from sgns.train.cli import main
+from sgns.train.native import build
+from sgns.train.native.kernel import NativeKernel
+from sgns.train.trainer import train
 
 
 @pytest.fixture()
@@ -31,7 +32,7 @@ def _config(data, output, **kw):
     "engine,mode,workers", [("torch", "pool", 0), ("torch", "pair", 2), ("native", "pair", 1)]
 )
 def test_killed_and_resumed_run_ends_with_the_same_vectors(tiny, tmp_path, engine, mode, workers):
-    if engine == "native" and not native.available():
+    if engine == "native" and not build.available():
         pytest.skip("no C compiler: the native engine cannot be built here")
     kw = dict(engine=engine, negative_mode=mode, threads=1)  # one native thread: bit-exact
     threads = torch.get_num_threads()
@@ -89,7 +90,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
 ):
     calls = {"n": 0}
     if engine == "torch":
-        real = sgns.update.sgns_update
+        real = sgns.train.engines.sgns_update
 
         def poisoned(*args, **kw):
             calls["n"] += 1
@@ -98,11 +99,11 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
                 return rows, deltas * float("nan"), loss * float("nan")
             return rows, deltas, loss
 
-        monkeypatch.setattr(sgns.update, "sgns_update", poisoned)
+        monkeypatch.setattr(sgns.train.engines, "sgns_update", poisoned)
     else:
-        if not native.available():
+        if not build.available():
             pytest.skip("no C compiler: the native engine cannot be built here")
-        real = native.NativeEngine.step
+        real = NativeKernel.step
 
         def poisoned(self, weights, *args, **kw):
             calls["n"] += 1
@@ -110,7 +111,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
                 weights[0] = float("nan")
             return real(self, weights, *args, **kw)
 
-        monkeypatch.setattr(native.NativeEngine, "step", poisoned)
+        monkeypatch.setattr(NativeKernel, "step", poisoned)
     run = str(tmp_path / "run")
     with pytest.raises(SystemExit) as exit_:
         main(
@@ -230,9 +231,12 @@ def test_resume_with_auto_keeps_the_engine_and_mode_the_run_used(tiny, tmp_path)
     config = os.path.join(run, "config.json")
     saved = json.load(open(config))
     assert (saved["engine"], saved["negative_mode"]) == ("torch", "pool")
-    del saved["engine"]  # as a run begun before the engines existed wrote it
+    del saved["engine"]  # as a run begun before the engines existed wrote it ...
     with open(config, "w") as f:
         json.dump(saved, f)
+    state = load_checkpoint(checkpoint_path(run))
+    del state["config"]["engine"]  # ... and its checkpoint, which --resume reads
+    torch.save(state, checkpoint_path(run))
     main([*common, "--resume", "--device", "cpu"])
     state = load_checkpoint(checkpoint_path(run))
     assert state["step"] == 48

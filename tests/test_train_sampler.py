@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from sgns.sampler import AliasSampler, alias_tables
+from sgns.train.sampler import AliasSampler, alias_tables
 
 
 def test_alias_tables_encode_the_distribution_exactly():

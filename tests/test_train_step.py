@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from sgns.step import apply_update, init_weights, sgns_loss, sgns_update
+from sgns.train.step import apply_update, sgns_loss, sgns_update
+from sgns.train.table import init_weights
 
 
 def _batch(vocab=30, dim=8, batch=16, mode="pool", pool=7, negatives=3, seed=0):
@@ -80,7 +81,7 @@ def test_init_is_word2vec_c():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_step_matches_cpu_step():
-    from sgns.sampler import AliasSampler
+    from sgns.train.sampler import AliasSampler
 
     weights, centers, contexts, negs = _batch(mode="pool", batch=256, pool=20)
     cpu = weights.clone()
@@ -99,7 +100,7 @@ def test_cuda_step_matches_cpu_step():
 
 
 def test_row_cap_scales_only_rows_repeated_more_than_the_cap():
-    from sgns.step import cap_repeated_rows
+    from sgns.train.step import cap_repeated_rows
 
     rows = torch.tensor([2, 2, 2, 2, 5, 7, 7])
     deltas = torch.ones(7, 3)
@@ -110,7 +111,7 @@ def test_row_cap_scales_only_rows_repeated_more_than_the_cap():
 
 
 def test_row_cap_counts_a_pool_row_by_the_pairs_it_sums():
-    from sgns.step import cap_repeated_rows
+    from sgns.train.step import cap_repeated_rows
 
     rows = torch.tensor([0, 1, 4])  # center, context, one pool negative
     deltas = torch.ones(3, 2)

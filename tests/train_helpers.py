@@ -16,11 +16,12 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from sgns import dataset  # noqa: E402
+from sgns.files import atomic_write  # noqa: E402
 
 
 def tiny_config(data: str, output: str, **overrides):
     """A TrainConfig for the tiny datasets: small dim and batch, fixed seed, CPU."""
-    from sgns.config import TrainConfig
+    from sgns.train.config import TrainConfig
 
     base = dict(
         data=data, output=output, dim=8, batch_size=50, lr=0.05, seed=3, device="cpu",
@@ -170,7 +171,7 @@ def append_tiny_increment(
 
 def _write(directory: str, rel: str, words: list[str], counts: list[int]) -> None:
     os.makedirs(os.path.dirname(os.path.join(directory, rel)) or directory, exist_ok=True)
-    dataset.atomic_write_local(os.path.join(directory, rel), dataset.format_vocab(words, counts))
+    atomic_write(os.path.join(directory, rel), dataset.format_vocab(words, counts))
 
 
 def pair_ids(centers, contexts, vocab_size: int) -> np.ndarray:
@@ -181,10 +182,10 @@ def pair_ids(centers, contexts, vocab_size: int) -> np.ndarray:
 def _driver(argv: list[str]) -> None:
     import torch
 
-    from sgns import distributed
-    from sgns.cli import train_parser
-    from sgns.config import TrainConfig
-    from sgns.train import Trainer
+    from sgns.train import distributed
+    from sgns.train.cli import train_parser
+    from sgns.train.config import TrainConfig
+    from sgns.train.trainer import Trainer
 
     data, run, out = argv[:3]
     args = train_parser().parse_args(["--data", data, "--output", run, *argv[3:]])

@@ -1,0 +1,118 @@
+"""`MakePairs`: blocks -> skip-gram pairs -> per-shard temporary pieces, for one pass.
+
+The vocabulary file (written by the vocabulary run before this one starts) is loaded once per
+worker process in `setup` (shared by its threads through `apache_beam.utils.shared.Shared`); it
+is never a pickled side input.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.utils import shared
+
+from pipeline.config import PipelineConfig
+from pipeline.pairs import (
+    WordIds,
+    block_rng,
+    block_word_ids,
+    keep_probabilities,
+    make_pairs,
+    subsample,
+)
+from pipeline.pieces import piece_path, write_piece
+from pipeline.progress import Progress
+from pipeline.read import Block
+from pipeline.shuffle import pack, scatter
+from pipeline.vocabulary import load_vocabulary
+from sgns.dataset import VOCAB_FILE
+
+log = logging.getLogger(__name__)
+KEPT = "tokens_kept"  # tag of the (pass, tokens kept) output
+
+
+class _Vocabulary:
+    """What a worker needs of the vocabulary: word -> id and keep probability per id."""
+
+    def __init__(self, path: str, sample: float):
+        words, counts = load_vocabulary(path)
+        self.ids = WordIds(zip(words, range(len(words))))
+        self.keep = keep_probabilities(np.array(counts, dtype=np.int64), sample)
+
+
+class MakePairsFn(beam.DoFn):
+    """Block -> ((pass, shard), (piece path, rows)) per non-empty piece of each pass; and
+    (pass, kept) per pass. The block is tokenised once for all its passes."""
+
+    def __init__(
+        self,
+        config: PipelineConfig,
+        passes: tuple[int, ...],
+        handle: shared.Shared,
+        run: str,
+        vocab_path: str,
+        increment: int,
+    ):
+        self._config = config
+        self._passes = passes
+        self._handle = handle
+        self._run = run  # names this run's vocabulary: a worker never reuses another run's
+        self._vocab_path = vocab_path
+        self._increment = increment
+
+    def setup(self):
+        path, sample = self._vocab_path, self._config.sample
+        self._vocab = self._handle.acquire(lambda: _Vocabulary(path, sample), tag=self._run)
+        self._progress = Progress("pairs")
+
+    def process(self, block: Block):
+        config = self._config
+        word_ids, sentences, tokens = block_word_ids(
+            block, self._vocab.ids, config.lowercase, config.max_sentence_length
+        )
+        for pass_index in self._passes:
+            rng = block_rng(config.seed, pass_index, block.key, self._increment)
+            kept_ids, kept_sentences = subsample(word_ids, sentences, self._vocab.keep, rng)
+            centers, contexts = make_pairs(kept_ids, kept_sentences, config.window, rng)
+            yield beam.pvalue.TaggedOutput(KEPT, (pass_index, len(kept_ids)))
+            parts = scatter(pack(centers, contexts), config.num_shards, rng)
+            for shard, part in enumerate(parts):
+                if len(part):
+                    path = piece_path(config.output, pass_index, shard, block.key)
+                    write_piece(path, part)
+                    yield (pass_index, shard), (path, len(part))
+        self._progress.add(tokens)
+
+
+class MakePairs(beam.PTransform):
+    """PCollection[Block] -> (piece records, (pass, tokens kept)) for the passes `passes` (pass
+    indices) of increment `increment`, with the vocabulary (ids and the counts that set the keep
+    probabilities) of `vocab_path` (default: the output's vocab.tsv)."""
+
+    def __init__(
+        self,
+        config: PipelineConfig,
+        passes: Sequence[int],
+        run: str | None = None,
+        vocab_path: str | None = None,
+        increment: int = 0,
+    ):
+        super().__init__()
+        self._config = config
+        self._passes = tuple(passes)
+        self._run = run or uuid.uuid4().hex  # one per pipeline run
+        self._vocab_path = vocab_path or FileSystems.join(config.output, VOCAB_FILE)
+        self._increment = increment
+
+    def expand(self, blocks):
+        fn = MakePairsFn(
+            self._config, self._passes, shared.Shared(), self._run, self._vocab_path,
+            self._increment,
+        )  # fmt: skip
+        results = blocks | "PairBlocks" >> beam.ParDo(fn).with_outputs(KEPT, main="pieces")
+        return results.pieces, results[KEPT]

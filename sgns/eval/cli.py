@@ -1,0 +1,190 @@
+"""sgns-eval: evaluate word vectors on similarity, analogy and planted-truth sets; show neighbours.
+
+    sgns-eval runs/demo --similarity wordsim353.tsv --similarity SimLex-999.txt \\
+        --analogies questions-words.txt
+    sgns-eval vectors.bin --neighbors king,queen --topn 5
+    sgns-eval runs/demo --synth-truth data/synth.txt.truth.json --json > runs/demo/eval.json
+
+VECTORS is a word2vec text/binary file (.bin = binary), a .npy with its vocabulary beside it, or a
+training run directory (its vectors.txt). The scoring conventions are gensim's (see
+sgns.eval.scoring, the library interface), so the numbers compare with
+`KeyedVectors.evaluate_word_pairs` and `evaluate_word_analogies`. Also `python -m sgns.eval`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+
+from sgns.eval.planted import evaluate_synthetic, load_truth
+from sgns.eval.scoring import (
+    evaluate_analogies,
+    evaluate_similarity,
+    load_vectors,
+    nearest_neighbors,
+)
+
+log = logging.getLogger(__name__)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="sgns-eval", description=__doc__.split("\n\n")[0])
+    p.add_argument("vectors", metavar="VECTORS", help="vector file (.txt/.bin/.npy) or run dir")
+    p.add_argument(
+        "--similarity",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="word-pair file (WordSim-353 / SimLex-999 layout); repeatable",
+    )
+    p.add_argument(
+        "--analogies",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="analogy file (Google questions-words.txt layout); repeatable",
+    )
+    p.add_argument(
+        "--restrict-vocab",
+        type=int,
+        default=30000,
+        metavar="N",
+        help="analogy candidates: the N most frequent words (default: 30000)",
+    )
+    p.add_argument("--synth-truth", metavar="FILE", help="sgns-synth truth file (.truth.json)")
+    p.add_argument(
+        "--synth-k",
+        type=int,
+        default=10,
+        metavar="K",
+        help="neighbours per word for cluster precision (default: 10)",
+    )
+    p.add_argument(
+        "--neighbors",
+        action="append",
+        default=[],
+        metavar="WORD[,WORD...]",
+        help="show nearest neighbours of these words; repeatable",
+    )
+    p.add_argument("--topn", type=int, default=10, help="neighbours to show (default: 10)")
+    p.add_argument(
+        "--case-sensitive",
+        action="store_true",
+        help="match words exactly (default: case-insensitive, as gensim)",
+    )
+    p.add_argument("--json", action="store_true", help="print all results as one JSON object")
+    return p.parse_args(argv)
+
+
+def check_args(args: argparse.Namespace) -> None:
+    for name in ("restrict_vocab", "synth_k", "topn"):
+        if getattr(args, name) < 1:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{flag} must be at least 1, not {getattr(args, name)}")
+    for path in [*args.similarity, *args.analogies, *filter(None, [args.synth_truth])]:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"evaluation file {path!r} does not exist")
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Everything the arguments ask for, as one JSON-ready dict."""
+    check_args(args)
+    truth = load_truth(args.synth_truth) if args.synth_truth else None
+    start = time.perf_counter()
+    words, vectors = load_vectors(args.vectors)
+    log.info("loaded %d vectors of %d dims in %.1f s", *vectors.shape, time.perf_counter() - start)
+    result: dict = {"vectors": args.vectors, "words": len(words), "dim": int(vectors.shape[1])}
+    result["similarity"] = [
+        evaluate_similarity(words, vectors, path, args.case_sensitive) for path in args.similarity
+    ]
+    result["analogies"] = [
+        evaluate_analogies(words, vectors, path, args.restrict_vocab, args.case_sensitive)
+        for path in args.analogies
+    ]
+    if truth is not None:
+        result["synthetic"] = {
+            "file": args.synth_truth,
+            **evaluate_synthetic(words, vectors, truth, args.synth_k, args.restrict_vocab),
+        }
+    queries = [w for item in args.neighbors for w in item.split(",") if w]
+    if queries:
+        found, unknown = nearest_neighbors(words, vectors, queries, args.topn)
+        result["neighbors"] = {w: [[n, round(s, 4)] for n, s in ns] for w, ns in found.items()}
+        result["unknown_words"] = unknown
+        if not found and not (args.similarity or args.analogies or truth):  # nothing to show
+            raise ValueError(f"none of {', '.join(unknown)} is in the vocabulary of {args.vectors}")
+    log.info("evaluated in %.1f s", time.perf_counter() - start)
+    return result
+
+
+def _num(value: float | None, fmt: str = ".3f") -> str:
+    return "n/a" if value is None else format(value, fmt)
+
+
+def format_results(result: dict) -> str:
+    """A readable table of `run`'s result."""
+    lines = [f"vectors: {result['vectors']} ({result['words']} words x {result['dim']} dims)"]
+    if result["similarity"]:
+        lines += [
+            "",
+            f"{'similarity':<32} {'spearman':>8} {'pearson':>8} {'pairs':>6} "
+            f"{'oov':>6} {'malformed':>9}",
+        ]
+        for r in result["similarity"]:
+            lines.append(
+                f"{os.path.basename(r['file']):<32} {_num(r['spearman']):>8} "
+                f"{_num(r['pearson']):>8} {r['pairs']:>6} {r['oov_rate']:>6.1%} "
+                f"{r['malformed']:>9}"
+            )
+    for r in result["analogies"]:
+        lines += ["", _analogy_header(os.path.basename(r["file"]), r)]
+        lines += _analogy_rows(r)
+    synthetic = result.get("synthetic")
+    if synthetic:
+        lines += [
+            "",
+            f"synthetic truth {os.path.basename(synthetic['file'])}: cluster precision@"
+            f"{synthetic['k']} {_num(synthetic['cluster_precision'])} "
+            f"({synthetic['cluster_words']} words, {synthetic['oov_words']} missing)",
+        ]
+        lines += [_analogy_header("planted analogies", synthetic["analogies"])]
+        lines += _analogy_rows(synthetic["analogies"])
+    for word, neighbors in result.get("neighbors", {}).items():
+        lines += ["", f"nearest to {word}:"]
+        lines += [f"  {n:<24} {s:.3f}" for n, s in neighbors]
+    return "\n".join(lines)
+
+
+def _analogy_header(name: str, r: dict) -> str:
+    return (
+        f"{name:<32} {_num(r['accuracy']):>8} {r['correct']:>7}/{r['questions']:<7} "
+        f"oov {r['oov_rate']:.1%}, malformed {r['malformed']}, restrict {r['restrict_vocab']}"
+    )
+
+
+def _analogy_rows(r: dict) -> list[str]:
+    return [
+        f"  {s['section'][:30]:<30} {_num(s['accuracy']):>8} {s['correct']:>7}/{s['questions']}"
+        for s in r["sections"]
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    try:
+        result = run(args)
+    except (ValueError, OSError) as e:
+        print(f"sgns-eval: error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=1) if args.json else format_results(result))
+    if result.get("unknown_words"):
+        print(
+            f"sgns-eval: not in the vocabulary: {', '.join(result['unknown_words'])}",
+            file=sys.stderr,
+        )
+    return 0

@@ -1,0 +1,7 @@
+"""`python -m sgns.report`: the sgns-report command."""
+
+import sys
+
+from sgns.report.cli import main
+
+sys.exit(main())

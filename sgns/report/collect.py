@@ -1,0 +1,200 @@
+"""What sgns-report shows, read from a run directory, and the page written from it.
+
+Reads RUN/metrics.jsonl, RUN/config.json, RUN/vectors.txt and RUN/vocab.tsv (each optional: what
+is missing is said on the page), and an `sgns-eval --json` result (--eval; default RUN/eval.json
+when it exists). The PNG plots are written beside the HTML file and also embedded in it (base64),
+so the HTML alone can be mailed or moved.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from dataclasses import dataclass
+
+from sgns.dataset import parse_vocab
+from sgns.eval.planted import cluster_similarity
+from sgns.files import atomic_write
+from sgns.report import plots
+from sgns.report.html import render_page
+from sgns.rundir import (
+    CONFIG_FILE,
+    EVAL_FILE,
+    METRICS_FILE,
+    REPORT_FILE,
+    VECTORS_FILE,
+    VOCAB_FILE,
+    run_path,
+)
+from sgns.vectors import read_vectors
+
+STEP_KEYS = ("step", "epoch", "pairs", "loss", "lr", "pairs_per_s", "time")
+EPOCH_KEYS = ("epoch", "loss", "pairs", "seconds")
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """What to read and where to write; the defaults follow the run directory layout."""
+
+    run: str
+    output: str | None = None  # default RUN/report.html
+    eval: str | None = None  # default RUN/eval.json if it exists
+    synth_truth: str | None = None  # default: the truth file named in the eval JSON, if it exists
+    words: int = 300  # most frequent words on the PCA map
+    labels: int = 60  # of which this many are labelled
+
+    def __post_init__(self):
+        if not os.path.isdir(self.run):
+            raise FileNotFoundError(f"run directory {self.run!r} does not exist")
+        for name in ("eval", "synth_truth"):
+            path = getattr(self, name)
+            if path is not None and not os.path.isfile(path):
+                flag = "--" + name.replace("_", "-")
+                raise FileNotFoundError(f"{flag} file {path!r} does not exist")
+        if self.words < 2 or self.labels < 0:
+            raise ValueError(
+                f"--words must be >= 2 and --labels >= 0, not {self.words}, {self.labels}"
+            )
+
+    @property
+    def html_path(self) -> str:
+        return self.output or run_path(self.run, REPORT_FILE)
+
+
+def read_metrics(path: str) -> tuple[list[dict], list[dict], int]:
+    """Step records, epoch records and the number of lines that were neither (a torn last line
+    of a running trainer, or a foreign record)."""
+    steps, epochs, malformed = [], [], 0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                malformed += 1
+                continue
+            kind = record.get("kind") if isinstance(record, dict) else None
+            keys = STEP_KEYS if kind == "step" else EPOCH_KEYS if kind == "epoch" else None
+            if keys is None or not all(isinstance(record.get(k), (int, float)) for k in keys):
+                malformed += 1
+                continue
+            (steps if kind == "step" else epochs).append(record)
+    return steps, epochs, malformed
+
+
+def _read_json(path: str, what: str, notes: list[str]) -> dict | None:
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        notes.append(f"{what} {path} could not be read ({e}); it is left out.")
+        return None
+    if not isinstance(data, dict):
+        notes.append(f"{what} {path} is not a JSON object; it is left out.")
+        return None
+    return data
+
+
+def word_groups(words: list[str], truth: dict | None) -> list[str | None]:
+    """The planted group of each word (a cluster, function words, relation markers) or None."""
+    if not truth:
+        return [None] * len(words)
+    group = {w: "function words" for w in truth.get("function_words", [])}
+    for relation in (truth.get("relations") or {}).values():
+        group.update((w, "relation markers") for w in relation.get("markers", []))
+    for c, cluster in enumerate(truth.get("clusters", [])):
+        group.update((w, f"cluster {c}") for w in cluster)
+    return [group.get(w) for w in words]
+
+
+def _png_data(path: str) -> str:
+    with open(path, "rb") as f:
+        return base64.b64encode(f.read()).decode("ascii")
+
+
+def collect(cfg: ReportConfig) -> dict:
+    """Everything the page shows, read from the run; plots are written beside the HTML."""
+    notes: list[str] = []
+    page: dict = {"run": cfg.run, "notes": notes, "images": {}}
+    _add_metrics(cfg, page)
+    page["config"] = _read_json(run_path(cfg.run, CONFIG_FILE), "config", notes)
+    if page["config"] is None:
+        notes.append(f"No {CONFIG_FILE} in the run directory.")
+    eval_path = cfg.eval or run_path(cfg.run, EVAL_FILE)
+    page["eval"] = _read_json(eval_path, "evaluation", notes)
+    if page["eval"] is None:
+        notes.append(
+            "No evaluation: run `sgns-eval RUN --json > RUN/eval.json` (with "
+            "--similarity/--analogies/--synth-truth) and make the report again."
+        )
+    truth_path = cfg.synth_truth or ((page["eval"] or {}).get("synthetic") or {}).get("file")
+    truth = _read_json(truth_path, "synth truth", notes) if truth_path else None
+    vocab_path = run_path(cfg.run, VOCAB_FILE)
+    if os.path.exists(vocab_path):
+        with open(vocab_path, "rb") as f:
+            _, counts = parse_vocab(f.read())
+        page["vocab"] = {"words": len(counts), "tokens": int(sum(counts))}
+    _add_vectors(cfg, page, truth)
+    return page
+
+
+def _image_path(cfg: ReportConfig, name: str) -> str:
+    """Where a plot goes: beside the HTML file, named after it."""
+    stem = os.path.splitext(os.path.basename(cfg.html_path))[0]
+    return os.path.join(os.path.dirname(os.path.abspath(cfg.html_path)), f"{stem}-{name}.png")
+
+
+def _add_image(page: dict, key: str, path: str) -> None:
+    page["images"][key] = (os.path.basename(path), _png_data(path))
+
+
+def _add_metrics(cfg: ReportConfig, page: dict) -> None:
+    path = run_path(cfg.run, METRICS_FILE)
+    steps, epochs = [], []
+    if os.path.exists(path):
+        steps, epochs, malformed = read_metrics(path)
+        if malformed:
+            page["notes"].append(
+                f"{malformed} line(s) of {METRICS_FILE} were not metrics and are skipped."
+            )
+    page.update(steps=steps, epochs=epochs)
+    if not steps and not epochs:
+        page["notes"].append(f"No training metrics yet ({path} is missing or empty).")
+        return
+    image = _image_path(cfg, "training")
+    plots.plot_training(steps, epochs, image)
+    _add_image(page, "training", image)
+
+
+def _add_vectors(cfg: ReportConfig, page: dict, truth: dict | None) -> None:
+    path = run_path(cfg.run, VECTORS_FILE)
+    if not os.path.exists(path):
+        page["notes"].append(
+            f"No {VECTORS_FILE} in the run directory (training not finished, "
+            "or exported elsewhere: run sgns-export), so no map of words."
+        )
+        return
+    words, vectors = read_vectors(path)
+    page["vectors"] = {"words": len(words), "dim": int(vectors.shape[1])}
+    page["planted"] = truth is not None
+    image = _image_path(cfg, "words")
+    top_words, top_vectors = words[: cfg.words], vectors[: cfg.words]
+    plots.plot_projection(top_words, top_vectors, word_groups(top_words, truth), image, cfg.labels)
+    _add_image(page, "words", image)
+    if truth and truth.get("clusters"):
+        names = [f"cluster {c}" for c in range(len(truth["clusters"]))]
+        image = _image_path(cfg, "clusters")
+        similarity = cluster_similarity(words, vectors, truth["clusters"])
+        plots.plot_cluster_similarity(similarity, names, image)
+        _add_image(page, "clusters", image)
+
+
+def write_report(cfg: ReportConfig) -> str:
+    """Make the report; returns the path of the HTML file."""
+    page = collect(cfg)
+    atomic_write(cfg.html_path, render_page(page).encode("utf-8"))
+    return cfg.html_path

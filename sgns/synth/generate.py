@@ -1,0 +1,151 @@
+"""The generator of sgns-synth's language: a seeded synthetic corpus with known ground truth.
+
+The language has function words (frequent, in every sentence), rare filler words (a Zipf tail with
+no structure) and content words. Content words come in topical clusters: each cluster has lemmas
+("dapo") and every lemma has one derived form per relation ("daposi" = the "plural" of "dapo").
+What skip-gram learns is PMI-like co-occurrence, so the structure is planted as co-occurrence:
+
+- topic: a sentence draws all its content words from one cluster, so words of a cluster share
+  contexts and become neighbours;
+- identity: a sentence has a focus lemma that fills ~40% of its content slots (in any form), so a
+  lemma and its derived forms share lemma-specific contexts (and c's forms differ from c's
+  cluster-mates' forms, which is what lets an analogy pick the right answer);
+- relation: a derived form is always preceded by one of its relation's marker words (like
+  "these dogs"), so form(a) - a is the same contextual shift for every lemma and
+  a : form(a) :: c : form(c) is answerable by 3CosAdd.
+
+Outputs (`write_synth`): the corpus (one sentence per line, .gz when PATH ends in .gz),
+PATH.truth.json (clusters and analogy questions), PATH.questions-words.txt (the analogies in
+Google's format) and PATH.similarity.tsv (word pairs with planted scores, WordSim-353 layout).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+
+import numpy as np
+
+from sgns.synth.config import SynthConfig
+from sgns.synth.lexicon import Lexicon, build_lexicon
+from sgns.synth.truth import similarity_pairs, truth
+
+# Generation constants: shape, not options. Content slot: 0-3 function/filler words, a marker if
+# the form is derived, then the content word.
+CONTENT_SLOTS = (2, 7)  # content words per sentence: uniform on [2, 7)
+FOCUS_SHARE = 0.4  # share of content slots that repeat the sentence's focus lemma
+STRAY_SHARE = 0.15  # share of the other content slots drawn from any cluster (topic noise)
+BASE_SHARE = 0.55  # share of content words in base form (the rest split over the relations)
+GAP_PROBS = (0.25, 0.4, 0.25, 0.1)  # function-word slots before a content word: 0, 1, 2, 3
+FILLER_SHARE = 0.25  # share of function-word slots that hold a filler word instead
+CHUNK_TOKENS = 1 << 20
+
+
+def zipf(n: int, exponent: float = 1.0) -> np.ndarray:
+    """Probabilities of ranks 1..n proportional to rank^-exponent."""
+    weights = 1.0 / np.arange(1, n + 1) ** exponent
+    return weights / weights.sum()
+
+
+def generate_chunk(cfg: SynthConfig, lex: Lexicon, rng: np.random.Generator, sentences: int):
+    """Token ids (T,) and a boolean mask (T,) that is True at the last token of each sentence."""
+    topic = rng.choice(cfg.clusters, sentences, p=zipf(cfg.clusters, 0.5))
+    focus = rng.choice(cfg.cluster_size, sentences, p=zipf(cfg.cluster_size, 0.8))
+    n_content = rng.integers(*CONTENT_SLOTS, sentences)
+    slot_sentence = np.repeat(np.arange(sentences), n_content)  # (K,)
+    k = len(slot_sentence)
+    other = rng.choice(cfg.cluster_size, k, p=zipf(cfg.cluster_size, 0.8))
+    is_focus = rng.random(k) < FOCUS_SHARE
+    stray = ~is_focus & (rng.random(k) < STRAY_SHARE)
+    cluster = np.where(stray, rng.integers(0, cfg.clusters, k), topic[slot_sentence])
+    lemma = np.where(is_focus, focus[slot_sentence], other) + cluster * cfg.cluster_size
+    form = np.where(rng.random(k) < BASE_SHARE, 0, rng.integers(1, cfg.relations + 1, k))
+    has_marker = form > 0
+    gap = rng.choice(len(GAP_PROBS), k, p=GAP_PROBS)
+    slot_end = np.cumsum(gap + has_marker + 1)  # one past each slot's last token
+    ids = np.empty(slot_end[-1], dtype=np.int64)
+    filled = np.zeros(len(ids), dtype=bool)
+    ids[slot_end - 1] = lex.forms[lemma, form]
+    marker_at = slot_end[has_marker] - 2
+    marker_pick = rng.integers(0, lex.markers.shape[1], len(marker_at))
+    ids[marker_at] = lex.markers[form[has_marker] - 1, marker_pick]
+    filled[slot_end - 1] = True
+    filled[marker_at] = True
+    free = np.flatnonzero(~filled)
+    background = lex.function[rng.choice(len(lex.function), len(free), p=zipf(len(lex.function)))]
+    if len(lex.filler):
+        is_filler = rng.random(len(free)) < FILLER_SHARE
+        picks = rng.choice(len(lex.filler), int(is_filler.sum()), p=zipf(len(lex.filler), 1.0))
+        background[is_filler] = lex.filler[picks]
+    ids[free] = background
+    sentence_end = np.zeros(len(ids), dtype=bool)
+    sentence_end[slot_end[np.cumsum(n_content) - 1] - 1] = True
+    return ids, sentence_end
+
+
+def generate_text(cfg: SynthConfig, lex: Lexicon):
+    """Yield the corpus as text chunks (whole lines), exactly `cfg.tokens` tokens in all."""
+    rng = np.random.default_rng([cfg.seed, 1])
+    # Row id of a word + V when it ends its sentence.
+    with_space = np.array([w + " " for w in lex.words] + [w + "\n" for w in lex.words], object)
+    remaining = cfg.tokens
+    while remaining > 0:
+        want = min(remaining, CHUNK_TOKENS)
+        ids, end = generate_chunk(cfg, lex, rng, sentences=want // 10 + 1)
+        if len(ids) >= remaining:  # the last chunk: cut, and end the corpus with a sentence
+            ids, end = ids[:remaining], end[:remaining]
+            end[-1] = True
+        remaining -= len(ids)
+        yield "".join(with_space[ids + end * len(lex.words)])
+
+
+def make_lexicon(cfg: SynthConfig) -> Lexicon:
+    """The lexicon of this configuration (a pure function of the config)."""
+    return build_lexicon(
+        cfg.seed,
+        cfg.clusters,
+        cfg.cluster_size,
+        cfg.relations,
+        cfg.function_words,
+        cfg.filler_words,
+    )
+
+
+def output_paths(output: str, truth_path: str | None = None) -> dict[str, str]:
+    """Where the corpus and the files beside it go."""
+    return {
+        "corpus": output,
+        "truth": truth_path or output + ".truth.json",
+        "questions": output + ".questions-words.txt",
+        "similarity": output + ".similarity.tsv",
+    }
+
+
+def write_synth(cfg: SynthConfig, paths: dict[str, str]) -> dict:
+    """Generate and write the corpus and its truth files; returns the truth."""
+    lex = make_lexicon(cfg)
+    os.makedirs(os.path.dirname(os.path.abspath(paths["corpus"])), exist_ok=True)
+    if paths["corpus"].endswith(".gz"):  # level 1: much faster than 9, a little larger
+        corpus = gzip.open(paths["corpus"], "wt", encoding="utf-8", compresslevel=1)
+    else:
+        corpus = open(paths["corpus"], "w", encoding="utf-8")
+    with corpus as f:
+        for text in generate_text(cfg, lex):
+            f.write(text)
+    planted = truth(cfg, lex)
+    planted["files"] = {k: v for k, v in paths.items() if k != "truth"}
+    with open(paths["truth"], "w", encoding="utf-8") as f:
+        json.dump(planted, f, indent=1)
+        f.write("\n")
+    with open(paths["questions"], "w", encoding="utf-8") as f:
+        for section, questions in planted["analogies"].items():
+            f.write(f": {section}\n")
+            f.writelines(" ".join(q) + "\n" for q in questions)
+    with open(paths["similarity"], "w", encoding="utf-8") as f:
+        f.write(
+            "# sgns-synth planted similarity: 9 = forms of one lemma, 6 = same cluster, "
+            "1 = different clusters\n# Word 1\tWord 2\tScore\n"
+        )
+        f.writelines(f"{a}\t{b}\t{s:.1f}\n" for a, b, s in similarity_pairs(cfg, lex))
+    return planted

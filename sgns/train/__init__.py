@@ -1,0 +1,21 @@
+"""The trainer: streams a dataset directory's pair shards and trains SGNS vectors with PyTorch,
+in 1..N processes under torchrun (`python -m sgns.train`, or the sgns-train command).
+
+    config.py     TrainConfig: every setting and default; validates, never acts
+    cli.py        the sgns-train command line; __main__.py runs it
+    trainer.py    Trainer: one rank's run, stage by stage, epoch by epoch; train()
+    plan.py       training stages and each epoch's split of the stream across ranks
+    shards.py     the dataset's checked metadata and its row groups, as the trainer reads them
+    loader.py     batches of a rank's row groups for the DataLoader
+    table.py      the (2V, D) parameter table: layout, initialisation, growth, vectors
+    sampler.py    negatives from count^0.75 in O(1) (alias tables)
+    step.py       the torch engine's step as pure tensor functions
+    engines.py    the torch and native engines, and the choice between them
+    native/       the native engine's C kernel: build.py compiles it, kernel.py calls it
+    distributed.py  torchrun's environment, process groups, the row synchronisation
+    seeds.py      every random stream, derived from --seed
+    checkpoint.py, resume.py    the checkpoint's layout and I/O; whether a run may continue
+    follow.py     --follow: train increments as the dataset grows
+    metrics.py    RUN/metrics.jsonl, TensorBoard, progress
+    export.py     the sgns-export command
+"""

@@ -1,0 +1,92 @@
+"""Checkpoints: the state of a run, saved atomically and durably, loaded with weights_only=True.
+
+A checkpoint is a dict of tensors and plain types only:
+    weights         (2V, D) float32 (sgns.train.table; plain SGD has no other state)
+    step            global steps done; epoch, batch: the position in the stream (next batch)
+    pairs_done      pairs trained so far, all ranks
+    rng             {"torch": every rank's torch.Generator state (uint8 tensors, rank order)}
+    loss            the running epoch loss sum (float64) and pairs, and those of the current
+                    metrics record, so that resumed metrics are exact
+    config          TrainConfig as a dict, engine and negative mode resolved
+    vocab_fingerprint
+                    sgns.dataset.vocab_fingerprint of the words and counts trained on
+                    (RUN/vocab.tsv holds them; sgns-export checks the two agree)
+    vocab_size, words_fingerprint
+                    V and sgns.dataset.words_fingerprint of its words: it resumes on a dataset
+                    whose first V words are these (the same or a grown vocabulary) and whose
+                    increment stage.end - 1 had V words (sgns.train.resume)
+    stage           the training stage (sgns.train.plan.TrainingStage.record): first, end
+                    (increments [first, end)), base_step, lr, total_steps, old_words, old_ratio
+    world_size      ranks that wrote it (the stream split depends on it)
+Checkpoints written by earlier versions also hold "lr", "increments" and numpy's global RNG
+state; nothing reads them.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from sgns import dataset
+from sgns.files import atomic_open
+from sgns.rundir import CHECKPOINT_FILE, run_path
+from sgns.train import distributed
+
+
+def checkpoint_path(run: str) -> str:
+    return run_path(run, CHECKPOINT_FILE)
+
+
+def save_checkpoint(path: str, state: dict) -> None:
+    """Write `state` so that `path` holds the old checkpoint or the new one, never half of one."""
+    with atomic_open(path) as f:
+        torch.save(state, f)
+
+
+def load_checkpoint(path: str) -> dict:
+    """The checkpoint at `path`; ValueError when it is not one this trainer wrote."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ValueError(
+            f"checkpoint {path} cannot be loaded ({e}); remove it or drop --resume"
+        ) from None
+    if not isinstance(state, dict) or "weights" not in state or "config" not in state:
+        raise ValueError(f"{path} is not an sgns checkpoint")
+    return state
+
+
+def training_state(trainer) -> dict:
+    """The checkpoint of a sgns.train.trainer.Trainer, in the layout above (gathers every
+    rank's generator state: a collective, so every rank calls it)."""
+    states = distributed.all_gather_objects(trainer.generator.get_state(), trainer.ctx.world_size)
+    return {
+        "weights": trainer.weights.cpu(),
+        "step": trainer.step,
+        "epoch": trainer.epoch,
+        "batch": trainer.batch,
+        "pairs_done": trainer.pairs_done,
+        "rng": {"torch": states},
+        "loss": {
+            "sum": trainer.epoch_loss,
+            "pairs": trainer.epoch_pairs,
+            "record_sum": trainer.record_loss,
+            "record_pairs": trainer.record_pairs,
+        },
+        "config": trainer.config.to_dict(),
+        "vocab_fingerprint": trainer.fingerprint,
+        "vocab_size": len(trainer.words),
+        "words_fingerprint": dataset.words_fingerprint(trainer.words),
+        "stage": trainer.stage.record(),
+        "world_size": trainer.ctx.world_size,
+    }
+
+
+def restore_training_state(trainer, state: dict) -> None:
+    """Put a checkpoint's position, loss sums and RNG state back into a Trainer (its weights
+    and stage are restored by the trainer itself)."""
+    trainer.step, trainer.epoch, trainer.batch = state["step"], state["epoch"], state["batch"]
+    trainer.epoch_loss, trainer.epoch_pairs = state["loss"]["sum"], state["loss"]["pairs"]
+    trainer.record_loss = state["loss"]["record_sum"]
+    trainer.record_pairs = state["loss"]["record_pairs"]
+    trainer.pairs_done = state["pairs_done"]
+    trainer.generator.set_state(state["rng"]["torch"][trainer.ctx.rank])

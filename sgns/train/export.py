@@ -1,0 +1,54 @@
+"""sgns-export: write a run's vectors in word2vec text or binary format, or .npy + vocabulary.
+
+    sgns-export RUN --format text|binary|npy --output PATH [--vectors input|average]
+
+It reads RUN/checkpoint.pt (its (2V, D) table, sgns.train.table) and RUN/vocab.tsv.
+Also `python -m sgns.train.export`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from sgns import dataset, rundir
+from sgns.train.checkpoint import checkpoint_path, load_checkpoint
+from sgns.train.table import vectors_from_weights
+from sgns.vectors import FORMATS, write_vectors
+
+
+def export_run(run: str, output: str, fmt: str = "text", which: str = "input") -> None:
+    """Write the vectors of the run directory `run` to `output` in `fmt`."""
+    path = checkpoint_path(run)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{run!r} has no {os.path.basename(path)}: not an sgns-train run")
+    state = load_checkpoint(path)
+    with open(rundir.run_path(run, rundir.VOCAB_FILE), "rb") as f:
+        words, counts = dataset.parse_vocab(f.read())
+    if dataset.vocab_fingerprint(words, counts) != state["vocab_fingerprint"]:
+        raise ValueError(f"{run}/{rundir.VOCAB_FILE} does not match the checkpoint's vocabulary")
+    write_vectors(output, words, vectors_from_weights(state["weights"], which), fmt)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="sgns-export", description=__doc__.split("\n")[0])
+    parser.add_argument("run", help="run directory written by sgns-train")
+    parser.add_argument("--format", choices=FORMATS, default="text")
+    parser.add_argument("--output", required=True, help="file to write")
+    parser.add_argument(
+        "--vectors",
+        choices=("input", "average"),
+        default="input",
+        help="input vectors, or the average of input and output vectors",
+    )
+    args = parser.parse_args(argv)
+    try:
+        export_run(args.run, args.output, args.format, args.vectors)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"sgns-export: error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""sgns-train --follow: keep training as sgns-preprocess --append / --watch adds increments.
+
+    sgns-train --data DATA --output RUN --follow [--poll-seconds 10] [--follow-max-increments N]
+    torchrun --nproc-per-node N -m sgns.train --data DATA --output RUN --follow
+
+After the data present is trained, every rank polls in lockstep: all sleep --poll-seconds, the
+ranks' stop flags are summed (all_reduce), and rank 0 alone reads manifest.json and decides
+(`decide`); it broadcasts the decision together with the manifest it read, so every rank grows to
+the same increments at the same step, from the same manifest. A new increment (or several) is a
+new training stage (sgns.train.plan): tables grow, the noise distribution follows the merged
+counts, training runs, and the run checkpoints and rewrites RUN/vectors.txt. The run stops, all
+ranks together and after a checkpoint, on SIGINT/SIGTERM (checked at every poll and every
+checkpoint step), when the file RUN/STOP exists, or after --follow-max-increments increments.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+
+import torch
+
+from sgns import dataset, rundir
+from sgns.train import distributed
+
+log = logging.getLogger(__name__)
+
+
+class StopSignals:
+    """While installed, SIGINT and SIGTERM set a flag instead of ending the process, so that
+    the ranks stop together at the next agreed point (`any`)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.raised = False
+        self.previous: dict = {}
+
+    def install(self) -> None:
+        for sig in self.SIGNALS:
+            self.previous[sig] = signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        self.previous = {}
+
+    def _handle(self, signum, frame) -> None:
+        self.raised = True
+
+    def any(self, ctx: distributed.Context) -> bool:
+        """Whether any rank got a signal (a collective: every rank calls it at the same step)."""
+        flag = torch.tensor([1.0 if self.raised else 0.0], device=ctx.device)
+        return bool(distributed.all_reduce_sum(flag, ctx.world_size).item() > 0)
+
+
+def decide(
+    increments: int, trained: int, picked: int, limit: int, stop_file: bool, signalled: bool
+) -> tuple[str, int]:
+    """What a follower does after a poll: ("stop", 0), ("train", end) to train increments
+    [trained, end), or ("wait", 0). `picked`: increments trained since following began; `limit`:
+    --follow-max-increments (0: none)."""
+    if signalled or stop_file or (limit and picked >= limit):
+        return "stop", 0
+    if increments > trained:
+        end = min(increments, trained + (limit - picked)) if limit else increments
+        return "train", end
+    return "wait", 0
+
+
+def poll(config, trained: int, picked: int, signalled: bool) -> tuple[str, int, dict | None]:
+    """Rank 0's decision and the manifest it is based on (None unless training)."""
+    stop_file = os.path.exists(rundir.run_path(config.output, rundir.STOP_FILE))
+    try:
+        manifest = dataset.read_manifest(config.data)
+    except (ValueError, OSError) as e:  # e.g. a dataset being rebuilt: try again next poll
+        log.warning("cannot read the manifest (%s); polling again", e)
+        manifest = {"increments": []}
+    action, end = decide(
+        len(manifest["increments"]), trained, picked, config.follow_max_increments, stop_file,
+        signalled,
+    )  # fmt: skip
+    return action, end, manifest if action == "train" else None
+
+
+def follow(trainer, runlog) -> str | None:
+    """Poll and train new increments until told to stop; the vectors path (None if stopped
+    inside a stage: the checkpoint then holds the position)."""
+    config, ctx = trainer.config, trainer.ctx
+    path, picked = rundir.run_path(config.output, rundir.VECTORS_FILE), 0
+    log.info("following %s for new increments (every %g s)", config.data, config.poll_seconds)
+    while True:
+        signalled = trainer.signals.any(ctx)
+        decision = poll(config, trainer.stage.end, picked, signalled) if ctx.is_main else None
+        action, end, manifest = distributed.broadcast_object(decision, ctx.world_size)
+        if action == "stop":
+            log.info("follow: stopping after increment %d", trainer.stage.end - 1)
+            return path
+        if action == "wait":
+            time.sleep(config.poll_seconds)
+            continue
+        picked += end - trainer.stage.end
+        trainer.manifest = manifest
+        path = trainer.advance(end, runlog)
+        if path is None:
+            return None

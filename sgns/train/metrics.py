@@ -1,0 +1,141 @@
+"""Run metrics on rank 0: RUN/metrics.jsonl, optional TensorBoard scalars, the epoch log line.
+
+metrics.jsonl holds one JSON object per line, exactly these shapes (the HTML report reads them):
+    {"kind": "step", "step", "epoch", "pairs" (cumulative, all ranks), "loss" (mean per pair over
+     the interval), "lr", "pairs_per_s", "time" (seconds since start)}   every --log-interval steps
+    {"kind": "epoch", "epoch", "loss" (mean per pair over the epoch), "pairs", "seconds"}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import torch
+from tqdm import tqdm
+
+from sgns.rundir import METRICS_FILE, TENSORBOARD_DIR, run_path
+from sgns.train import distributed
+
+log = logging.getLogger(__name__)
+
+
+class RunLog:
+    """Writes metrics on the main rank; a no-op elsewhere."""
+
+    def __init__(self, run: str, enabled: bool, tensorboard: bool, append: bool):
+        self.enabled = enabled
+        self.file = None
+        self.writer = None
+        if not enabled:
+            return
+        self.file = open(run_path(run, METRICS_FILE), "a" if append else "w", encoding="utf-8")
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:
+                raise ValueError(
+                    "--tensorboard needs the tensorboard package (pip install tensorboard)"
+                ) from None
+            self.writer = SummaryWriter(run_path(run, TENSORBOARD_DIR))
+
+    def step(
+        self,
+        step: int,
+        epoch: int,
+        pairs: int,
+        loss: float,
+        lr: float,
+        pairs_per_s: float,
+        time: float,
+    ) -> None:
+        if not self.enabled:
+            return
+        self._write(
+            {
+                "kind": "step",
+                "step": step,
+                "epoch": epoch,
+                "pairs": pairs,
+                "loss": loss,
+                "lr": lr,
+                "pairs_per_s": pairs_per_s,
+                "time": time,
+            }
+        )
+        if self.writer:
+            self.writer.add_scalar("train/loss", loss, step)
+            self.writer.add_scalar("train/lr", lr, step)
+            self.writer.add_scalar("train/pairs_per_s", pairs_per_s, step)
+
+    def epoch(self, epoch: int, loss: float, pairs: int, seconds: float) -> None:
+        if not self.enabled:
+            return
+        self._write(
+            {"kind": "epoch", "epoch": epoch, "loss": loss, "pairs": pairs, "seconds": seconds}
+        )
+        if self.writer:
+            self.writer.add_scalar("epoch/loss", loss, epoch)
+        log.info(
+            "epoch %d: loss %.4f per pair, %d pairs, %.1f s (%.0f pairs/s)",
+            epoch,
+            loss,
+            pairs,
+            seconds,
+            pairs / max(seconds, 1e-9),
+        )
+
+    def _write(self, record: dict) -> None:
+        self.file.write(json.dumps(record) + "\n")
+        self.file.flush()
+
+    def close(self) -> None:
+        if self.file:
+            self.file.close()
+        if self.writer:
+            self.writer.close()
+
+
+class Interval:
+    """Loss (float64, on the device) and pairs since the last flush."""
+
+    def __init__(self, device):
+        self.loss = torch.zeros((), dtype=torch.float64, device=device)
+        self.pairs = 0
+
+    def add(self, loss, pairs: int) -> None:
+        self.loss += loss
+        self.pairs += pairs
+
+    def reduce(self, world_size: int) -> tuple[float, int]:
+        total = float(distributed.all_reduce_sum(self.loss, world_size))
+        pairs, self.pairs = self.pairs, 0  # already global: computed from the plan
+        self.loss.zero_()
+        return total, pairs
+
+
+class Clock:
+    def __init__(self, pairs: int):
+        self.start = self.last = time.time()
+        self.last_pairs = pairs
+
+    def elapsed(self) -> float:
+        return time.time() - self.start
+
+    def rate(self, pairs: int) -> float:
+        now = time.time()
+        rate = (pairs - self.last_pairs) / max(now - self.last, 1e-9)
+        self.last, self.last_pairs = now, pairs
+        return rate
+
+
+def progress(enabled: bool, total: int, initial: int):
+    return tqdm(
+        total=total,
+        initial=initial,
+        disable=not enabled,
+        unit="step",
+        dynamic_ncols=True,
+        mininterval=1.0,
+    )

@@ -1,0 +1,97 @@
+"""Whether a run may continue from its checkpoint, on this dataset, under this config.
+
+A checkpoint continues on the dataset it was trained on or on one grown from it: an increment
+(sgns-preprocess --append) appends new words after the old ones and never changes an old id, so
+a model trained on V_old words continues on a dataset whose first V_old words are its words
+(`check_vocab_prefix`); only the counts (hence the noise distribution) change. The config must
+agree on every field that shapes the parameters or the saved state (`RESUME_FIELDS`), and the
+number of ranks must be the same (the stream split depends on it).
+"""
+
+from __future__ import annotations
+
+import os
+
+from sgns import dataset
+from sgns.train.checkpoint import checkpoint_path, load_checkpoint
+
+RESUME_FIELDS = (
+    "dim",
+    "negatives",
+    "ns_exponent",
+    "negative_mode",
+    "pool_size",
+    "batch_size",
+    "epochs",
+    "lr",
+    "min_lr_ratio",
+    "seed",
+    "pool_scale",
+    "engine",
+)
+
+
+def read_resume_state(config) -> dict | None:
+    """The checkpoint in config.output to continue, or None when there is none; a checkpoint
+    without --resume is refused (a new run would overwrite it)."""
+    path = checkpoint_path(config.output)
+    if not os.path.exists(path):
+        return None
+    if not config.resume:
+        raise ValueError(
+            f"{config.output!r} already holds a checkpoint; pass --resume "
+            "to continue it or choose another --output"
+        )
+    return load_checkpoint(path)
+
+
+def check_resumable(saved: dict, config) -> None:
+    """Raise ValueError naming the first field where a checkpoint's config and `config` differ."""
+    for name in RESUME_FIELDS:
+        if name in saved and saved[name] != getattr(config, name):
+            raise ValueError(
+                f"the checkpoint was written with {name}={saved[name]!r} but this run has "
+                f"{name}={getattr(config, name)!r}; use the same value or a new --output"
+            )
+
+
+def check_vocab_prefix(saved_size: int, saved_words: str, words: list[str], run: str, data: str):
+    """Raise ValueError unless the checkpoint's words (its size and words_fingerprint) are the
+    first `saved_size` words of the dataset's vocabulary `words` (the same or a grown one)."""
+    if len(words) < saved_size or dataset.words_fingerprint(words[:saved_size]) != saved_words:
+        raise ValueError(
+            f"the checkpoint in {run!r} was trained on another vocabulary than {data!r} (its "
+            f"{saved_size} words are not the first {saved_size} of the dataset's "
+            f"{len(words)}); use a new --output"
+        )
+
+
+def check_continuation(state: dict, config, manifest: dict, world_size: int) -> None:
+    """Raise ValueError unless the checkpoint `state` may continue on the dataset `manifest`
+    (the same vocabulary or a grown one, with the same history) under `config`."""
+    run, data = config.output, config.data
+    if "stage" not in state or "words_fingerprint" not in state:
+        raise ValueError(
+            f"the checkpoint in {run!r} was written by an older sgns-train; use a new --output"
+        )
+    words, _ = dataset.read_manifest_vocab(data, manifest)
+    size, end = state["vocab_size"], state["stage"]["end"]
+    check_vocab_prefix(size, state["words_fingerprint"], words, run, data)
+    increments = manifest["increments"]
+    if end > len(increments) or increments[end - 1]["vocab_size"] != size:
+        raise ValueError(
+            f"the checkpoint in {run!r} was trained on another vocabulary than {data!r} (its "
+            f"increment {end - 1} had {size} words, not so in the dataset); use a new --output"
+        )
+    check_resumable(state["config"], config)
+    saved_replay = state["config"].get("replay", 0.0)
+    if state["stage"]["first"] and state["epoch"] < config.epochs and saved_replay != config.replay:
+        raise ValueError(
+            f"the checkpoint stopped inside an increment trained with replay={saved_replay!r}; "
+            f"finish it with the same --replay, not {config.replay!r}"
+        )
+    if state["world_size"] != world_size:
+        raise ValueError(
+            f"the checkpoint was written by {state['world_size']} processes; "
+            f"resume it with the same number, not {world_size}"
+        )

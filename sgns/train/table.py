@@ -1,0 +1,85 @@
+"""The parameter table: one (2V, D) float32 tensor, and the one place that knows its layout.
+
+Rows 0..V-1 are the input vectors v (the centers'), rows V..2V-1 the output vectors u (the
+contexts' and negatives'): word w's input row is w, its output row V + w. One table instead of
+two lets a step gather, synchronise and update every row it touches with one index. Everything
+that reads or grows the table goes through the functions here (the C kernel takes V and applies
+the same rule; see sgns/train/native/sgns_kernel.c).
+
+Online training appends words after the old ones (old ids never change), so growing re-lays the
+table out: old rows are copied bit for bit, new input rows are drawn as word2vec.c draws them
+(uniform in ±0.5/D) and new output rows are zero (`grow_weights`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def table_rows(vocab: int) -> int:
+    """Rows of the table of a vocabulary of `vocab` words."""
+    return 2 * vocab
+
+
+def vocab_size(weights: torch.Tensor) -> int:
+    """V of a (2V, D) table."""
+    return weights.shape[0] // 2
+
+
+def output_rows(word_ids: torch.Tensor, vocab: int) -> torch.Tensor:
+    """The rows of the output vectors of `word_ids` in a table of `vocab` words."""
+    return word_ids + vocab
+
+
+def word_of_row(rows: torch.Tensor, vocab: int) -> torch.Tensor:
+    """The word id each row (input or output) belongs to."""
+    return torch.remainder(rows, vocab)
+
+
+def init_weights(vocab: int, dim: int, generator: torch.Generator) -> torch.Tensor:
+    """word2vec.c's initialisation: inputs uniform in ±0.5/dim, outputs zero. Returns (2V, D)."""
+    weights = torch.zeros(table_rows(vocab), dim)
+    weights[:vocab] = _new_inputs(vocab, dim, generator)
+    return weights
+
+
+def _new_inputs(count: int, dim: int, generator: torch.Generator) -> torch.Tensor:
+    return (torch.rand(count, dim, generator=generator) - 0.5) / dim
+
+
+def grow_weights(weights: torch.Tensor, vocab: int, generator: torch.Generator) -> torch.Tensor:
+    """The (2V_old, D) table re-laid out as (2V, D) for a vocabulary grown to `vocab` words:
+    the old words' rows kept exactly, new input rows uniform in ±0.5/dim, new output rows zero."""
+    old, dim = vocab_size(weights), weights.shape[1]
+    if vocab < old:
+        raise ValueError(f"a vocabulary cannot shrink (from {old} to {vocab} words)")
+    grown = weights.new_zeros(table_rows(vocab), dim)
+    grown[:old] = weights[:old]  # inputs
+    grown[vocab : vocab + old] = weights[old:]  # outputs
+    grown[old:vocab] = _new_inputs(vocab - old, dim, generator).to(grown.device, grown.dtype)
+    return grown
+
+
+def scale_old_rows(
+    rows: torch.Tensor, deltas: torch.Tensor, vocab: int, old_words: int, ratio: float
+) -> torch.Tensor:
+    """Deltas (R, D) for rows (R,) of the table, with the input and output rows of the first
+    `old_words` words scaled by `ratio`: in an increment, the words trained before move at
+    increment_lr while the new words learn at the full lr."""
+    old = word_of_row(rows, vocab) < old_words  # (R,)
+    factor = torch.where(old, ratio, 1.0).to(deltas.dtype)  # (R,)
+    return deltas * factor.unsqueeze(1)
+
+
+def vectors_from_weights(weights: torch.Tensor, which: str = "input") -> np.ndarray:
+    """(V, D) float32 vectors of the table: the input rows, or input and output averaged."""
+    weights = weights.detach().float().cpu()
+    vocab = vocab_size(weights)
+    if which == "input":
+        out = weights[:vocab]
+    elif which == "average":
+        out = (weights[:vocab] + weights[vocab:]) / 2
+    else:
+        raise ValueError(f"--vectors {which!r}: choose input or average")
+    return out.numpy().astype(np.float32)

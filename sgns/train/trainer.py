@@ -1,0 +1,330 @@
+"""sgns-train: train skip-gram with negative sampling on a dataset directory; 1..N processes.
+
+One process (CPU or one GPU):
+    sgns-train --data DATA --output RUN
+N processes on one node (gloo on CPU, NCCL on GPUs), same code path:
+    torchrun --nproc-per-node N -m sgns.train --data DATA --output RUN
+Several nodes (run on each node; RANK / LOCAL_RANK come from torchrun):
+    torchrun --nnodes M --nproc-per-node N --rdzv-backend c10d --rdzv-endpoint HOST:PORT \\
+        -m sgns.train --data DATA --output RUN
+Elastic restarts continue from the last checkpoint:
+    torchrun --max-restarts 3 --nproc-per-node N -m sgns.train --data DATA --output RUN --resume
+From Python, the same run (a resumed one included) as the command line gives:
+    from sgns.train.config import TrainConfig
+    from sgns.train.trainer import train
+    train(TrainConfig(data="DATA", output="RUN", resume=True))
+
+Online training (new increments from sgns-preprocess --append or --watch; see sgns.train.plan,
+sgns.train.resume): resume the run on the grown dataset, or keep it following the dataset:
+    sgns-train --data DATA --output RUN --resume [--increment-lr 0.003125] [--replay 0.25]
+    torchrun --nproc-per-node N -m sgns.train --data DATA --output RUN --follow [--resume]
+Each new stage grows the tables (old rows kept), rebuilds the noise distribution from the merged
+counts and runs --epochs epochs over the new increments' pairs with the lr restarted: new words'
+rows from --lr, old words' rows from --increment-lr, both decaying linearly to the stage's end.
+
+RUN receives config.json, vocab.tsv, checkpoint.pt (periodic, atomic), metrics.jsonl and, at the
+end, vectors.txt (word2vec text): see sgns.rundir. Only rank 0 logs, shows progress and writes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+
+import torch
+from torch.utils.data import DataLoader
+
+from sgns import dataset, rundir
+from sgns.files import atomic_write
+from sgns.train import distributed, engines, seeds
+from sgns.train.checkpoint import (
+    checkpoint_path,
+    restore_training_state,
+    save_checkpoint,
+    training_state,
+)
+from sgns.train.config import TrainConfig
+from sgns.train.follow import StopSignals, follow
+from sgns.train.loader import PairBatches
+from sgns.train.metrics import Clock, Interval, RunLog, progress
+from sgns.train.plan import EpochPlan, TrainingStage, load_stage, rank_batch_pairs
+from sgns.train.resume import check_continuation, read_resume_state
+from sgns.train.table import grow_weights, init_weights, vectors_from_weights
+from sgns.vectors import write_vectors
+
+log = logging.getLogger(__name__)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class Trainer:
+    """Holds one rank's state; `train()` runs (or continues) the whole run."""
+
+    def __init__(self, config: TrainConfig, ctx: distributed.Context, threads: int = 1):
+        """`config` as given (engine "auto" is settled here, from the checkpoint on --resume);
+        `threads`: the native engine's."""
+        self.ctx, self.threads = ctx, threads
+        self.manifest = dataset.read_manifest(config.data)
+        state = read_resume_state(config)
+        self.config = config = engines.resolve(config, ctx.device, state and state["config"])
+        if state is not None:
+            check_continuation(state, config, self.manifest, ctx.world_size)
+        # each rank its own negatives
+        self.generator = seeds.stream_generator(
+            config.seed, "negatives", ctx.rank, device=ctx.device
+        )
+        self.step, self.epoch, self.batch = 0, 0, 0
+        self.epoch_loss, self.epoch_pairs, self.pairs_done = 0.0, 0, 0
+        self.record_loss, self.record_pairs = 0.0, 0  # since the last metrics step record
+        self.signals = StopSignals() if config.follow else None
+        self.engine = None  # sgns.train.engines, made for each stage
+        self.vocab_written = -1  # the stage end whose vocabulary RUN/vocab.tsv holds
+        self.resumed = state is not None
+        if state is None:
+            stage = self._load_stage(0, len(self.manifest["increments"]), 0, lr=config.lr)
+            if stage.total_steps == 0:
+                raise ValueError(f"dataset {config.data!r} has no pairs")
+            init = seeds.stream_generator(config.seed, "init")  # the same table on every rank
+            weights = init_weights(len(stage.words), config.dim, init)  # (2V, D)
+        else:
+            s = state["stage"]
+            schedule = {k: s[k] for k in ("lr", "old_words", "old_ratio")}
+            stage = self._load_stage(s["first"], s["end"], s["base_step"], **schedule)
+            if s.get("total_steps", stage.total_steps) != stage.total_steps:
+                raise ValueError(
+                    f"the checkpoint in {config.output!r} planned {s['total_steps']} steps for "
+                    f"its stage but {config.data!r} now gives {stage.total_steps}: its shards "
+                    "changed since; use a new --output"
+                )
+            weights = state["weights"]
+            restore_training_state(self, state)
+        self._enter(stage, weights)
+
+    def _load_stage(self, first: int, end: int, base_step: int, **schedule) -> TrainingStage:
+        ctx = self.ctx
+        return load_stage(
+            self.config, self.manifest, first, end, ctx.world_size, ctx.rank, base_step, **schedule
+        )
+
+    def _enter(self, stage: TrainingStage, weights: torch.Tensor) -> None:
+        """Train `stage` from here on, with `weights` (2V, D) sized to its vocabulary."""
+        self.stage, self.words = stage, stage.words
+        self.plans, self.total_steps = stage.plans, stage.total_steps
+        self.weights = weights.to(self.ctx.device)
+        if self.engine is not None:
+            self.engine.close()
+        self.engine = engines.make_engine(self.config, self.ctx, stage, self.threads)
+        self.sampler = self.engine.sampler
+        self.fingerprint = dataset.vocab_fingerprint(stage.words, stage.counts)
+
+    def grow(self, end: int) -> None:
+        """Start the stage of increments [current end, end): the tables grow to its vocabulary,
+        the noise distribution follows its merged counts; the lr schedule restarts, at lr for
+        the new words' rows and at increment_lr for the old words' rows (`scale_old_rows`)."""
+        first, cfg = self.stage.end, self.config
+        ratio = cfg.increment_lr / cfg.lr
+        stage = self._load_stage(
+            first, end, self.step, lr=cfg.lr, old_words=len(self.words), old_ratio=ratio
+        )
+        init = seeds.stream_generator(cfg.seed, "grow", first)  # the same rows on all ranks
+        weights = grow_weights(self.weights.cpu(), len(stage.words), init)
+        log.info(
+            "increments %d..%d: %d -> %d words, %d steps; lr from %g (old words %g)",
+            first, end - 1, len(self.words), len(stage.words), stage.total_steps, stage.lr,
+            cfg.increment_lr,
+        )  # fmt: skip
+        self._enter(stage, weights)
+        self.epoch, self.batch = 0, 0
+
+    def state(self) -> dict:
+        """The checkpoint (gathers every rank's generator state: a collective)."""
+        return training_state(self)
+
+    def save(self) -> None:
+        """Checkpoint, unless the parameters are no longer finite (then stop, keep the last)."""
+        if not bool(torch.isfinite(self.weights).all()):  # identical replicas: same on all ranks
+            raise TrainingDiverged(
+                f"parameters became NaN/inf at step {self.step}; the last "
+                "good checkpoint is kept (try a lower --lr)"
+            )
+        state = self.state()
+        if self.ctx.is_main:
+            save_checkpoint(checkpoint_path(self.config.output), state)
+            self.write_vocab()
+
+    def write_vocab(self) -> None:
+        """RUN/vocab.tsv: the words and counts of the stage being trained (rank 0)."""
+        if self.vocab_written != self.stage.end:
+            atomic_write(
+                rundir.run_path(self.config.output, rundir.VOCAB_FILE),
+                dataset.format_vocab(self.stage.words, self.stage.counts),
+            )
+            self.vocab_written = self.stage.end
+
+    def prepare_run_dir(self) -> None:
+        if not self.ctx.is_main:
+            return
+        os.makedirs(self.config.output, exist_ok=True)
+        record = {
+            **self.config.to_dict(),
+            "dataset": os.path.abspath(self.config.data),
+            "world_size": self.ctx.world_size,
+        }
+        atomic_write(
+            rundir.run_path(self.config.output, rundir.CONFIG_FILE),
+            (json.dumps(record, indent=2, sort_keys=True) + "\n").encode(),
+        )
+        self.write_vocab()
+
+    def train(self) -> str | None:
+        """Finish the current stage, then train the increments appended since it began (and,
+        with --follow, those appended later); returns the vectors path (None when stopped)."""
+        self.prepare_run_dir()
+        distributed.barrier(self.ctx)
+        runlog = RunLog(
+            self.config.output, self.ctx.is_main, self.config.tensorboard, append=self.resumed
+        )
+        if self.signals:
+            self.signals.install()
+        try:
+            if not self.run_stage(runlog):
+                return None
+            if self.stage.end < len(self.manifest["increments"]):  # grown since: train it too
+                path = self.advance(len(self.manifest["increments"]), runlog)
+            else:
+                path = self.finish()
+            if path and self.config.follow:
+                path = follow(self, runlog)
+            return path
+        finally:
+            runlog.close()
+            if self.signals:
+                self.signals.restore()
+
+    def advance(self, end: int, runlog: RunLog) -> str | None:
+        """Grow to increment end - 1 and train the new stage; the vectors path, or None."""
+        self.grow(end)
+        return self.finish() if self.run_stage(runlog) else None
+
+    def run_stage(self, runlog: RunLog) -> bool:
+        """Train the current stage's remaining epochs; False if stopped early."""
+        bar = progress(self.ctx.is_main, self.total_steps, self.step - self.stage.base_step)
+        self.clock = Clock(self.pairs_done)
+        try:
+            while self.epoch < self.config.epochs:
+                if not self.run_epoch(runlog, bar):
+                    return False
+        finally:
+            bar.close()
+        return True
+
+    def run_epoch(self, runlog: RunLog, bar) -> bool:
+        """Train from (epoch, batch) to the end of the epoch; False if stopped early."""
+        cfg, plan = self.config, self.plans[self.epoch]
+        epoch_start = time.time()
+        interval = Interval(self.ctx.device)
+        if not plan.steps:  # an increment without pairs (all ranks agree: the plan is shared)
+            self.end_epoch(runlog, 0.0)
+            self.save()
+            return True
+        for centers, contexts in self.loader(plan):
+            lr = self.stage.lr_at(self.step, cfg.min_lr_ratio)
+            batch_pairs = rank_batch_pairs(plan.rank_pairs, cfg.batch_size, self.batch)
+            interval.add(self.train_step(centers, contexts, lr, batch_pairs), sum(batch_pairs))
+            self.step, self.batch = self.step + 1, self.batch + 1
+            bar.update(1)
+            last = self.batch == plan.steps
+            record = self.step % cfg.log_interval == 0
+            save = last or (cfg.checkpoint_interval and self.step % cfg.checkpoint_interval == 0)
+            stop = cfg.stop_after_steps and self.step >= cfg.stop_after_steps
+            signalled = save and self.signals is not None and self.signals.any(self.ctx)
+            stop = stop or signalled
+            if record or last or save or stop:
+                self.flush(interval)  # before any save: a NaN state is never written
+            if record:
+                self.record(runlog, bar, lr)
+            if last:
+                self.end_epoch(runlog, time.time() - epoch_start)
+            if save or stop:
+                self.save()
+            if stop:
+                why = "a stop signal" if signalled else "--stop-after-steps"
+                log.info("stopping at step %d (%s)", self.step, why)
+                return False
+        return True
+
+    def loader(self, plan: EpochPlan):
+        stream = PairBatches(plan.units, self.config.batch_size, plan.steps, self.batch)
+        cuda = self.ctx.device.type == "cuda"
+        return DataLoader(
+            stream,
+            batch_size=None,
+            num_workers=self.config.num_workers,
+            pin_memory=cuda,
+            prefetch_factor=4 if self.config.num_workers else None,
+        )
+
+    def train_step(self, centers, contexts, lr: float, batch_pairs: list[int] | None = None):
+        """One synchronised SGD step on this rank's batch (sgns.train.engines); its summed loss."""
+        batch_pairs = batch_pairs or [centers.numel()]
+        return self.engine.step(self.weights, self.generator, centers, contexts, lr, batch_pairs)
+
+    def flush(self, interval) -> None:
+        """Reduce the interval's loss over ranks into the totals; stop on NaN/inf."""
+        loss_sum, pairs = interval.reduce(self.ctx.world_size)
+        if not math.isfinite(loss_sum):
+            raise TrainingDiverged(
+                f"the loss became {loss_sum} before step {self.step}; the "
+                "last good checkpoint is kept (try a lower --lr)"
+            )
+        self.epoch_loss += loss_sum
+        self.epoch_pairs += pairs
+        self.pairs_done += pairs
+        self.record_loss += loss_sum
+        self.record_pairs += pairs
+
+    def record(self, runlog: RunLog, bar, lr: float) -> None:
+        """The metrics step record and the progress bar's figures."""
+        rate = self.clock.rate(self.pairs_done)
+        mean = self.record_loss / max(self.record_pairs, 1)
+        runlog.step(self.step, self.epoch, self.pairs_done, mean, lr, rate, self.clock.elapsed())
+        bar.set_postfix(loss=f"{mean:.4f}", lr=f"{lr:.2e}", pairs_s=f"{rate:,.0f}", refresh=False)
+        self.record_loss, self.record_pairs = 0.0, 0
+
+    def end_epoch(self, runlog: RunLog, seconds: float) -> None:
+        runlog.epoch(
+            self.epoch, self.epoch_loss / max(self.epoch_pairs, 1), self.epoch_pairs, seconds
+        )
+        self.epoch, self.batch = self.epoch + 1, 0
+        self.epoch_loss, self.epoch_pairs = 0.0, 0
+
+    def finish(self) -> str:
+        path = rundir.run_path(self.config.output, rundir.VECTORS_FILE)
+        if self.ctx.is_main:
+            vectors = vectors_from_weights(self.weights, self.config.export_vectors)
+            write_vectors(path, self.words, vectors, "text")
+            log.info("wrote %s (%d x %d)", path, *vectors.shape)
+        return path
+
+
+def train(config: TrainConfig) -> str | None:
+    """Set up the process (group), train, tear down. Returns the vectors path on rank 0."""
+    ctx = distributed.setup(config.device)
+    before = torch.get_num_threads()  # torch's default: the cores (1 per process under torchrun)
+    trainer = None
+    try:
+        threads = config.threads or before
+        trainer = Trainer(config, ctx, threads)
+        # with the native engine its threads do the work; idle torch threads spin and slow them
+        torch.set_num_threads(1 if trainer.config.engine == "native" else threads)
+        return trainer.train()
+    finally:
+        if trainer is not None:
+            trainer.engine.close()
+        torch.set_num_threads(before)
+        distributed.teardown(ctx)
