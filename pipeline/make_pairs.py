@@ -71,6 +71,8 @@ class MakePairsFn(beam.DoFn):
         self._progress = Progress("pairs")
 
     def process(self, block: Block):
+        if block.error:  # it read whole in the vocabulary run: it changed since
+            raise ValueError(block.error)
         config = self._config
         word_ids, sentences, tokens = block_word_ids(
             block, self._vocab.ids, config.lowercase, config.max_sentence_length

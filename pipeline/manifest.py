@@ -80,6 +80,7 @@ def build_manifest(
         "seed": config.seed,
         "num_shards": config.num_shards,
         "vocab_size": vocab["size"],
+        "vocab_sha256": vocab["vocab_sha256"],
         "new_words": vocab["new_words"],
         "stats": corpus,
         "passes": build_passes(config.passes, kept, shards),

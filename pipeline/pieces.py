@@ -1,7 +1,7 @@
 """Temporary pieces: a block's pairs for one shard, between the scatter and the shard's merge.
 
 A piece is an Arrow IPC file of packed pairs (pipeline.shuffle.pack) under
-OUTPUT/.tmp-pieces/pass-P/shard-S/, named after its block so that a retried bundle rewrites the
+OUTPUT/.sgns-tmp-pieces/pass-P/shard-S/, named after its block so that a retried bundle rewrites the
 same file (written through pipeline.outputs, without fsync: a failed run rebuilds them).
 Arrow IPC, not Parquet: faster to write and read, and a piece lives only until its shard is
 merged (BENCHMARKS.md, "Figures behind the defaults"). A shard with more than MAX_FAN_IN pieces
@@ -20,8 +20,9 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.outputs import atomic_output
 from pipeline.shuffle import merge_shuffle
+from sgns.files import TEMP_PREFIX
 
-PIECES_DIR = ".tmp-pieces"  # under the output directory; removed at the end of a run
+PIECES_DIR = TEMP_PREFIX + "pieces"  # under the output directory; removed at the end of a run
 # Rows per record batch of a piece: the merge holds one batch (128 KiB) per piece of its shard.
 PIECE_BATCH_ROWS = 16384
 # A merge holds one batch per piece it reads at once; a shard with more pieces (a pass over more

@@ -29,28 +29,28 @@ clean error) before any pair is made:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import difflib
 import logging
-import re
 import sys
 
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.runners.runner import create_runner
 
 from pipeline.config import PipelineConfig
 from pipeline.increment import (
     MATCHING,
     PER_INCREMENT,
-    DatasetLock,
     check_settings,
     read_dataset,
-    recover,
     require_dataset,
 )
+from pipeline.outdir import DatasetLock, claim, recover
 from pipeline.read import list_files
-from pipeline.runs import add_increment
+from pipeline.runs import add_increment, replace_dataset
 from pipeline.watch import WatchConfig, watch
-from sgns.dataset import COUNTS_FILE, MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR, VOCAB_FILE
+from sgns.errors import user_message
 
 log = logging.getLogger(__name__)
 PROG = "sgns-preprocess"
@@ -138,6 +138,45 @@ def config_from_args(args: argparse.Namespace, dataset_config: dict | None = Non
     )
 
 
+def unknown_options(beam_args: list[str]) -> list[str]:
+    """The options in `beam_args` that no Beam options class knows (those of the runner that
+    --runner names included), which Beam itself would drop with a warning."""
+    unknown = _beam_unknown(beam_args)
+    runner = PipelineOptions(beam_args).view_as(StandardOptions).runner
+    if unknown and runner:  # a runner may bring options of its own: import it, look again
+        try:
+            create_runner(runner)
+        except Exception:  # noqa: BLE001 - an unknown runner is Beam's to report
+            return unknown
+        unknown = _beam_unknown(beam_args)
+    return unknown
+
+
+def _beam_unknown(beam_args: list[str]) -> list[str]:
+    parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
+    for cls in {str(c): c for c in PipelineOptions.__subclasses__()}.values():
+        cls._add_argparse_args(parser)  # noqa: SLF001 - how Beam itself collects them
+    _, rest = parser.parse_known_args(beam_args)
+    return [arg.split("=", 1)[0] for arg in rest if arg.startswith("-")]
+
+
+def check_options(beam_args: list[str], parser: argparse.ArgumentParser) -> None:
+    """Refuse options that neither sgns-preprocess nor Beam knows (a typo would otherwise run
+    with the default), naming them and the nearest of ours."""
+    unknown = unknown_options(beam_args)
+    if not unknown:
+        return
+    ours = [o for action in parser._actions for o in action.option_strings]  # noqa: SLF001
+    hints = []
+    for option in unknown:
+        close = difflib.get_close_matches(option, ours, n=1)
+        hints.append(f"{option} (did you mean {close[0]}?)" if close else option)
+    raise ValueError(
+        f"unknown option(s) {', '.join(hints)}: neither sgns-preprocess nor Beam knows them "
+        "(sgns-preprocess --help lists ours)"
+    )
+
+
 def pipeline_options(beam_args: list[str]) -> PipelineOptions:
     """The user's Beam options; for a local run (no --runner, or DirectRunner), the engine that
     DirectRunner falls back to, named directly, with the measured fastest worker settings."""
@@ -153,35 +192,26 @@ def pipeline_options(beam_args: list[str]) -> PipelineOptions:
     return options
 
 
-def prepare_output(config: PipelineConfig) -> None:
-    """Refuse to replace a dataset without --overwrite; with it, unmake the old one first."""
-    output = config.output
-    manifest = FileSystems.join(output, MANIFEST_FILE)
-    if FileSystems.exists(manifest):
-        if not config.overwrite:
-            raise ValueError(
-                f"--output {output!r} already holds a dataset; pass --overwrite to replace it "
-                "or --append to add the input files to it"
-            )
-        FileSystems.delete([manifest])  # first, so that a failed run leaves no dataset behind
-        for name in (PAIRS_DIR, VOCAB_FILE, COUNTS_FILE, SNAPSHOTS_DIR):
-            if FileSystems.exists(FileSystems.join(output, name)):
-                FileSystems.delete([FileSystems.join(output, name)])
-
-
 def run(config: PipelineConfig, beam_args: list[str]) -> dict:
-    """Check the inputs and the output, then add one increment (or build the dataset)."""
+    """Check the inputs and the output, then add one increment, build the dataset, or build a
+    new one beside the old and swap it in (--overwrite)."""
     files = list_files(config.inputs)
     options = pipeline_options(beam_args)
     with DatasetLock(config.output):
         if config.append:
             base = require_dataset(config.output)
             check_settings(config, base["config"])
-        else:
-            prepare_output(config)
-            base = None
+        claim(config.output)
         recover(config.output)
-        return add_increment(config, files, base, options)
+        base = read_dataset(config.output)
+        if base is None or config.append:
+            return add_increment(config, files, base, options)
+        if not config.overwrite:
+            raise ValueError(
+                f"--output {config.output!r} already holds a dataset; pass --overwrite to "
+                "replace it or --append to add the input files to it"
+            )
+        return replace_dataset(config, files, options)
 
 
 def resolve_config(args: argparse.Namespace) -> PipelineConfig:
@@ -199,32 +229,65 @@ def resolve_config(args: argparse.Namespace) -> PipelineConfig:
     return config
 
 
-def user_error(error: BaseException) -> str | None:
-    """The one-line message of an error a user caused (ValueError, FileNotFoundError)."""
-    if not isinstance(error, (ValueError, FileNotFoundError)):
-        return None
-    lines = str(error).splitlines() or [type(error).__name__]
-    return re.sub(r" \[while running .*", "", lines[0])  # a runner's note on the failed step
+class _WithoutWorkerTracebacks:
+    """sys.stderr less the tracebacks that Beam's SDK worker prints itself (not through
+    logging) for a failed bundle: the error is then said in one line, or, when it is not a
+    user's mistake, re-raised with that traceback in its text."""
+
+    def __init__(self, stream):
+        self._stream, self._newline = stream, False
+
+    def write(self, text: str) -> int:
+        dropped = text.startswith("Traceback (most recent call last):")
+        if dropped or (self._newline and text == "\n"):
+            self._newline = dropped
+            return len(text)
+        self._newline = False
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _quiet_workers():
+    stderr, sys.stderr = sys.stderr, _WithoutWorkerTracebacks(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stderr = stderr
+
+
+def _not_a_beam_traceback(record: logging.LogRecord) -> bool:
+    beam = record.name.startswith("apache_beam")
+    return not (beam and (record.exc_info or "Traceback" in record.getMessage()))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the sgns-preprocess console script; returns the exit code."""
-    args, beam_args = build_parser().parse_known_args(argv)
+    parser = build_parser()
+    args, beam_args = parser.parse_known_args(argv)
     # force: importing Beam may already have configured the root logger with a bare format
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", force=True)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    # a failing step's traceback, logged by Beam's workers: the error itself is said below, in
+    # one line, or re-raised whole when it is not a user's mistake
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_not_a_beam_traceback)
     try:
+        check_options(beam_args, parser)
         if args.watch or args.append or args.watch_max_increments is not None:
             config = resolve_config(args)
         else:
             config = config_from_args(args)
-        if args.watch:
-            watch_config = WatchConfig(args.poll_seconds, args.watch_max_increments)
-            watch(config, watch_config, pipeline_options(beam_args))
-        else:
-            run(config, beam_args)
+        with _quiet_workers():
+            if args.watch:
+                watch_config = WatchConfig(args.poll_seconds, args.watch_max_increments)
+                watch(config, watch_config, pipeline_options(beam_args))
+            else:
+                run(config, beam_args)
     except Exception as error:  # noqa: BLE001 - turned into one line, or re-raised
-        message = user_error(error)
+        message = user_message(error)
         if message is None:
             raise
         sys.stderr.write(f"{PROG}: error: {message}\n")

@@ -21,6 +21,9 @@ import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.compressed import CheckedStream, is_checked
+from sgns.errors import os_message
+
 log = logging.getLogger(__name__)
 
 # Uncompressed files bigger than this are read as several byte ranges, in parallel.
@@ -46,20 +49,30 @@ class Block(NamedTuple):
     carry: int  # tokens of the first line that came before this block, modulo max_sentence_length
     lines: int  # line ends in this block (a last line without "\n" counts)
     replaced_bytes: int  # undecodable bytes replaced by U+FFFD
+    # Set on the one block that ends a source which could not be read to its end (a truncated
+    # or corrupt .gz/.bz2, a permission error): why, naming the file. The vocabulary run reports
+    # it and the increment stops there, before any pair is made.
+    error: str | None = None
 
 
 def list_files(patterns: tuple[str, ...], allow_missing: bool = False) -> list:
     """FileMetadata (path, size_in_bytes, last_updated_in_seconds) of every matched file, sorted
     by path, without duplicates; local paths made absolute, so that the manifest names a file
-    the same way whatever the working directory or the pattern.
+    the same way whatever the working directory or the pattern. A directory, with or without
+    a trailing slash, stands for the files directly in it.
 
     Raises FileNotFoundError naming the first pattern that matches nothing, unless allow_missing.
     """
     found = {}
-    for pattern, result in zip(patterns, FileSystems.match(list(patterns))):
-        if not result.metadata_list and not allow_missing:
+    for pattern in patterns:
+        matched = FileSystems.match([pattern])[0].metadata_list
+        if _is_directory(pattern, matched):
+            matched = FileSystems.match([pattern.rstrip("/") + "/"])[0].metadata_list
+        if not matched and not allow_missing:
             raise FileNotFoundError(f"--input pattern {pattern!r} matches no file")
-        for metadata in result.metadata_list:
+        for metadata in matched:
+            if FileSystems.get_scheme(metadata.path) is None and os.path.isdir(metadata.path):
+                continue  # a folder inside a pattern's match: not a corpus file
             if FileSystems.get_scheme(metadata.path) is None:  # local: one name per file
                 metadata = FileMetadata(
                     os.path.abspath(metadata.path),
@@ -68,6 +81,16 @@ def list_files(patterns: tuple[str, ...], allow_missing: bool = False) -> list:
                 )
             found[metadata.path] = metadata
     return [found[path] for path in sorted(found)]
+
+
+def _is_directory(pattern: str, matched: list) -> bool:
+    """Whether `pattern` names a directory: a local one, or an object-store prefix with no
+    object of its own name."""
+    if pattern.endswith("/") or any(c in pattern for c in "*?["):
+        return False
+    if FileSystems.get_scheme(pattern) is None:
+        return os.path.isdir(pattern)
+    return not matched
 
 
 def plan_sources(files: list[tuple[str, int]], range_bytes: int = RANGE_BYTES) -> list[Source]:
@@ -168,9 +191,12 @@ def _find_cut(buf: bytearray, left_in_range: int, eof: bool) -> tuple[int, bool]
 
 
 def open_source(source: Source):
-    """A binary stream of the source's file, decompressed by extension (ranges: uncompressed)."""
+    """A binary stream of the source's file, decompressed by extension (ranges: uncompressed);
+    .gz and .bz2 are read to their end-of-stream marker or refused (pipeline.compressed)."""
     if source.start or source.end >= 0:
         return FileSystems.open(source.path, compression_type=CompressionTypes.UNCOMPRESSED)
+    if is_checked(source.path):
+        return CheckedStream(source.path)
     return FileSystems.open(source.path)
 
 
@@ -190,5 +216,11 @@ class ReadBlocks(beam.PTransform):
 
 def _read_source(source: Source, block_bytes: int, max_sentence_length: int) -> Iterator[Block]:
     log.info("reading %s from byte %d", source.path, source.start)
-    with open_source(source) as stream:
-        yield from read_blocks(stream, source, block_bytes, max_sentence_length)
+    try:
+        with open_source(source) as stream:
+            yield from read_blocks(stream, source, block_bytes, max_sentence_length)
+    except (ValueError, OSError) as e:  # reported by the driver, not raised inside the runner
+        if isinstance(e, OSError):
+            e = ValueError("cannot read input: " + os_message(e.errno, e.strerror, source.path))
+        why = str(e)
+        yield Block(f"{source.file_index}:{source.start}:error", "", 0, 0, 0, error=why)

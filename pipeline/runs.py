@@ -6,11 +6,13 @@
      increment's files; every pass of a block from one tokenisation) -> MergeShards
      (pairs/inc-0000k/...) -> WriteManifest, which publishes vocab.tsv and counts.tsv and then
      replaces manifest.json, the commit.
-A failure anywhere puts the dataset back as its manifest says (`pipeline.increment.recover`).
+A failure anywhere puts the dataset back as its manifest says (`pipeline.outdir.recover`);
+`replace_dataset` (--overwrite) builds the new dataset beside the old one and swaps it in.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -20,16 +22,11 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.config import PipelineConfig
-from pipeline.increment import (
-    base_folder,
-    check_new_inputs,
-    increment_folders,
-    recover,
-    require_dataset,
-)
+from pipeline.increment import base_folder, check_new_inputs, increment_folders, require_dataset
 from pipeline.inputs import describe_file
 from pipeline.make_pairs import MakePairs
 from pipeline.manifest import WriteManifest
+from pipeline.outdir import claim, recover, release, staging_path, swap_in
 from pipeline.read import ReadBlocks, plan_sources
 from pipeline.shards import MergeShards
 from pipeline.vocabulary import CountVocabulary, check_vocabulary, read_summary, summary_path
@@ -97,6 +94,7 @@ def add_increment(config: PipelineConfig, files: list, base: dict | None, option
         "increment %d: %d input files (%d bytes) -> %s", index, len(paths),
         sum(s for _, s in paths), config.output,
     )  # fmt: skip
+    claim(config.output)
     try:
         started = time.perf_counter()
         with beam.Pipeline(options=options) as pipeline:
@@ -112,4 +110,19 @@ def add_increment(config: PipelineConfig, files: list, base: dict | None, option
     except BaseException:
         recover(config.output)  # reads the manifest again: it may have been written after all
         raise
+    release(config.output)
+    return require_dataset(config.output)
+
+
+def replace_dataset(config: PipelineConfig, files: list, options) -> dict:
+    """--overwrite: build the new dataset in the output's staging folder; only once it is
+    complete, swap it in for the old one (pipeline.outdir.swap_in)."""
+    staging = staging_path(config.output)
+    try:
+        add_increment(dataclasses.replace(config, output=staging), files, None, options)
+    except BaseException:
+        if FileSystems.exists(staging):
+            FileSystems.delete([staging])
+        raise
+    swap_in(staging, config.output)
     return require_dataset(config.output)

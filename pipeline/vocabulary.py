@@ -32,6 +32,7 @@ from sgns.dataset import (
     vocab_fingerprint,
     words_fingerprint,
 )
+from sgns.files import TEMP_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class CorpusStats(NamedTuple):
     tokens: int = 0
     replaced_bytes: int = 0
     blocks: int = 0
+    errors: tuple[str, ...] = ()  # inputs that could not be read to their end (Block.error)
 
     def add(self, other: CorpusStats) -> CorpusStats:
         return CorpusStats(*(a + b for a, b in zip(self, other)))
@@ -51,7 +53,8 @@ class CorpusStats(NamedTuple):
 def count_block(block: Block, lowercase: bool) -> tuple[pa.Table, CorpusStats]:
     """Word counts (a table: pipeline.tokens.COUNTS_SCHEMA) and statistics of one block."""
     counts, tokens = count_tokens(block.text, lowercase)
-    return counts, CorpusStats(block.lines, tokens, block.replaced_bytes, 1)
+    errors = (block.error,) if block.error else ()
+    return counts, CorpusStats(block.lines, tokens, block.replaced_bytes, 1, errors)
 
 
 def select_vocabulary(
@@ -154,12 +157,17 @@ def summarize(
         "oov_tokens": stats.tokens - sum(counts[w] for w in words if w in counts),
         "replaced_bytes": stats.replaced_bytes,
         "blocks": stats.blocks,
+        "bad_inputs": sorted(stats.errors),
     }
     return words, word_counts, merged, summary
 
 
 def check_vocabulary(summary: dict, min_count: int) -> None:
-    """Refuse an empty corpus or an empty vocabulary, with the fix in the message."""
+    """Refuse unreadable inputs, an empty corpus or an empty vocabulary, with the fix."""
+    bad = summary.get("bad_inputs", [])
+    if bad:
+        more = f" (and {len(bad) - 1} more input(s) like it)" if len(bad) > 1 else ""
+        raise ValueError(bad[0] + more)
     if summary["tokens"] == 0:
         raise ValueError("the corpus is empty: the input files hold no tokens")
     if summary["size"] == 0:
@@ -171,7 +179,7 @@ def check_vocabulary(summary: dict, min_count: int) -> None:
 
 def summary_path(output: str) -> str:
     """Where the vocabulary run leaves its summary for the driver (removed with the run)."""
-    return FileSystems.join(output, ".tmp-vocab-summary.json")
+    return FileSystems.join(output, TEMP_PREFIX + "vocab-summary.json")
 
 
 def read_summary(output: str) -> dict:

@@ -8,12 +8,15 @@ read it is not read again (append new files, do not grow old ones).
 Settled: two polls one interval apart saw the same size and mtime, and the size is not 0. A file
 still being written is therefore not taken half-written as long as its writer adds to it at least
 once per poll interval; a writer that pauses longer must write under a name outside the pattern
-and rename the file in when done (a rename is atomic, and needs no timing assumption).
+and rename the file in when done (a rename is atomic, and needs no timing assumption). A .gz or
+.bz2 file is taken only once it also decodes to its end-of-stream marker (pipeline.compressed):
+one that stops short is waited for (said once), a corrupt one is skipped and said, until either
+changes; neither holds back the other files of its poll, nor enters the manifest.
 
 Stopping: SIGINT (Ctrl-C) or SIGTERM while waiting stops at once; during an increment, the
 increment is finished and committed first, and a second signal abandons it (the dataset stays as
 its manifest says). Both log and return normally (exit 0). `max_increments` stops after that many
-increments (tests, batch jobs). A failing increment (a corrupt file, say) is rolled back and ends
+increments (tests, batch jobs). A failing increment (a full disk, say) is rolled back and ends
 the watch with its error, rather than being retried forever.
 """
 
@@ -24,9 +27,11 @@ import signal
 import threading
 from dataclasses import dataclass
 
+from pipeline.compressed import decode_problem, is_checked
 from pipeline.config import PipelineConfig
-from pipeline.increment import DatasetLock, read_dataset, recover
+from pipeline.increment import read_dataset
 from pipeline.inputs import already_ingested, describe_file, ingested_paths
+from pipeline.outdir import DatasetLock, claim, recover
 from pipeline.read import list_files
 from pipeline.runs import add_increment
 
@@ -89,6 +94,26 @@ class Stopper:
             signal.signal(sig, handler)
 
 
+def decodable(files: list, verdicts: dict) -> list:
+    """The files that are not compressed, or decode to their end; the others are said once per
+    size and mtime (`verdicts` remembers them)."""
+    ready = []
+    for m in files:
+        if not is_checked(m.path):
+            ready.append(m)
+            continue
+        key = (m.path, m.size_in_bytes, m.last_updated_in_seconds)
+        if key not in verdicts:
+            verdicts[key] = decode_problem(m.path)
+            if verdicts[key] is not None:
+                kind, message = verdicts[key]
+                what = "waiting for it to change" if kind == "truncated" else "skipping it"
+                log.warning("%s: %s", message, what)
+        if verdicts[key] is None:
+            ready.append(m)
+    return ready
+
+
 def new_files(config: PipelineConfig, manifest: dict | None, skipped: set) -> list:
     """Files the patterns match now that no increment read (nor a copy of one); copies are
     added to `skipped`, with a warning."""
@@ -111,13 +136,16 @@ def watch(
     stopper = stopper or Stopper()
     seen: dict = {}
     skipped: set = set()
+    verdicts: dict = {}
     added = 0
     with DatasetLock(config.output), stopper:
+        claim(config.output)
         recover(config.output)
         log.info("watching %s every %g s", ",".join(config.inputs), settings.poll_seconds)
         while not stopper.requested.is_set():
             manifest = read_dataset(config.output)
             ready, seen = settled(new_files(config, manifest, skipped), seen)
+            ready = decodable(ready, verdicts)
             if ready:
                 stopper.busy = True
                 try:

@@ -42,8 +42,9 @@ counts.tsv from the snapshots the manifest names and deletes the unlisted pairs 
 (until then vocab.tsv may stay newer than the manifest, as above). Shards and snapshots listed by
 a manifest are never rewritten or deleted by a later increment. Since counts change with each
 increment, so do vocab["sha256"]; words_fingerprint of the first V words, V an older size, stays
-equal to that older manifest's vocab["words_sha256"]. One writer at a time: sgns-preprocess holds
-DIR/.lock (local directories) while it writes.
+equal to that older manifest's vocab["words_sha256"]. One writer at a time: sgns-preprocess holds an
+OS lock on DIR/.lock (local directories) while it writes, and a build that has not committed marks
+DIR with .sgns-dataset (pipeline.outdir).
 
 Manifest (JSON object)::
 
@@ -73,6 +74,7 @@ Manifest (JSON object)::
                       and the last MiB of the raw bytes; of the whole file up to 2 MiB)
       seed, num_shards  the seed and shards per pass of this increment's pairs
       vocab_size      vocabulary size after this increment
+      vocab_sha256    sha256 of its vocabulary snapshot (datasets written since 2026-12)
       new_words       words this increment added (== vocab_size for increment 0)
       stats           files, lines, tokens, oov_tokens (tokens of this increment outside the
                       vocabulary after it), replaced_bytes
@@ -167,10 +169,19 @@ def read_vocab(directory: str) -> tuple[list[str], list[int]]:
 
 def read_manifest_vocab(directory: str, manifest: dict) -> tuple[list[str], list[int]]:
     """Exactly the words and counts of this manifest, even while an increment is being added:
-    its snapshot when it names one (vocab.tsv may already be newer), else vocab.tsv."""
-    name = manifest["vocab"].get("snapshot", VOCAB_FILE)
+    its snapshot when it names one (vocab.tsv may already be newer), else vocab.tsv. The file
+    must be the one the manifest fingerprinted (its sha256), else the dataset was changed after
+    it was written and ValueError says so."""
+    vocab = manifest["vocab"]
+    name = vocab.get("snapshot", VOCAB_FILE)
     with open(os.path.join(directory, name), "rb") as f:
-        words, counts = parse_vocab(f.read())
+        data = f.read()
+    if "sha256" in vocab and hashlib.sha256(data).hexdigest() != vocab["sha256"]:
+        raise ValueError(
+            f"{name} in {directory!r} is not the vocabulary its manifest was written with "
+            "(its sha256 differs): the dataset was changed since; rebuild it (sgns-preprocess)"
+        )
+    words, counts = parse_vocab(data)
     if len(words) != manifest["vocab"]["size"]:
         raise ValueError(
             f"{name} in {directory!r} has {len(words)} words but the manifest says "

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
-TEMP_PREFIX = ".tmp-"  # temporary files, in the directory of the file they will replace
+TEMP_PREFIX = ".sgns-tmp-"  # temporary files and folders (pipeline.outdir removes only these)
 
 
 def _umask() -> int:
@@ -40,7 +40,10 @@ def atomic_open(path: str, durable: bool = True) -> Iterator[BinaryIO]:
     On an error (or an interrupt) the temporary file is removed and `path` is left as it was.
     """
     directory = os.path.dirname(os.path.abspath(path))
-    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
+    try:
+        fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
+    except OSError as e:  # name the file the caller asked for, not our temporary one
+        raise type(e)(e.errno, e.strerror, path) from None
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as f:
@@ -49,9 +52,11 @@ def atomic_open(path: str, durable: bool = True) -> Iterator[BinaryIO]:
             if durable:
                 os.fsync(f.fileno())
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
+        if isinstance(e, OSError) and e.errno is not None and e.filename is None:
+            raise type(e)(e.errno, e.strerror, path) from None  # a full disk names the file
         raise
     if durable:
         fsync_directory(directory)

@@ -55,19 +55,19 @@ def npy_vocab_path(path: str) -> str:
 def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.ndarray]:
     """Words and vectors (V, D) from a word2vec text/binary file or a .npy written above.
 
-    `binary=None` guesses from the extension (.bin is binary, .npy is numpy, else text).
+    `binary=None` tells the format from the file's content (`sniff_format`), whatever its name.
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"vector file {path!r} does not exist")
-    if path.endswith(".npy"):
+    fmt = sniff_format(path) if binary is None else ("binary" if binary else "text")
+    if fmt == "npy":
         vocab = npy_vocab_path(path)
         if not os.path.exists(vocab):
             raise FileNotFoundError(f"{path!r} has no vocabulary beside it ({vocab!r})")
         with open(vocab, "rb") as f:
             words, _ = parse_vocab(f.read())
         return words, np.load(path, allow_pickle=False)
-    if binary is None:
-        binary = path.endswith(".bin")
+    binary = fmt == "binary"
     with open(path, "rb") as f:
         header = f.readline().split()
         if len(header) != 2 or not all(h.isdigit() for h in header):
@@ -93,6 +93,27 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
                 words.append(parts[0].decode("utf-8", errors="replace"))
                 vectors[i] = np.asarray(parts[1:], dtype=np.float32)
     return words, vectors
+
+
+def sniff_format(path: str) -> str:
+    """ "npy", "binary" or "text": numpy's magic bytes; else after the "V D" header line, a
+    first record of D + 1 space-separated fields that all but the first read as numbers is
+    text, anything else binary."""
+    with open(path, "rb") as f:
+        if f.read(6) == b"\x93NUMPY":
+            return "npy"
+        f.seek(0)
+        header = f.readline().split()
+        if len(header) != 2 or not all(h.isdigit() for h in header):
+            return "text"  # not word2vec at all: the text reader says so
+        fields = f.readline(1 << 20).rstrip(b"\r\n").split(b" ")
+    if len(fields) != int(header[1]) + 1:
+        return "binary" if fields != [b""] else "text"
+    try:
+        [float(x) for x in fields[1:]]
+    except ValueError:
+        return "binary"
+    return "text"
 
 
 def _read_binary_word(f, path: str) -> str:

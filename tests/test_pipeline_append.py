@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -11,7 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.increment import LOCK_FILE, DatasetLock, recover
+from pipeline.outdir import LOCK_FILE, DatasetLock, recover
 from pipeline.pairs import keep_probabilities
 from pipeline.preprocess import main
 from pipeline.vocabulary import select_vocabulary
@@ -218,8 +217,9 @@ def test_a_killed_append_is_undone_by_the_next_run(grown, tmp_path):
         shutil.copy(grown / "ab" / name, ds / name)
     shutil.copytree(grown / "ab" / "pairs" / "inc-00001", ds / "pairs" / "inc-00001")
     shutil.copytree(grown / "ab" / "snapshots" / "inc-00001", ds / "snapshots" / "inc-00001")
-    (ds / ".tmp-pieces").mkdir()
-    (ds / ".tmp-abc").write_text("half")
+    (ds / ".sgns-tmp-pieces").mkdir()
+    (ds / ".tmp-pieces").mkdir()  # as sgns before 2026-12 named its pieces
+    (ds / ".sgns-tmp-abc").write_text("half")
     recover(str(ds))
     assert _bytes(ds) == before
     assert sorted(os.listdir(ds)) == [
@@ -232,12 +232,12 @@ def test_a_killed_append_is_undone_by_the_next_run(grown, tmp_path):
     assert os.listdir(ds / "pairs") == ["inc-00000"] == os.listdir(ds / "snapshots")
 
 
-def test_a_bad_input_file_leaves_the_dataset_as_it_was(grown, tmp_path):
+def test_a_bad_input_file_leaves_the_dataset_as_it_was(grown, tmp_path, capsys):
     shutil.copytree(grown / "a", tmp_path / "ds")
     before = _bytes(tmp_path / "ds")
     (tmp_path / "bad.txt.gz").write_bytes(b"not gzip at all")
-    with pytest.raises(Exception):  # noqa: B017 - whatever the runner wraps it in
-        _append([grown / "b.txt", tmp_path / "bad.txt.gz"], tmp_path / "ds")
+    assert _append([grown / "b.txt", tmp_path / "bad.txt.gz"], tmp_path / "ds") == 2
+    assert str(tmp_path / "bad.txt.gz") in _error_line(capsys)
     assert _bytes(tmp_path / "ds") == before
     assert os.listdir(tmp_path / "ds" / "pairs") == ["inc-00000"]
 
@@ -249,17 +249,31 @@ def test_max_vocab_caps_the_new_words_and_never_evicts_old_ones():
     assert select_vocabulary(counts, 2, None, ["old"])[0] == ["old", "z", "x", "y", "low"]
 
 
+HOLD_LOCK = """
+import sys, time
+from pipeline.outdir import DatasetLock
+with DatasetLock(sys.argv[1]):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
 def test_a_second_writer_is_refused_and_a_dead_writers_lock_taken_over(tmp_path, capsys):
     (tmp_path / "c.txt").write_text("a b a b a b c\n" * 5)
     out = tmp_path / "ds"
     out.mkdir()
-    (out / LOCK_FILE).write_text(f"{os.getpid()} {socket.gethostname()}\n")  # a live writer
-    args = ["--input", str(tmp_path / "c.txt"), "--output", str(out), "--min-count", "1"]
-    assert main(args + FAST) == 2
-    assert f"pid {os.getpid()}" in _error_line(capsys)
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()  # fmt: skip
-    (out / LOCK_FILE).write_text(f"{gone} {socket.gethostname()}\n")
+    holder = subprocess.Popen(  # a live writer, in another process
+        [sys.executable, "-c", HOLD_LOCK, str(out)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        args = ["--input", str(tmp_path / "c.txt"), "--output", str(out), "--min-count", "1"]
+        assert main(args + FAST) == 2
+        assert f"pid {holder.pid}" in _error_line(capsys)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (out / LOCK_FILE).exists()  # what a killed writer leaves: a file nobody holds
     with DatasetLock(str(out)):
-        assert (out / LOCK_FILE).read_text().split()[0] == str(os.getpid())
+        assert (out / LOCK_FILE).read_text().split()[1] == str(os.getpid())
     assert not (out / LOCK_FILE).exists()

@@ -30,9 +30,9 @@ def test_watch_takes_a_file_only_once_it_has_settled():
     assert [m.path for m in ready] == ["a"]
 
 
-def _watch(corpus, out, log, *extra) -> subprocess.Popen:
+def _watch(corpus, out, log, *extra, pattern="*.txt") -> subprocess.Popen:
     """sgns-preprocess --watch in a child process, its log going to the file `log`."""
-    command = [sys.executable, "-m", "pipeline.preprocess", "--input", f"{corpus}/*.txt",
+    command = [sys.executable, "-m", "pipeline.preprocess", "--input", f"{corpus}/{pattern}",
                "--output", str(out), "--watch", "--poll-seconds", "0.2", *extra, *FAST]  # fmt: skip
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
     with open(log, "w") as f:

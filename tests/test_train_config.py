@@ -6,14 +6,15 @@ from sgns.train.config import TrainConfig
 from sgns.train.resume import check_resumable
 
 
-def test_bad_values_are_rejected_with_the_field_named():
-    for bad, field in (
-        ({"dim": 0}, "dim"),
-        ({"negative_mode": "x"}, "negative_mode"),
-        ({"lr": -1.0}, "lr"),
-        ({"device": "tpu"}, "device"),
+def test_bad_values_are_rejected_with_the_option_named():
+    for bad, option in (
+        ({"dim": 0}, "--dim must"),
+        ({"batch_size": 0}, "--batch-size must"),
+        ({"negative_mode": "x"}, "--negative-mode 'x'"),
+        ({"lr": -1.0}, "--lr must"),
+        ({"device": "tpu"}, "--device 'tpu'"),
     ):
-        with pytest.raises(ValueError, match=field):
+        with pytest.raises(ValueError, match=option):
             TrainConfig(data="d", output="o", **bad)
 
 
@@ -26,5 +27,5 @@ def test_pool_size_follows_the_batch_unless_given():
 def test_resume_needs_the_same_shape_and_schedule():
     saved = TrainConfig(data="d", output="o").to_dict()
     check_resumable(saved, TrainConfig(data="d", output="o", num_workers=3))  # harmless change
-    with pytest.raises(ValueError, match="dim=100"):
+    with pytest.raises(ValueError, match="written with --dim 100 but this run has --dim 50"):
         check_resumable(saved, TrainConfig(data="d", output="o", dim=50))

@@ -29,7 +29,7 @@ def _epoch_pairs(tiny, epoch, world_size, batch_size, workers=0, seed=5):
     steps = max(batch_counts(split, batch_size))
     per_rank = []
     for rank_units in split:
-        stream = PairBatches(rank_units, batch_size, steps)
+        stream = PairBatches(rank_units, batch_size, steps, V)
         batches = list(DataLoader(stream, batch_size=None, num_workers=workers))
         per_rank.append(batches)
     return per_rank, steps
@@ -65,8 +65,8 @@ def test_batches_do_not_depend_on_the_number_of_workers(tiny):
 def test_stream_starts_at_any_batch(tiny):
     directory, manifest, sizes = tiny
     units = epoch_units(directory, manifest, sizes, 0)
-    full = list(PairBatches(units, 50, 20))
-    rest = list(DataLoader(PairBatches(units, 50, 20, start=7), batch_size=None, num_workers=2))
+    full = list(PairBatches(units, 50, 20, V))
+    rest = list(DataLoader(PairBatches(units, 50, 20, V, start=7), batch_size=None, num_workers=2))
     assert len(rest) == 13
     assert all(torch.equal(a[0], b[0]) for a, b in zip(full[7:], rest))
 

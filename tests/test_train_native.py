@@ -162,7 +162,7 @@ def test_a_resumed_run_keeps_its_engine_and_mode():
 def test_sizes_beyond_the_kernel_fall_back_or_are_refused():
     assert _config(negatives=300).engine == "torch"
     assert _config(dim=5000).engine == "torch"
-    with pytest.raises(ValueError, match="negatives <= 256"):
+    with pytest.raises(ValueError, match="--negatives <= 256"):
         _config(engine="native", negatives=300)
 
 

@@ -1,6 +1,7 @@
 """Online training: growing the tables, resuming on a grown dataset, replay, and --follow."""
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -176,8 +177,12 @@ def test_resume_on_an_unrelated_vocabulary_is_refused_in_one_line(trained, tmp_p
     other = str(tmp_path / "other")
     write_tiny_dataset(other, vocab_size=40, pairs=800, shards=2)
     words, counts = dataset.read_vocab(other)
+    renamed = dataset.format_vocab(["z" + w for w in words], counts)
     with open(os.path.join(other, dataset.VOCAB_FILE), "wb") as f:
-        f.write(dataset.format_vocab(["z" + w for w in words], counts))
+        f.write(renamed)
+    manifest = dataset.read_manifest(other)  # a consistent dataset of other words
+    manifest["vocab"]["sha256"] = hashlib.sha256(renamed).hexdigest()
+    dataset.write_manifest_local(other, manifest)
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_:
         main(["--data", other, "--output", run, "--resume", "--dim", "8", "--device", "cpu"])

@@ -1,5 +1,6 @@
 """Whole runs in one process: exact resume, metrics, NaN handling, and bad input rejected early."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -170,7 +171,8 @@ def test_ids_beyond_the_vocabulary_are_rejected(tiny, tmp_path, capsys):
     open(os.path.join(tiny, "vocab.tsv"), "w").writelines(lines)
     path = os.path.join(tiny, "manifest.json")
     manifest = json.load(open(path))
-    manifest["vocab"]["size"] = 30
+    manifest["vocab"]["size"] = 30  # a consistent manifest of 30 words, shards of 40
+    manifest["vocab"]["sha256"] = hashlib.sha256("".join(lines).encode()).hexdigest()
     json.dump(manifest, open(path, "w"))
     _expect_error(["--data", tiny, "--output", str(tmp_path / "r")], capsys, "30 words")
 
@@ -207,7 +209,7 @@ def test_resume_with_another_vocabulary_or_dim_is_rejected(tiny, tmp_path, capsy
             "--resume",
         ],
         capsys,
-        "dim=8",
+        "--dim 8",
     )
     other = str(tmp_path / "other")
     write_tiny_dataset(other, vocab_size=41, pairs=1200, shards=2, passes=2)

@@ -20,6 +20,7 @@ import os
 import sys
 import time
 
+from sgns.errors import user_message
 from sgns.eval.planted import evaluate_synthetic, load_truth
 from sgns.eval.scoring import (
     evaluate_analogies,
@@ -178,8 +179,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         result = run(args)
-    except (ValueError, OSError) as e:
-        print(f"sgns-eval: error: {e}", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
+        message = user_message(e)
+        if message is None:
+            raise
+        print(f"sgns-eval: error: {message}", file=sys.stderr)
         return 2
     print(json.dumps(result, indent=1) if args.json else format_results(result))
     if result.get("unknown_words"):

@@ -12,6 +12,7 @@ import argparse
 import logging
 import sys
 
+from sgns.errors import user_message
 from sgns.report.collect import ReportConfig, write_report
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,11 @@ def main(argv: list[str] | None = None) -> int:
             args.run, args.output, args.eval, args.synth_truth, args.words, args.labels
         )
         path = write_report(cfg)
-    except (ValueError, OSError) as e:
-        print(f"sgns-report: error: {e}", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
+        message = user_message(e)
+        if message is None:
+            raise
+        print(f"sgns-report: error: {message}", file=sys.stderr)
         return 2
     log.info("wrote %s", path)
     print(path)

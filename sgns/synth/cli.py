@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import asdict
 
+from sgns.errors import user_message
 from sgns.synth.config import SynthConfig
 from sgns.synth.generate import output_paths, write_synth
 from sgns.synth.lexicon import RELATIONS
@@ -56,11 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         paths = output_paths(args.output, args.truth)
         start = time.perf_counter()
         planted = write_synth(cfg, paths)
-    except ValueError as e:
-        print(f"sgns-synth: error: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"sgns-synth: error: cannot write {e.filename}: {e.strerror}", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
+        message = user_message(e)
+        if message is None:
+            raise
+        print(f"sgns-synth: error: {message}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - start
     log.info(

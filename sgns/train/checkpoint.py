@@ -18,11 +18,15 @@ A checkpoint is a dict of tensors and plain types only:
     stage           the training stage (sgns.train.plan.TrainingStage.record): first, end
                     (increments [first, end)), base_step, lr, total_steps, old_words, old_ratio
     world_size      ranks that wrote it (the stream split depends on it)
+    metrics_bytes   the size of RUN/metrics.jsonl when it was written: a resumed run cuts the
+                    file back to it, so that no record is there twice
 Checkpoints written by earlier versions also hold "lr", "increments" and numpy's global RNG
 state; nothing reads them.
 """
 
 from __future__ import annotations
+
+import os
 
 import torch
 
@@ -37,21 +41,48 @@ def checkpoint_path(run: str) -> str:
 
 
 def save_checkpoint(path: str, state: dict) -> None:
-    """Write `state` so that `path` holds the old checkpoint or the new one, never half of one."""
+    """Write `state` so that `path` holds the old checkpoint or the new one, never half of one.
+    A failed write (a full disk) is the OSError of the file, not torch's wrapper of it."""
     with atomic_open(path) as f:
-        torch.save(state, f)
+        recorder = _Recorder(f)
+        try:
+            torch.save(state, recorder)
+        except RuntimeError:
+            if recorder.error is not None:
+                raise recorder.error from None
+            raise
+
+
+class _Recorder:
+    """A file whose write errors are kept: torch.save turns them into a RuntimeError."""
+
+    def __init__(self, file):
+        self.file, self.error = file, None
+
+    def write(self, data) -> int:
+        try:
+            return self.file.write(data)
+        except OSError as e:
+            self.error = e
+            raise
+
+    def flush(self) -> None:
+        self.file.flush()
 
 
 def load_checkpoint(path: str) -> dict:
     """The checkpoint at `path`; ValueError when it is not one this trainer wrote."""
+    fix = "remove it to start anew, or point --output elsewhere"
+    if os.path.getsize(path) == 0:
+        raise ValueError(f"checkpoint {path} is empty (0 bytes): {fix}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
+    except Exception as e:  # torch's own message would suggest an unsafe load
         raise ValueError(
-            f"checkpoint {path} cannot be loaded ({e}); remove it or drop --resume"
+            f"checkpoint {path} is damaged or not an sgns checkpoint ({type(e).__name__}): {fix}"
         ) from None
     if not isinstance(state, dict) or "weights" not in state or "config" not in state:
-        raise ValueError(f"{path} is not an sgns checkpoint")
+        raise ValueError(f"{path} is not an sgns checkpoint: {fix}")
     return state
 
 
@@ -78,6 +109,7 @@ def training_state(trainer) -> dict:
         "words_fingerprint": dataset.words_fingerprint(trainer.words),
         "stage": trainer.stage.record(),
         "world_size": trainer.ctx.world_size,
+        "metrics_bytes": trainer.runlog.size(),
     }
 
 

@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 
+from sgns.errors import user_message
 from sgns.train.config import ENGINES, EXPORT_VECTORS, NEGATIVE_MODES, TrainConfig
 from sgns.train.trainer import TrainingDiverged, train
 
@@ -183,7 +184,19 @@ def main(argv=None) -> None:
     )
     try:
         train(TrainConfig(**vars(args)))
-    except (ValueError, FileNotFoundError, TrainingDiverged) as e:
+    except KeyboardInterrupt:
+        if is_main:
+            print("sgns-train: interrupted; --resume continues from the last checkpoint",
+                  file=sys.stderr)  # fmt: skip
+        sys.exit(130)
+    except TrainingDiverged as e:
         if is_main:
             print(f"sgns-train: error: {e}", file=sys.stderr)
-        sys.exit(2 if not isinstance(e, TrainingDiverged) else 3)
+        sys.exit(3)
+    except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
+        message = user_message(e)
+        if message is None:
+            raise
+        if is_main:
+            print(f"sgns-train: error: {message}", file=sys.stderr)
+        sys.exit(2)

@@ -74,7 +74,7 @@ class TrainConfig:
         positive = ("dim", "negatives", "epochs", "batch_size", "pool_size", "log_interval")
         for name in positive:
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise ValueError(f"{_flag(name)} must be >= 1, got {getattr(self, name)}")
         for name in (
             "num_workers",
             "threads",
@@ -84,46 +84,54 @@ class TrainConfig:
             "follow_max_increments",
         ):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+                raise ValueError(f"{_flag(name)} must be >= 0, got {getattr(self, name)}")
         if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+            raise ValueError(f"--lr must be > 0, got {self.lr}")
         if self.increment_lr == 0:  # resolved here, so config.json records the rate used
             object.__setattr__(self, "increment_lr", self.lr * INCREMENT_LR_RATIO)
         if not self.increment_lr > 0:
-            raise ValueError(f"increment_lr must be > 0 (or 0: lr / 8), got {self.increment_lr}")
+            raise ValueError(
+                f"--increment-lr must be > 0 (or 0: --lr / 8), got {self.increment_lr}"
+            )
         if not 0 <= self.replay <= 1:
-            raise ValueError(f"replay must be in [0, 1], got {self.replay}")
+            raise ValueError(f"--replay must be in [0, 1], got {self.replay}")
         if not self.poll_seconds > 0:
-            raise ValueError(f"poll_seconds must be > 0, got {self.poll_seconds}")
+            raise ValueError(f"--poll-seconds must be > 0, got {self.poll_seconds}")
         if not 0 <= self.min_lr_ratio <= 1:
-            raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+            raise ValueError(f"--min-lr-ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.engine not in ENGINES:
-            raise ValueError(f"engine {self.engine!r} is not one of {', '.join(ENGINES)}")
+            raise ValueError(f"--engine {self.engine!r} is not one of {', '.join(ENGINES)}")
         if self.negative_mode not in NEGATIVE_MODES:
             raise ValueError(
-                f"negative_mode {self.negative_mode!r} is not one of {', '.join(NEGATIVE_MODES)}"
+                f"--negative-mode {self.negative_mode!r} is not one of {', '.join(NEGATIVE_MODES)}"
             )
         if self.export_vectors not in EXPORT_VECTORS:
             raise ValueError(
-                f"export_vectors {self.export_vectors!r} is not one of {', '.join(EXPORT_VECTORS)}"
+                f"--export-vectors {self.export_vectors!r} is not one of "
+                f"{', '.join(EXPORT_VECTORS)}"
             )
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
-            raise ValueError(f"device {self.device!r}: use auto, cpu, cuda or cuda:N")
+            raise ValueError(f"--device {self.device!r}: use auto, cpu, cuda or cuda:N")
         if self.engine == "native":
             self._check_native()
         if not self.data or not self.output:
-            raise ValueError("both data (the dataset directory) and output (the run) are needed")
+            raise ValueError("--data (the dataset directory) and --output (the run) are needed")
 
     def _check_native(self) -> None:
         """What engine native needs that a config alone can tell (the build is tried later)."""
         if self.device.startswith("cuda"):
-            raise ValueError("engine native runs on the CPU; use --device cpu or --engine torch")
+            raise ValueError("--engine native runs on the CPU; use --device cpu or --engine torch")
         if self.negative_mode == "pool":
-            raise ValueError("engine native trains per-pair negatives; use --negative-mode pair")
+            raise ValueError("--engine native trains per-pair negatives; use --negative-mode pair")
         if self.dim > MAX_DIM or self.negatives > MAX_NEGATIVES:
             raise ValueError(
-                f"engine native takes dim <= {MAX_DIM} and negatives <= {MAX_NEGATIVES}"
+                f"--engine native takes --dim <= {MAX_DIM} and --negatives <= {MAX_NEGATIVES}"
             )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def _flag(name: str) -> str:
+    """The command-line spelling of a field: batch_size -> --batch-size."""
+    return "--" + name.replace("_", "-")

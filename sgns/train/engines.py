@@ -44,11 +44,11 @@ def resolve(config: TrainConfig, device: torch.device, saved: dict | None = None
     cpu = device.type == "cpu"
     if engine == "native":
         if not cpu:
-            raise ValueError("engine native runs on the CPU; use --device cpu or --engine torch")
+            raise ValueError("--engine native runs on the CPU; use --device cpu or --engine torch")
         try:
             build.load()
         except build.NativeUnavailable as e:
-            raise ValueError(f"engine native cannot be built here: {e}") from None
+            raise ValueError(f"--engine native cannot be built here: {e}") from None
     elif engine == "auto":
         fits = config.dim <= build.MAX_DIM and config.negatives <= build.MAX_NEGATIVES
         usable = cpu and mode != "pool" and fits and build.available()
@@ -56,7 +56,7 @@ def resolve(config: TrainConfig, device: torch.device, saved: dict | None = None
     if mode == "auto":
         mode = "pair" if engine == "native" else "pool"
     if engine == "native" and mode == "pool":
-        raise ValueError("engine native trains per-pair negatives; use --negative-mode pair")
+        raise ValueError("--engine native trains per-pair negatives; use --negative-mode pair")
     return dataclasses.replace(config, engine=engine, negative_mode=mode)
 
 

@@ -13,6 +13,7 @@ import os
 import sys
 
 from sgns import dataset, rundir
+from sgns.errors import user_message
 from sgns.train.checkpoint import checkpoint_path, load_checkpoint
 from sgns.train.table import vectors_from_weights
 from sgns.vectors import FORMATS, write_vectors
@@ -20,6 +21,8 @@ from sgns.vectors import FORMATS, write_vectors
 
 def export_run(run: str, output: str, fmt: str = "text", which: str = "input") -> None:
     """Write the vectors of the run directory `run` to `output` in `fmt`."""
+    if os.path.isdir(output):
+        raise ValueError(f"--output {output!r} is a directory; give the path of the file to write")
     path = checkpoint_path(run)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{run!r} has no {os.path.basename(path)}: not an sgns-train run")
@@ -45,8 +48,11 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     try:
         export_run(args.run, args.output, args.format, args.vectors)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"sgns-export: error: {e}", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
+        message = user_message(e)
+        if message is None:
+            raise
+        print(f"sgns-export: error: {message}", file=sys.stderr)
         sys.exit(2)
 
 

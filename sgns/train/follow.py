@@ -85,7 +85,7 @@ def poll(config, trained: int, picked: int, signalled: bool) -> tuple[str, int, 
     return action, end, manifest if action == "train" else None
 
 
-def follow(trainer, runlog) -> str | None:
+def follow(trainer) -> str | None:
     """Poll and train new increments until told to stop; the vectors path (None if stopped
     inside a stage: the checkpoint then holds the position)."""
     config, ctx = trainer.config, trainer.ctx
@@ -103,6 +103,6 @@ def follow(trainer, runlog) -> str | None:
             continue
         picked += end - trainer.stage.end
         trainer.manifest = manifest
-        path = trainer.advance(end, runlog)
+        path = trainer.advance(end)
         if path is None:
             return None

@@ -22,14 +22,17 @@ class PairBatches(IterableDataset):
     """Batches (centers (n,), contexts (n,)) int32 of one rank's units, from batch `start` to
     `steps` (exclusive); batches past the rank's data are empty. Use with batch_size=None."""
 
-    def __init__(self, units: list[Unit], batch_size: int, steps: int, start: int = 0):
+    def __init__(
+        self, units: list[Unit], batch_size: int, steps: int, vocab_size: int, start: int = 0
+    ):
         self.units, self.batch_size, self.steps, self.start = units, batch_size, steps, start
+        self.vocab_size = vocab_size  # ids are checked against it as row groups are read
         self.offsets = np.cumsum([0] + [u.pairs for u in units]).tolist()  # (U+1,)
 
     def __iter__(self):
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
-        reader = RowGroupReader()
+        reader = RowGroupReader(self.vocab_size)
         total = self.offsets[-1]
         for i in range(self.start + worker, self.steps, workers):
             lo, hi = min(i * self.batch_size, total), min((i + 1) * self.batch_size, total)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 
 import torch
 from tqdm import tqdm
 
+from sgns.files import atomic_write
 from sgns.rundir import METRICS_FILE, TENSORBOARD_DIR, run_path
 from sgns.train import distributed
 
@@ -22,15 +24,23 @@ log = logging.getLogger(__name__)
 
 
 class RunLog:
-    """Writes metrics on the main rank; a no-op elsewhere."""
+    """Writes metrics on the main rank; a no-op elsewhere.
 
-    def __init__(self, run: str, enabled: bool, tensorboard: bool, append: bool):
+    `resumed_at`: (step, metrics_bytes) of the checkpoint a resumed run continues; the file is
+    cut back to what it held then (records written after the checkpoint by the run that was
+    stopped would otherwise be there twice). Checkpoints without metrics_bytes (older
+    versions) drop the step records after their step instead."""
+
+    def __init__(self, run: str, enabled: bool, tensorboard: bool, resumed_at: tuple | None = None):
         self.enabled = enabled
         self.file = None
         self.writer = None
         if not enabled:
             return
-        self.file = open(run_path(run, METRICS_FILE), "a" if append else "w", encoding="utf-8")
+        path = run_path(run, METRICS_FILE)
+        if resumed_at is not None and os.path.exists(path):
+            cut_back(path, *resumed_at)
+        self.file = open(path, "a" if resumed_at is not None else "w", encoding="utf-8")
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter
@@ -90,11 +100,36 @@ class RunLog:
         self.file.write(json.dumps(record) + "\n")
         self.file.flush()
 
+    def size(self) -> int:
+        """Bytes written to the file so far (0 off the main rank)."""
+        return self.file.tell() if self.file else 0
+
     def close(self) -> None:
         if self.file:
             self.file.close()
         if self.writer:
             self.writer.close()
+
+
+def cut_back(path: str, step: int, size: int | None) -> None:
+    """metrics.jsonl as it was when the checkpoint of `step` was written (`size` bytes)."""
+    if size is not None:
+        if os.path.getsize(path) > size:
+            os.truncate(path, size)
+        return
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = f.readlines()
+    kept = [ln for ln in lines if not (_is_step_record(ln) and json.loads(ln)["step"] > step)]
+    if len(kept) != len(lines):
+        atomic_write(path, "".join(kept).encode("utf-8"))
+
+
+def _is_step_record(line: str) -> bool:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(record, dict) and record.get("kind") == "step" and "step" in record
 
 
 class Interval:

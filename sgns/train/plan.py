@@ -96,10 +96,13 @@ def manifest_at(manifest: dict, end: int) -> dict:
         return manifest
     if "snapshot" not in manifest["vocab"]:
         raise ValueError("the dataset names no vocabulary snapshots: rebuild it (sgns-preprocess)")
+    last = increments[end - 1]
     vocab = {
-        "size": increments[end - 1]["vocab_size"],
-        "snapshot": dataset.snapshot_path(increments[end - 1]["index"], dataset.VOCAB_FILE),
+        "size": last["vocab_size"],
+        "snapshot": dataset.snapshot_path(last["index"], dataset.VOCAB_FILE),
     }
+    if "vocab_sha256" in last:  # written since 2026-12: the snapshot is checked against it
+        vocab["sha256"] = last["vocab_sha256"]
     return {**manifest, "increments": increments[:end], "vocab": vocab}
 
 

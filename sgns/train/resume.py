@@ -49,9 +49,10 @@ def check_resumable(saved: dict, config) -> None:
     """Raise ValueError naming the first field where a checkpoint's config and `config` differ."""
     for name in RESUME_FIELDS:
         if name in saved and saved[name] != getattr(config, name):
+            flag = "--" + name.replace("_", "-")
             raise ValueError(
-                f"the checkpoint was written with {name}={saved[name]!r} but this run has "
-                f"{name}={getattr(config, name)!r}; use the same value or a new --output"
+                f"the checkpoint was written with {flag} {saved[name]} but this run has "
+                f"{flag} {getattr(config, name)}; use the same value or a new --output"
             )
 
 
@@ -94,4 +95,15 @@ def check_continuation(state: dict, config, manifest: dict, world_size: int) -> 
         raise ValueError(
             f"the checkpoint was written by {state['world_size']} processes; "
             f"resume it with the same number, not {world_size}"
+        )
+
+
+def check_same_plan(saved_stage: dict, total_steps: int, config) -> None:
+    """Raise ValueError when the dataset no longer gives the stage the checkpoint planned."""
+    planned = saved_stage.get("total_steps", total_steps)
+    if planned != total_steps:
+        raise ValueError(
+            f"the checkpoint in {config.output!r} planned {planned} steps for its stage but "
+            f"{config.data!r} now gives {total_steps}: its shards changed since; use a new "
+            "--output"
         )

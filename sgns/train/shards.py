@@ -100,9 +100,12 @@ def epoch_units(directory: str, manifest: dict, sizes: dict[str, list[int]], epo
 
 class RowGroupReader:
     """Reads whole row groups as (centers, contexts) int32 arrays, keeping the last one
-    (consecutive batches share it) and the last file open."""
+    (consecutive batches share it) and the last file open. Every row group's ids are checked
+    against the vocabulary as it is read (the footer's statistics may be absent), so that no
+    engine ever trains a row outside the table."""
 
-    def __init__(self):
+    def __init__(self, vocab_size: int):
+        self.vocab_size = vocab_size
         self.key, self.arrays, self.file, self.file_path = None, None, None, None
 
     def read(self, unit: Unit) -> tuple[np.ndarray, np.ndarray]:
@@ -122,5 +125,17 @@ class RowGroupReader:
                 ) from None
             if len(arrays[0]) != unit.pairs:
                 raise ValueError(f"shard {unit.path} row group {unit.row_group} changed size")
+            self._check_ids(unit, arrays)
             self.key, self.arrays = key, arrays
         return self.arrays
+
+    def _check_ids(self, unit: Unit, arrays: tuple[np.ndarray, np.ndarray]) -> None:
+        if not unit.pairs:
+            return
+        low = min(int(a.min()) for a in arrays)
+        high = max(int(a.max()) for a in arrays)
+        if low < 0 or high >= self.vocab_size:
+            raise ValueError(
+                f"shard {unit.path} row group {unit.row_group} has word ids in [{low}, {high}] "
+                f"but the vocabulary has {self.vocab_size} words: the dataset is inconsistent"
+            )

@@ -13,6 +13,8 @@ table out: old rows are copied bit for bit, new input rows are drawn as word2vec
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 
@@ -35,6 +37,23 @@ def output_rows(word_ids: torch.Tensor, vocab: int) -> torch.Tensor:
 def word_of_row(rows: torch.Tensor, vocab: int) -> torch.Tensor:
     """The word id each row (input or output) belongs to."""
     return torch.remainder(rows, vocab)
+
+
+def check_table_fits(vocab: int, dim: int, device: torch.device) -> None:
+    """Raise ValueError, saying how much memory the table needs, when it cannot fit on
+    `device` (the physical memory of a CPU, the free memory of a GPU)."""
+    needed = table_rows(vocab) * dim * 4  # float32
+    if device.type == "cuda":
+        available, what = torch.cuda.mem_get_info(device)[0], "free on the GPU"
+    else:
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        what = "of memory on this machine"
+    if needed > available:
+        raise ValueError(
+            f"--dim {dim} with {vocab} words needs a table of {needed / 2**30:.1f} GiB "
+            f"(2 x {vocab} x {dim} float32) but there are {available / 2**30:.1f} GiB {what}; "
+            "lower --dim (or the vocabulary: --min-count, --max-vocab)"
+        )
 
 
 def init_weights(vocab: int, dim: int, generator: torch.Generator) -> torch.Tensor:

@@ -28,18 +28,15 @@ end, vectors.txt (word2vec text): see sgns.rundir. Only rank 0 logs, shows progr
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
 import time
 
 import torch
 from torch.utils.data import DataLoader
 
 from sgns import dataset, rundir
-from sgns.files import atomic_write
-from sgns.train import distributed, engines, seeds
+from sgns.train import distributed, engines, run_files, seeds
 from sgns.train.checkpoint import (
     checkpoint_path,
     restore_training_state,
@@ -51,15 +48,14 @@ from sgns.train.follow import StopSignals, follow
 from sgns.train.loader import PairBatches
 from sgns.train.metrics import Clock, Interval, RunLog, progress
 from sgns.train.plan import EpochPlan, TrainingStage, load_stage, rank_batch_pairs
-from sgns.train.resume import check_continuation, read_resume_state
-from sgns.train.table import grow_weights, init_weights, vectors_from_weights
-from sgns.vectors import write_vectors
+from sgns.train.resume import check_continuation, check_same_plan, read_resume_state
+from sgns.train.table import check_table_fits, grow_weights, init_weights
 
 log = logging.getLogger(__name__)
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
+    """The loss or the parameters became NaN or infinite; the last checkpoint is kept."""
 
 
 class Trainer:
@@ -85,22 +81,20 @@ class Trainer:
         self.engine = None  # sgns.train.engines, made for each stage
         self.vocab_written = -1  # the stage end whose vocabulary RUN/vocab.tsv holds
         self.resumed = state is not None
+        self.saved_step = state["step"] if state is not None else None  # the last checkpoint's
+        self.metrics_bytes = state.get("metrics_bytes") if state is not None else None
         if state is None:
             stage = self._load_stage(0, len(self.manifest["increments"]), 0, lr=config.lr)
             if stage.total_steps == 0:
                 raise ValueError(f"dataset {config.data!r} has no pairs")
             init = seeds.stream_generator(config.seed, "init")  # the same table on every rank
+            check_table_fits(len(stage.words), config.dim, ctx.device)
             weights = init_weights(len(stage.words), config.dim, init)  # (2V, D)
         else:
             s = state["stage"]
             schedule = {k: s[k] for k in ("lr", "old_words", "old_ratio")}
             stage = self._load_stage(s["first"], s["end"], s["base_step"], **schedule)
-            if s.get("total_steps", stage.total_steps) != stage.total_steps:
-                raise ValueError(
-                    f"the checkpoint in {config.output!r} planned {s['total_steps']} steps for "
-                    f"its stage but {config.data!r} now gives {stage.total_steps}: its shards "
-                    "changed since; use a new --output"
-                )
+            check_same_plan(s, stage.total_steps, config)
             weights = state["weights"]
             restore_training_state(self, state)
         self._enter(stage, weights)
@@ -148,88 +142,86 @@ class Trainer:
     def save(self) -> None:
         """Checkpoint, unless the parameters are no longer finite (then stop, keep the last)."""
         if not bool(torch.isfinite(self.weights).all()):  # identical replicas: same on all ranks
-            raise TrainingDiverged(
-                f"parameters became NaN/inf at step {self.step}; the last "
-                "good checkpoint is kept (try a lower --lr)"
-            )
+            raise self.diverged(f"the parameters became NaN/inf at step {self.step}")
         state = self.state()
         if self.ctx.is_main:
             save_checkpoint(checkpoint_path(self.config.output), state)
             self.write_vocab()
+        self.saved_step = self.step
+
+    def diverged(self, what: str) -> TrainingDiverged:
+        """The error that stops a diverged run, saying what it leaves and what to do."""
+        kept = (
+            f"the checkpoint of step {self.saved_step} is kept"
+            if self.saved_step is not None
+            else "no checkpoint was written before it"
+        )
+        return TrainingDiverged(
+            f"{what}; {kept}. Train again with a lower --lr into a new --output "
+            "(a resumed run keeps the --lr it began with)"
+        )
 
     def write_vocab(self) -> None:
         """RUN/vocab.tsv: the words and counts of the stage being trained (rank 0)."""
         if self.vocab_written != self.stage.end:
-            atomic_write(
-                rundir.run_path(self.config.output, rundir.VOCAB_FILE),
-                dataset.format_vocab(self.stage.words, self.stage.counts),
-            )
+            run_files.write_vocab(self.config.output, self.stage.words, self.stage.counts)
             self.vocab_written = self.stage.end
 
     def prepare_run_dir(self) -> None:
-        if not self.ctx.is_main:
-            return
-        os.makedirs(self.config.output, exist_ok=True)
-        record = {
-            **self.config.to_dict(),
-            "dataset": os.path.abspath(self.config.data),
-            "world_size": self.ctx.world_size,
-        }
-        atomic_write(
-            rundir.run_path(self.config.output, rundir.CONFIG_FILE),
-            (json.dumps(record, indent=2, sort_keys=True) + "\n").encode(),
-        )
-        self.write_vocab()
+        if self.ctx.is_main:
+            run_files.write_config(self.config, self.ctx.world_size)
+            self.write_vocab()
 
     def train(self) -> str | None:
         """Finish the current stage, then train the increments appended since it began (and,
         with --follow, those appended later); returns the vectors path (None when stopped)."""
         self.prepare_run_dir()
         distributed.barrier(self.ctx)
-        runlog = RunLog(
-            self.config.output, self.ctx.is_main, self.config.tensorboard, append=self.resumed
+        resumed_at = (self.step, self.metrics_bytes) if self.resumed else None
+        self.runlog = RunLog(
+            self.config.output, self.ctx.is_main, self.config.tensorboard, resumed_at
         )
         if self.signals:
             self.signals.install()
         try:
-            if not self.run_stage(runlog):
+            if not self.run_stage():
                 return None
             if self.stage.end < len(self.manifest["increments"]):  # grown since: train it too
-                path = self.advance(len(self.manifest["increments"]), runlog)
+                path = self.advance(len(self.manifest["increments"]))
             else:
                 path = self.finish()
             if path and self.config.follow:
-                path = follow(self, runlog)
+                path = follow(self)
             return path
         finally:
-            runlog.close()
+            self.runlog.close()
             if self.signals:
                 self.signals.restore()
 
-    def advance(self, end: int, runlog: RunLog) -> str | None:
+    def advance(self, end: int) -> str | None:
         """Grow to increment end - 1 and train the new stage; the vectors path, or None."""
         self.grow(end)
-        return self.finish() if self.run_stage(runlog) else None
+        return self.finish() if self.run_stage() else None
 
-    def run_stage(self, runlog: RunLog) -> bool:
+    def run_stage(self) -> bool:
         """Train the current stage's remaining epochs; False if stopped early."""
         bar = progress(self.ctx.is_main, self.total_steps, self.step - self.stage.base_step)
         self.clock = Clock(self.pairs_done)
         try:
             while self.epoch < self.config.epochs:
-                if not self.run_epoch(runlog, bar):
+                if not self.run_epoch(bar):
                     return False
         finally:
             bar.close()
         return True
 
-    def run_epoch(self, runlog: RunLog, bar) -> bool:
+    def run_epoch(self, bar) -> bool:
         """Train from (epoch, batch) to the end of the epoch; False if stopped early."""
         cfg, plan = self.config, self.plans[self.epoch]
         epoch_start = time.time()
         interval = Interval(self.ctx.device)
         if not plan.steps:  # an increment without pairs (all ranks agree: the plan is shared)
-            self.end_epoch(runlog, 0.0)
+            self.end_epoch(0.0)
             self.save()
             return True
         for centers, contexts in self.loader(plan):
@@ -247,9 +239,9 @@ class Trainer:
             if record or last or save or stop:
                 self.flush(interval)  # before any save: a NaN state is never written
             if record:
-                self.record(runlog, bar, lr)
+                self.record(bar, lr)
             if last:
-                self.end_epoch(runlog, time.time() - epoch_start)
+                self.end_epoch(time.time() - epoch_start)
             if save or stop:
                 self.save()
             if stop:
@@ -259,7 +251,9 @@ class Trainer:
         return True
 
     def loader(self, plan: EpochPlan):
-        stream = PairBatches(plan.units, self.config.batch_size, plan.steps, self.batch)
+        stream = PairBatches(
+            plan.units, self.config.batch_size, plan.steps, len(self.words), self.batch
+        )
         cuda = self.ctx.device.type == "cuda"
         return DataLoader(
             stream,
@@ -278,38 +272,35 @@ class Trainer:
         """Reduce the interval's loss over ranks into the totals; stop on NaN/inf."""
         loss_sum, pairs = interval.reduce(self.ctx.world_size)
         if not math.isfinite(loss_sum):
-            raise TrainingDiverged(
-                f"the loss became {loss_sum} before step {self.step}; the "
-                "last good checkpoint is kept (try a lower --lr)"
-            )
+            raise self.diverged(f"the loss became {loss_sum} before step {self.step}")
         self.epoch_loss += loss_sum
         self.epoch_pairs += pairs
         self.pairs_done += pairs
         self.record_loss += loss_sum
         self.record_pairs += pairs
 
-    def record(self, runlog: RunLog, bar, lr: float) -> None:
+    def record(self, bar, lr: float) -> None:
         """The metrics step record and the progress bar's figures."""
         rate = self.clock.rate(self.pairs_done)
         mean = self.record_loss / max(self.record_pairs, 1)
-        runlog.step(self.step, self.epoch, self.pairs_done, mean, lr, rate, self.clock.elapsed())
+        elapsed = self.clock.elapsed()
+        self.runlog.step(self.step, self.epoch, self.pairs_done, mean, lr, rate, elapsed)
         bar.set_postfix(loss=f"{mean:.4f}", lr=f"{lr:.2e}", pairs_s=f"{rate:,.0f}", refresh=False)
         self.record_loss, self.record_pairs = 0.0, 0
 
-    def end_epoch(self, runlog: RunLog, seconds: float) -> None:
-        runlog.epoch(
+    def end_epoch(self, seconds: float) -> None:
+        self.runlog.epoch(
             self.epoch, self.epoch_loss / max(self.epoch_pairs, 1), self.epoch_pairs, seconds
         )
         self.epoch, self.batch = self.epoch + 1, 0
         self.epoch_loss, self.epoch_pairs = 0.0, 0
 
     def finish(self) -> str:
-        path = rundir.run_path(self.config.output, rundir.VECTORS_FILE)
+        """RUN/vectors.txt (rank 0); its path on every rank."""
+        cfg = self.config
         if self.ctx.is_main:
-            vectors = vectors_from_weights(self.weights, self.config.export_vectors)
-            write_vectors(path, self.words, vectors, "text")
-            log.info("wrote %s (%d x %d)", path, *vectors.shape)
-        return path
+            run_files.write_final_vectors(cfg.output, self.words, self.weights, cfg.export_vectors)
+        return rundir.run_path(cfg.output, rundir.VECTORS_FILE)
 
 
 def train(config: TrainConfig) -> str | None:

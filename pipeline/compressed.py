@@ -1,0 +1,72 @@
+"""Compressed input files (.gz, .bz2) read to their end-of-stream marker, or refused by name.
+
+A gzip or bzip2 file cut short (a copy that failed, a file still being written) decodes as a
+readable prefix; read leniently, it would become a complete-looking dataset of part of the file.
+Here the raw bytes are decoded with Python's gzip and bz2 modules, which know where a stream ends:
+a truncated or corrupt file raises ValueError naming it. `decode_problem` checks a whole file
+first (sgns-preprocess --watch takes a compressed file only once it decodes to its end).
+Other compression types Beam detects by extension are read by Beam itself.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import zlib
+
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+_OPENERS = {
+    CompressionTypes.GZIP: ("gzip", lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")),
+    CompressionTypes.BZIP2: ("bzip2", bz2.BZ2File),
+}
+_ERRORS = (EOFError, OSError, zlib.error)
+CHECK_BYTES = 1 << 22  # decoded bytes per read when checking a whole file
+
+
+def is_checked(path: str) -> bool:
+    """Whether `path` is a compressed file this module decodes (by its extension)."""
+    return CompressionTypes.detect_compression_type(path) in _OPENERS
+
+
+class CheckedStream:
+    """The decoded bytes of a compressed file; ValueError naming the file when they stop short
+    of the end-of-stream marker or are not valid data."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.kind, opener = _OPENERS[CompressionTypes.detect_compression_type(path)]
+        self._raw = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+        self._stream = opener(self._raw)
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._stream.read(size)
+        except _ERRORS as e:
+            what = "truncated" if isinstance(e, EOFError) else "corrupt"
+            raise ValueError(
+                f"input {self.path} is a {what} {self.kind} file ({e}); replace or remove it"
+            ) from None
+
+    def close(self) -> None:
+        self._stream.close()
+        self._raw.close()
+
+    def __enter__(self) -> CheckedStream:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def decode_problem(path: str) -> tuple[str, str] | None:
+    """None when the compressed file at `path` decodes to its end; else ("truncated" or
+    "corrupt", the message)."""
+    with CheckedStream(path) as stream:
+        try:
+            while stream.read(CHECK_BYTES):
+                pass
+        except ValueError as e:
+            return ("truncated" if "truncated" in str(e) else "corrupt"), str(e)
+    return None

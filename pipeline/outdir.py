@@ -1,0 +1,196 @@
+"""The output directory: whose it is, one writer at a time, and putting it back after a failure.
+
+Only what sgns-preprocess provably wrote is ever removed. A directory is ours when it holds a
+manifest (a dataset), the marker `.sgns-dataset` (written before anything else by a build that
+has not committed yet, removed after its commit), or a staged overwrite (below). `claim` refuses
+a directory that is none of these and not empty, before anything is written in it.
+
+`recover` puts one of ours back to what its manifest says: it removes an unfinished increment's
+pairs and snapshots, our temporary files and pieces (named with sgns.files.TEMP_PREFIX), and
+restores vocab.tsv and counts.tsv from the manifest's snapshots. It runs before every increment
+and after a failed one.
+
+`--overwrite` builds the new dataset in OUTPUT/.sgns-tmp-overwrite and swaps it in only once it
+is complete (`swap_in`), so that a failing run leaves the old dataset whole. During the swap the
+old manifest goes first and the new one comes last; a swap cut short is finished by the next
+`recover` (the staged manifest says it was complete).
+
+`DatasetLock` keeps a second writer out of a local directory with an OS lock (flock) on
+DIR/.lock, taken and broken atomically by the kernel: a crashed holder's lock is free at once.
+On object stores one writer at a time is the user's to ensure.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import socket
+
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline.increment import increment_folders, read_dataset
+from pipeline.manifest import write_manifest
+from pipeline.outputs import is_local, publish_file, write_bytes
+from pipeline.pieces import PIECES_DIR
+from sgns.dataset import COUNTS_FILE, MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR, VOCAB_FILE
+from sgns.files import FILE_MODE, TEMP_PREFIX
+
+log = logging.getLogger(__name__)
+
+LOCK_FILE = ".lock"
+MARKER_FILE = ".sgns-dataset"
+STAGING_DIR = TEMP_PREFIX + "overwrite"
+LEGACY_PIECES_DIR = ".tmp-pieces"  # what sgns before 2026-12 left after a killed run
+DATASET_ITEMS = (PAIRS_DIR, SNAPSHOTS_DIR, VOCAB_FILE, COUNTS_FILE)  # what a swap moves
+
+
+def _join(output: str, name: str) -> str:
+    return FileSystems.join(output, name)
+
+
+def _entries(output: str) -> list[str]:
+    """Names directly in `output` (nothing when it does not exist)."""
+    if is_local(output):
+        return sorted(os.listdir(output)) if os.path.isdir(output) else []
+    found = FileSystems.match([_join(output, "**")])[0].metadata_list
+    prefix = output.rstrip("/") + "/"
+    return sorted({m.path[len(prefix) :].split("/")[0] for m in found})
+
+
+def staging_path(output: str) -> str:
+    return _join(output, STAGING_DIR)
+
+
+def claim(output: str) -> None:
+    """Make sure `output` is ours to write: a dataset, an unfinished build of ours, or empty
+    (then marked). A non-empty directory that is not ours is refused; nothing in it changes."""
+    ours = read_dataset(output) is not None or FileSystems.exists(_join(output, MARKER_FILE))
+    ours = ours or FileSystems.exists(_join(staging_path(output), MANIFEST_FILE))
+    if ours:
+        return
+    foreign = [name for name in _entries(output) if name != LOCK_FILE]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise ValueError(
+            f"--output {output!r} is not empty ({shown}) and holds no sgns dataset; "
+            "choose a new or empty directory (nothing in it was changed)"
+        )
+    write_bytes(_join(output, MARKER_FILE), b"an sgns-preprocess build in progress\n")
+
+
+def release(output: str) -> None:
+    """After a commit: the manifest now says the directory is ours; drop the marker."""
+    marker = _join(output, MARKER_FILE)
+    if FileSystems.exists(marker):
+        FileSystems.delete([marker])
+
+
+def _remove(paths: list[str]) -> None:
+    for path in paths:
+        if FileSystems.exists(path):
+            log.info("removing %s, left by an unfinished run", path)
+            FileSystems.delete([path])
+
+
+def recover(output: str) -> None:
+    """Put a directory of ours back to what its manifest says (see the module docstring);
+    a directory that is not ours is left alone."""
+    manifest = read_dataset(output)
+    staged = _join(staging_path(output), MANIFEST_FILE)
+    if manifest is None and FileSystems.exists(staged):
+        _finish_swap(staging_path(output), output)
+        manifest = read_dataset(output)
+    if manifest is None and not FileSystems.exists(_join(output, MARKER_FILE)):
+        return
+    index = len(manifest["increments"]) if manifest else 0
+    doomed = increment_folders(output, index)
+    doomed += [_join(output, PIECES_DIR), _join(output, LEGACY_PIECES_DIR)]
+    if manifest is None:  # an initial build of ours: all it wrote
+        doomed += [_join(output, n) for n in (SNAPSHOTS_DIR, VOCAB_FILE, COUNTS_FILE)]
+    doomed += [_join(output, n) for n in _entries(output) if n.startswith(TEMP_PREFIX)]
+    _remove(doomed)
+    for entry in (manifest["vocab"], manifest.get("counts", {})) if manifest else ():
+        if "snapshot" in entry:
+            snapshot, current = (_join(output, entry[k]) for k in ("snapshot", "file"))
+            publish_file(snapshot, current)
+    if manifest is not None or not set(_entries(output)) - {LOCK_FILE, MARKER_FILE}:
+        release(output)  # a dataset again, or as empty as before our build began
+
+
+def swap_in(staging: str, output: str) -> None:
+    """Replace the dataset in `output` by the complete one built in `staging`."""
+    write_bytes(_join(output, MARKER_FILE), b"an sgns-preprocess overwrite in progress\n")
+    FileSystems.delete([_join(output, MANIFEST_FILE)])  # from here on recover rolls forward
+    _finish_swap(staging, output)
+
+
+def _finish_swap(staging: str, output: str) -> None:
+    """Steps after the old manifest is gone; each may have been done already by a cut-short
+    swap, so that running this again always finishes it."""
+    manifest = read_dataset(staging)
+    manifest["config"]["output"] = output
+    for name in DATASET_ITEMS:
+        source = _join(staging, name)
+        if FileSystems.exists(source):
+            _remove([_join(output, name)])
+            _move(source, _join(output, name))
+    write_manifest(output, manifest)
+    FileSystems.delete([staging])
+    release(output)
+    log.info("replaced the dataset in %s", output)
+
+
+def _move(source: str, target: str) -> None:
+    if is_local(source):
+        os.rename(source, target)
+        return
+    found = FileSystems.match([source, source + "/**"])  # an object, or the objects below
+    sources = [m.path for result in found for m in result.metadata_list]
+    FileSystems.rename(sources, [target + p[len(source) :] for p in sources])
+
+
+class DatasetLock:
+    """Holds an OS lock on DIR/.lock (pid and host written in it) while a run writes a local
+    dataset directory; refuses to start while another process holds it."""
+
+    def __init__(self, output: str):
+        self._path = os.path.join(output, LOCK_FILE) if is_local(output) else None
+        self._me = f"pid {os.getpid()} on {socket.gethostname()}"
+        self._fd = None
+
+    def __enter__(self) -> DatasetLock:
+        if self._path is None:
+            return self
+        os.makedirs(os.path.dirname(self._path) or ".", exist_ok=True)
+        while True:
+            fd = os.open(self._path, os.O_CREAT | os.O_RDWR, FILE_MODE)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "starting"
+                os.close(fd)
+                raise ValueError(
+                    f"another sgns-preprocess ({holder}) is writing "
+                    f"{os.path.dirname(self._path)!r}; wait for it to finish"
+                ) from None
+            if _same_file(fd, self._path):
+                break
+            os.close(fd)  # the holder before us removed that file as it left: take the new one
+        os.ftruncate(fd, 0)
+        os.write(fd, (self._me + "\n").encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            os.unlink(self._path)  # while still holding it: a waiter then sees another file
+            os.close(self._fd)
+            self._fd = None
+
+
+def _same_file(fd: int, path: str) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False

@@ -1,0 +1,63 @@
+"""How every command turns a mistake a user can make into one line: `user_message`.
+
+A user's mistake reaches a command as ValueError or FileNotFoundError (raised by our checks,
+naming the bad value and the fix), or as an OSError of the machine (a permission, a full disk,
+a directory where a file was meant), said as what went wrong and the file. Errors raised inside
+a Beam pipeline or a DataLoader worker arrive wrapped, their original text at the end of the
+wrapper's: the original line is dug out. Anything else is a bug and keeps its traceback
+(`user_message` returns None).
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+
+_BEAM_STEP = re.compile(r" \[while running '[^']*'\]")  # Beam appends the step that failed
+_WRAPPED = re.compile(
+    r"^(?:[\w.]+\.)?(?:ValueError|FileNotFoundError|PermissionError|IsADirectoryError|"
+    r"NotADirectoryError|OSError): (.+)$",
+    re.MULTILINE,
+)
+_ERRNO = re.compile(r"^\[Errno (\d+)\] ([^:]+)(?:: '(.*)')?")
+_ACTIONS = {
+    errno.ENOENT: "no such file or directory:",
+    errno.EACCES: "no permission for",
+    errno.EPERM: "no permission for",
+    errno.ENOSPC: "no space left on the device writing",
+    errno.EDQUOT: "disk quota exceeded writing",
+    errno.EFBIG: "file too large writing",
+    errno.EROFS: "read-only filesystem writing",
+    errno.EISDIR: "a directory is in the way:",
+    errno.ENOTDIR: "not a directory:",
+}
+
+
+def user_message(error: BaseException) -> str | None:
+    """The one line to print for `error`, or None when it is not a user's mistake."""
+    text = str(error)
+    if isinstance(error, OSError) and error.errno is not None:
+        return os_message(error.errno, error.strerror, error.filename)
+    direct = isinstance(error, (ValueError, FileNotFoundError)) and not text.startswith("Caught ")
+    if direct:  # (a DataLoader worker's error starts "Caught ValueError in ...")
+        return _clean(text.splitlines()[0] if text.strip() else type(error).__name__)
+    wrapped = _WRAPPED.findall(text)
+    return _clean(wrapped[-1]) if wrapped else None
+
+
+def os_message(code: int, strerror: str | None, filename) -> str:
+    """An OSError as one line naming the file: "no permission for X"."""
+    action = _ACTIONS.get(code)
+    if action is None:
+        return f"{strerror}: {filename}" if filename else str(strerror)
+    if filename is None:
+        return f"{action.rstrip(':')} ({strerror})"
+    return f"{action} {filename}"
+
+
+def _clean(line: str) -> str:
+    line = _BEAM_STEP.sub("", line)
+    found = _ERRNO.match(line)  # an OSError that reached us as text
+    if found:
+        return os_message(int(found.group(1)), found.group(2), found.group(3))
+    return line

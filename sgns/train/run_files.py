@@ -1,0 +1,42 @@
+"""What a run writes into its directory besides checkpoints and metrics (rank 0 only): the
+configuration it ran with, the vocabulary it trains and, at the end, the vectors (sgns.rundir
+names them)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+from sgns import dataset, rundir
+from sgns.files import atomic_write
+from sgns.train.table import vectors_from_weights
+from sgns.vectors import write_vectors
+
+log = logging.getLogger(__name__)
+
+
+def write_config(config, world_size: int) -> None:
+    """RUN/config.json: the settled config, the dataset's absolute path and the ranks."""
+    os.makedirs(config.output, exist_ok=True)
+    record = {
+        **config.to_dict(),
+        "dataset": os.path.abspath(config.data),
+        "world_size": world_size,
+    }
+    text = json.dumps(record, indent=2, sort_keys=True) + "\n"
+    atomic_write(rundir.run_path(config.output, rundir.CONFIG_FILE), text.encode())
+
+
+def write_vocab(run: str, words: list[str], counts: list[int]) -> None:
+    """RUN/vocab.tsv: the words and counts of the stage being trained."""
+    atomic_write(rundir.run_path(run, rundir.VOCAB_FILE), dataset.format_vocab(words, counts))
+
+
+def write_final_vectors(run: str, words: list[str], weights, which: str) -> str:
+    """RUN/vectors.txt from the table (input vectors, or the average); returns its path."""
+    path = rundir.run_path(run, rundir.VECTORS_FILE)
+    vectors = vectors_from_weights(weights, which)
+    write_vectors(path, words, vectors, "text")
+    log.info("wrote %s (%d x %d)", path, *vectors.shape)
+    return path

@@ -1,0 +1,265 @@
+"""Every mistake a user can make, and every fault of the machine, is one line and exit 2
+(README "Errors"); nothing is lost on the way (sgns/errors.py)."""
+
+import errno
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from train_helpers import tiny_config, write_tiny_dataset
+
+from sgns import dataset
+from sgns.errors import user_message
+from sgns.train.checkpoint import checkpoint_path
+from sgns.train.trainer import train
+from sgns.vectors import write_vectors
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = "".join(f"w{i % 40} w{i % 9} w{i % 5} the\n" for i in range(3000))
+
+
+def _cli(module: str, args: list[str], limit_bytes: int | None = None, cwd=None):
+    """A command in a child process (optionally with its files capped at `limit_bytes`, as a
+    full disk would stop them); returns (exit code, stderr)."""
+    prelude = ""
+    if limit_bytes is not None:
+        prelude = (
+            "import resource, signal; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+            f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit_bytes}, {limit_bytes})); "
+        )
+    code = f"{prelude}import sys; from {module} import main; sys.exit(main(sys.argv[1:]))"
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=cwd,
+        timeout=300,
+    )  # fmt: skip
+    return done.returncode, done.stderr
+
+
+def _one_line(stderr: str, prog: str) -> str:
+    lines = [ln for ln in stderr.splitlines() if ln.startswith(prog)]
+    assert len(lines) == 1 and lines[0].startswith(f"{prog}: error: "), stderr[-3000:]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    return lines[0]
+
+
+def test_os_errors_read_as_what_went_wrong_and_the_file(tmp_path):
+    with pytest.raises(OSError) as full, open("/dev/full", "wb") as f:  # a real full disk
+        f.write(b"x" * 10)
+        f.flush()
+    assert full.value.errno == errno.ENOSPC
+    assert user_message(full.value).startswith("no space left on the device")
+    with pytest.raises(OSError) as folder:
+        open(tmp_path, "wb")
+    assert user_message(folder.value) == f"a directory is in the way: {tmp_path}"
+    wrapped = RuntimeError(
+        "Traceback (most recent call last):\n  File ...\n"
+        "OSError: [Errno 28] No space left on device: '/d/x' [while running 'MergeShards']"
+    )  # as a Beam runner hands back an error of its worker
+    assert user_message(wrapped) == "no space left on the device writing /d/x"
+    assert user_message(RuntimeError("a bug")) is None
+
+
+def test_a_full_disk_during_preprocessing_is_one_line_and_leaves_nothing(tmp_path):
+    (tmp_path / "c.txt").write_text(CORPUS * 20)
+    out = tmp_path / "ds"
+    code, err = _cli(
+        "pipeline.preprocess",
+        [
+            "--input",
+            str(tmp_path / "c.txt"),
+            "--output",
+            str(out),
+            "--min-count",
+            "1",
+            "--sample",
+            "0",
+        ],  # fmt: skip
+        limit_bytes=100_000,  # the vocabulary fits; the shards (~600 KB each) do not
+    )
+    assert code == 2
+    assert "file too large writing" in _one_line(err, "sgns-preprocess")
+    assert os.listdir(out) == []  # rolled back: an empty directory, as before
+
+
+def test_a_full_disk_during_training_is_one_line_and_leaves_no_temporary(tmp_path):
+    data = str(tmp_path / "data")
+    write_tiny_dataset(data, vocab_size=40, pairs=1000)
+    run = tmp_path / "run"
+    args = ["--data", data, "--output", str(run), "--dim", "64", "--device", "cpu", "--epochs", "1"]
+    code, err = _cli("sgns.train.cli", args, limit_bytes=8_000)  # the checkpoint does not fit
+    assert code == 2
+    line = _one_line(err, "sgns-train")
+    assert "file too large writing" in line and "checkpoint.pt" in line
+    assert not [n for n in os.listdir(run) if n.startswith(".")]
+
+
+def test_an_unwritable_output_directory_is_one_line(tmp_path):
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    if subprocess.run(["chattr", "+i", str(blocked)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available here: no directory that refuses writes")
+    try:
+        (tmp_path / "c.txt").write_text(CORPUS)
+        code, err = _cli(
+            "pipeline.preprocess", ["--input", str(tmp_path / "c.txt"), "--output", str(blocked)]
+        )
+        assert code == 2 and "no permission for" in _one_line(err, "sgns-preprocess")
+        data = str(tmp_path / "data")
+        write_tiny_dataset(data)
+        code, err = _cli("sgns.train.cli", ["--data", data, "--output", str(blocked / "run")])
+        assert code == 2 and "no permission for" in _one_line(err, "sgns-train")
+    finally:
+        subprocess.run(["chattr", "-i", str(blocked)])
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file: no unreadable input")
+def test_an_unreadable_input_is_one_line(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text(CORPUS)
+    path.chmod(0)
+    code, err = _cli("pipeline.preprocess", ["--input", str(path), "--output", str(tmp_path / "d")])
+    assert code == 2 and f"no permission for {path}" in _one_line(err, "sgns-preprocess")
+
+
+def test_export_onto_a_directory_is_one_line(tmp_path):
+    data, run = str(tmp_path / "data"), str(tmp_path / "run")
+    write_tiny_dataset(data)
+    train(tiny_config(data, run, epochs=1))
+    code, err = _cli("sgns.train.export", [run, "--output", str(tmp_path)])
+    assert code == 2 and "is a directory" in _one_line(err, "sgns-export")
+    assert not [n for n in os.listdir(tmp_path) if ".tmp" in n]
+
+
+def test_a_table_too_large_for_the_machine_says_how_much_it_needs(tmp_path):
+    data = str(tmp_path / "data")
+    write_tiny_dataset(data, vocab_size=40)
+    code, err = _cli("sgns.train.cli", ["--data", data, "--output", str(tmp_path / "r"),
+                                        "--dim", "100000000000", "--device", "cpu"])  # fmt: skip
+    line = _one_line(err, "sgns-train")
+    assert code == 2 and "needs a table of 29802.3 GiB (2 x 40 x 100000000000 float32)" in line
+
+
+@pytest.mark.parametrize("content,said", [(b"", "is empty (0 bytes)"), (b"garbage" * 9, "damaged")])
+def test_a_bad_checkpoint_is_one_line_without_unsafe_advice(tmp_path, content, said):
+    data, run = str(tmp_path / "data"), tmp_path / "run"
+    write_tiny_dataset(data)
+    run.mkdir()
+    (run / "checkpoint.pt").write_bytes(content)
+    code, err = _cli("sgns.train.cli", ["--data", data, "--output", str(run), "--resume"])
+    line = _one_line(err, "sgns-train")
+    assert code == 2 and said in line and "weights_only" not in err
+
+
+def test_divergence_before_any_checkpoint_says_none_was_kept(tmp_path):
+    data = str(tmp_path / "data")
+    write_tiny_dataset(data)
+    args = ["--data", data, "--output", str(tmp_path / "r"), "--lr", "1e30", "--dim", "8",
+            "--device", "cpu", "--engine", "torch", "--batch-size", "10",
+            "--log-interval", "5"]  # fmt: skip
+    code, err = _cli("sgns.train.cli", args)
+    line = _one_line(err, "sgns-train")
+    assert code == 3 and "no checkpoint was written before it" in line
+    assert "new --output" in line and not os.path.exists(checkpoint_path(str(tmp_path / "r")))
+
+
+def _shard_without_statistics(directory: str, ids_from: int, ids_to: int) -> None:
+    shard = dataset.pass_shards(directory, dataset.read_manifest(directory), 0)[0]
+    old = pq.read_table(shard.path)
+    rng = np.random.default_rng(0)
+    bad = rng.integers(ids_from, ids_to, old.num_rows).astype(np.int32)
+    table = pa.table({"center": old["center"], "context": pa.array(bad)}, dataset.pair_schema())
+    pq.write_table(table, shard.path, row_group_size=64, write_statistics=False)
+
+
+@pytest.mark.parametrize("engine,workers", [("torch", 0), ("torch", 1), ("native", 0)])
+def test_ids_outside_the_vocabulary_are_refused_on_every_engine(tmp_path, engine, workers):
+    data = str(tmp_path / "data")
+    write_tiny_dataset(data, vocab_size=40, pairs=1000, shards=3)
+    _shard_without_statistics(data, 40, 80)  # output rows' range: trained silently before
+    code, err = _cli("sgns.train.cli", ["--data", data, "--output", str(tmp_path / "r"),
+                                        "--engine", engine, "--num-workers", str(workers),
+                                        "--device", "cpu", "--dim", "8"])  # fmt: skip
+    line = _one_line(err, "sgns-train")
+    assert code == 2 and "but the vocabulary has 40 words" in line and "row group" in line
+
+
+def test_a_renamed_word_in_the_vocabulary_is_refused(tmp_path):
+    data = tmp_path / "data"
+    (tmp_path / "c.txt").write_text(CORPUS)
+    from pipeline.preprocess import main as preprocess
+
+    assert preprocess(["--input", str(tmp_path / "c.txt"), "--output", str(data),
+                       "--min-count", "1", "--direct_num_workers", "1"]) == 0  # fmt: skip
+    snapshot = data / dataset.read_manifest(str(data))["vocab"]["snapshot"]
+    snapshot.write_text(snapshot.read_text().replace("w1\t", "wX\t", 1))
+    code, err = _cli("sgns.train.cli", ["--data", str(data), "--output", str(tmp_path / "r")])
+    assert code == 2 and "was changed since" in _one_line(err, "sgns-train")
+
+
+def test_eval_tells_the_format_from_the_content_not_the_name(tmp_path):
+    vectors = np.arange(12, dtype=np.float32).reshape(3, 4)
+    for fmt, name in (("binary", "x.binary"), ("text", "y.bin"), ("npy", "z.vec")):
+        write_vectors(str(tmp_path / name), ["a", "b", "c"], vectors, fmt)
+    for name in ("x.binary", "y.bin", "z.vec"):
+        code, err = _cli("sgns.eval.cli", [str(tmp_path / name), "--neighbors", "a"])
+        assert code == 0 and "sgns-eval: error" not in err, err
+
+
+def test_metrics_of_a_killed_and_resumed_run_have_each_step_once(tmp_path):
+    data, run = str(tmp_path / "data"), str(tmp_path / "run")
+    write_tiny_dataset(data, vocab_size=40, pairs=1200, shards=2, passes=2)
+    kw = dict(epochs=3, checkpoint_interval=10, log_interval=4, engine="torch")
+    assert train(tiny_config(data, run, stop_after_steps=31, **kw)) is None
+    path = os.path.join(run, "metrics.jsonl")
+    with open(path, "a") as f:  # what the killed run wrote after its last checkpoint (step 31)
+        f.write(json.dumps({"kind": "step", "step": 32, "epoch": 1, "pairs": 1, "loss": 1.0,
+                            "lr": 0.1, "pairs_per_s": 1.0, "time": 9.0}) + "\n")  # fmt: skip
+    train(tiny_config(data, run, resume=True, **kw))
+    records = [json.loads(line) for line in open(path)]
+    steps = [r["step"] for r in records if r["kind"] == "step"]
+    assert steps == sorted(set(steps)) and steps[-1] == 72
+    assert [r["epoch"] for r in records if r["kind"] == "epoch"] == [0, 1, 2]
+    whole = str(tmp_path / "whole")
+    train(tiny_config(data, whole, **kw))
+    again = [json.loads(line) for line in open(os.path.join(whole, "metrics.jsonl"))]
+    assert [r["step"] for r in again if r["kind"] == "step"] == steps
+
+
+def test_a_garbled_config_json_does_not_stop_a_resume(tmp_path):
+    # --resume takes what it needs from the checkpoint; RUN/config.json is rewritten
+    data, run = str(tmp_path / "data"), str(tmp_path / "run")
+    write_tiny_dataset(data)
+    assert train(tiny_config(data, run, epochs=2, stop_after_steps=5)) is None
+    (tmp_path / "run" / "config.json").write_text("{not json")
+    assert train(tiny_config(data, run, epochs=2, resume=True)) is not None
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["epochs"] == 2
+
+
+def test_options_neither_we_nor_beam_know_are_refused_by_name(tmp_path, capsys):
+    from pipeline.preprocess import main as preprocess
+
+    (tmp_path / "c.txt").write_text(CORPUS)
+    args = ["--input", str(tmp_path / "c.txt"), "--output", str(tmp_path / "d")]
+    assert preprocess([*args, "--min-cout", "1", "--num-shard", "2"]) == 2
+    line = _one_line(capsys.readouterr().err, "sgns-preprocess")
+    assert "--min-cout (did you mean --min-count?)" in line and "--num-shard" in line
+    assert not (tmp_path / "d").exists()  # refused before anything was written
+
+
+def test_a_directory_as_input_means_its_files_with_or_without_a_slash(tmp_path):
+    from pipeline.preprocess import main as preprocess
+
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    (tmp_path / "in" / "a.txt").write_text(CORPUS)
+    (tmp_path / "in" / "sub" / "b.txt").write_text(CORPUS)  # not directly in it: not read
+    fast = ["--min-count", "1", "--direct_num_workers", "1"]
+    for name, given in (("plain", str(tmp_path / "in")), ("slash", f"{tmp_path}/in/")):
+        assert preprocess(["--input", given, "--output", str(tmp_path / name), *fast]) == 0
+        inputs = dataset.read_manifest(str(tmp_path / name))["increments"][0]["inputs"]
+        assert [i["path"] for i in inputs] == [str(tmp_path / "in" / "a.txt")]
