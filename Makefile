@@ -4,7 +4,7 @@ PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 STAMP := .make/installed-$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
-.PHONY: install test test-fast lint demo bench bench-preprocess bench-train clean
+.PHONY: install test test-fast lint demo bench bench-preprocess bench-train gpu-check gpu-check-data clean
 
 # torch: an existing install is kept. Without one, ask for the CPU build 2.13.0 explicitly,
 # because a bare `torch` requirement makes pip download several GB of CUDA wheels.
@@ -41,5 +41,13 @@ bench-train: $(STAMP)
 	$(PYTHON) benchmarks/bench_train.py --corpus $(CORPUS) --preprocess-args "--passes 5" \
 		--systems native:pair,torch:pool --repeat 5
 
+# On a machine with a CUDA GPU (no install step: such a machine may have no network). Without
+# CUDA it says it skipped and exits 0. Its data comes from `make gpu-check-data` (benchmarks/gpu_check.py).
+gpu-check:
+	$(PYTHON) benchmarks/gpu_check.py
+gpu-check-data: $(STAMP)
+	mkdir -p gpu-check-data && cp $(CORPUS) gpu-check-data/dev-corpus.txt.gz
+	$(PYTHON) -c "import gensim, os, shutil; d = os.path.join(os.path.dirname(gensim.__file__), 'test', 'test_data'); [shutil.copy(os.path.join(d, f), 'gpu-check-data') for f in ('wordsim353.tsv', 'simlex999.txt', 'questions-words.txt')]"
+
 clean:
-	rm -rf .make build dist *.egg-info .pytest_cache .ruff_cache demo bench-work
+	rm -rf .make build dist *.egg-info .pytest_cache .ruff_cache demo bench-work gpu-check-data

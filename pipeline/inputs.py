@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import hashlib
 
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
-
 HEAD_TAIL_BYTES = 1 << 20
 
 
-def head_tail_sha256(path: str, size: int, part: int = HEAD_TAIL_BYTES) -> str:
-    """sha256 of the raw bytes [0, part) and [max(part, size - part), size) of a file."""
+def head_tail_sha256(path: str, size: int, part: int = HEAD_TAIL_BYTES, opener=None) -> str:
+    """sha256 of the raw bytes [0, part) and [max(part, size - part), size) of a file, opened
+    by `opener(path)` (default: Beam's filesystems, uncompressed)."""
     digest = hashlib.sha256()
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+    opener = opener or _raw
+    with opener(path) as f:
         digest.update(f.read(min(size, part)))
         if size > part:
             f.seek(max(part, size - part))
@@ -31,14 +30,21 @@ def head_tail_sha256(path: str, size: int, part: int = HEAD_TAIL_BYTES) -> str:
     return digest.hexdigest()
 
 
-def describe_file(metadata) -> dict:
-    """The manifest's record of one input file."""
+def describe_file(metadata, opener=None) -> dict:
+    """The manifest's record of one input file (metadata: Beam's FileMetadata or alike)."""
     return {
         "path": metadata.path,
         "size": metadata.size_in_bytes,
         "mtime": metadata.last_updated_in_seconds,
-        "head_tail_sha256": head_tail_sha256(metadata.path, metadata.size_in_bytes),
+        "head_tail_sha256": head_tail_sha256(metadata.path, metadata.size_in_bytes, opener=opener),
     }
+
+
+def _raw(path: str):
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
 def ingested_paths(manifest: dict | None) -> dict[str, int]:

@@ -16,6 +16,7 @@ import numpy as np
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils import shared
 
+from pipeline.blocks import Block
 from pipeline.config import PipelineConfig
 from pipeline.pairs import (
     WordIds,
@@ -27,7 +28,6 @@ from pipeline.pairs import (
 )
 from pipeline.pieces import piece_path, write_piece
 from pipeline.progress import Progress
-from pipeline.read import Block
 from pipeline.shuffle import pack, scatter
 from pipeline.vocabulary import load_vocabulary
 from sgns.dataset import VOCAB_FILE

@@ -12,7 +12,7 @@ import zlib
 
 import numpy as np
 
-from pipeline.read import Block
+from pipeline.blocks import Block
 from pipeline.tokens import token_ids
 
 

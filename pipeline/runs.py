@@ -22,6 +22,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.config import PipelineConfig
+from pipeline.counting import check_vocabulary
 from pipeline.increment import base_folder, check_new_inputs, increment_folders, require_dataset
 from pipeline.inputs import describe_file
 from pipeline.make_pairs import MakePairs
@@ -29,7 +30,7 @@ from pipeline.manifest import WriteManifest
 from pipeline.outdir import claim, recover, release, staging_path, swap_in
 from pipeline.read import ReadBlocks, plan_sources
 from pipeline.shards import MergeShards
-from pipeline.vocabulary import CountVocabulary, check_vocabulary, read_summary, summary_path
+from pipeline.vocabulary import CountVocabulary, read_summary, summary_path
 from sgns.dataset import VOCAB_FILE
 
 log = logging.getLogger(__name__)

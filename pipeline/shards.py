@@ -13,38 +13,24 @@ from collections.abc import Iterator
 
 import apache_beam as beam
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.outputs import atomic_output
+from pipeline.pairfile import write_pairs
 from pipeline.pairs import block_rng
 from pipeline.pieces import MAX_FAN_IN, OPEN_PIECES, PIECES_DIR, iter_piece, reduce_fan_in
-from pipeline.shuffle import merge_shuffle, unpack
-from sgns.dataset import ROW_GROUP_ROWS, pair_schema, shard_path
+from pipeline.shuffle import merge_shuffle
+from sgns.dataset import shard_path
 
 log = logging.getLogger(__name__)
 
 
-def pair_table(centers: np.ndarray, contexts: np.ndarray) -> pa.Table:
-    """A pyarrow table with the contract's pair schema."""
-    return pa.Table.from_arrays(
-        [pa.array(centers, pa.int32()), pa.array(contexts, pa.int32())], schema=pair_schema()
-    )
-
-
 def write_shard(path: str, chunks: Iterator[np.ndarray]) -> tuple[int, int]:
     """Write a final shard from packed chunks (pipeline.outputs); (pairs, row groups)."""
-    pairs = row_groups = 0
     with atomic_output(path) as f:
-        with pq.ParquetWriter(f, pair_schema(), compression="none", use_dictionary=False) as writer:
-            for chunk in chunks:
-                centers, contexts = unpack(chunk)
-                writer.write_table(pair_table(centers, contexts), row_group_size=ROW_GROUP_ROWS)
-                pairs += len(centers)
-                row_groups += -(-len(centers) // ROW_GROUP_ROWS)
-    return pairs, row_groups
+        return write_pairs(f, chunks)
 
 
 class MergeShards(beam.PTransform):

@@ -13,64 +13,30 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from operator import itemgetter
-from typing import NamedTuple
 
 import apache_beam as beam
-import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.blocks import Block
+from pipeline.counting import (
+    CorpusStats,
+    add_fingerprints,
+    count_block,
+    everything_seen,
+    summarize,
+)
 from pipeline.outputs import write_bytes
 from pipeline.progress import Progress
-from pipeline.read import Block
-from pipeline.tokens import count_tokens, counts_dict, merge_counts
+from pipeline.tokens import counts_dict, merge_counts
 from sgns.dataset import (
     COUNTS_FILE,
     VOCAB_FILE,
     format_vocab,
     parse_vocab,
-    vocab_fingerprint,
-    words_fingerprint,
 )
 from sgns.files import TEMP_PREFIX
 
 log = logging.getLogger(__name__)
-
-
-class CorpusStats(NamedTuple):
-    """What the vocabulary pass saw, summed over blocks."""
-
-    lines: int = 0
-    tokens: int = 0
-    replaced_bytes: int = 0
-    blocks: int = 0
-    errors: tuple[str, ...] = ()  # inputs that could not be read to their end (Block.error)
-
-    def add(self, other: CorpusStats) -> CorpusStats:
-        return CorpusStats(*(a + b for a, b in zip(self, other)))
-
-
-def count_block(block: Block, lowercase: bool) -> tuple[pa.Table, CorpusStats]:
-    """Word counts (a table: pipeline.tokens.COUNTS_SCHEMA) and statistics of one block."""
-    counts, tokens = count_tokens(block.text, lowercase)
-    errors = (block.error,) if block.error else ()
-    return counts, CorpusStats(block.lines, tokens, block.replaced_bytes, 1, errors)
-
-
-def select_vocabulary(
-    counts: Counter, min_count: int, max_vocab: int | None, old_words: list[str] = ()
-) -> tuple[list[str], list[int]]:
-    """The old words (ids unchanged), then the other words with count >= min_count, by count
-    descending then word, until max_vocab words in all (old words are never evicted); with their
-    counts from `counts`."""
-    old = set(old_words)
-    kept = [(w, c) for w, c in counts.items() if c >= min_count and w not in old]
-    kept.sort()  # by word (words are distinct); filter first: cheaper, same result
-    kept.sort(key=itemgetter(1), reverse=True)  # then by count descending: stable, ties by word
-    if max_vocab is not None:
-        kept = kept[: max(0, max_vocab - len(old_words))]
-    words = list(old_words) + [w for w, _ in kept]
-    return words, [counts[w] for w in words]
 
 
 def write_vocabulary(path: str, words: list[str], counts: list[int]) -> None:
@@ -131,50 +97,6 @@ class MergeCountsFn(beam.CombineFn):
 
     def extract_output(self, accumulator):
         return counts_dict(merge_counts(accumulator[0])), accumulator[1]
-
-
-def summarize(
-    counts: Counter,
-    stats: CorpusStats,
-    min_count: int,
-    max_vocab: int | None,
-    base: tuple[list[str], Counter] = ((), Counter()),
-):
-    """(words, counts, every word's count, summary dict) of an increment's counts added to those
-    of the increments before (`base`: their vocabulary, whose ids stay, and every word's count).
-    The summary goes into the manifest; its oov_tokens are the increment's own tokens outside
-    the new vocabulary."""
-    old_words, merged = base[0], base[1] + counts
-    words, word_counts = select_vocabulary(merged, min_count, max_vocab, old_words)
-    summary = {
-        "size": len(words),
-        "total_count": sum(word_counts),
-        "new_words": len(words) - len(old_words),
-        "distinct_words": len(merged),
-        "counts_total": sum(merged.values()),
-        "lines": stats.lines,
-        "tokens": stats.tokens,
-        "oov_tokens": stats.tokens - sum(counts[w] for w in words if w in counts),
-        "replaced_bytes": stats.replaced_bytes,
-        "blocks": stats.blocks,
-        "bad_inputs": sorted(stats.errors),
-    }
-    return words, word_counts, merged, summary
-
-
-def check_vocabulary(summary: dict, min_count: int) -> None:
-    """Refuse unreadable inputs, an empty corpus or an empty vocabulary, with the fix."""
-    bad = summary.get("bad_inputs", [])
-    if bad:
-        more = f" (and {len(bad) - 1} more input(s) like it)" if len(bad) > 1 else ""
-        raise ValueError(bad[0] + more)
-    if summary["tokens"] == 0:
-        raise ValueError("the corpus is empty: the input files hold no tokens")
-    if summary["size"] == 0:
-        raise ValueError(
-            f"the vocabulary is empty: no word occurs --min-count {min_count} times "
-            f"({summary['distinct_words']} distinct words; lower --min-count or add text)"
-        )
 
 
 def summary_path(output: str) -> str:
@@ -241,11 +163,9 @@ class CountVocabulary(beam.PTransform):
         )  # fmt: skip
         if words:
             write_vocabulary(FileSystems.join(self._output, VOCAB_FILE), words, word_counts)
-            seen, seen_counts = select_vocabulary(merged, 1, None)  # every word, ranked
+            seen, seen_counts = everything_seen(merged)
             write_vocabulary(FileSystems.join(self._output, COUNTS_FILE), seen, seen_counts)
-            summary["vocab_sha256"] = vocab_fingerprint(words, word_counts)
-            summary["words_sha256"] = words_fingerprint(words)
-            summary["counts_sha256"] = vocab_fingerprint(seen, seen_counts)
+            add_fingerprints(summary, words, word_counts, seen, seen_counts)
         with FileSystems.create(summary_path(self._output)) as f:
             f.write(json.dumps(summary).encode())
         return summary

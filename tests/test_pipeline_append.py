@@ -10,10 +10,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.counting import select_vocabulary
 from pipeline.outdir import LOCK_FILE, DatasetLock, recover
 from pipeline.pairs import keep_probabilities
 from pipeline.preprocess import main
-from pipeline.vocabulary import select_vocabulary
 from sgns import dataset
 
 FAST = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]

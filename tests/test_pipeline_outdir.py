@@ -8,6 +8,7 @@ import socket
 import time
 
 import pytest
+from tree import file_bytes
 
 from pipeline import outdir
 from pipeline.outdir import LOCK_FILE, MARKER_FILE, STAGING_DIR, DatasetLock, recover
@@ -23,16 +24,6 @@ def _corpus(path, words="a b c d e f", lines=40):
 
 def _build(inputs, out, *extra):
     return main(["--input", ",".join(inputs), "--output", str(out), *FAST, *extra])
-
-
-def _files(directory):
-    """Every file below `directory` with its bytes, manifest timestamps aside."""
-    found = {}
-    for root, _, names in os.walk(directory):
-        for name in names:
-            path = os.path.join(root, name)
-            found[os.path.relpath(path, directory)] = open(path, "rb").read()
-    return found
 
 
 def _one_error_line(capsys):
@@ -51,10 +42,10 @@ def test_a_directory_that_is_not_a_dataset_is_refused_and_left_as_it_was(tmp_pat
     (out / ".tmp-swap").write_text("t")
     (out / "pairs" / "inc-00000").mkdir(parents=True)
     (out / ".sgns-tmp-mine").write_text("also not ours: no dataset, no marker")
-    before = _files(out)
+    before = file_bytes(out)
     assert _build([_corpus(tmp_path / "small.txt")], out) == 2
     assert "is not empty" in _one_error_line(capsys)
-    assert _files(out) == before
+    assert file_bytes(out) == before
     assert sorted(os.listdir(out)) == [".sgns-tmp-mine", ".tmp-swap", "pairs", "snapshots"]
 
 
@@ -86,12 +77,12 @@ def test_an_unfinished_build_of_ours_is_cleaned_but_a_foreign_file_beside_it_sta
 def test_a_failing_overwrite_keeps_the_old_dataset(tmp_path, capsys):
     out = tmp_path / "ds"
     assert _build([_corpus(tmp_path / "a.txt")], out) == 0
-    before = _files(out)
+    before = file_bytes(out)
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     assert _build([str(empty)], out, "--overwrite") == 2
     assert "empty" in _one_error_line(capsys)
-    assert _files(out) == before
+    assert file_bytes(out) == before
     assert STAGING_DIR not in os.listdir(out)
 
 
@@ -101,7 +92,7 @@ def test_an_overwrite_replaces_the_dataset_as_a_fresh_build_would(tmp_path):
     new = _corpus(tmp_path / "b.txt", "x y z w", 30)
     assert _build([new], out, "--overwrite") == 0
     assert _build([new], fresh) == 0
-    got, want = _files(out), _files(fresh)
+    got, want = file_bytes(out), file_bytes(fresh)
     assert sorted(got) == sorted(want)
     assert all(got[k] == want[k] for k in want if k != "manifest.json")
     manifest = json.loads(got["manifest.json"])
@@ -128,7 +119,7 @@ def test_a_swap_cut_short_is_finished_by_the_next_run(tmp_path, monkeypatch):
     monkeypatch.undo()
     recover(str(out))
     assert _build([new], fresh) == 0
-    got, want = _files(out), _files(fresh)
+    got, want = file_bytes(out), file_bytes(fresh)
     assert sorted(got) == sorted(want)
     assert all(got[k] == want[k] for k in want if k != "manifest.json")
 

@@ -5,8 +5,9 @@ import io
 import numpy as np
 import pytest
 
+from pipeline.blocks import Block, Source, read_blocks
 from pipeline.pairs import WordIds, block_word_ids
-from pipeline.read import Block, Source, plan_sources, read_blocks
+from pipeline.read import plan_sources
 
 
 def _blocks(data: bytes, block_bytes: int, max_len: int = 10000, start=0, end=-1) -> list[Block]:

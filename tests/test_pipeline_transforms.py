@@ -10,10 +10,11 @@ import pyarrow.parquet as pq
 from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from pipeline.blocks import Source
 from pipeline.config import PipelineConfig
 from pipeline.make_pairs import MakePairs
 from pipeline.preprocess import LOCAL_RUNNER
-from pipeline.read import ReadBlocks, Source
+from pipeline.read import ReadBlocks
 from pipeline.shards import MergeShards
 from pipeline.vocabulary import CountVocabulary, load_vocabulary, summary_path
 from sgns import dataset

@@ -6,7 +6,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from pipeline.blocks import decode
 from pipeline.config import PipelineConfig
+from pipeline.counting import select_vocabulary
 from pipeline.pairs import (
     WordIds,
     block_rng,
@@ -15,7 +17,6 @@ from pipeline.pairs import (
     sentence_ids,
     subsample,
 )
-from pipeline.read import decode
 from pipeline.shuffle import merge_shuffle, pack, scatter, unpack
 from pipeline.tokens import (
     arrow_splits_like_python,
@@ -24,7 +25,6 @@ from pipeline.tokens import (
     merge_counts,
     token_ids,
 )
-from pipeline.vocabulary import select_vocabulary
 
 
 def test_keep_probability_matches_word2vec_c_formula_by_hand():

@@ -18,10 +18,14 @@ def test_bad_values_are_rejected_with_the_option_named():
             TrainConfig(data="d", output="o", **bad)
 
 
-def test_pool_size_follows_the_batch_unless_given():
+def test_pool_size_follows_the_micro_step_not_the_batch_unless_given():
     assert TrainConfig(data="d", output="o").pool_size == 80
-    assert TrainConfig(data="d", output="o", batch_size=16384).pool_size == 320
+    assert TrainConfig(data="d", output="o", batch_size=131072).pool_size == 80
+    assert TrainConfig(data="d", output="o", batch_size=16384, micro_batch=16384).pool_size == 320
+    assert TrainConfig(data="d", output="o", batch_size=1024).pool_size == 20  # micro = batch
     assert TrainConfig(data="d", output="o", batch_size=16384, pool_size=7).pool_size == 7
+    with pytest.raises(ValueError, match="multiple of --micro-batch"):
+        TrainConfig(data="d", output="o", batch_size=10000)
 
 
 def test_resume_needs_the_same_shape_and_schedule():

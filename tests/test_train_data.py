@@ -1,13 +1,13 @@
-"""Streaming: every pair exactly once per epoch across ranks and workers, same steps per rank."""
+"""Streaming: every pair exactly once per epoch across ranks and workers, same steps per rank,
+row groups (not batches) dealt to workers, fixed-shape batches (sgns/train/loader.py)."""
 
 import numpy as np
 import pytest
 import torch
-from torch.utils.data import DataLoader
 from train_helpers import pair_ids, write_tiny_dataset
 
 from sgns import dataset
-from sgns.train.loader import PairBatches
+from sgns.train.loader import PairBatches, RowGroups
 from sgns.train.plan import assign_units, batch_counts
 from sgns.train.shards import epoch_units, scan_dataset, scan_shard
 
@@ -29,9 +29,8 @@ def _epoch_pairs(tiny, epoch, world_size, batch_size, workers=0, seed=5):
     steps = max(batch_counts(split, batch_size))
     per_rank = []
     for rank_units in split:
-        stream = PairBatches(rank_units, batch_size, steps, V)
-        batches = list(DataLoader(stream, batch_size=None, num_workers=workers))
-        per_rank.append(batches)
+        stream = PairBatches(rank_units, batch_size, steps, V, workers=workers)
+        per_rank.append([(c.clone(), x.clone(), n) for c, x, n in stream])
     return per_rank, steps
 
 
@@ -49,7 +48,8 @@ def test_every_pair_exactly_once_per_epoch_and_equal_steps(tiny, world_size, wor
     for epoch in (0, 1, 2):
         per_rank, steps = _epoch_pairs(tiny, epoch, world_size, 48, workers)
         assert all(len(batches) == steps for batches in per_rank)
-        seen = np.concatenate([pair_ids(c, x, V) for b in per_rank for c, x in b])
+        assert all(len(c) == len(x) == 48 for b in per_rank for c, x, _ in b)  # fixed shape
+        seen = np.concatenate([pair_ids(c[:n], x[:n], V) for b in per_rank for c, x, n in b])
         expected = _read_pass(tiny, epoch % 2)  # epoch e reads pass e mod passes
         assert len(seen) == len(expected) == 1000
         assert np.array_equal(np.sort(seen), np.sort(expected))
@@ -60,15 +60,34 @@ def test_batches_do_not_depend_on_the_number_of_workers(tiny):
     two, _ = _epoch_pairs(tiny, 0, 2, 40, workers=2)
     for a, b in zip(one, two):
         assert all(torch.equal(x[0], y[0]) and torch.equal(x[1], y[1]) for x, y in zip(a, b))
+        assert [x[2] for x in a] == [y[2] for y in b]
 
 
 def test_stream_starts_at_any_batch(tiny):
     directory, manifest, sizes = tiny
     units = epoch_units(directory, manifest, sizes, 0)
     full = list(PairBatches(units, 50, 20, V))
-    rest = list(DataLoader(PairBatches(units, 50, 20, V, start=7), batch_size=None, num_workers=2))
+    rest = list(PairBatches(units, 50, 20, V, start=7, workers=2))
     assert len(rest) == 13
-    assert all(torch.equal(a[0], b[0]) for a, b in zip(full[7:], rest))
+    assert all(torch.equal(a[0], b[0]) and a[2] == b[2] for a, b in zip(full[7:], rest))
+
+
+def test_the_last_batch_is_padded_and_past_the_data_come_empty_ones(tiny):
+    directory, manifest, sizes = tiny
+    units = epoch_units(directory, manifest, sizes, 0)[:2]  # 2 row groups of 64 pairs
+    batches = list(PairBatches(units, 50, 5, V))
+    assert [n for _, _, n in batches] == [50, 50, 28, 0, 0]
+    centers, contexts, _ = batches[2]
+    assert len(centers) == 50 and not centers[28:].any() and not contexts[28:].any()
+
+
+def test_each_row_group_goes_to_one_worker_only(tiny):
+    directory, manifest, sizes = tiny
+    units = epoch_units(directory, manifest, sizes, 0)
+    stream = RowGroups(units, 3, V)
+    shares = [stream.indices(w, 3) for w in range(3)]
+    dealt = sorted(i for share in shares for i in share)
+    assert dealt == list(range(3, len(units)))  # each unit from `first` on, exactly once
 
 
 def test_shuffle_is_agreed_and_changes_with_epoch_and_seed(tiny):

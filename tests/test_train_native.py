@@ -12,7 +12,8 @@ from sgns.train.config import TrainConfig
 from sgns.train.engines import resolve
 from sgns.train.native import build
 from sgns.train.native.kernel import NativeKernel
-from sgns.train.sampler import AliasSampler
+from sgns.train.sampler import AliasSampler, batch_key
+from sgns.train.seeds import stream_seed
 
 needs_native = pytest.mark.skipif(
     not build.available(), reason="no C compiler: the native engine cannot be built here"
@@ -76,6 +77,8 @@ def test_draws_follow_count_to_the_power_and_depend_only_on_seed_and_pair():
     assert torch.equal(engine.negatives(seed=7, pairs=100_000), draws)
     assert torch.equal(engine.negatives(seed=7, pairs=10, first=500), draws[500:510])
     assert not torch.equal(engine.negatives(seed=8, pairs=1000), draws[:1000])
+    key = batch_key(stream_seed(1, "negatives", 0), 2**31 + 42)  # past 2**63: as uint64
+    assert torch.equal(sampler.sample((1000, 5), key), engine.negatives(key, 1000))
 
 
 @needs_native

@@ -9,7 +9,7 @@ import pytest
 import torch
 from train_helpers import tiny_config, write_tiny_dataset
 
-import sgns.train.engines
+import sgns.train.torch_engine
 from sgns.train.checkpoint import checkpoint_path, load_checkpoint
 from sgns.train.cli import main
 from sgns.train.native import build
@@ -91,7 +91,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
 ):
     calls = {"n": 0}
     if engine == "torch":
-        real = sgns.train.engines.sgns_update
+        real = sgns.train.torch_engine.sgns_update
 
         def poisoned(*args, **kw):
             calls["n"] += 1
@@ -100,7 +100,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
                 return rows, deltas * float("nan"), loss * float("nan")
             return rows, deltas, loss
 
-        monkeypatch.setattr(sgns.train.engines, "sgns_update", poisoned)
+        monkeypatch.setattr(sgns.train.torch_engine, "sgns_update", poisoned)
     else:
         if not build.available():
             pytest.skip("no C compiler: the native engine cannot be built here")
@@ -243,3 +243,51 @@ def test_resume_with_auto_keeps_the_engine_and_mode_the_run_used(tiny, tmp_path)
     state = load_checkpoint(checkpoint_path(run))
     assert state["step"] == 48
     assert (state["config"]["engine"], state["config"]["negative_mode"]) == ("torch", "pool")
+
+
+def test_checkpoints_come_by_time_at_metrics_records_and_at_epoch_ends(tiny, tmp_path, monkeypatch):
+    from sgns.train.checkpoint import CheckpointWriter
+
+    saved = []
+    real = CheckpointWriter.submit
+
+    def spy(self, path, state, then=None):
+        saved.append(state["step"])
+        return real(self, path, state, then)
+
+    monkeypatch.setattr(CheckpointWriter, "submit", spy)
+    common = dict(epochs=1, checkpoint_interval=0, log_interval=4)
+    train(_config(tiny, str(tmp_path / "a"), checkpoint_seconds=1e-9, **common))
+    assert saved == [4, 8, 12, 16, 20, 24]  # due at every record; 24 is also the epoch's end
+    saved.clear()
+    train(_config(tiny, str(tmp_path / "b"), checkpoint_seconds=0, **common))
+    assert saved == [24]
+
+
+def test_checkpoints_are_written_off_the_training_thread_and_failures_surface(tmp_path):
+    import threading
+
+    from sgns.train import checkpoint
+
+    threads = []
+    real = checkpoint.save_checkpoint
+
+    def record(path, state):
+        threads.append(threading.current_thread())
+        if len(threads) == 2:
+            raise OSError(28, "No space left on device", path)
+        real(path, state)
+
+    writer = checkpoint.CheckpointWriter()
+    original, checkpoint.save_checkpoint = checkpoint.save_checkpoint, record
+    try:
+        writer.submit(str(tmp_path / "c.pt"), {"weights": torch.zeros(3)})
+        writer.wait()
+        assert threads[0] is not threading.current_thread()
+        writer.submit(str(tmp_path / "c.pt"), {"weights": torch.ones(3)})
+        with pytest.raises(OSError, match="No space"):
+            writer.wait()
+    finally:
+        checkpoint.save_checkpoint = original
+        writer.close()
+    assert torch.equal(torch.load(tmp_path / "c.pt")["weights"], torch.zeros(3))

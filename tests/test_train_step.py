@@ -79,26 +79,6 @@ def test_init_is_word2vec_c():
     assert torch.count_nonzero(weights[100:]) == 0
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_step_matches_cpu_step():
-    from sgns.train.sampler import AliasSampler
-
-    weights, centers, contexts, negs = _batch(mode="pool", batch=256, pool=20)
-    cpu = weights.clone()
-    apply_update(cpu, *sgns_update(cpu, centers, contexts, negs, 0.1)[:2])
-    gpu = weights.cuda()
-    rows, deltas, _ = sgns_update(gpu, centers.cuda(), contexts.cuda(), negs.cuda(), 0.1)
-    apply_update(gpu, rows, deltas)
-    torch.testing.assert_close(gpu.cpu(), cpu, rtol=1e-4, atol=1e-5)
-    again = weights.cuda()
-    apply_update(again, rows, deltas)
-    apply_update(gpu, rows, deltas)
-    apply_update(again, rows, deltas)
-    assert torch.equal(again, gpu)  # accumulation on CUDA is deterministic
-    sample = AliasSampler([5, 3, 1], 0.75, "cuda").sample((10,), torch.Generator("cuda"))
-    assert sample.is_cuda and int(sample.max()) < 3
-
-
 def test_row_cap_scales_only_rows_repeated_more_than_the_cap():
     from sgns.train.step import cap_repeated_rows
 

@@ -10,11 +10,14 @@ in 1..N processes under torchrun (`python -m sgns.train`, or the sgns-train comm
     table.py      the (2V, D) parameter table: layout, initialisation, growth, vectors
     sampler.py    negatives from count^0.75 in O(1) (alias tables)
     step.py       the torch engine's step as pure tensor functions
-    engines.py    the torch and native engines, and the choice between them
+    torch_engine.py   the torch engine: micro-steps, no host sync, eager / compiled / CUDA graph
+    engines.py    the native engine, and the choice between the two
     native/       the native engine's C kernel: build.py compiles it, kernel.py calls it
     distributed.py  torchrun's environment, process groups, the row synchronisation
     seeds.py      every random stream, derived from --seed
-    checkpoint.py, resume.py    the checkpoint's layout and I/O; whether a run may continue
+    checkpoint.py, resume.py    the checkpoint's layout and (background) I/O; whether a run
+                  may continue
+    run_files.py  RUN/config.json, RUN/vocab.tsv, RUN/vectors.txt
     follow.py     --follow: train increments as the dataset grows
     metrics.py    RUN/metrics.jsonl, TensorBoard, progress
     export.py     the sgns-export command

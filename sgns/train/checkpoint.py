@@ -4,7 +4,6 @@ A checkpoint is a dict of tensors and plain types only:
     weights         (2V, D) float32 (sgns.train.table; plain SGD has no other state)
     step            global steps done; epoch, batch: the position in the stream (next batch)
     pairs_done      pairs trained so far, all ranks
-    rng             {"torch": every rank's torch.Generator state (uint8 tensors, rank order)}
     loss            the running epoch loss sum (float64) and pairs, and those of the current
                     metrics record, so that resumed metrics are exact
     config          TrainConfig as a dict, engine and negative mode resolved
@@ -20,20 +19,24 @@ A checkpoint is a dict of tensors and plain types only:
     world_size      ranks that wrote it (the stream split depends on it)
     metrics_bytes   the size of RUN/metrics.jsonl when it was written: a resumed run cuts the
                     file back to it, so that no record is there twice
-Checkpoints written by earlier versions also hold "lr", "increments" and numpy's global RNG
-state; nothing reads them.
+There is no RNG state: every draw is keyed by (seed, rank, step) (sgns.train.sampler), so a
+checkpoint resumes on any device. Checkpoints written by earlier versions also hold "lr",
+"increments" and generator states ("rng"); nothing reads them.
+
+Saving costs the training thread one copy of the table on its device (a consistent snapshot);
+the copy to the host and the write run on a background thread (`CheckpointWriter`).
 """
 
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
 from sgns import dataset
 from sgns.files import atomic_open
 from sgns.rundir import CHECKPOINT_FILE, run_path
-from sgns.train import distributed
 
 
 def checkpoint_path(run: str) -> str:
@@ -87,16 +90,14 @@ def load_checkpoint(path: str) -> dict:
 
 
 def training_state(trainer) -> dict:
-    """The checkpoint of a sgns.train.trainer.Trainer, in the layout above (gathers every
-    rank's generator state: a collective, so every rank calls it)."""
-    states = distributed.all_gather_objects(trainer.generator.get_state(), trainer.ctx.world_size)
+    """The checkpoint of a sgns.train.trainer.Trainer, in the layout above; its weights a
+    snapshot on the training device (`CheckpointWriter` moves them to the host)."""
     return {
-        "weights": trainer.weights.cpu(),
+        "weights": trainer.weights.clone(),
         "step": trainer.step,
         "epoch": trainer.epoch,
         "batch": trainer.batch,
         "pairs_done": trainer.pairs_done,
-        "rng": {"torch": states},
         "loss": {
             "sum": trainer.epoch_loss,
             "pairs": trainer.epoch_pairs,
@@ -121,4 +122,49 @@ def restore_training_state(trainer, state: dict) -> None:
     trainer.record_loss = state["loss"]["record_sum"]
     trainer.record_pairs = state["loss"]["record_pairs"]
     trainer.pairs_done = state["pairs_done"]
-    trainer.generator.set_state(state["rng"]["torch"][trainer.ctx.rank])
+
+
+class CheckpointWriter:
+    """Writes checkpoints on a background thread, one at a time: `submit` hands a state over
+    (waiting for the write before, so at most one snapshot is held), `wait` waits for the last;
+    a failed write (a full disk) raises at the next `submit` or `wait`."""
+
+    def __init__(self):
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="sgns-checkpoint")
+        self.pending = None
+
+    def submit(self, path: str, state: dict, then=None) -> None:
+        """Write `state` (its weights a snapshot on the device) to `path`, then call `then`."""
+        self.wait()
+        snapshot = state["weights"]
+        ready = None
+        if snapshot.is_cuda:  # the copy to the host waits for the snapshot, not the steps
+            ready = torch.cuda.Event()
+            ready.record()
+        self.pending = self.pool.submit(self._write, path, state, ready, then)
+
+    def wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self.pool.shutdown()
+
+    @staticmethod
+    def _write(path: str, state: dict, ready, then) -> None:
+        weights = state["weights"]
+        if ready is not None:  # on a side stream: the training stream never waits for it
+            side = torch.cuda.Stream(weights.device)
+            with torch.cuda.stream(side):
+                side.wait_event(ready)
+                weights.record_stream(side)
+                weights = weights.cpu()
+        else:
+            weights = weights.cpu()
+        save_checkpoint(path, {**state, "weights": weights})
+        if then is not None:
+            then()

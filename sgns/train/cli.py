@@ -14,7 +14,7 @@ import os
 import sys
 
 from sgns.errors import user_message
-from sgns.train.config import ENGINES, EXPORT_VECTORS, NEGATIVE_MODES, TrainConfig
+from sgns.train.config import ENGINES, EXPORT_VECTORS, NEGATIVE_MODES, STEP_MODES, TrainConfig
 from sgns.train.trainer import TrainingDiverged, train
 
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
@@ -47,6 +47,21 @@ def train_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--batch-size", type=int, default=DEFAULTS["batch_size"], help="pairs per rank per step"
+    )
+    p.add_argument(
+        "--micro-batch",
+        type=int,
+        default=DEFAULTS["micro_batch"],
+        help="torch engine: a step trains its batch in sequential micro-steps of this many "
+        "pairs, each its own summed update and pool (what sets quality; --batch-size is a "
+        "multiple of it)",
+    )
+    p.add_argument(
+        "--step-mode",
+        choices=STEP_MODES,
+        default=DEFAULTS["step_mode"],
+        help="torch engine: eager, torch.compile, or a captured CUDA graph; auto: graph on one "
+        "GPU, else eager",
     )
     p.add_argument(
         "--lr", type=float, default=DEFAULTS["lr"], help="initial learning rate (linear decay)"
@@ -93,7 +108,8 @@ def train_parser() -> argparse.ArgumentParser:
         "--pool-size",
         type=int,
         default=DEFAULTS["pool_size"],
-        help="negatives in the shared pool (pool mode; 0: batch size / 51.2, so 80 at 4096)",
+        help="negatives in the pool of a micro-step (pool mode; 0: micro-step / 51.2, so 80 "
+        "at 4096)",
     )
     p.add_argument(
         "--no-pool-scale",
@@ -106,8 +122,8 @@ def train_parser() -> argparse.ArgumentParser:
         "--row-cap",
         type=float,
         default=DEFAULTS["row_cap"],
-        help="a row whose summed update in one step holds n > ROW_CAP pair updates (a pool "
-        "negative holds batch*negatives/pool) gets ROW_CAP/n of it (0: plain sum; torch "
+        help="a row whose summed update in one micro-step holds n > ROW_CAP pair updates (a "
+        "pool negative holds micro*negatives/pool) gets ROW_CAP/n of it (0: plain sum; torch "
         "engine only: the native engine applies pairs one by one)",
     )
     p.add_argument(
@@ -120,7 +136,13 @@ def train_parser() -> argparse.ArgumentParser:
         "--checkpoint-interval",
         type=int,
         default=DEFAULTS["checkpoint_interval"],
-        help="steps between checkpoints (0: only at epoch ends)",
+        help="steps between checkpoints (0: by time only); always one at each epoch end",
+    )
+    p.add_argument(
+        "--checkpoint-seconds",
+        type=float,
+        default=DEFAULTS["checkpoint_seconds"],
+        help="seconds between checkpoints (0: by steps only); written off the training thread",
     )
     p.add_argument(
         "--log-interval",

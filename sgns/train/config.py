@@ -18,6 +18,9 @@ NEGATIVE_MODES = ("auto", "pool", "pair")
 # step (sgns.train.step), on any device; auto: native on a CPU where it builds, else torch.
 ENGINES = ("auto", "native", "torch")
 EXPORT_VECTORS = ("input", "average")
+# How the torch engine runs its step: eager ops, torch.compile, or a captured CUDA graph (auto:
+# graph on one CUDA device, eager elsewhere).
+STEP_MODES = ("auto", "eager", "compile", "graph")
 # Pool mode: pairs per pool negative. Each pool row sums batch_size * negatives / pool_size pair
 # updates per step, so the pool grows with the batch to keep that ratio where quality held.
 POOL_RATIO = 51.2
@@ -37,6 +40,11 @@ class TrainConfig:
     ns_exponent: float = 0.75
     epochs: int = 5
     batch_size: int = 4096  # pairs per rank per step (the README's "Batch size" says how large)
+    # torch engine: a step trains its batch in sequential micro-steps of this many pairs, each
+    # with its own pool; what one summed update holds, and so what decides quality, is a
+    # micro-step (batch_size is then only how much one launch or graph replay carries)
+    micro_batch: int = 4096
+    step_mode: str = "auto"  # eager | compile | graph (CUDA) | auto: graph on one GPU
     lr: float = 0.025
     min_lr_ratio: float = 1e-4  # lr decays linearly to lr * min_lr_ratio (word2vec.c)
     seed: int = 1
@@ -47,13 +55,14 @@ class TrainConfig:
     # engine, pool with the tensor step (settled with the engine: sgns.train.engines.resolve)
     negative_mode: str = "auto"
     engine: str = "auto"
-    pool_size: int = 0  # negatives shared by the batch in pool mode (0: batch_size / 51.2)
+    pool_size: int = 0  # negatives shared by a micro-step in pool mode (0: micro / 51.2)
     pool_scale: bool = True  # pool mode: scale negative gradients by negatives / pool_size
     # Cap on a row's summed update per step, counted in pair updates (step.cap_repeated_rows); at
     # 4096 pairs it only trims pool duplicates and the most frequent words. 0: plain sum.
     row_cap: float = 256
     export_vectors: str = "input"  # vectors written to RUN/vectors.txt: input | average
-    checkpoint_interval: int = 2000  # steps between checkpoints (0: only at epoch ends)
+    checkpoint_interval: int = 0  # steps between checkpoints (0: by time only)
+    checkpoint_seconds: float = 300.0  # seconds between checkpoints (0: by steps only)
     log_interval: int = 100  # steps between metrics.jsonl step records
     tensorboard: bool = False
     resume: bool = False
@@ -68,10 +77,19 @@ class TrainConfig:
     follow_max_increments: int = 0  # --follow: stop after this many new increments (0: never)
 
     def __post_init__(self):
+        positive = ("dim", "negatives", "epochs", "batch_size", "micro_batch", "log_interval")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{_flag(name)} must be >= 1, got {getattr(self, name)}")
+        if self.batch_size % self.micro_pairs:
+            raise ValueError(
+                f"--batch-size {self.batch_size} must be a multiple of --micro-batch "
+                f"{self.micro_batch} (or at most it)"
+            )
         if self.pool_size == 0:  # resolved here, so config.json records the pool actually used
-            auto = max(self.negatives, round(self.batch_size / POOL_RATIO))
+            auto = max(self.negatives, round(self.micro_pairs / POOL_RATIO))
             object.__setattr__(self, "pool_size", auto)
-        positive = ("dim", "negatives", "epochs", "batch_size", "pool_size", "log_interval")
+        positive = ("pool_size",)
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{_flag(name)} must be >= 1, got {getattr(self, name)}")
@@ -79,6 +97,7 @@ class TrainConfig:
             "num_workers",
             "threads",
             "checkpoint_interval",
+            "checkpoint_seconds",
             "stop_after_steps",
             "row_cap",
             "follow_max_increments",
@@ -105,6 +124,10 @@ class TrainConfig:
             raise ValueError(
                 f"--negative-mode {self.negative_mode!r} is not one of {', '.join(NEGATIVE_MODES)}"
             )
+        if self.step_mode not in STEP_MODES:
+            raise ValueError(
+                f"--step-mode {self.step_mode!r} is not one of {', '.join(STEP_MODES)}"
+            )
         if self.export_vectors not in EXPORT_VECTORS:
             raise ValueError(
                 f"--export-vectors {self.export_vectors!r} is not one of "
@@ -127,6 +150,11 @@ class TrainConfig:
             raise ValueError(
                 f"--engine native takes --dim <= {MAX_DIM} and --negatives <= {MAX_NEGATIVES}"
             )
+
+    @property
+    def micro_pairs(self) -> int:
+        """Pairs per micro-step: --micro-batch, or the whole batch when that is smaller."""
+        return min(self.micro_batch, self.batch_size)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

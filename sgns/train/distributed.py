@@ -128,3 +128,11 @@ def broadcast_object(obj, world_size: int):
 def barrier(ctx: Context) -> None:
     if ctx.distributed:
         dist.barrier()
+
+
+def any_rank(flag: bool, ctx: Context) -> bool:
+    """Whether `flag` is true on any rank (a collective: every rank calls it together)."""
+    if not ctx.distributed:
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0], device=ctx.device)
+    return bool(all_reduce_sum(value, ctx.world_size).item() > 0)

@@ -1,14 +1,15 @@
 """The two engines that train a rank's batch, and the one place that picks between them.
 
-An engine holds what a step needs besides the parameters and the rank's generator (both kept
-by the trainer, which checkpoints them): the stage's negative sampler and its own scratch. The
+An engine holds what a step needs besides the parameters (kept by the trainer, which
+checkpoints them): the stage's negative sampler and its own scratch. The
 trainer makes one per training stage, since the sampler and the table follow the stage's
-vocabulary. `step(weights, generator, centers, contexts, lr, batch_pairs)` trains the batch
-into `weights` in place, synchronised across ranks, and returns its summed loss.
+vocabulary. `step(weights, centers, contexts, valid, step, lr)` trains the batch (its first
+`valid` pairs; the rest is padding) into `weights` in place, synchronised across ranks, and
+returns its summed loss as a device tensor. Negatives are drawn from keys of (seed, rank,
+step): no generator state, so a checkpoint needs none.
 
-- torch (`TorchEngine`, sgns.train.step): the update of the whole batch is computed at the
-  parameters before the step; every rank all-gathers the ranks' (rows, deltas), caps rows summed
-  too often (`--row-cap`) and applies them all in rank order. Any device.
+- torch (`TorchEngine`, sgns.train.torch_engine): micro-steps of summed updates computed at
+  the parameters before each, synchronised across ranks, with no host round trip. Any device.
 - native (`NativeEngine`, sgns.train.native): the batch's pairs are applied one by one in place,
   in C. With several ranks the rows the batch touched are put back and every rank's change to
   them is applied in rank order, so that the replicas stay identical. CPU only.
@@ -29,8 +30,10 @@ from sgns.train.config import TrainConfig
 from sgns.train.native import build
 from sgns.train.native.kernel import NativeKernel
 from sgns.train.plan import TrainingStage
-from sgns.train.sampler import AliasSampler
-from sgns.train.step import RowLayout, apply_update, cap_repeated_rows, sgns_update
+from sgns.train.sampler import AliasSampler, batch_key
+from sgns.train.seeds import stream_seed
+from sgns.train.step import apply_update
+from sgns.train.torch_engine import TorchEngine
 
 
 def resolve(config: TrainConfig, device: torch.device, saved: dict | None = None) -> TrainConfig:
@@ -68,84 +71,32 @@ def make_engine(config: TrainConfig, ctx: distributed.Context, stage: TrainingSt
     return TorchEngine(config, ctx, stage, sampler)
 
 
-def _old_rows(stage: TrainingStage) -> tuple[int, float]:
-    """(old_words, old_ratio) of a stage: the words trained before and their rate's scale."""
-    return (stage.old_words, stage.old_ratio) if stage.old_ratio != 1.0 else (0, 1.0)
-
-
-class TorchEngine:
-    def __init__(self, config, ctx, stage: TrainingStage, sampler: AliasSampler):
-        self.config, self.ctx, self.stage, self.sampler = config, ctx, stage, sampler
-        self.vocab = len(stage.words)
-        pooled = config.negative_mode == "pool" and config.pool_scale
-        self.scale = config.negatives / config.pool_size if pooled else 1.0
-        self.layout = RowLayout(
-            config.negative_mode, config.negatives, config.pool_size, self.scale
-        )
-        self.multiplicity = ((), None)  # (ranks' pair counts, their multiplicity vector)
-        # scratch for cap_repeated_rows: zero between steps, one float64 per table row
-        rows = table.table_rows(self.vocab)
-        self.row_totals = torch.zeros(rows, dtype=torch.float64, device=ctx.device)
-
-    def close(self) -> None:
-        pass
-
-    def step(self, weights, generator, centers, contexts, lr: float, batch_pairs: list[int]):
-        """One synchronised SGD step of this rank's batch on `weights` (2V, D), in place;
-        returns the batch's summed loss (a float64 tensor on the device).
-
-        batch_pairs: every rank's pair count in this step (from the plan), for the row sync.
-        """
-        config, device = self.config, self.ctx.device
-        centers = centers.to(device, non_blocking=True).long()  # (B,)
-        contexts = contexts.to(device, non_blocking=True).long()  # (B,)
-        if centers.numel():
-            pool = config.negative_mode == "pool"
-            shape = (config.pool_size,) if pool else (centers.numel(), config.negatives)
-            negatives = self.sampler.sample(shape, generator)  # (P,) or (B, K)
-            rows, deltas, loss = sgns_update(weights, centers, contexts, negatives, lr, self.scale)
-            old_words, old_ratio = _old_rows(self.stage)
-            if old_words:  # an increment: old words move at increment_lr
-                deltas = table.scale_old_rows(rows, deltas, self.vocab, old_words, old_ratio)
-        else:  # a padding step: no pairs, but still part of every collective
-            rows = torch.empty(0, dtype=torch.int64, device=device)
-            deltas = weights.new_empty(0, config.dim)
-            loss = torch.zeros((), dtype=torch.float64, device=device)
-        sizes = [self.layout.rows(n) for n in batch_pairs] if self.ctx.distributed else None
-        rows, deltas = distributed.all_gather_update(rows, deltas, self.ctx.world_size, sizes)
-        if config.row_cap:  # on the gathered update: the same on every rank
-            counts = tuple(batch_pairs) if self.ctx.distributed else (centers.numel(),)
-            if counts != self.multiplicity[0]:  # changes only at an epoch's last, short steps
-                self.multiplicity = (counts, self.layout.multiplicity(list(counts)).to(device))
-            deltas = cap_repeated_rows(
-                rows, deltas, config.row_cap, weights.shape[0], self.multiplicity[1],
-                self.row_totals,
-            )  # fmt: skip
-        apply_update(weights, rows, deltas)
-        return loss
-
-
 class NativeEngine:
     def __init__(self, config, ctx, stage: TrainingStage, sampler: AliasSampler, threads: int):
         self.ctx, self.stage, self.sampler, self.vocab = ctx, stage, sampler, len(stage.words)
         self.kernel = NativeKernel(sampler, config.negatives, threads)
+        self.seed = stream_seed(config.seed, "negatives", ctx.rank)
+        old = stage.old_ratio != 1.0
+        self.old = (stage.old_words, stage.old_ratio) if old else (0, 1.0)
 
     def close(self) -> None:
         self.kernel.close()
 
-    def step(self, weights, generator, centers, contexts, lr: float, batch_pairs: list[int]):
-        """As TorchEngine.step; the pairs are applied one by one, in C."""
-        # the batch's negatives come from this seed (drawn in C: see native/sgns_kernel.c)
-        seed = int(torch.randint(0, 2**63 - 1, (), generator=generator))
-        old = _old_rows(self.stage)
+    def start(self, step: int) -> None:
+        pass  # the kernel is keyed by the step it is given
+
+    def step(self, weights, centers, contexts, valid, step: int, lr: float) -> torch.Tensor:
+        """As TorchEngine.step; the pairs are applied one by one, in C, on the CPU."""
+        centers, contexts = centers[:valid], contexts[:valid]
+        seed = batch_key(self.seed, step)  # the batch's negatives: drawn in C from this key
         if not self.ctx.distributed:
-            loss = self.kernel.step(weights, centers, contexts, seed, lr, *old)
+            loss = self.kernel.step(weights, centers, contexts, seed, lr, *self.old)
             return torch.tensor(loss, dtype=torch.float64)
         negatives = self.kernel.negatives(seed, centers.numel())  # (B, K)
         outputs = table.output_rows(torch.cat([contexts.long(), negatives.view(-1)]), self.vocab)
         rows = torch.unique(torch.cat([centers.long(), outputs]))  # (R,) sorted
         before = weights[rows]  # (R, D)
-        loss = self.kernel.step(weights, centers, contexts, seed, lr, *old)
+        loss = self.kernel.step(weights, centers, contexts, seed, lr, *self.old)
         deltas = weights[rows] - before
         weights[rows] = before
         rows, deltas = distributed.all_gather_update(rows, deltas, self.ctx.world_size)

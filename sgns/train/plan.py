@@ -26,6 +26,7 @@ import dataclasses
 from sgns import dataset
 from sgns.train import seeds
 from sgns.train.shards import Unit, epoch_units, load_dataset
+from sgns.train.step import decayed_lr
 
 
 def rank_batch_pairs(rank_pairs: list[int], batch_size: int, index: int) -> list[int]:
@@ -126,8 +127,7 @@ class TrainingStage:
 
     def lr_at(self, step: int, min_lr_ratio: float) -> float:
         """Linear decay over the stage (word2vec.c's schedule, restarted from self.lr)."""
-        done = (step - self.base_step) / max(self.total_steps, 1)
-        return self.lr * max(min_lr_ratio, 1.0 - done)
+        return decayed_lr(step, self.base_step, self.total_steps, self.lr, min_lr_ratio)
 
     def record(self) -> dict:
         """What a checkpoint keeps of the stage (its key "stage")."""

@@ -22,6 +22,7 @@ RESUME_FIELDS = (
     "negative_mode",
     "pool_size",
     "batch_size",
+    "micro_batch",
     "epochs",
     "lr",
     "min_lr_ratio",

@@ -49,28 +49,21 @@ class RowLayout:
             return 2 * pairs + self.pool_size
         return pairs * (2 + self.negatives)
 
-    def multiplicity(self, batch_pairs: list[int]) -> torch.Tensor:
-        """Pair updates summed in each delta row of the ranks' concatenated updates (R,)."""
-        parts = [torch.ones(0)]
-        for n in batch_pairs:
-            if n and self.mode == "pool":
-                parts += [torch.ones(2 * n), torch.full((self.pool_size,), n * self.scale)]
-            elif n:
-                parts.append(torch.ones(self.rows(n)))
-        return torch.cat(parts)
-
 
 def sgns_update(
     weights: torch.Tensor,
     centers: torch.Tensor,
     contexts: torch.Tensor,
     negatives: torch.Tensor,
-    lr: float,
+    lr: float | torch.Tensor,
     scale: float = 1.0,
+    mask: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One step's update, not yet applied.
 
-    weights (2V, D); centers, contexts (B,) int64; negatives (B, K) or (P,) int64.
+    weights (2V, D); centers, contexts (B,) int64; negatives (B, K) or (P,) int64; lr a float
+    or a 0-dim tensor on the device; mask (B,) float, 1 for a pair and 0 for padding (a short
+    batch padded to its fixed shape: its padding adds no loss and no update), None for all 1.
     Returns rows (R,) int64 into weights, deltas (R, D) = -lr * gradient, and the summed loss of
     the batch (a 0-dim float64 tensor, left on the device so no step waits for the host).
     """
@@ -85,19 +78,25 @@ def sgns_update(
     u_neg = gathered[2 * batch :]  # (P, D) or (B*K, D)
     if pool:
         s_neg = v @ u_neg.T  # (B, P)
-        keep = torch.ne(negatives.unsqueeze(0), contexts.unsqueeze(1)).to(v.dtype)  # (B, P)
+        differ = torch.ne(negatives.unsqueeze(0), contexts.unsqueeze(1))  # (B, P)
     else:
         u_neg = u_neg.view(batch, -1, dim)  # (B, K, D)
         s_neg = (u_neg * v.unsqueeze(1)).sum(2)  # (B, K); faster than a bmm of 1xD @ Dx1
-        keep = torch.ne(negatives, contexts.unsqueeze(1)).to(v.dtype)  # (B, K)
+        differ = torch.ne(negatives, contexts.unsqueeze(1))  # (B, K)
+    # (B, P|K): 1 where a negative counts; a padding pair has no negative term
+    keep = differ.to(v.dtype) if mask is None else differ * mask.unsqueeze(1)
     s_pos = (v * u_pos).sum(1)  # (B,)
     # -log σ(s) = softplus(-s); -log σ(-s) = softplus(s). Summed in float32 per batch, then
     # accumulated across steps in float64 by the caller.
     loss_neg = torch.dot(F.softplus(s_neg).view(-1), keep.view(-1)) * scale
-    loss = (F.softplus(-s_pos).sum() + loss_neg).to(torch.float64)
+    loss_pos = F.softplus(-s_pos)  # (B,)
+    loss_pos = loss_pos.sum() if mask is None else torch.dot(loss_pos, mask)
+    loss = (loss_pos + loss_neg).to(torch.float64)
     # Coefficients already times -lr, so the deltas come out of the products directly.
-    g_pos = torch.sigmoid(s_pos).sub_(1).mul_(-lr).unsqueeze(1)  # (B, 1)
-    g_neg = torch.sigmoid(s_neg).mul_(keep).mul_(-lr * scale)  # (B, P|K)
+    neg_lr = -lr
+    g_pos = torch.sigmoid(s_pos).sub_(1).mul_(neg_lr)  # (B,)
+    g_pos = (g_pos if mask is None else g_pos.mul_(mask)).unsqueeze(1)  # (B, 1)
+    g_neg = torch.sigmoid(s_neg).mul_(keep).mul_(neg_lr * scale)  # (B, P|K)
     deltas = torch.empty_like(gathered)  # (R, D), filled in place: no concatenation copy
     torch.mul(g_pos, v, out=deltas[batch : 2 * batch])
     if pool:
@@ -127,29 +126,52 @@ def cap_repeated_rows(
     row sums (1 for a center or a context; batch * negatives / pool for a pool negative, whose
     delta sums the whole batch); None means 1 each. totals: a zero float64 scratch vector of
     `num_rows` that the trainer keeps across steps; the counts are added into it at the touched
-    rows and cleared there again, so a step costs O(R), not O(V) (None: a fresh one).
+    rows and cleared there again, so a step costs O(R), not O(V) (None: a fresh one). Float32:
+    a count is exact up to 2**24 pair updates of one row in one step.
     """
     if totals is None:
-        totals = torch.zeros(num_rows, dtype=torch.float64, device=rows.device)
+        totals = torch.zeros(num_rows, device=rows.device)
     if multiplicity is None:
         multiplicity = torch.ones(rows.shape[0], device=rows.device)
-    apply_update(totals, rows, multiplicity.to(totals.dtype))  # deterministic order on CUDA too
-    factor = (cap / totals[rows]).clamp_(max=1.0).to(deltas.dtype)  # (R,)
-    totals[rows] = 0.0  # back to zeros for the next step
-    return deltas * factor.unsqueeze(1)
+    apply_update(totals, rows, multiplicity)  # deterministic order on CUDA too
+    factor = (cap / totals[rows]).clamp_(max=1.0)  # (R,)
+    totals.index_fill_(0, rows, 0.0)  # back to zeros for the next step
+    return deltas.mul_(factor.unsqueeze(1))  # in place: the deltas are the step's own
 
 
 def apply_update(weights: torch.Tensor, rows: torch.Tensor, deltas: torch.Tensor) -> None:
     """weights[rows] += deltas, summing repeated rows, in an order that is the same everywhere.
 
     On CPU index_add_ runs sequentially. On CUDA index_add_ uses atomics (the summation order, and
-    so the rounding, would differ between replicas); index_put_ with accumulate=True sorts the
-    rows first and sums each row's deltas in a fixed order, so every rank computes the same bits.
+    so the rounding, would differ between replicas); an accumulating index_put sorts the rows
+    first and sums each row's deltas in a fixed order, so every rank computes the same bits. Its
+    unchecked form: the checked one reads the rows' range back to the host (a sync per call);
+    rows here are always in range (the loader checks every row group's ids).
     """
     if weights.is_cuda:
-        weights.index_put_((rows,), deltas, accumulate=True)
+        torch.ops.aten._index_put_impl_(weights, (rows,), deltas, accumulate=True, unsafe=True)
     else:
         weights.index_add_(0, rows, deltas)
+
+
+def row_multiplicity(mask: torch.Tensor, layout: RowLayout) -> torch.Tensor:
+    """Pair updates summed in each delta row of one batch's update (R,), from its mask (B,):
+    1 for a pair's center and context, a pool negative's sum over the pairs times the scale,
+    a pair's own negative 1; 0 for padding."""
+    if layout.mode == "pool":
+        pool = (mask.sum() * layout.scale).expand(layout.pool_size)
+        return torch.cat([mask, mask, pool])
+    own = mask.unsqueeze(1).expand(-1, layout.negatives).reshape(-1)
+    return torch.cat([mask, mask, own])
+
+
+def decayed_lr(step, base_step: int, total_steps: int, lr: float, min_lr_ratio: float):
+    """word2vec.c's linear decay over a stage, from `lr` to lr * min_lr_ratio; `step` a Python
+    int or a device tensor (then so is the result: no host round trip)."""
+    done = (step - base_step) / max(total_steps, 1)
+    if isinstance(done, torch.Tensor):
+        return (1.0 - done).clamp(min=min_lr_ratio) * lr
+    return lr * max(min_lr_ratio, 1.0 - done)
 
 
 def sgns_loss(weights, centers, contexts, negatives, scale: float = 1.0) -> torch.Tensor:

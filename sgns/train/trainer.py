@@ -33,14 +33,13 @@ import math
 import time
 
 import torch
-from torch.utils.data import DataLoader
 
 from sgns import dataset, rundir
 from sgns.train import distributed, engines, run_files, seeds
 from sgns.train.checkpoint import (
+    CheckpointWriter,
     checkpoint_path,
     restore_training_state,
-    save_checkpoint,
     training_state,
 )
 from sgns.train.config import TrainConfig
@@ -70,10 +69,6 @@ class Trainer:
         self.config = config = engines.resolve(config, ctx.device, state and state["config"])
         if state is not None:
             check_continuation(state, config, self.manifest, ctx.world_size)
-        # each rank its own negatives
-        self.generator = seeds.stream_generator(
-            config.seed, "negatives", ctx.rank, device=ctx.device
-        )
         self.step, self.epoch, self.batch = 0, 0, 0
         self.epoch_loss, self.epoch_pairs, self.pairs_done = 0.0, 0, 0
         self.record_loss, self.record_pairs = 0.0, 0  # since the last metrics step record
@@ -82,6 +77,8 @@ class Trainer:
         self.vocab_written = -1  # the stage end whose vocabulary RUN/vocab.tsv holds
         self.resumed = state is not None
         self.saved_step = state["step"] if state is not None else None  # the last checkpoint's
+        self.saved_at = time.monotonic()
+        self.writer = CheckpointWriter()  # checkpoints are written off the training thread
         self.metrics_bytes = state.get("metrics_bytes") if state is not None else None
         if state is None:
             stage = self._load_stage(0, len(self.manifest["increments"]), 0, lr=config.lr)
@@ -113,6 +110,7 @@ class Trainer:
         if self.engine is not None:
             self.engine.close()
         self.engine = engines.make_engine(self.config, self.ctx, stage, self.threads)
+        self.engine.start(self.step)
         self.sampler = self.engine.sampler
         self.fingerprint = dataset.vocab_fingerprint(stage.words, stage.counts)
 
@@ -136,7 +134,7 @@ class Trainer:
         self.epoch, self.batch = 0, 0
 
     def state(self) -> dict:
-        """The checkpoint (gathers every rank's generator state: a collective)."""
+        """The checkpoint, its weights a snapshot on the device."""
         return training_state(self)
 
     def save(self) -> None:
@@ -145,9 +143,9 @@ class Trainer:
             raise self.diverged(f"the parameters became NaN/inf at step {self.step}")
         state = self.state()
         if self.ctx.is_main:
-            save_checkpoint(checkpoint_path(self.config.output), state)
             self.write_vocab()
-        self.saved_step = self.step
+            self.writer.submit(checkpoint_path(self.config.output), state)
+        self.saved_step, self.saved_at = self.step, time.monotonic()
 
     def diverged(self, what: str) -> TrainingDiverged:
         """The error that stops a diverged run, saying what it leaves and what to do."""
@@ -194,7 +192,10 @@ class Trainer:
                 path = follow(self)
             return path
         finally:
-            self.runlog.close()
+            try:
+                self.writer.wait()  # the last checkpoint is on disk before train() returns
+            finally:
+                self.runlog.close()
             if self.signals:
                 self.signals.restore()
 
@@ -224,20 +225,22 @@ class Trainer:
             self.end_epoch(0.0)
             self.save()
             return True
-        for centers, contexts in self.loader(plan):
+        for centers, contexts, valid in self.loader(plan):
             lr = self.stage.lr_at(self.step, cfg.min_lr_ratio)
-            batch_pairs = rank_batch_pairs(plan.rank_pairs, cfg.batch_size, self.batch)
-            interval.add(self.train_step(centers, contexts, lr, batch_pairs), sum(batch_pairs))
+            pairs = sum(rank_batch_pairs(plan.rank_pairs, cfg.batch_size, self.batch))
+            loss = self.engine.step(self.weights, centers, contexts, valid, self.step, lr)
+            interval.add(loss, pairs)
             self.step, self.batch = self.step + 1, self.batch + 1
             bar.update(1)
             last = self.batch == plan.steps
             record = self.step % cfg.log_interval == 0
             save = last or (cfg.checkpoint_interval and self.step % cfg.checkpoint_interval == 0)
             stop = cfg.stop_after_steps and self.step >= cfg.stop_after_steps
-            signalled = save and self.signals is not None and self.signals.any(self.ctx)
-            stop = stop or signalled
             if record or last or save or stop:
                 self.flush(interval)  # before any save: a NaN state is never written
+            save = save or (record and self.checkpoint_due())
+            signalled = save and self.signals is not None and self.signals.any(self.ctx)
+            stop = stop or signalled
             if record:
                 self.record(bar, lr)
             if last:
@@ -250,23 +253,19 @@ class Trainer:
                 return False
         return True
 
-    def loader(self, plan: EpochPlan):
-        stream = PairBatches(
-            plan.units, self.config.batch_size, plan.steps, len(self.words), self.batch
-        )
-        cuda = self.ctx.device.type == "cuda"
-        return DataLoader(
-            stream,
-            batch_size=None,
-            num_workers=self.config.num_workers,
-            pin_memory=cuda,
-            prefetch_factor=4 if self.config.num_workers else None,
-        )
+    def loader(self, plan: EpochPlan) -> PairBatches:
+        cfg = self.config
+        return PairBatches(
+            plan.units, cfg.batch_size, plan.steps, len(self.words), self.batch,
+            cfg.num_workers, self.ctx.device,
+        )  # fmt: skip
 
-    def train_step(self, centers, contexts, lr: float, batch_pairs: list[int] | None = None):
-        """One synchronised SGD step on this rank's batch (sgns.train.engines); its summed loss."""
-        batch_pairs = batch_pairs or [centers.numel()]
-        return self.engine.step(self.weights, self.generator, centers, contexts, lr, batch_pairs)
+    def checkpoint_due(self) -> bool:
+        """Whether --checkpoint-seconds have passed since the last save, on any rank (all
+        ranks agree: a collective at a metrics record, where the loss is reduced anyway)."""
+        seconds = self.config.checkpoint_seconds
+        due = bool(seconds) and time.monotonic() - self.saved_at >= seconds
+        return distributed.any_rank(due, self.ctx)
 
     def flush(self, interval) -> None:
         """Reduce the interval's loss over ranks into the totals; stop on NaN/inf."""
@@ -317,5 +316,6 @@ def train(config: TrainConfig) -> str | None:
     finally:
         if trainer is not None:
             trainer.engine.close()
+            trainer.writer.close()
         torch.set_num_threads(before)
         distributed.teardown(ctx)

@@ -1,0 +1,175 @@
+"""A dataset built in one process without Beam, from the pipeline's own functions.
+
+For a machine that has no Beam (the GPU check: `benchmarks/gpu_check.py` builds its dev-corpus
+dataset there) and as the reference the Beam stages are tested against: on inputs under
+pipeline.read.RANGE_BYTES (read whole by both) it writes the same vocabulary, counts and shards,
+byte for byte (tests/test_pipeline_local.py). It runs every stage's plain function in the same
+order and with the same seeds: blocks (pipeline.blocks) -> counts (pipeline.counting) -> per
+pass and block, ids, subsampling, windows and the scatter to shards (pipeline.pairs,
+pipeline.shuffle) -> per shard the merge of the blocks' pieces in their path order -> Parquet
+shards (pipeline.pairfile) -> the manifest (pipeline.records). Initial builds of local plain,
+.gz and .bz2 files only (no increments, no byte ranges); it holds every pair in memory.
+
+    python -m pipeline.local --input corpus.txt.gz --output DIR [--passes 5 --seed 1 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import bz2
+import gzip
+import os
+import sys
+from collections import Counter, defaultdict
+from typing import NamedTuple
+
+import numpy as np
+
+from pipeline.blocks import Source, read_blocks
+from pipeline.config import PipelineConfig
+from pipeline.counting import (
+    CorpusStats,
+    add_fingerprints,
+    check_vocabulary,
+    count_block,
+    everything_seen,
+    summarize,
+)
+from pipeline.inputs import describe_file
+from pipeline.pairfile import write_pairs
+from pipeline.pairs import (
+    WordIds,
+    block_rng,
+    block_word_ids,
+    keep_probabilities,
+    make_pairs,
+    subsample,
+)
+from pipeline.pieces import PIECE_BATCH_ROWS
+from pipeline.records import build_manifest
+from pipeline.shuffle import merge_shuffle, pack, scatter
+from pipeline.tokens import counts_dict, merge_counts
+from sgns import dataset
+from sgns.files import atomic_open, atomic_write
+
+_OPEN = {".gz": gzip.open, ".bz2": bz2.open}
+
+
+class _File(NamedTuple):
+    """What pipeline.inputs.describe_file reads of a file (as Beam's FileMetadata has it)."""
+
+    path: str
+    size_in_bytes: int
+    last_updated_in_seconds: float
+
+
+def _blocks(config: PipelineConfig, paths: list[str]):
+    for index, path in enumerate(paths):
+        opener = _OPEN.get(os.path.splitext(path)[1], open)
+        with opener(path, "rb") as stream:  # gzip and bz2 raise on a truncated stream
+            yield from read_blocks(
+                stream, Source(index, path), config.block_bytes, config.max_sentence_length
+            )
+
+
+def build(config: PipelineConfig, paths: list[str]) -> dict:
+    """Build the dataset of the files `paths` into config.output; returns its manifest."""
+    paths = sorted(os.path.abspath(p) for p in paths)
+    blocks = list(_blocks(config, paths))
+    tables, stats = [], CorpusStats()
+    for block in blocks:
+        counts, block_stats = count_block(block, config.lowercase)
+        tables.append(counts)
+        stats = stats.add(block_stats)
+    counts = counts_dict(merge_counts(tables))
+    words, word_counts, merged, vocab = summarize(counts, stats, config.min_count, config.max_vocab)
+    check_vocabulary(vocab, config.min_count)
+    seen, seen_counts = everything_seen(merged)
+    add_fingerprints(vocab, words, word_counts, seen, seen_counts)
+    _write_vocabulary(config.output, words, word_counts, seen, seen_counts)
+    kept, shards = _write_pairs(config, blocks, words, word_counts)
+    inputs = [
+        describe_file(_File(p, os.path.getsize(p), os.path.getmtime(p)), lambda q: open(q, "rb"))
+        for p in paths
+    ]
+    manifest = build_manifest(config, inputs, vocab, kept, shards)
+    dataset.write_manifest_local(config.output, manifest)
+    return manifest
+
+
+def _write_vocabulary(output: str, words, word_counts, seen, seen_counts) -> None:
+    for name, (w, c) in ((dataset.VOCAB_FILE, (words, word_counts)),
+                         (dataset.COUNTS_FILE, (seen, seen_counts))):  # fmt: skip
+        data = dataset.format_vocab(w, c)
+        snapshot = os.path.join(output, dataset.snapshot_path(0, name))
+        os.makedirs(os.path.dirname(snapshot), exist_ok=True)
+        atomic_write(snapshot, data)
+        atomic_write(os.path.join(output, name), data)
+
+
+def _write_pairs(config: PipelineConfig, blocks, words, word_counts):
+    """Every pass's shards, as MakePairs then MergeShards make them; (kept per pass, records)."""
+    ids = WordIds(zip(words, range(len(words))))
+    keep = keep_probabilities(np.array(word_counts, dtype=np.int64), config.sample)
+    pieces = defaultdict(list)  # (pass, shard) -> [(piece name, packed pairs)]
+    kept: Counter = Counter()
+    for block in blocks:
+        word_ids, sentences, _ = block_word_ids(
+            block, ids, config.lowercase, config.max_sentence_length
+        )
+        for p in range(config.passes):
+            rng = block_rng(config.seed, p, block.key, 0)
+            kept_ids, kept_sentences = subsample(word_ids, sentences, keep, rng)
+            centers, contexts = make_pairs(kept_ids, kept_sentences, config.window, rng)
+            kept[p] += len(kept_ids)
+            for shard, part in enumerate(scatter(pack(centers, contexts), config.num_shards, rng)):
+                if len(part):
+                    pieces[p, shard].append((block.key.replace(":", "-") + ".arrow", part))
+    records = []
+    for p in range(config.passes):
+        for shard in range(config.num_shards):
+            ordered = sorted(pieces[p, shard], key=lambda piece: piece[0])  # as MergeShards
+            sources = [(len(part), _batches(part)) for _, part in ordered]
+            rng = block_rng(config.seed, p, f"merge-shard-{shard}", 0)
+            relative = dataset.shard_path(0, p, shard, config.num_shards)
+            path = os.path.join(config.output, relative)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with atomic_open(path) as f:
+                pairs, row_groups = write_pairs(f, merge_shuffle(sources, rng))
+            records.append({"pass": p, "shard": shard, "path": relative, "pairs": pairs,
+                            "row_groups": row_groups})  # fmt: skip
+    return dict(kept), records
+
+
+def _batches(packed: np.ndarray):
+    """A piece read back batch by batch, as pipeline.pieces.iter_piece gives it."""
+    for start in range(0, len(packed), PIECE_BATCH_ROWS):
+        yield packed[start : start + PIECE_BATCH_ROWS]
+
+
+def main(argv: list[str] | None = None) -> int:
+    names = ("min_count", "sample", "window", "passes", "num_shards", "seed", "block_bytes")
+    defaults = {name: PipelineConfig.__dataclass_fields__[name].default for name in names}
+    p = argparse.ArgumentParser(prog="python -m pipeline.local", description=__doc__.split("\n")[0])
+    p.add_argument("--input", required=True, help="local files, comma-separated")
+    p.add_argument("--output", required=True, help="dataset directory (new or empty)")
+    p.add_argument("--lowercase", action="store_true")
+    for name, value in defaults.items():
+        p.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
+    args = p.parse_args(argv)
+    inputs = tuple(args.input.split(","))
+    settings = {k: getattr(args, k) for k in defaults}
+    try:
+        if os.path.isdir(args.output) and os.listdir(args.output):
+            raise ValueError(f"--output {args.output!r} is not empty")
+        config = PipelineConfig(inputs, args.output, lowercase=args.lowercase, **settings)
+        manifest = build(config, list(inputs))
+    except (ValueError, OSError, EOFError) as e:
+        print(f"pipeline.local: error: {e}", file=sys.stderr)
+        return 2
+    print(f"{args.output}: {manifest['vocab']['size']} words, {manifest['stats']['pairs']} pairs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""The torch engine: the tensor step on any device, in micro-steps, with no host round trip.
+
+A step trains a batch of `batch_size` pairs, always of that shape (a short batch is padded and
+its padding masked by the valid count), as batch_size / micro_batch sequential micro-steps.
+Each micro-step draws its own negatives (a pool of pool_size, or K per pair), computes the update
+of its pairs at the parameters before it (sgns.train.step), caps rows summed too often
+(--row-cap), synchronises across ranks and applies it; the next micro-step sees the result. So
+what one summed update holds, and so the quality, is set by the micro-step, whatever the batch:
+a batch is how many pairs one call (one CUDA graph replay) carries. Cost per pair is flat in
+the batch; the pool does not grow with it.
+
+No host-device synchronisation inside a step: negatives come from a counter-based generator
+keyed by (rank, step, micro-step) (sgns.train.sampler), the learning rate is computed on the
+device from a step counter held there, the loss accumulates on the device, the accumulating
+scatter is the unchecked one (sgns.train.step.apply_update), and every shape is fixed. The same
+code runs eagerly, under torch.compile(fullgraph=True), or captured once as a CUDA graph and
+replayed (`step_mode`).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from sgns.train import distributed, table
+from sgns.train.plan import TrainingStage
+from sgns.train.sampler import AliasSampler, batch_key
+from sgns.train.seeds import stream_seed
+from sgns.train.step import (
+    RowLayout,
+    apply_update,
+    cap_repeated_rows,
+    decayed_lr,
+    row_multiplicity,
+    sgns_update,
+)
+
+
+def step_mode(config, device: torch.device, world_size: int) -> str:
+    """The step mode `auto` means here: a CUDA graph on one GPU, else eager (collectives of
+    several ranks are not captured)."""
+    if config.step_mode != "auto":
+        if config.step_mode == "graph" and device.type != "cuda":
+            raise ValueError("--step-mode graph needs a CUDA device")
+        return config.step_mode
+    return "graph" if device.type == "cuda" and world_size == 1 else "eager"
+
+
+class TorchEngine:
+    """One rank's tensor step for one training stage (see the module docstring)."""
+
+    def __init__(self, config, ctx, stage: TrainingStage, sampler: AliasSampler):
+        self.config, self.ctx, self.stage, self.sampler = config, ctx, stage, sampler
+        self.vocab, device = len(stage.words), ctx.device
+        self.micro = config.micro_pairs
+        self.micro_steps = config.batch_size // self.micro
+        pooled = config.negative_mode == "pool" and config.pool_scale
+        self.scale = config.negatives / config.pool_size if pooled else 1.0
+        self.layout = RowLayout(
+            config.negative_mode, config.negatives, config.pool_size, self.scale
+        )
+        pool = config.negative_mode == "pool"
+        self.negative_shape = (config.pool_size,) if pool else (self.micro, config.negatives)
+        self.seed = stream_seed(config.seed, "negatives", ctx.rank)
+        self.old_words = stage.old_words if stage.old_ratio != 1.0 else 0
+        self.positions = torch.arange(self.micro, device=device)  # (b,)
+        ones = torch.ones(self.micro, device=device)
+        self.full_multiplicity = row_multiplicity(ones, self.layout)  # (R,) of a full micro-step
+        self.step_count = torch.zeros((), dtype=torch.int64, device=device)  # global steps done
+        # scratch for cap_repeated_rows: zero between micro-steps, one float64 per table row
+        rows = table.table_rows(self.vocab)
+        self.row_totals = torch.zeros(rows, device=device)
+        self.mode = step_mode(config, device, ctx.world_size)
+        self._run = self._step
+        if self.mode == "compile":
+            self._run = torch.compile(self._step, fullgraph=True, dynamic=False)
+        self.graph = None  # (torch.cuda.CUDAGraph, static inputs, static output) once captured
+        self.full = torch.tensor(config.batch_size, device=device)  # a full batch's valid count
+
+    def close(self) -> None:
+        self.graph = None
+
+    def start(self, step: int) -> None:
+        """Set the device's step counter (at the start of a stage, and on resume)."""
+        self.step_count.fill_(step)
+
+    def step(self, weights, centers, contexts, valid, step: int, lr: float) -> torch.Tensor:
+        """Train a batch (centers, contexts: (batch_size,) int32 or int64 on the device; `valid`
+        of them real, an int or a 0-dim device tensor) into `weights` in place, synchronised
+        across ranks; returns its summed loss (a float64 0-dim tensor on the device). `step`
+        and `lr` are the host's view; the step uses its own device counter."""
+        if self.mode != "graph":
+            return self._run(weights, centers, contexts, valid)
+        return self._replay(weights, centers, contexts, valid)
+
+    def _step(self, weights, centers, contexts, valid):
+        centers, contexts = centers.long(), contexts.long()
+        config, stage = self.config, self.stage
+        lr = decayed_lr(
+            self.step_count, stage.base_step, stage.total_steps, stage.lr, config.min_lr_ratio
+        )
+        loss = None
+        for m in range(self.micro_steps):
+            part = slice(m * self.micro, (m + 1) * self.micro)
+            counter = self.step_count * self.micro_steps + m if self.micro_steps > 1 else None
+            counter = self.step_count if counter is None else counter
+            left = valid - m * self.micro if m else valid  # pairs from this micro-step on
+            more = self._micro_step(weights, centers[part], contexts[part], left, counter, lr)
+            loss = more if loss is None else loss + more
+        self.step_count += 1
+        return loss
+
+    def _micro_step(self, weights, centers, contexts, valid, counter, lr):
+        config = self.config
+        full = isinstance(valid, int) and valid >= self.micro  # known on the host: no mask
+        mask = None if full else (self.positions < valid).to(weights.dtype)  # (b,): 0: padding
+        negatives = self.sampler.sample(self.negative_shape, batch_key(self.seed, counter))
+        rows, deltas, loss = sgns_update(
+            weights, centers, contexts, negatives, lr, self.scale, mask
+        )
+        if self.old_words:  # an increment: the words trained before move at increment_lr
+            ratio = self.stage.old_ratio
+            deltas = table.scale_old_rows(rows, deltas, self.vocab, self.old_words, ratio)
+        if mask is None:
+            multiplicity = self.full_multiplicity  # (R,)
+        else:
+            multiplicity = row_multiplicity(mask, self.layout)  # (R,)
+        if self.ctx.distributed:  # every rank's rows, fixed in number: no sizes to exchange
+            extended = torch.cat([deltas, multiplicity.unsqueeze(1)], 1)  # (R, D + 1)
+            sizes = [rows.shape[0]] * self.ctx.world_size
+            rows, extended = distributed.all_gather_update(
+                rows, extended, self.ctx.world_size, sizes
+            )
+            deltas, multiplicity = extended[:, :-1], extended[:, -1]
+        if config.row_cap:  # on the gathered update: the same on every rank
+            deltas = cap_repeated_rows(
+                rows, deltas, config.row_cap, weights.shape[0], multiplicity, self.row_totals
+            )
+        apply_update(weights, rows, deltas)
+        return loss
+
+    def _replay(self, weights, centers, contexts, valid):
+        """The step as a CUDA graph: captured on the first call (after a warm-up on a side
+        stream, as CUDA graphs need), replayed after each batch is copied into its inputs."""
+        if self.graph is None:
+            self.graph = self._capture(weights, centers, contexts)
+        graph, inputs, output = self.graph
+        inputs[0].copy_(centers, non_blocking=True)
+        inputs[1].copy_(contexts, non_blocking=True)
+        if not isinstance(valid, torch.Tensor):  # a full batch: a tensor kept on the device
+            valid = self.full if valid == self.config.batch_size else torch.tensor(valid)
+        inputs[2].copy_(valid, non_blocking=True)
+        graph.replay()
+        return output.clone()
+
+    def _capture(self, weights, centers, contexts):
+        inputs = (
+            torch.zeros_like(centers),
+            torch.zeros_like(contexts),
+            torch.zeros((), dtype=torch.int64, device=weights.device),  # valid 0: no update
+        )
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):  # warm-up: kernels and workspaces before the capture
+            for _ in range(2):
+                self._step(weights, *inputs)
+        torch.cuda.current_stream().wait_stream(side)
+        self.step_count -= 2  # the warm-up steps trained nothing (valid 0) but counted
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):  # records the step; runs nothing until replayed
+            output = self._step(weights, *inputs)
+        return graph, inputs, output
