@@ -52,6 +52,7 @@ def interleaved(data: str, batches: list[int], slice_pairs: int, rounds: int, th
     from sgns import dataset
     from sgns.train import distributed
     from sgns.train.config import TrainConfig
+    from sgns.train.engines import resolve
     from sgns.train.loader import PairBatches
     from sgns.train.plan import load_stage
     from sgns.train.sampler import AliasSampler
@@ -64,6 +65,7 @@ def interleaved(data: str, batches: list[int], slice_pairs: int, rounds: int, th
     runs = {}
     for batch in batches:
         config = TrainConfig(data=data, output="unused", batch_size=batch, engine="torch")
+        config = resolve(config, torch.device("cpu"))  # pool mode, as a run settles it
         stage = load_stage(config, manifest, 0, len(manifest["increments"]), 1, 0, 0, lr=0.025)
         engine = TorchEngine(config, ctx, stage, AliasSampler(stage.counts, 0.75))
         weights = init_weights(len(stage.words), config.dim, torch.Generator().manual_seed(1))

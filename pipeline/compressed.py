@@ -21,7 +21,16 @@ _OPENERS = {
     CompressionTypes.GZIP: ("gzip", lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")),
     CompressionTypes.BZIP2: ("bzip2", bz2.BZ2File),
 }
-_ERRORS = (EOFError, OSError, zlib.error)
+
+
+def _data_error(error: BaseException) -> bool:
+    """Whether `error` says the compressed data is bad (cut short, corrupt), not that the file
+    could not be read (an OSError with an errno: permissions, a vanished file, EIO)."""
+    if isinstance(error, (EOFError, zlib.error)):
+        return True
+    return isinstance(error, OSError) and error.errno is None  # BadGzipFile, bz2's data errors
+
+
 CHECK_BYTES = 1 << 22  # decoded bytes per read when checking a whole file
 
 
@@ -43,7 +52,9 @@ class CheckedStream:
     def read(self, size: int = -1) -> bytes:
         try:
             return self._stream.read(size)
-        except _ERRORS as e:
+        except (EOFError, OSError, zlib.error) as e:
+            if not _data_error(e):
+                raise  # an I/O error: said as one, and worth another try
             what = "truncated" if isinstance(e, EOFError) else "corrupt"
             raise ValueError(
                 f"input {self.path} is a {what} {self.kind} file ({e}); replace or remove it"
@@ -62,7 +73,7 @@ class CheckedStream:
 
 def decode_problem(path: str) -> tuple[str, str] | None:
     """None when the compressed file at `path` decodes to its end; else ("truncated" or
-    "corrupt", the message)."""
+    "corrupt", the message). An I/O error reading it raises (OSError)."""
     with CheckedStream(path) as stream:
         try:
             while stream.read(CHECK_BYTES):

@@ -45,9 +45,8 @@ from pipeline.pairs import (
     make_pairs,
     subsample,
 )
-from pipeline.pieces import PIECE_BATCH_ROWS
 from pipeline.records import build_manifest
-from pipeline.shuffle import merge_shuffle, pack, scatter
+from pipeline.shuffle import PIECE_BATCH_ROWS, merge_shuffle, pack, scatter
 from pipeline.tokens import counts_dict, merge_counts
 from sgns import dataset
 from sgns.files import atomic_open, atomic_write

@@ -22,6 +22,7 @@ On object stores one writer at a time is the user's to ensure.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -86,11 +87,35 @@ def release(output: str) -> None:
         FileSystems.delete([marker])
 
 
-def _remove(paths: list[str]) -> None:
+def _under(path: str) -> list[str]:
+    """The object itself and the objects below it (an object store has no folders)."""
+    found = FileSystems.match([path, path.rstrip("/") + "/**"])
+    return [m.path for result in found for m in result.metadata_list]
+
+
+def _exists(path: str) -> bool:
+    """Whether a file or folder is there; on an object store, an object or a prefix of some."""
+    return FileSystems.exists(path) or (not is_local(path) and bool(_under(path)))
+
+
+def _delete(path: str) -> None:
+    """Delete a file or a folder with all it holds (on an object store: every object below)."""
+    if is_local(path):
+        FileSystems.delete([path])
+    else:
+        FileSystems.delete(_under(path))
+
+
+def remove_tree(path: str, why: str) -> None:
+    """Delete a file or folder of ours, saying why (any Beam filesystem)."""
+    _remove([path], why)
+
+
+def _remove(paths: list[str], why: str = "left by an unfinished run") -> None:
     for path in paths:
-        if FileSystems.exists(path):
-            log.info("removing %s, left by an unfinished run", path)
-            FileSystems.delete([path])
+        if _exists(path):
+            log.info("removing %s, %s", path, why)
+            _delete(path)
 
 
 def recover(output: str) -> None:
@@ -98,7 +123,7 @@ def recover(output: str) -> None:
     a directory that is not ours is left alone."""
     manifest = read_dataset(output)
     staged = _join(staging_path(output), MANIFEST_FILE)
-    if manifest is None and FileSystems.exists(staged):
+    if manifest is None and FileSystems.exists(staged):  # (staged: a manifest, one object)
         _finish_swap(staging_path(output), output)
         manifest = read_dataset(output)
     if manifest is None and not FileSystems.exists(_join(output, MARKER_FILE)):
@@ -107,7 +132,7 @@ def recover(output: str) -> None:
     doomed = increment_folders(output, index)
     doomed += [_join(output, PIECES_DIR), _join(output, LEGACY_PIECES_DIR)]
     if manifest is None:  # an initial build of ours: all it wrote
-        doomed += [_join(output, n) for n in (SNAPSHOTS_DIR, VOCAB_FILE, COUNTS_FILE)]
+        doomed += [_join(output, n) for n in DATASET_ITEMS]
     doomed += [_join(output, n) for n in _entries(output) if n.startswith(TEMP_PREFIX)]
     _remove(doomed)
     for entry in (manifest["vocab"], manifest.get("counts", {})) if manifest else ():
@@ -132,11 +157,11 @@ def _finish_swap(staging: str, output: str) -> None:
     manifest["config"]["output"] = output
     for name in DATASET_ITEMS:
         source = _join(staging, name)
-        if FileSystems.exists(source):
-            _remove([_join(output, name)])
+        if _exists(source):
+            _remove([_join(output, name)], "replaced by the new dataset")
             _move(source, _join(output, name))
     write_manifest(output, manifest)
-    FileSystems.delete([staging])
+    _delete(staging)
     release(output)
     log.info("replaced the dataset in %s", output)
 
@@ -145,8 +170,7 @@ def _move(source: str, target: str) -> None:
     if is_local(source):
         os.rename(source, target)
         return
-    found = FileSystems.match([source, source + "/**"])  # an object, or the objects below
-    sources = [m.path for result in found for m in result.metadata_list]
+    sources = _under(source)
     FileSystems.rename(sources, [target + p[len(source) :] for p in sources])
 
 
@@ -184,7 +208,8 @@ class DatasetLock:
 
     def __exit__(self, *exc) -> None:
         if self._fd is not None:
-            os.unlink(self._path)  # while still holding it: a waiter then sees another file
+            with contextlib.suppress(FileNotFoundError):  # the directory may be gone
+                os.unlink(self._path)  # while still holding it: a waiter then sees another file
             os.close(self._fd)
             self._fd = None
 

@@ -19,12 +19,10 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.outputs import atomic_output
-from pipeline.shuffle import merge_shuffle
+from pipeline.shuffle import PIECE_BATCH_ROWS, merge_shuffle
 from sgns.files import TEMP_PREFIX
 
 PIECES_DIR = TEMP_PREFIX + "pieces"  # under the output directory; removed at the end of a run
-# Rows per record batch of a piece: the merge holds one batch (128 KiB) per piece of its shard.
-PIECE_BATCH_ROWS = 16384
 # A merge holds one batch per piece it reads at once; a shard with more pieces (a pass over more
 # than ~1 GB of text at the default block size) is first merged in groups of this many, so the
 # merge's memory (~32 MiB of batches) does not grow with the corpus.

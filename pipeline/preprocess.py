@@ -50,7 +50,7 @@ from pipeline.outdir import DatasetLock, claim, recover
 from pipeline.read import list_files
 from pipeline.runs import add_increment, replace_dataset
 from pipeline.watch import WatchConfig, watch
-from sgns.errors import user_message
+from sgns.errors import OneLineParser, user_message
 
 log = logging.getLogger(__name__)
 PROG = "sgns-preprocess"
@@ -75,7 +75,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def build_parser() -> argparse.ArgumentParser:
     config_defaults = {f.name: f.default for f in dataclasses.fields(PipelineConfig)}
     watch_defaults = {f.name: f.default for f in dataclasses.fields(WatchConfig)}
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog=PROG,
         description=__doc__.split("\n")[0],
         formatter_class=_HelpFormatter,

@@ -27,7 +27,7 @@ from pipeline.increment import base_folder, check_new_inputs, increment_folders,
 from pipeline.inputs import describe_file
 from pipeline.make_pairs import MakePairs
 from pipeline.manifest import WriteManifest
-from pipeline.outdir import claim, recover, release, staging_path, swap_in
+from pipeline.outdir import claim, recover, release, remove_tree, staging_path, swap_in
 from pipeline.read import ReadBlocks, plan_sources
 from pipeline.shards import MergeShards
 from pipeline.vocabulary import CountVocabulary, read_summary, summary_path
@@ -122,8 +122,7 @@ def replace_dataset(config: PipelineConfig, files: list, options) -> dict:
     try:
         add_increment(dataclasses.replace(config, output=staging), files, None, options)
     except BaseException:
-        if FileSystems.exists(staging):
-            FileSystems.delete([staging])
+        remove_tree(staging, "the failed overwrite's build")
         raise
     swap_in(staging, config.output)
     return require_dataset(config.output)

@@ -19,6 +19,9 @@ import numpy as np
 from sgns.dataset import ROW_GROUP_ROWS
 
 MERGE_CHUNK_ROWS = 8 * ROW_GROUP_ROWS  # a whole number of final row groups per chunk
+# Rows per record batch of a piece (pipeline.pieces): the merge holds one batch (128 KiB) per
+# piece of its shard, and takes from the pieces' fronts batch by batch.
+PIECE_BATCH_ROWS = 16384
 
 
 def pack(centers: np.ndarray, contexts: np.ndarray) -> np.ndarray:

@@ -96,7 +96,7 @@ class Stopper:
 
 def decodable(files: list, verdicts: dict) -> list:
     """The files that are not compressed, or decode to their end; the others are said once per
-    size and mtime (`verdicts` remembers them)."""
+    size and mtime (`verdicts` remembers them; a read error is not remembered)."""
     ready = []
     for m in files:
         if not is_checked(m.path):
@@ -104,7 +104,11 @@ def decodable(files: list, verdicts: dict) -> list:
             continue
         key = (m.path, m.size_in_bytes, m.last_updated_in_seconds)
         if key not in verdicts:
-            verdicts[key] = decode_problem(m.path)
+            try:
+                verdicts[key] = decode_problem(m.path)
+            except OSError as e:  # could not read it now (not its data): try again next poll
+                log.warning("cannot read %s (%s): trying again at the next poll", m.path, e)
+                continue
             if verdicts[key] is not None:
                 kind, message = verdicts[key]
                 what = "waiting for it to change" if kind == "truncated" else "skipping it"

@@ -5,13 +5,18 @@ naming the bad value and the fix), or as an OSError of the machine (a permission
 a directory where a file was meant), said as what went wrong and the file. Errors raised inside
 a Beam pipeline or a DataLoader worker arrive wrapped, their original text at the end of the
 wrapper's: the original line is dug out. Anything else is a bug and keeps its traceback
-(`user_message` returns None).
+(`user_message` returns None). A bug that raises ValueError or OSError itself would be said in
+one line too: SGNS_DEBUG=1 in the environment makes every command re-raise instead, traceback
+and all. `OneLineParser` gives argparse's own errors the same one-line form.
 """
 
 from __future__ import annotations
 
+import argparse
 import errno
+import os
 import re
+import sys
 
 _BEAM_STEP = re.compile(r" \[while running '[^']*'\]")  # Beam appends the step that failed
 _WRAPPED = re.compile(
@@ -34,7 +39,10 @@ _ACTIONS = {
 
 
 def user_message(error: BaseException) -> str | None:
-    """The one line to print for `error`, or None when it is not a user's mistake."""
+    """The one line to print for `error`, or None when it is not a user's mistake (or when
+    SGNS_DEBUG is set: then the caller re-raises it)."""
+    if os.environ.get("SGNS_DEBUG"):
+        return None
     text = str(error)
     if isinstance(error, OSError) and error.errno is not None:
         return os_message(error.errno, error.strerror, error.filename)
@@ -61,3 +69,12 @@ def _clean(line: str) -> str:
     if found:
         return os_message(int(found.group(1)), found.group(2), found.group(3))
     return line
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors (a missing or mistyped option) are one line and exit 2,
+    as every other mistake is; --help still prints the usage."""
+
+    def error(self, message: str):
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        sys.exit(2)

@@ -263,3 +263,17 @@ def test_a_directory_as_input_means_its_files_with_or_without_a_slash(tmp_path):
         assert preprocess(["--input", given, "--output", str(tmp_path / name), *fast]) == 0
         inputs = dataset.read_manifest(str(tmp_path / name))["increments"][0]["inputs"]
         assert [i["path"] for i in inputs] == [str(tmp_path / "in" / "a.txt")]
+
+
+@pytest.mark.parametrize(
+    "module,args,prog",
+    [
+        ("sgns.train.cli", ["--data", "d", "--output", "o", "--dim", "abc"], "sgns-train"),
+        ("pipeline.preprocess", ["--output", "o"], "sgns-preprocess"),
+        ("sgns.eval.cli", ["v.txt", "--topn", "x"], "sgns-eval"),
+    ],
+)
+def test_a_mistyped_or_missing_option_is_one_line_too(module, args, prog):
+    code, err = _cli(module, args)
+    assert code == 2 and "--help" in _one_line(err, prog)
+    assert "usage:" not in err

@@ -29,7 +29,8 @@ V, D = 300, 16
 def _engine(device, step_mode, batch=1024, micro=256):
     counts = (10000 / np.arange(1, V + 1)).astype(int) + 3
     config = TrainConfig(data="d", output="o", dim=D, batch_size=batch, micro_batch=micro,
-                         engine="torch", device=device, step_mode=step_mode)  # fmt: skip
+                         engine="torch", negative_mode="pool", device=device,
+                         step_mode=step_mode)  # fmt: skip
     stage = TrainingStage(0, 1, 0, 0.025, [str(i) for i in range(V)], counts.tolist(), [])
     ctx = distributed.Context(0, 0, 1, torch.device(device))
     return TorchEngine(config, ctx, stage, AliasSampler(counts, 0.75, device))

@@ -121,3 +121,21 @@ def test_the_contract_and_the_tools_need_no_torch(prefix):
     for name in MODULES:
         if name == prefix or name.startswith(prefix + "."):
             assert "torch" not in _third_party(name), f"{name} imports torch"
+
+
+def test_the_gpu_check_needs_neither_beam_nor_gensim():
+    # the GPU machine has CUDA torch, pyarrow, numpy and pytest, but no Beam and no gensim
+    import subprocess
+    import sys
+
+    modules = [
+        "pipeline.local", "sgns.train.trainer", "sgns.train.engines", "sgns.train.loader",
+        "sgns.train.torch_engine", "sgns.eval.scoring", "train_helpers",
+    ]  # fmt: skip
+    code = (
+        "import sys; sys.modules['apache_beam'] = None; sys.modules['gensim'] = None\n"
+        f"sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]\n"
+        + "".join(f"import {m}\n" for m in modules)
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]

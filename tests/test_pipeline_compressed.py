@@ -115,3 +115,12 @@ def test_watch_skips_a_corrupt_file_and_takes_a_half_written_one_once_complete(t
     assert manifest["increments"][1]["stats"]["lines"] == 5000
     err = log.read_text()
     assert "Traceback" not in err and f"{bad} is a corrupt gzip file" in err
+
+
+def test_watch_tries_a_file_it_cannot_read_again_rather_than_skip_it(tmp_path, caplog):
+    odd = tmp_path / "odd.gz"
+    odd.mkdir()  # reading it fails with an OS error, not with bad data
+    files = [_File(odd)]
+    verdicts = {}
+    assert decodable(files, verdicts) == [] and verdicts == {}  # nothing remembered
+    assert any("trying again" in r.getMessage() for r in caplog.records)

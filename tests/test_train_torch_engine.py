@@ -127,3 +127,25 @@ def test_the_step_compiled_by_inductor_trains_as_the_eager_one():
         b = compiled.step(w_compiled, centers, contexts, torch.tensor(64), step, 0.05)
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-4)
     torch.testing.assert_close(w_eager, w_compiled, rtol=1e-5, atol=1e-6)
+
+
+def test_the_torch_engine_takes_whole_micro_steps_and_a_settled_mode():
+    from sgns.train.engines import resolve
+
+    cpu = torch.device("cpu")
+    with pytest.raises(ValueError, match="multiple of --micro-batch"):
+        resolve(TrainConfig(data="d", output="o", batch_size=10000, engine="torch"), cpu)
+    assert resolve(TrainConfig(data="d", output="o", batch_size=2048, engine="torch"), cpu)
+    with pytest.raises(ValueError, match="settle it first"):
+        unsettled = TrainConfig(data="d", output="o", engine="torch")  # negative_mode auto
+        TorchEngine(unsettled, distributed.setup("cpu"), None, None)
+
+
+def test_a_checkpoint_from_before_the_micro_steps_resumes_as_it_trained():
+    from sgns.train.resume import as_saved, check_resumable
+
+    old = TrainConfig(data="d", output="o", batch_size=8192, micro_batch=8192).to_dict()
+    del old["micro_batch"]  # as a checkpoint of before wrote its config: pool 160 at 8192
+    config = as_saved(TrainConfig(data="d", output="o", batch_size=8192), old)
+    assert (config.micro_batch, config.pool_size) == (8192, 160)
+    check_resumable(old, config)  # accepted: the same summed update, the same pool

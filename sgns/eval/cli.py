@@ -20,7 +20,7 @@ import os
 import sys
 import time
 
-from sgns.errors import user_message
+from sgns.errors import OneLineParser, user_message
 from sgns.eval.planted import evaluate_synthetic, load_truth
 from sgns.eval.scoring import (
     evaluate_analogies,
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="sgns-eval", description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog="sgns-eval", description=__doc__.split("\n\n")[0])
     p.add_argument("vectors", metavar="VECTORS", help="vector file (.txt/.bin/.npy) or run dir")
     p.add_argument(
         "--similarity",

@@ -12,14 +12,14 @@ import argparse
 import logging
 import sys
 
-from sgns.errors import user_message
+from sgns.errors import OneLineParser, user_message
 from sgns.report.collect import ReportConfig, write_report
 
 log = logging.getLogger(__name__)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="sgns-report", description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog="sgns-report", description=__doc__.split("\n\n")[0])
     p.add_argument("run", metavar="RUN", help="training run directory")
     p.add_argument("--output", help="HTML file to write (default: RUN/report.html)")
     p.add_argument("--eval", help="sgns-eval --json output (default: RUN/eval.json if present)")

@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import asdict
 
-from sgns.errors import user_message
+from sgns.errors import OneLineParser, user_message
 from sgns.synth.config import SynthConfig
 from sgns.synth.generate import output_paths, write_synth
 from sgns.synth.lexicon import RELATIONS
@@ -36,7 +36,7 @@ OPTION_HELP = {
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = SynthConfig()
-    p = argparse.ArgumentParser(prog="sgns-synth", description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog="sgns-synth", description=__doc__.split("\n\n")[0])
     p.add_argument("--output", required=True, help="corpus path (.gz to compress)")
     p.add_argument("--truth", help="ground-truth JSON path (default: OUTPUT.truth.json)")
     for name, value in asdict(defaults).items():

@@ -34,7 +34,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
-from sgns import dataset
 from sgns.files import atomic_open
 from sgns.rundir import CHECKPOINT_FILE, run_path
 
@@ -91,9 +90,10 @@ def load_checkpoint(path: str) -> dict:
 
 def training_state(trainer) -> dict:
     """The checkpoint of a sgns.train.trainer.Trainer, in the layout above; its weights a
-    snapshot on the training device (`CheckpointWriter` moves them to the host)."""
+    snapshot on the training device (`CheckpointWriter` moves them to the host), or on the host
+    when the device has no room for a second table."""
     return {
-        "weights": trainer.weights.clone(),
+        "weights": _snapshot(trainer.weights),
         "step": trainer.step,
         "epoch": trainer.epoch,
         "batch": trainer.batch,
@@ -107,16 +107,24 @@ def training_state(trainer) -> dict:
         "config": trainer.config.to_dict(),
         "vocab_fingerprint": trainer.fingerprint,
         "vocab_size": len(trainer.words),
-        "words_fingerprint": dataset.words_fingerprint(trainer.words),
+        "words_fingerprint": trainer.words_fingerprint,
         "stage": trainer.stage.record(),
         "world_size": trainer.ctx.world_size,
         "metrics_bytes": trainer.runlog.size(),
     }
 
 
+def _snapshot(weights: torch.Tensor) -> torch.Tensor:
+    if weights.is_cuda and torch.cuda.mem_get_info(weights.device)[0] < 1.25 * (
+        weights.numel() * weights.element_size()
+    ):
+        return weights.cpu()  # no room for a copy on the GPU: the slow way, the training waits
+    return weights.clone()
+
+
 def restore_training_state(trainer, state: dict) -> None:
-    """Put a checkpoint's position, loss sums and RNG state back into a Trainer (its weights
-    and stage are restored by the trainer itself)."""
+    """Put a checkpoint's position and loss sums back into a Trainer (its weights and stage
+    are restored by the trainer itself)."""
     trainer.step, trainer.epoch, trainer.batch = state["step"], state["epoch"], state["batch"]
     trainer.epoch_loss, trainer.epoch_pairs = state["loss"]["sum"], state["loss"]["pairs"]
     trainer.record_loss = state["loss"]["record_sum"]
@@ -140,12 +148,13 @@ class CheckpointWriter:
         ready = None
         if snapshot.is_cuda:  # the copy to the host waits for the snapshot, not the steps
             ready = torch.cuda.Event()
-            ready.record()
+            ready.record(torch.cuda.current_stream(snapshot.device))
         self.pending = self.pool.submit(self._write, path, state, ready, then)
 
-    def wait(self) -> None:
+    def wait(self, quietly: bool = False) -> None:
+        """Wait for the last write; raise its error, unless `quietly` (another is in flight)."""
         pending, self.pending = self.pending, None
-        if pending is not None:
+        if pending is not None and (pending.exception() is None or not quietly):
             pending.result()
 
     def close(self) -> None:

@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from sgns.errors import user_message
+from sgns.errors import OneLineParser, user_message
 from sgns.train.config import ENGINES, EXPORT_VECTORS, NEGATIVE_MODES, STEP_MODES, TrainConfig
 from sgns.train.trainer import TrainingDiverged, train
 
@@ -21,7 +21,7 @@ DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 
 
 def train_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="sgns-train",
         description="Train word2vec skip-gram with negative sampling on an sgns dataset. "
         "Same command under torchrun for N processes.",

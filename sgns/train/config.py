@@ -81,18 +81,10 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{_flag(name)} must be >= 1, got {getattr(self, name)}")
-        if self.batch_size % self.micro_pairs:
-            raise ValueError(
-                f"--batch-size {self.batch_size} must be a multiple of --micro-batch "
-                f"{self.micro_batch} (or at most it)"
-            )
         if self.pool_size == 0:  # resolved here, so config.json records the pool actually used
-            auto = max(self.negatives, round(self.micro_pairs / POOL_RATIO))
-            object.__setattr__(self, "pool_size", auto)
-        positive = ("pool_size",)
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"{_flag(name)} must be >= 1, got {getattr(self, name)}")
+            object.__setattr__(self, "pool_size", self.auto_pool_size)
+        if self.pool_size < 1:
+            raise ValueError(f"--pool-size must be >= 1, got {self.pool_size}")
         for name in (
             "num_workers",
             "threads",
@@ -150,6 +142,11 @@ class TrainConfig:
             raise ValueError(
                 f"--engine native takes --dim <= {MAX_DIM} and --negatives <= {MAX_NEGATIVES}"
             )
+
+    @property
+    def auto_pool_size(self) -> int:
+        """The pool size --pool-size 0 means: one pool negative per POOL_RATIO pairs."""
+        return max(self.negatives, round(self.micro_pairs / POOL_RATIO))
 
     @property
     def micro_pairs(self) -> int:

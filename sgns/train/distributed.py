@@ -94,7 +94,7 @@ def all_gather_update(
 
 
 def _gather_into(output: torch.Tensor, local: torch.Tensor) -> None:
-    # torch 2.13 renamed all_gather_into_tensor to all_gather_single (the old name warns)
+    # all_gather_single where this torch has it (all_gather_into_tensor warns there)
     gather = getattr(dist, "all_gather_single", None) or dist.all_gather_into_tensor
     gather(output, local)
 
@@ -105,15 +105,6 @@ def all_reduce_sum(values: torch.Tensor, world_size: int) -> torch.Tensor:
         values = values.clone()
         dist.all_reduce(values)
     return values
-
-
-def all_gather_objects(obj, world_size: int) -> list:
-    """Every rank's picklable object, in rank order (used only at checkpoints)."""
-    if world_size == 1:
-        return [obj]
-    out = [None] * world_size
-    dist.all_gather_object(out, obj)
-    return out
 
 
 def broadcast_object(obj, world_size: int):

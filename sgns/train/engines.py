@@ -60,6 +60,11 @@ def resolve(config: TrainConfig, device: torch.device, saved: dict | None = None
         mode = "pair" if engine == "native" else "pool"
     if engine == "native" and mode == "pool":
         raise ValueError("--engine native trains per-pair negatives; use --negative-mode pair")
+    if engine == "torch" and config.batch_size % config.micro_pairs:
+        raise ValueError(
+            f"--batch-size {config.batch_size} must be a multiple of --micro-batch "
+            f"{config.micro_batch} (or at most it) for the torch engine's micro-steps"
+        )
     return dataclasses.replace(config, engine=engine, negative_mode=mode)
 
 
@@ -82,7 +87,7 @@ class NativeEngine:
     def close(self) -> None:
         self.kernel.close()
 
-    def start(self, step: int) -> None:
+    def start(self, step: int, weights=None) -> None:
         pass  # the kernel is keyed by the step it is given
 
     def step(self, weights, centers, contexts, valid, step: int, lr: float) -> torch.Tensor:

@@ -8,12 +8,11 @@ Also `python -m sgns.train.export`.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
 from sgns import dataset, rundir
-from sgns.errors import user_message
+from sgns.errors import OneLineParser, user_message
 from sgns.train.checkpoint import checkpoint_path, load_checkpoint
 from sgns.train.table import vectors_from_weights
 from sgns.vectors import FORMATS, write_vectors
@@ -35,7 +34,7 @@ def export_run(run: str, output: str, fmt: str = "text", which: str = "input") -
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="sgns-export", description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="sgns-export", description=__doc__.split("\n")[0])
     parser.add_argument("run", help="run directory written by sgns-train")
     parser.add_argument("--format", choices=FORMATS, default="text")
     parser.add_argument("--output", required=True, help="file to write")

@@ -20,8 +20,6 @@ import os
 import signal
 import time
 
-import torch
-
 from sgns import dataset, rundir
 from sgns.train import distributed
 
@@ -52,8 +50,7 @@ class StopSignals:
 
     def any(self, ctx: distributed.Context) -> bool:
         """Whether any rank got a signal (a collective: every rank calls it at the same step)."""
-        flag = torch.tensor([1.0 if self.raised else 0.0], device=ctx.device)
-        return bool(distributed.all_reduce_sum(flag, ctx.world_size).item() > 0)
+        return distributed.any_rank(self.raised, ctx)
 
 
 def decide(

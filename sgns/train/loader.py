@@ -49,7 +49,8 @@ class RowGroups(IterableDataset):
             pairs = torch.empty((2, len(centers)), dtype=torch.int32)
             if info is not None:  # in shared memory from the start: handed over without a copy
                 pairs.share_memory_()
-            pairs.numpy()[:] = (centers, contexts)  # numpy copies: the arrow arrays are read-only
+            rows = pairs.numpy()  # copies by numpy: the arrow arrays are read-only
+            rows[0], rows[1] = centers, contexts
             yield pairs
 
 
@@ -139,7 +140,16 @@ def _on_device(groups, device: torch.device):
     the consuming stream waits on each copy's event, not the host."""
     ready: queue.Queue = queue.Queue(maxsize=PREFETCH_ROW_GROUPS)
     copier = torch.cuda.Stream(device)
-    done = object()
+    done, stop = object(), threading.Event()
+
+    def hand_over(item) -> bool:
+        while not stop.is_set():  # a consumer that stopped early takes nothing more
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def copy_all():
         try:
@@ -150,20 +160,24 @@ def _on_device(groups, device: torch.device):
                     moved = pairs.to(device, non_blocking=True)
                     event = torch.cuda.Event()
                     event.record(copier)
-                    ready.put((moved, event))
-            ready.put(done)
+                    if not hand_over((moved, event)):
+                        return
+            hand_over(done)
         except BaseException as e:  # noqa: BLE001 - handed to the consumer, which raises it
-            ready.put(e)
+            hand_over(e)
 
     threading.Thread(target=copy_all, daemon=True).start()
-    while True:
-        item = ready.get()
-        if item is done:
-            return
-        if isinstance(item, BaseException):
-            raise item
-        pairs, event = item
-        current = torch.cuda.current_stream(device)
-        current.wait_event(event)
-        pairs.record_stream(current)  # the allocator must not reuse it while steps read
-        yield pairs
+    try:
+        while True:
+            item = ready.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            pairs, event = item
+            current = torch.cuda.current_stream(device)
+            current.wait_event(event)
+            pairs.record_stream(current)  # the allocator must not reuse it while steps read
+            yield pairs
+    finally:
+        stop.set()  # also when the consumer stops mid-epoch: the thread ends, and its workers

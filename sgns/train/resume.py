@@ -10,6 +10,7 @@ number of ranks must be the same (the stream split depends on it).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from sgns import dataset
@@ -44,6 +45,18 @@ def read_resume_state(config) -> dict | None:
             "to continue it or choose another --output"
         )
     return load_checkpoint(path)
+
+
+def as_saved(config, saved: dict):
+    """`config` for resuming a checkpoint written with the config `saved`: one from before the
+    torch engine's micro-steps summed each batch as one update, which is a micro-step of the
+    whole batch (with the pool it was given, unless this run names another)."""
+    if "micro_batch" in saved:
+        return config
+    updates = {"micro_batch": saved.get("batch_size", config.batch_size)}
+    if "pool_size" in saved and config.pool_size == config.auto_pool_size:
+        updates["pool_size"] = saved["pool_size"]
+    return dataclasses.replace(config, **updates)
 
 
 def check_resumable(saved: dict, config) -> None:

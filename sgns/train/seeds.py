@@ -4,8 +4,8 @@ Torch streams are named: `stream_seed(seed, name, *ids)` hashes the seed, the st
 its ids (numpy's SeedSequence), so that no two streams share a seed, whatever the numbers
 (rank 3's negatives and the growth at increment 3 are different streams):
     "init"        the initial table (one for all ranks: replicas start identical)
-    "negatives"   rank r's negative draws (id: r), a torch.Generator on the training device,
-                  saved in every checkpoint
+    "negatives"   rank r's negative draws (id: r): the key of the counter-based draws
+                  (sgns.train.sampler.batch_key), no generator and no state
     "grow"        the new rows when a stage starts at increment i (id: i; all ranks alike)
 The stream plan's draws (sgns.train.plan) keep the numpy keys they have always had, because a
 checkpoint resumes mid-epoch on the order they give: `units_rng` and `replay_rng`.
@@ -25,9 +25,9 @@ def stream_seed(seed: int, name: str, *ids: int) -> int:
     return int(entropy.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
-def stream_generator(seed: int, name: str, *ids: int, device="cpu") -> torch.Generator:
-    """A torch.Generator on `device` seeded for the stream `name`."""
-    return torch.Generator(device).manual_seed(stream_seed(seed, name, *ids))
+def stream_generator(seed: int, name: str, *ids: int) -> torch.Generator:
+    """A CPU torch.Generator seeded for the stream `name`."""
+    return torch.Generator().manual_seed(stream_seed(seed, name, *ids))
 
 
 def units_rng(seed: int, epoch: int, stage: int = 0) -> np.random.Generator:

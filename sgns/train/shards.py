@@ -99,35 +99,31 @@ def epoch_units(directory: str, manifest: dict, sizes: dict[str, list[int]], epo
 
 
 class RowGroupReader:
-    """Reads whole row groups as (centers, contexts) int32 arrays, keeping the last one
-    (consecutive batches share it) and the last file open. Every row group's ids are checked
-    against the vocabulary as it is read (the footer's statistics may be absent), so that no
-    engine ever trains a row outside the table."""
+    """Reads whole row groups as (centers, contexts) int32 arrays, keeping the last file open.
+    Every row group's ids are checked against the vocabulary as it is read (the footer's
+    statistics may be absent), so that no engine ever trains a row outside the table."""
 
     def __init__(self, vocab_size: int):
         self.vocab_size = vocab_size
-        self.key, self.arrays, self.file, self.file_path = None, None, None, None
+        self.file, self.file_path = None, None
 
     def read(self, unit: Unit) -> tuple[np.ndarray, np.ndarray]:
-        key = (unit.path, unit.row_group)
-        if key != self.key:
-            try:
-                if unit.path != self.file_path:
-                    self.file, self.file_path = pq.ParquetFile(unit.path), unit.path
-                table = self.file.read_row_group(unit.row_group, columns=list(dataset.PAIR_COLUMNS))
-                arrays = tuple(
-                    table.column(c).to_numpy().astype(np.int32, copy=False)
-                    for c in dataset.PAIR_COLUMNS
-                )
-            except Exception as e:
-                raise ValueError(
-                    f"shard {unit.path} row group {unit.row_group} cannot be read ({e})"
-                ) from None
-            if len(arrays[0]) != unit.pairs:
-                raise ValueError(f"shard {unit.path} row group {unit.row_group} changed size")
-            self._check_ids(unit, arrays)
-            self.key, self.arrays = key, arrays
-        return self.arrays
+        try:
+            if unit.path != self.file_path:
+                self.file, self.file_path = pq.ParquetFile(unit.path), unit.path
+            table = self.file.read_row_group(unit.row_group, columns=list(dataset.PAIR_COLUMNS))
+            arrays = tuple(
+                table.column(c).to_numpy().astype(np.int32, copy=False)
+                for c in dataset.PAIR_COLUMNS
+            )
+        except Exception as e:
+            raise ValueError(
+                f"shard {unit.path} row group {unit.row_group} cannot be read ({e})"
+            ) from None
+        if len(arrays[0]) != unit.pairs:
+            raise ValueError(f"shard {unit.path} row group {unit.row_group} changed size")
+        self._check_ids(unit, arrays)
+        return arrays
 
     def _check_ids(self, unit: Unit, arrays: tuple[np.ndarray, np.ndarray]) -> None:
         if not unit.pairs:

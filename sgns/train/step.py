@@ -41,14 +41,6 @@ class RowLayout:
     pool_size: int  # P
     scale: float = 1.0  # the pool's gradient scale (negatives / pool_size, or 1)
 
-    def rows(self, pairs: int) -> int:
-        """Delta rows of a batch of `pairs` pairs (what each rank sends in the row sync)."""
-        if pairs == 0:
-            return 0
-        if self.mode == "pool":
-            return 2 * pairs + self.pool_size
-        return pairs * (2 + self.negatives)
-
 
 def sgns_update(
     weights: torch.Tensor,
@@ -124,7 +116,7 @@ def cap_repeated_rows(
     computed at the same stale parameters, overshoots where sequential SGD self-corrects (at 16384
     pairs per step the plain sum diverged). multiplicity (R,): how many pair updates each delta
     row sums (1 for a center or a context; batch * negatives / pool for a pool negative, whose
-    delta sums the whole batch); None means 1 each. totals: a zero float64 scratch vector of
+    delta sums the whole batch); None means 1 each. totals: a zero float32 scratch vector of
     `num_rows` that the trainer keeps across steps; the counts are added into it at the touched
     rows and cleared there again, so a step costs O(R), not O(V) (None: a fresh one). Float32:
     a count is exact up to 2**24 pair updates of one row in one step.

@@ -41,6 +41,8 @@ def step_mode(config, device: torch.device, world_size: int) -> str:
     if config.step_mode != "auto":
         if config.step_mode == "graph" and device.type != "cuda":
             raise ValueError("--step-mode graph needs a CUDA device")
+        if config.step_mode == "graph" and world_size > 1:
+            raise ValueError("--step-mode graph runs one process (collectives are not captured)")
         return config.step_mode
     return "graph" if device.type == "cuda" and world_size == 1 else "eager"
 
@@ -49,6 +51,10 @@ class TorchEngine:
     """One rank's tensor step for one training stage (see the module docstring)."""
 
     def __init__(self, config, ctx, stage: TrainingStage, sampler: AliasSampler):
+        if config.negative_mode not in ("pool", "pair"):
+            raise ValueError(
+                f"negative_mode {config.negative_mode!r}: settle it first (engines.resolve)"
+            )
         self.config, self.ctx, self.stage, self.sampler = config, ctx, stage, sampler
         self.vocab, device = len(stage.words), ctx.device
         self.micro = config.micro_pairs
@@ -66,7 +72,7 @@ class TorchEngine:
         ones = torch.ones(self.micro, device=device)
         self.full_multiplicity = row_multiplicity(ones, self.layout)  # (R,) of a full micro-step
         self.step_count = torch.zeros((), dtype=torch.int64, device=device)  # global steps done
-        # scratch for cap_repeated_rows: zero between micro-steps, one float64 per table row
+        # scratch for cap_repeated_rows: zero between micro-steps, one float32 per table row
         rows = table.table_rows(self.vocab)
         self.row_totals = torch.zeros(rows, device=device)
         self.mode = step_mode(config, device, ctx.world_size)
@@ -79,18 +85,29 @@ class TorchEngine:
     def close(self) -> None:
         self.graph = None
 
-    def start(self, step: int) -> None:
-        """Set the device's step counter (at the start of a stage, and on resume)."""
+    def start(self, step: int, weights: torch.Tensor | None = None) -> None:
+        """Set the device's step counter (at the start of a stage, and on resume); in graph
+        mode, capture the step on `weights` now, before the loader's threads use CUDA."""
         self.step_count.fill_(step)
+        if self.mode == "graph" and weights is not None and self.graph is None:
+            self._bind(weights)
 
     def step(self, weights, centers, contexts, valid, step: int, lr: float) -> torch.Tensor:
         """Train a batch (centers, contexts: (batch_size,) int32 or int64 on the device; `valid`
         of them real, an int or a 0-dim device tensor) into `weights` in place, synchronised
         across ranks; returns its summed loss (a float64 0-dim tensor on the device). `step`
         and `lr` are the host's view; the step uses its own device counter."""
-        if self.mode != "graph":
-            return self._run(weights, centers, contexts, valid)
-        return self._replay(weights, centers, contexts, valid)
+        if self.mode == "graph":
+            return self._replay(weights, centers, contexts, valid)
+        if self.mode == "compile" and not isinstance(valid, torch.Tensor):
+            valid = self._valid(valid)  # a tensor: one compiled graph for every count
+        return self._run(weights, centers, contexts, valid)
+
+    def _valid(self, valid: int) -> torch.Tensor:
+        """A valid count as a device tensor (a full batch's kept there: no transfer)."""
+        if valid == self.config.batch_size:
+            return self.full
+        return torch.tensor(valid, device=self.full.device)
 
     def _step(self, weights, centers, contexts, valid):
         centers, contexts = centers.long(), contexts.long()
@@ -101,8 +118,8 @@ class TorchEngine:
         loss = None
         for m in range(self.micro_steps):
             part = slice(m * self.micro, (m + 1) * self.micro)
-            counter = self.step_count * self.micro_steps + m if self.micro_steps > 1 else None
-            counter = self.step_count if counter is None else counter
+            count, micro_steps = self.step_count, self.micro_steps
+            counter = count if micro_steps == 1 else count * micro_steps + m  # keys the draws
             left = valid - m * self.micro if m else valid  # pairs from this micro-step on
             more = self._micro_step(weights, centers[part], contexts[part], left, counter, lr)
             loss = more if loss is None else loss + more
@@ -142,21 +159,28 @@ class TorchEngine:
         """The step as a CUDA graph: captured on the first call (after a warm-up on a side
         stream, as CUDA graphs need), replayed after each batch is copied into its inputs."""
         if self.graph is None:
-            self.graph = self._capture(weights, centers, contexts)
+            self._bind(weights)
+        if weights.data_ptr() != self.captured_weights:
+            raise RuntimeError("a captured step trains the table it was captured with")
         graph, inputs, output = self.graph
         inputs[0].copy_(centers, non_blocking=True)
         inputs[1].copy_(contexts, non_blocking=True)
-        if not isinstance(valid, torch.Tensor):  # a full batch: a tensor kept on the device
-            valid = self.full if valid == self.config.batch_size else torch.tensor(valid)
+        if not isinstance(valid, torch.Tensor):
+            valid = self._valid(valid)
         inputs[2].copy_(valid, non_blocking=True)
         graph.replay()
         return output.clone()
 
-    def _capture(self, weights, centers, contexts):
+    def _bind(self, weights) -> None:
+        self.graph = self._capture(weights)
+        self.captured_weights = weights.data_ptr()
+
+    def _capture(self, weights):
+        size, device = self.config.batch_size, weights.device
         inputs = (
-            torch.zeros_like(centers),
-            torch.zeros_like(contexts),
-            torch.zeros((), dtype=torch.int64, device=weights.device),  # valid 0: no update
+            torch.zeros(size, dtype=torch.int32, device=device),  # centers
+            torch.zeros(size, dtype=torch.int32, device=device),  # contexts
+            torch.zeros((), dtype=torch.int64, device=device),  # valid 0: no update
         )
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
@@ -166,6 +190,7 @@ class TorchEngine:
         torch.cuda.current_stream().wait_stream(side)
         self.step_count -= 2  # the warm-up steps trained nothing (valid 0) but counted
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):  # records the step; runs nothing until replayed
+        # thread_local: the loader's and the checkpoint writer's threads keep using CUDA meanwhile
+        with torch.cuda.graph(graph, capture_error_mode="thread_local"):  # records; runs nothing
             output = self._step(weights, *inputs)
         return graph, inputs, output

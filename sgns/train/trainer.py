@@ -47,7 +47,12 @@ from sgns.train.follow import StopSignals, follow
 from sgns.train.loader import PairBatches
 from sgns.train.metrics import Clock, Interval, RunLog, progress
 from sgns.train.plan import EpochPlan, TrainingStage, load_stage, rank_batch_pairs
-from sgns.train.resume import check_continuation, check_same_plan, read_resume_state
+from sgns.train.resume import (
+    as_saved,
+    check_continuation,
+    check_same_plan,
+    read_resume_state,
+)
 from sgns.train.table import check_table_fits, grow_weights, init_weights
 
 log = logging.getLogger(__name__)
@@ -66,6 +71,8 @@ class Trainer:
         self.ctx, self.threads = ctx, threads
         self.manifest = dataset.read_manifest(config.data)
         state = read_resume_state(config)
+        if state is not None:
+            config = as_saved(config, state["config"])
         self.config = config = engines.resolve(config, ctx.device, state and state["config"])
         if state is not None:
             check_continuation(state, config, self.manifest, ctx.world_size)
@@ -110,9 +117,10 @@ class Trainer:
         if self.engine is not None:
             self.engine.close()
         self.engine = engines.make_engine(self.config, self.ctx, stage, self.threads)
-        self.engine.start(self.step)
+        self.engine.start(self.step, self.weights)
         self.sampler = self.engine.sampler
         self.fingerprint = dataset.vocab_fingerprint(stage.words, stage.counts)
+        self.words_fingerprint = dataset.words_fingerprint(stage.words)  # once a stage
 
     def grow(self, end: int) -> None:
         """Start the stage of increments [current end, end): the tables grow to its vocabulary,
@@ -141,10 +149,10 @@ class Trainer:
         """Checkpoint, unless the parameters are no longer finite (then stop, keep the last)."""
         if not bool(torch.isfinite(self.weights).all()):  # identical replicas: same on all ranks
             raise self.diverged(f"the parameters became NaN/inf at step {self.step}")
-        state = self.state()
-        if self.ctx.is_main:
-            self.write_vocab()
-            self.writer.submit(checkpoint_path(self.config.output), state)
+        if self.ctx.is_main:  # replicas are identical: rank 0 alone snapshots and writes
+            path = checkpoint_path(self.config.output)
+            stage = self.stage  # the vocabulary of the checkpoint's stage, written after it
+            self.writer.submit(path, self.state(), then=lambda: self.write_vocab(stage))
         self.saved_step, self.saved_at = self.step, time.monotonic()
 
     def diverged(self, what: str) -> TrainingDiverged:
@@ -159,11 +167,12 @@ class Trainer:
             "(a resumed run keeps the --lr it began with)"
         )
 
-    def write_vocab(self) -> None:
-        """RUN/vocab.tsv: the words and counts of the stage being trained (rank 0)."""
-        if self.vocab_written != self.stage.end:
-            run_files.write_vocab(self.config.output, self.stage.words, self.stage.counts)
-            self.vocab_written = self.stage.end
+    def write_vocab(self, stage: TrainingStage | None = None) -> None:
+        """RUN/vocab.tsv: the words and counts of `stage` (the current one; rank 0)."""
+        stage = stage or self.stage
+        if self.vocab_written != stage.end:
+            run_files.write_vocab(self.config.output, stage.words, stage.counts)
+            self.vocab_written = stage.end
 
     def prepare_run_dir(self) -> None:
         if self.ctx.is_main:
@@ -191,11 +200,13 @@ class Trainer:
             if path and self.config.follow:
                 path = follow(self)
             return path
+        except BaseException:
+            self.writer.wait(quietly=True)  # the error in flight is the one to report
+            raise
+        else:
+            self.writer.wait()  # the last checkpoint is on disk before train() returns
         finally:
-            try:
-                self.writer.wait()  # the last checkpoint is on disk before train() returns
-            finally:
-                self.runlog.close()
+            self.runlog.close()
             if self.signals:
                 self.signals.restore()
 
@@ -295,7 +306,8 @@ class Trainer:
         self.epoch_loss, self.epoch_pairs = 0.0, 0
 
     def finish(self) -> str:
-        """RUN/vectors.txt (rank 0); its path on every rank."""
+        """RUN/vectors.txt (rank 0), once the last checkpoint is written; its path."""
+        self.writer.wait()  # a failed checkpoint write is the error to report, before vectors
         cfg = self.config
         if self.ctx.is_main:
             run_files.write_final_vectors(cfg.output, self.words, self.weights, cfg.export_vectors)
