@@ -50,7 +50,7 @@ from pipeline.outdir import DatasetLock, claim, recover
 from pipeline.read import list_files
 from pipeline.runs import add_increment, replace_dataset
 from pipeline.watch import WatchConfig, watch
-from sgns.errors import OneLineParser, user_message
+from sgns.errors import OneLineParser, fail
 
 log = logging.getLogger(__name__)
 PROG = "sgns-preprocess"
@@ -287,11 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 run(config, beam_args)
     except Exception as error:  # noqa: BLE001 - turned into one line, or re-raised
-        message = user_message(error)
-        if message is None:
-            raise
-        sys.stderr.write(f"{PROG}: error: {message}\n")
-        return 2
+        return fail(PROG, error)
     return 0
 
 

@@ -71,6 +71,17 @@ def _clean(line: str) -> str:
     return line
 
 
+def fail(prog: str, error: BaseException, show: bool = True) -> int:
+    """A command's end on `error`: its one line on stderr (unless `show` is False: another
+    process says it) and exit code 2; an error that is no user's mistake is raised again."""
+    message = user_message(error)
+    if message is None:
+        raise error
+    if show:
+        print(f"{prog}: error: {message}", file=sys.stderr)
+    return 2
+
+
 class OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors (a missing or mistyped option) are one line and exit 2,
     as every other mistake is; --help still prints the usage."""

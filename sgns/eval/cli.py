@@ -20,7 +20,7 @@ import os
 import sys
 import time
 
-from sgns.errors import OneLineParser, user_message
+from sgns.errors import OneLineParser, fail
 from sgns.eval.planted import evaluate_synthetic, load_truth
 from sgns.eval.scoring import (
     evaluate_analogies,
@@ -180,11 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = run(args)
     except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
-        message = user_message(e)
-        if message is None:
-            raise
-        print(f"sgns-eval: error: {message}", file=sys.stderr)
-        return 2
+        return fail("sgns-eval", e)
     print(json.dumps(result, indent=1) if args.json else format_results(result))
     if result.get("unknown_words"):
         print(

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 
-from sgns.errors import OneLineParser, user_message
+from sgns.errors import OneLineParser, fail
 from sgns.report.collect import ReportConfig, write_report
 
 log = logging.getLogger(__name__)
@@ -42,11 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         path = write_report(cfg)
     except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
-        message = user_message(e)
-        if message is None:
-            raise
-        print(f"sgns-report: error: {message}", file=sys.stderr)
-        return 2
+        return fail("sgns-report", e)
     log.info("wrote %s", path)
     print(path)
     return 0

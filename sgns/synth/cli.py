@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
 from dataclasses import asdict
 
-from sgns.errors import OneLineParser, user_message
+from sgns.errors import OneLineParser, fail
 from sgns.synth.config import SynthConfig
 from sgns.synth.generate import output_paths, write_synth
 from sgns.synth.lexicon import RELATIONS
@@ -58,11 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         planted = write_synth(cfg, paths)
     except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
-        message = user_message(e)
-        if message is None:
-            raise
-        print(f"sgns-synth: error: {message}", file=sys.stderr)
-        return 2
+        return fail("sgns-synth", e)
     seconds = time.perf_counter() - start
     log.info(
         "wrote %d tokens to %s in %.1f s (%.2fM tokens/s); %d clusters, %d analogy questions; "

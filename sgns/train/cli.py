@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from sgns.errors import OneLineParser, user_message
+from sgns.errors import OneLineParser, fail
 from sgns.train.config import ENGINES, EXPORT_VECTORS, NEGATIVE_MODES, STEP_MODES, TrainConfig
 from sgns.train.trainer import TrainingDiverged, train
 
@@ -216,9 +216,4 @@ def main(argv=None) -> None:
             print(f"sgns-train: error: {e}", file=sys.stderr)
         sys.exit(3)
     except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
-        message = user_message(e)
-        if message is None:
-            raise
-        if is_main:
-            print(f"sgns-train: error: {message}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(fail("sgns-train", e, show=is_main))

@@ -12,7 +12,7 @@ import os
 import sys
 
 from sgns import dataset, rundir
-from sgns.errors import OneLineParser, user_message
+from sgns.errors import OneLineParser, fail
 from sgns.train.checkpoint import checkpoint_path, load_checkpoint
 from sgns.train.table import vectors_from_weights
 from sgns.vectors import FORMATS, write_vectors
@@ -48,11 +48,7 @@ def main(argv=None) -> None:
     try:
         export_run(args.run, args.output, args.format, args.vectors)
     except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
-        message = user_message(e)
-        if message is None:
-            raise
-        print(f"sgns-export: error: {message}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(fail("sgns-export", e))
 
 
 if __name__ == "__main__":
