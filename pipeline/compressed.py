@@ -5,22 +5,33 @@ readable prefix; read leniently, it would become a complete-looking dataset of p
 Here the raw bytes are decoded with Python's gzip and bz2 modules, which know where a stream ends:
 a truncated or corrupt file raises ValueError naming it. `decode_problem` checks a whole file
 first (sgns-preprocess --watch takes a compressed file only once it decodes to its end).
-Other compression types Beam detects by extension are read by Beam itself.
+Other compression types Beam detects by extension are read by Beam itself. No Beam is needed
+to read a local file (pipeline.local); `CheckedStream` opens the raw bytes through Beam's
+filesystems only when given no opener.
 """
 
 from __future__ import annotations
 
 import bz2
 import gzip
+import os
 import zlib
 
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
-
-_OPENERS = {
-    CompressionTypes.GZIP: ("gzip", lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")),
-    CompressionTypes.BZIP2: ("bzip2", bz2.BZ2File),
+_OPENERS = {  # by extension, as Beam's CompressionTypes.detect_compression_type tells them
+    ".gz": ("gzip", lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")),
+    ".bz2": ("bzip2", bz2.BZ2File),
 }
+
+
+def _suffix(path: str) -> str:
+    return os.path.splitext(path)[1].lower()
+
+
+def _beam_raw(path: str):
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
 def _data_error(error: BaseException) -> bool:
@@ -36,18 +47,18 @@ CHECK_BYTES = 1 << 22  # decoded bytes per read when checking a whole file
 
 def is_checked(path: str) -> bool:
     """Whether `path` is a compressed file this module decodes (by its extension)."""
-    return CompressionTypes.detect_compression_type(path) in _OPENERS
+    return _suffix(path) in _OPENERS
 
 
 class CheckedStream:
     """The decoded bytes of a compressed file; ValueError naming the file when they stop short
     of the end-of-stream marker or are not valid data."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, raw_opener=None):
         self.path = path
-        self.kind, opener = _OPENERS[CompressionTypes.detect_compression_type(path)]
-        self._raw = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
-        self._stream = opener(self._raw)
+        self.kind, decoder = _OPENERS[_suffix(path)]
+        self._raw = (raw_opener or _beam_raw)(path)  # default: any Beam filesystem
+        self._stream = decoder(self._raw)
 
     def read(self, size: int = -1) -> bytes:
         try:

@@ -15,9 +15,7 @@ shards (pipeline.pairfile) -> the manifest (pipeline.records). Initial builds of
 
 from __future__ import annotations
 
-import argparse
-import bz2
-import gzip
+import functools
 import os
 import sys
 from collections import Counter, defaultdict
@@ -26,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pipeline.blocks import Source, read_blocks
+from pipeline.compressed import CheckedStream, is_checked
 from pipeline.config import PipelineConfig
 from pipeline.counting import (
     CorpusStats,
@@ -49,9 +48,8 @@ from pipeline.records import build_manifest
 from pipeline.shuffle import PIECE_BATCH_ROWS, merge_shuffle, pack, scatter
 from pipeline.tokens import counts_dict, merge_counts
 from sgns import dataset
+from sgns.errors import OneLineParser, fail
 from sgns.files import atomic_open, atomic_write
-
-_OPEN = {".gz": gzip.open, ".bz2": bz2.open}
 
 
 class _File(NamedTuple):
@@ -64,8 +62,8 @@ class _File(NamedTuple):
 
 def _blocks(config: PipelineConfig, paths: list[str]):
     for index, path in enumerate(paths):
-        opener = _OPEN.get(os.path.splitext(path)[1], open)
-        with opener(path, "rb") as stream:  # gzip and bz2 raise on a truncated stream
+        raw = functools.partial(open, mode="rb")  # local files, no Beam
+        with CheckedStream(path, raw) if is_checked(path) else raw(path) as stream:
             yield from read_blocks(
                 stream, Source(index, path), config.block_bytes, config.max_sentence_length
             )
@@ -149,7 +147,7 @@ def _batches(packed: np.ndarray):
 def main(argv: list[str] | None = None) -> int:
     names = ("min_count", "sample", "window", "passes", "num_shards", "seed", "block_bytes")
     defaults = {name: PipelineConfig.__dataclass_fields__[name].default for name in names}
-    p = argparse.ArgumentParser(prog="python -m pipeline.local", description=__doc__.split("\n")[0])
+    p = OneLineParser(prog="python -m pipeline.local", description=__doc__.split("\n")[0])
     p.add_argument("--input", required=True, help="local files, comma-separated")
     p.add_argument("--output", required=True, help="dataset directory (new or empty)")
     p.add_argument("--lowercase", action="store_true")
@@ -163,9 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--output {args.output!r} is not empty")
         config = PipelineConfig(inputs, args.output, lowercase=args.lowercase, **settings)
         manifest = build(config, list(inputs))
-    except (ValueError, OSError, EOFError) as e:
-        print(f"pipeline.local: error: {e}", file=sys.stderr)
-        return 2
+    except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
+        return fail("python -m pipeline.local", e)
     print(f"{args.output}: {manifest['vocab']['size']} words, {manifest['stats']['pairs']} pairs")
     return 0
 
