@@ -1,6 +1,7 @@
 """sgns: word2vec skip-gram with negative sampling, from a Beam pipeline to a torchrun trainer.
 
-Install for use:          pip install .            (add [gcp] or [aws] for cloud filesystems)
+Install for use:          pip install .            (add [gcp] or [aws] for cloud filesystems,
+                                                    [dask] for Beam's DaskRunner)
 Install for development:  make install             (keeps an existing torch; see Makefile)
 """
 
@@ -29,8 +30,19 @@ setup(
     extras_require={
         "gcp": ["apache-beam[gcp]>=2.77"],
         "aws": ["apache-beam[aws]>=2.77"],
+        # Beam's DaskRunner (sgns-preprocess --runner DaskRunner) and a dask.distributed client
+        "dask": ["apache-beam[dask]>=2.77", "dask[distributed]>=2024.4.2"],
         "tensorboard": ["tensorboard>=2.10"],
-        "dev": ["pytest>=7", "ruff>=0.4", "gensim>=4.3", "scipy>=1.10"],
+        # the tests run the pipeline on a local Dask cluster and against a local S3 server (moto)
+        "dev": [
+            "pytest>=7",
+            "ruff>=0.4",
+            "gensim>=4.3",
+            "scipy>=1.10",
+            "dask[distributed]>=2024.4.2",
+            "apache-beam[aws]>=2.77",
+            "moto[s3,server]>=5",
+        ],
     },
     entry_points={
         "console_scripts": [

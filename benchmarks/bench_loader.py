@@ -6,8 +6,9 @@
 DATASET is any sgns dataset (e.g. `sgns-preprocess --input ../shared/corpora/dev-corpus.txt.gz
 --output DATASET`). Each measurement streams every row group of pass 0 through
 sgns.train.loader.PairBatches on the CPU (decode included: the row groups are read from disk,
-in the page cache after the first repetition) and touches each batch (a sum of its ids, so that
-a lazy view cannot pass for a delivered batch); the best of --repeat runs is reported.
+in the page cache after the first repetition; so is the shuffle of a version-2 dataset's
+sorted row groups, with the permutations of seed 0) and touches each batch (a sum of its ids,
+so that a lazy view cannot pass for a delivered batch); the best of --repeat runs is reported.
 """
 
 from __future__ import annotations

@@ -8,7 +8,10 @@ copies (the big size) and half as many (the small size, for the memory claim). O
 the same run: gensim `Word2Vec(...).build_vocab(corpus_file=...)` and `build_vocab(LineSentence)`
 (both in a subprocess; the faster is the reference), then the whole pipeline (vocabulary + pairs
 + shards + manifest) as a subprocess. Peak RSS: the largest process (wait4) and the sampled sum
-over the whole process tree (Beam worker processes included). One table is printed and appended,
+over the whole process tree (Beam worker processes included). Then the fixed cost: the whole
+pipeline on the first --small-lines lines of the corpus against a minimal Beam pipeline (import,
+one Create -> FlatMap -> Count.PerElement run) on the same runner (the pipeline's local runner,
+2 threads), --small-runs of each taking turns, medians. The tables are printed and appended,
 with the date, the machine, its load and this command, to --out.
 """
 
@@ -43,6 +46,18 @@ if sys.argv[2] == "corpus_file":
 else:
     model.build_vocab(LineSentence(sys.argv[1]))
 print(model.corpus_total_words)
+"""
+MINIMAL_BEAM = """
+import sys
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+options = PipelineOptions(runner="pipeline.localrunner.LocalRunner", direct_num_workers=2,
+                          direct_running_mode="multi_threading")
+with open(sys.argv[1]) as f:
+    lines = f.read().splitlines()
+with beam.Pipeline(options=options) as p:
+    _ = p | beam.Create(lines) | beam.FlatMap(str.split) | beam.combiners.Count.PerElement()
 """
 
 
@@ -134,6 +149,31 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def fixed_cost(source: str, lines: int, runs: int, work: str, pipeline_args: list[str]) -> str:
+    """The small corpus's table: the pipeline against the minimal Beam pipeline, medians."""
+    path = os.path.join(work, f"corpus-{lines}-lines.txt")
+    opener = gzip.open if source.endswith(".gz") else open
+    with opener(source, "rt", encoding="utf-8") as f, open(path, "w", encoding="utf-8") as out:
+        for _, line in zip(range(lines), f):
+            out.write(line)
+    output = os.path.join(work, "small")
+    ours = [sys.executable, "-m", "pipeline.preprocess", "--input", path, "--output", output,
+            "--overwrite", *pipeline_args]  # fmt: skip
+    results: dict[str, list[dict]] = {"minimal Beam pipeline": [], "sgns-preprocess": []}
+    for _ in range(runs):  # taking turns, so that the machine's drift falls on both alike
+        results["minimal Beam pipeline"].append(measure([sys.executable, "-c", MINIMAL_BEAM, path]))
+        results["sgns-preprocess"].append(measure(ours))
+    median = {k: sorted(r["wall"] for r in v)[len(v) // 2] for k, v in results.items()}
+    rows = ["| system | wall s (median) | runs | ratio to minimal | peak RSS: process tree |",
+            "|---|---:|---:|---:|---:|"]  # fmt: skip
+    for name, runs_of in results.items():
+        walls = ", ".join(f"{r['wall']:.2f}" for r in runs_of)
+        peak = max(r["tree_peak_kib"] for r in runs_of) / 1024
+        ratio = median[name] / median["minimal Beam pipeline"]
+        rows.append(f"| {name} | {median[name]:.2f} | {walls} | {ratio:.2f} | {peak:.0f} MiB |")
+    return "\n".join(rows)
+
+
 def machine() -> str:
     model = platform.processor() or "unknown CPU"
     try:
@@ -155,6 +195,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
     parser.add_argument("--pipeline-args", default="", help="extra sgns-preprocess arguments")
     parser.add_argument("--work", default=None, help="temp folder (default: a new one in /tmp)")
+    parser.add_argument("--small-lines", type=int, default=1000, help="0: no fixed-cost table")
+    parser.add_argument("--small-runs", type=int, default=5)
     args = parser.parse_args(argv)
     work = tempfile.mkdtemp(prefix="bench-preprocess-", dir=args.work)
     loads = [load()]
@@ -170,10 +212,16 @@ def main(argv: list[str] | None = None) -> None:
             rows += size_rows
             os.unlink(path)
             loads.append(load())
+        small = ""
+        if args.small_lines:
+            small = fixed_cost(args.corpus, args.small_lines, args.small_runs, work,
+                               shlex.split(args.pipeline_args))  # fmt: skip
+            loads.append(load())
     finally:
         shutil.rmtree(work, ignore_errors=True)
     text = table(rows)
     print(text)
+    print(small)
     command = shlex.join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
     if not os.path.exists(args.out):
         with open(args.out, "w") as f:
@@ -194,6 +242,13 @@ def main(argv: list[str] | None = None) -> None:
             + ", ".join(f"({r['pairs']:,} pairs)" for r in rows if "pairs" in r)
             + ".\n"
         )
+        if small:
+            f.write(
+                f"\nFixed cost: the first {args.small_lines} lines of the corpus, "
+                f"{args.small_runs} runs of each taking turns (wall s of each run listed):\n\n"
+                + small
+                + "\n"
+            )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 # Text blocks are the pipeline's elements: big enough that per-element costs vanish next to the
 # numpy work, small enough that a worker holds a handful of them (text, ids and pairs) at once.
 DEFAULT_BLOCK_BYTES = 4 * 1024 * 1024
+# How a block's pairs reach their shard's writer (pipeline.shards): "files", a temporary piece
+# file per block and shard under the output; "runner", an element per block and shard through
+# the runner's GroupByKey (no objects but the shards). Both write the same dataset, byte for byte.
+SHUFFLES = ("files", "runner")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class PipelineConfig:
     block_bytes: int = DEFAULT_BLOCK_BYTES
     overwrite: bool = False
     append: bool = False  # add an increment to the dataset in `output` (pipeline.increment)
+    shuffle: str = "files"  # one of SHUFFLES; the CLI picks by runner (pipeline.preprocess)
 
     def __post_init__(self):
         if isinstance(self.inputs, str) or not self.inputs or not all(self.inputs):
@@ -49,6 +54,8 @@ class PipelineConfig:
         _check_int("--num-shards", self.num_shards, 1)
         _check_int("--seed", self.seed, 0)
         _check_int("--block-bytes", self.block_bytes, 1024)
+        if self.shuffle not in SHUFFLES:
+            raise ValueError(f"--shuffle must be files or runner, got {self.shuffle!r}")
         if self.append and self.overwrite:
             raise ValueError(
                 "--append adds to the dataset in --output and --overwrite replaces it: "
@@ -56,10 +63,11 @@ class PipelineConfig:
             )
 
     def to_json(self) -> dict:
-        """The config as a JSON-ready dict (for the manifest)."""
-        return {
-            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
-        }
+        """The config as a JSON-ready dict (for the manifest), less `shuffle`: like the runner, it
+        decides how the dataset is made, not what it holds (both modes write the same bytes)."""
+        settings = dataclasses.asdict(self)
+        del settings["shuffle"]
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
 
 
 def _check_int(option: str, value, minimum: int) -> None:

@@ -1,5 +1,11 @@
-"""`MakePairs`: blocks -> skip-gram pairs -> per-shard temporary pieces, for one pass.
+"""`MakePairs`: blocks -> skip-gram pairs -> per-shard parts, for every pass of a block.
 
+With `--shuffle files` a block's part of a shard is written as a temporary piece file and only
+its path travels on; with `--shuffle runner` the part itself travels on, as the bytes of its
+packed pairs, to the runner's GroupByKey in pipeline.shards.
+
+One output of one kind (a block's pass record), split by two plain steps: Beam's DaskRunner
+sends every output of a multi-output ParDo to each of its consumers, so there are none here.
 The vocabulary file (written by the vocabulary run before this one starts) is loaded once per
 worker process in `setup` (shared by its threads through `apache_beam.utils.shared.Shared`); it
 is never a pickled side input.
@@ -26,14 +32,13 @@ from pipeline.pairs import (
     make_pairs,
     subsample,
 )
-from pipeline.pieces import piece_path, write_piece
+from pipeline.pieces import piece_name, piece_path, write_piece
 from pipeline.progress import Progress
 from pipeline.shuffle import pack, scatter
 from pipeline.vocabulary import load_vocabulary
 from sgns.dataset import VOCAB_FILE
 
 log = logging.getLogger(__name__)
-KEPT = "tokens_kept"  # tag of the (pass, tokens kept) output
 
 
 class _Vocabulary:
@@ -46,8 +51,10 @@ class _Vocabulary:
 
 
 class MakePairsFn(beam.DoFn):
-    """Block -> ((pass, shard), (piece path, rows)) per non-empty piece of each pass; and
-    (pass, kept) per pass. The block is tokenised once for all its passes."""
+    """Block -> one record per pass: (pass, tokens kept, parts), with a part for each shard
+    the block sent pairs to: (shard, piece path, rows) with --shuffle files, (shard, piece
+    name, packed pairs as bytes) with --shuffle runner. The block is tokenised once for all its
+    passes."""
 
     def __init__(
         self,
@@ -81,18 +88,35 @@ class MakePairsFn(beam.DoFn):
             rng = block_rng(config.seed, pass_index, block.key, self._increment)
             kept_ids, kept_sentences = subsample(word_ids, sentences, self._vocab.keep, rng)
             centers, contexts = make_pairs(kept_ids, kept_sentences, config.window, rng)
-            yield beam.pvalue.TaggedOutput(KEPT, (pass_index, len(kept_ids)))
             parts = scatter(pack(centers, contexts), config.num_shards, rng)
+            pieces = []
             for shard, part in enumerate(parts):
-                if len(part):
+                if not len(part):
+                    continue
+                if config.shuffle == "runner":  # bytes: Beam's bytes coder, no pickling
+                    pieces.append((shard, piece_name(block.key), part.tobytes()))
+                else:
                     path = piece_path(config.output, pass_index, shard, block.key)
                     write_piece(path, part)
-                    yield (pass_index, shard), (path, len(part))
+                    pieces.append((shard, path, len(part)))
+            yield pass_index, len(kept_ids), tuple(pieces)
         self._progress.add(tokens)
 
 
+def list_pieces(record: tuple) -> list[tuple]:
+    """A block's pass record -> ((pass, shard), (piece path, rows)) per piece, or with
+    --shuffle runner ((pass, shard), (piece name, packed pairs as bytes)) per part."""
+    pass_index, _, pieces = record
+    return [((pass_index, shard), (path, rows)) for shard, path, rows in pieces]
+
+
+def tokens_kept(record: tuple) -> tuple[int, int]:
+    """A block's pass record -> (pass, tokens kept)."""
+    return record[0], record[1]
+
+
 class MakePairs(beam.PTransform):
-    """PCollection[Block] -> (piece records, (pass, tokens kept)) for the passes `passes` (pass
+    """PCollection[Block] -> (part records, (pass, tokens kept)) for the passes `passes` (pass
     indices) of increment `increment`, with the vocabulary (ids and the counts that set the keep
     probabilities) of `vocab_path` (default: the output's vocab.tsv)."""
 
@@ -116,5 +140,7 @@ class MakePairs(beam.PTransform):
             self._config, self._passes, shared.Shared(), self._run, self._vocab_path,
             self._increment,
         )  # fmt: skip
-        results = blocks | "PairBlocks" >> beam.ParDo(fn).with_outputs(KEPT, main="pieces")
-        return results.pieces, results[KEPT]
+        records = blocks | "PairBlocks" >> beam.ParDo(fn)
+        pieces = records | "ListPieces" >> beam.FlatMap(list_pieces)
+        kept = records | "CountKept" >> beam.Map(tokens_kept)
+        return pieces, kept

@@ -1,7 +1,8 @@
 """`WriteManifest`: the last step of a run; its manifest.json is what makes DIR a dataset.
 
-Statistics arrive as small PCollections (the vocabulary summary, tokens kept per pass, one record
-per shard), not as Beam metrics, which not every runner reports back.
+Statistics arrive as small PCollections (tokens kept per pass, one record per shard), not as Beam
+metrics, which not every runner reports back; they are gathered under one key by a GroupByKey,
+not passed as side inputs, which Beam's DaskRunner computes again inside the step that reads them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sgns.dataset import (
 )
 
 log = logging.getLogger(__name__)
+KEPT, SHARD = "kept", "shard"  # the two kinds of facts WriteManifest gathers
 
 
 def write_manifest(output: str, manifest: dict) -> None:
@@ -58,15 +60,23 @@ class WriteManifest(beam.PTransform):
 
     def expand(self, inputs):
         kept, shards = inputs
-        totals = kept | "SumKeptPerPass" >> beam.CombinePerKey(sum)
+        totals = (
+            kept
+            | "SumKeptPerPass" >> beam.CombinePerKey(sum)
+            | "KeyTotals" >> beam.Map(lambda total: (None, (KEPT, total)))
+        )
+        records = shards | "KeyShards" >> beam.Map(lambda record: (None, (SHARD, record)))
         return (
-            shards.pipeline
-            | "Start" >> beam.Create([None])
-            | "WriteManifestFile"
-            >> beam.Map(self._write, beam.pvalue.AsDict(totals), beam.pvalue.AsList(shards))
+            (totals, records)
+            | "FlattenFacts" >> beam.Flatten()
+            | "GatherFacts" >> beam.GroupByKey()
+            | "WriteManifestFile" >> beam.MapTuple(self._write)
         )
 
-    def _write(self, _, kept: dict, shards: list) -> dict:
+    def _write(self, _, facts) -> dict:
+        facts = list(facts)  # ((KEPT, (pass, tokens kept)) | (SHARD, shard record)), ...
+        kept = dict(value for kind, value in facts if kind == KEPT)
+        shards = [value for kind, value in facts if kind == SHARD]
         output, vocab = self._config.output, self._vocab
         manifest = build_manifest(self._config, self._inputs, vocab, kept, shards, self._base)
         pieces = FileSystems.join(output, PIECES_DIR)

@@ -17,7 +17,11 @@ old manifest goes first and the new one comes last; a swap cut short is finished
 
 `DatasetLock` keeps a second writer out of a local directory with an OS lock (flock) on
 DIR/.lock, taken and broken atomically by the kernel: a crashed holder's lock is free at once.
-On object stores one writer at a time is the user's to ensure.
+On an object store (s3://, gs://) it takes no lock and writes nothing: there is no flock there,
+and a lock object would outlive a writer that crashed, blocking every later run until someone
+deleted it by hand. One writer at a time per output is then the user's to ensure (README, Object
+stores); everything else here works there by prefix: a "directory" is the objects below
+OUTPUT/, and a folder is removed or moved object by object.
 """
 
 from __future__ import annotations
@@ -176,7 +180,8 @@ def _move(source: str, target: str) -> None:
 
 class DatasetLock:
     """Holds an OS lock on DIR/.lock (pid and host written in it) while a run writes a local
-    dataset directory; refuses to start while another process holds it."""
+    dataset directory; refuses to start while another process holds it. On an object store, a
+    no-op (see the module docstring)."""
 
     def __init__(self, output: str):
         self._path = os.path.join(output, LOCK_FILE) if is_local(output) else None

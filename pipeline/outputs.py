@@ -17,7 +17,10 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
 
+from pipeline.objectstore import share_s3_clients
 from sgns.files import TEMP_PREFIX, atomic_open
+
+share_s3_clients()  # every process that writes or reads our files through Beam imports this
 
 
 def is_local(path: str) -> bool:
@@ -50,6 +53,15 @@ def atomic_output(path: str, durable: bool = True) -> Iterator[BinaryIO]:
 def write_bytes(path: str, data: bytes, durable: bool = True) -> None:
     """Write `data` to `path` through `atomic_output`."""
     with atomic_output(path, durable) as f:
+        f.write(data)
+
+
+def write_object(path: str, data: bytes) -> None:
+    """Upload `data` as one object of an object store, under its own name: the store shows it
+    once the upload completes. For files that a failed run never leaves behind (pipeline.pieces:
+    a retried step writes the same name again, and recovery removes them), where the temporary
+    name and rename of `atomic_output` would only cost a copy and a delete."""
+    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
         f.write(data)
 
 

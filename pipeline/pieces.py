@@ -2,7 +2,8 @@
 
 A piece is an Arrow IPC file of packed pairs (pipeline.shuffle.pack) under
 OUTPUT/.sgns-tmp-pieces/pass-P/shard-S/, named after its block so that a retried bundle rewrites the
-same file (written through pipeline.outputs, without fsync: a failed run rebuilds them).
+same file (written through pipeline.outputs, without fsync: a failed run rebuilds them; on an
+object store uploaded whole under its own name, see `write_piece`).
 Arrow IPC, not Parquet: faster to write and read, and a piece lives only until its shard is
 merged (BENCHMARKS.md, "Figures behind the defaults"). A shard with more than MAX_FAN_IN pieces
 is first merged in groups (`reduce_fan_in`), so that a merge's memory does not grow with the
@@ -11,6 +12,7 @@ corpus.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -18,7 +20,7 @@ import pyarrow as pa
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.outputs import atomic_output
+from pipeline.outputs import atomic_output, is_local, write_object
 from pipeline.shuffle import PIECE_BATCH_ROWS, merge_shuffle
 from sgns.files import TEMP_PREFIX
 
@@ -31,29 +33,45 @@ OPEN_PIECES = 64  # a merge of at most this many pieces keeps their files open (
 _SCHEMA = pa.schema([("pair", pa.int64())])
 
 
+def piece_name(block_key: str) -> str:
+    """A block's piece file name: fixed by the block, so retries overwrite; a shard's writer
+    merges its pieces in the order of these names (in either shuffle mode: pipeline.shards)."""
+    return block_key.replace(":", "-") + ".arrow"
+
+
 def piece_path(output: str, pass_index: int, shard: int, block_key: str) -> str:
-    """Where a block's piece of a shard goes: a name fixed by the block, so retries overwrite.
-    (Intermediate merges write "merge-*.arrow" next to them.)"""
-    name = block_key.replace(":", "-")
+    """Where a block's piece of a shard goes (intermediate merges write "merge-*.arrow" next to
+    them)."""
     return FileSystems.join(
-        output, PIECES_DIR, f"pass-{pass_index:05d}", f"shard-{shard:05d}", f"{name}.arrow"
+        output, PIECES_DIR, f"pass-{pass_index:05d}", f"shard-{shard:05d}", piece_name(block_key)
     )
 
 
 def write_piece(path: str, packed: np.ndarray) -> int:
-    """Write one piece of packed pairs (any Beam filesystem); returns its rows."""
-    return write_chunks(path, [packed])
+    """Write one piece of packed pairs (any Beam filesystem); returns its rows. On an object
+    store it is made in memory (a block's share of one shard) and uploaded as one object under
+    its own name: no temporary object and rename, which would cost a copy and a delete more."""
+    if is_local(path):
+        return write_chunks(path, [packed])
+    buffer = io.BytesIO()
+    rows = _write_batches(buffer, [packed])
+    write_object(path, buffer.getvalue())
+    return rows
 
 
 def write_chunks(path: str, chunks: Iterable[np.ndarray]) -> int:
-    """Write packed chunks as one piece; returns its rows."""
-    rows = 0
+    """Write packed chunks as one piece, streaming; returns its rows."""
     with atomic_output(path, durable=False) as f:
-        with pa.ipc.new_file(f, _SCHEMA) as writer:
-            for chunk in chunks:
-                table = pa.Table.from_arrays([pa.array(chunk, pa.int64())], schema=_SCHEMA)
-                writer.write_table(table, max_chunksize=PIECE_BATCH_ROWS)
-                rows += len(chunk)
+        return _write_batches(f, chunks)
+
+
+def _write_batches(f, chunks: Iterable[np.ndarray]) -> int:
+    rows = 0
+    with pa.ipc.new_file(f, _SCHEMA) as writer:
+        for chunk in chunks:
+            table = pa.Table.from_arrays([pa.array(chunk, pa.int64())], schema=_SCHEMA)
+            writer.write_table(table, max_chunksize=PIECE_BATCH_ROWS)
+            rows += len(chunk)
     return rows
 
 
@@ -84,11 +102,14 @@ def reduce_fan_in(
     rng: np.random.Generator,
     scratch: str,
     fan_in: int = MAX_FAN_IN,
+    drop_merged: bool = False,
 ) -> tuple[list[tuple[str, int]], list[str]]:
     """Merge groups of pieces into intermediate pieces until at most fan_in are left.
 
     A uniform interleave of uniformly shuffled pieces is a uniformly shuffled piece, so the
     result is valid input for the final merge. Returns (pieces left, intermediate files made).
+    With drop_merged a group's inputs are deleted once merged (a local spill, which no retry
+    reads again: its disk then holds about one copy of the shard, not one per level).
     """
     made: list[str] = []
     level = 0
@@ -99,5 +120,7 @@ def reduce_fan_in(
             path = FileSystems.join(scratch, f"merge-{level}-{group:05d}.arrow")
             merged.append((path, write_chunks(path, merge_shuffle(sources, rng))))
             made.append(path)
+            if drop_merged:
+                FileSystems.delete([p for p, _ in pieces[start : start + fan_in]])
         pieces, level = merged, level + 1
     return pieces, made

@@ -9,6 +9,8 @@ At scale, add standard Beam options; everything after our own options goes to Pi
 
     sgns-preprocess --input gs://b/corpus/*.bz2 --output gs://b/data \\
         --runner DataflowRunner --project P --region R --temp_location gs://b/tmp
+    sgns-preprocess --input '/shared/corpus/*' --output /shared/data \\
+        --runner DaskRunner --dask_client_address HOST:8786
 
 Grow an existing dataset with new files (online training; old word ids never change), or keep
 watching a glob and add each batch of new files as an increment (see pipeline.increment,
@@ -22,8 +24,9 @@ clean error) before any pair is made:
   1. ReadBlocks -> CountVocabulary (adds the counts to the dataset's; writes the increment's
      snapshots/inc-0000k/vocab.tsv and counts.tsv)
   2. ReadBlocks -> MakePairs (each block tokenised once, then per pass: per-shard pieces);
-     MergeShards (one shuffled Parquet file per shard) -> WriteManifest (publishes vocab.tsv and
-     counts.tsv, then replaces manifest.json: the one step that commits the increment)
+     MergeShards (one shuffled Parquet file per shard; the pieces go through files locally and
+     on Dask, through the runner's own shuffle on others: --shuffle) -> WriteManifest (publishes
+     vocab.tsv and counts.tsv, then replaces manifest.json: the one step that commits it)
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ import difflib
 import logging
 import sys
 
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.runners.runner import create_runner
 
-from pipeline.config import PipelineConfig
+from pipeline.config import SHUFFLES, PipelineConfig
 from pipeline.increment import (
     MATCHING,
     PER_INCREMENT,
@@ -48,7 +52,7 @@ from pipeline.increment import (
 )
 from pipeline.outdir import DatasetLock, claim, recover
 from pipeline.read import list_files
-from pipeline.runs import add_increment, replace_dataset
+from pipeline.runs import add_increment, check_dask_paths, replace_dataset
 from pipeline.watch import WatchConfig, watch
 from sgns.errors import OneLineParser, fail
 
@@ -61,6 +65,12 @@ PROG = "sgns-preprocess"
 LOCAL_RUNNER = "pipeline.localrunner.LocalRunner"
 LOCAL_WORKERS = 2
 LOCAL_MODE = "multi_threading"
+# Beam ships a DaskRunner but its create_runner knows it only by this full name; we also take
+# `--runner DaskRunner`. Its Create makes partitions of 128 elements by default, which puts a
+# corpus of fewer sources in one task on one worker: we ask for one source per partition unless
+# --dask_npartitions or --dask_partition_size says otherwise (every later step keeps the count).
+DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"
+DASK_PARTITION_SIZE = 1
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -105,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     setting("--num-shards", int, "Parquet shards per pass")
     setting("--seed", int, "seed of every random draw")
     setting("--block-bytes", int, "bytes of text per element")
+    add("--shuffle", choices=SHUFFLES, default=None, help="how pairs reach their shard: files "
+        "(temporary piece files under --output) or runner (the runner's GroupByKey); the same "
+        "dataset either way (default: files on the local runner and DaskRunner, runner on "
+        "others)")  # fmt: skip
     add("--overwrite", action="store_true", help="replace a dataset already in --output")
     add("--append", action="store_true", help="add the input files to the dataset in --output "
         "as a new increment (old word ids never change)")  # fmt: skip
@@ -119,9 +133,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_from_args(args: argparse.Namespace, dataset_config: dict | None = None):
+def default_shuffle(beam_args: list[str]) -> str:
+    """--shuffle when not given: files on the local runner and DaskRunner (their GroupByKey
+    holds a key's values in memory, and Dask's output is a mounted filesystem anyway), runner
+    on the others (Dataflow, Flink, Spark: where millions of piece objects cost most)."""
+    runner = runner_name(PipelineOptions(beam_args).view_as(StandardOptions).runner)
+    local = ("directrunner", "direct", LOCAL_RUNNER.lower(), DASK_RUNNER.lower())
+    return "files" if runner is None or runner.lower() in local else "runner"
+
+
+def config_from_args(
+    args: argparse.Namespace, dataset_config: dict | None = None, beam_args: list[str] = ()
+):
     """The run's PipelineConfig: a setting not given is the dataset's (`dataset_config`, the
-    manifest's config) or, without a dataset, PipelineConfig's default."""
+    manifest's config) or, without a dataset, PipelineConfig's default; --shuffle not given
+    is `default_shuffle` of the runner in `beam_args`."""
     fields = PipelineConfig.__dataclass_fields__
     settings = {}
     for name in MATCHING + PER_INCREMENT:
@@ -134,6 +160,7 @@ def config_from_args(args: argparse.Namespace, dataset_config: dict | None = Non
         output=args.output.rstrip("/") or args.output,
         overwrite=args.overwrite,
         append=args.append,
+        shuffle=args.shuffle or default_shuffle(list(beam_args)),
         **settings,
     )
 
@@ -142,7 +169,7 @@ def unknown_options(beam_args: list[str]) -> list[str]:
     """The options in `beam_args` that no Beam options class knows (those of the runner that
     --runner names included), which Beam itself would drop with a warning."""
     unknown = _beam_unknown(beam_args)
-    runner = PipelineOptions(beam_args).view_as(StandardOptions).runner
+    runner = runner_name(PipelineOptions(beam_args).view_as(StandardOptions).runner)
     if unknown and runner:  # a runner may bring options of its own: import it, look again
         try:
             create_runner(runner)
@@ -177,11 +204,31 @@ def check_options(beam_args: list[str], parser: argparse.ArgumentParser) -> None
     )
 
 
+def runner_name(runner: str | None) -> str | None:
+    """The runner that --runner names, with DaskRunner's full name for `DaskRunner`."""
+    if runner is not None and runner.lower() in ("daskrunner", "dask"):
+        return DASK_RUNNER
+    return runner
+
+
 def pipeline_options(beam_args: list[str]) -> PipelineOptions:
     """The user's Beam options; for a local run (no --runner, or DirectRunner), the engine that
-    DirectRunner falls back to, named directly, with the measured fastest worker settings."""
+    DirectRunner falls back to, named directly, with the measured fastest worker settings; for
+    DaskRunner, one source per partition unless the user sets the partitions."""
     options = PipelineOptions(beam_args)
-    runner = options.view_as(StandardOptions).runner
+    runner = runner_name(options.view_as(StandardOptions).runner)
+    if runner == DASK_RUNNER:
+        try:
+            from apache_beam.runners.dask.dask_runner import DaskOptions  # imports dask.bag
+        except ImportError as error:
+            raise ValueError(
+                f"--runner DaskRunner needs dask and distributed ({error}); install them with "
+                "pip install 'sgns[dask]'"
+            ) from None
+        options.view_as(StandardOptions).runner = DASK_RUNNER
+        partitions = ("--dask_npartitions", "--dask_partition_size")
+        if not any(a.startswith(partitions) for a in beam_args):
+            options.view_as(DaskOptions).partition_size = DASK_PARTITION_SIZE
     if runner is None or runner.lower() in ("directrunner", "direct"):
         options.view_as(StandardOptions).runner = LOCAL_RUNNER
         direct = options.view_as(DirectOptions)
@@ -195,8 +242,9 @@ def pipeline_options(beam_args: list[str]) -> PipelineOptions:
 def run(config: PipelineConfig, beam_args: list[str]) -> dict:
     """Check the inputs and the output, then add one increment, build the dataset, or build a
     new one beside the old and swap it in (--overwrite)."""
-    files = list_files(config.inputs)
     options = pipeline_options(beam_args)
+    check_dask_paths(options, config)
+    files = list_files(config.inputs)
     with DatasetLock(config.output):
         if config.append:
             base = require_dataset(config.output)
@@ -214,7 +262,7 @@ def run(config: PipelineConfig, beam_args: list[str]) -> dict:
         return replace_dataset(config, files, options)
 
 
-def resolve_config(args: argparse.Namespace) -> PipelineConfig:
+def resolve_config(args: argparse.Namespace, beam_args: list[str] = ()) -> PipelineConfig:
     """The config of an --append or --watch run: unset settings from the dataset, if any."""
     if args.watch_max_increments is not None and not args.watch:
         raise ValueError("--watch-max-increments needs --watch")
@@ -223,7 +271,7 @@ def resolve_config(args: argparse.Namespace) -> PipelineConfig:
     dataset = read_dataset(args.output)
     if dataset is None and args.append and not args.watch:
         require_dataset(args.output)
-    config = config_from_args(args, dataset["config"] if dataset else None)
+    config = config_from_args(args, dataset["config"] if dataset else None, beam_args)
     if dataset is not None:
         check_settings(config, dataset["config"])
     return config
@@ -275,11 +323,15 @@ def main(argv: list[str] | None = None) -> int:
     for handler in logging.getLogger().handlers:
         handler.addFilter(_not_a_beam_traceback)
     try:
+        # before the first file is touched: the driver's own reads and writes (inputs, the
+        # output's state) then use the --s3_* / GCS options too, not only the pipeline's steps
+        FileSystems.set_options(pipeline_options(beam_args))  # (says a missing runner package)
+        logging.getLogger("distributed").setLevel(logging.WARNING)  # Dask's, once imported
         check_options(beam_args, parser)
         if args.watch or args.append or args.watch_max_increments is not None:
-            config = resolve_config(args)
+            config = resolve_config(args, beam_args)
         else:
-            config = config_from_args(args)
+            config = config_from_args(args, None, beam_args)
         with _quiet_workers():
             if args.watch:
                 watch_config = WatchConfig(args.poll_seconds, args.watch_max_increments)

@@ -17,6 +17,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.blocks import Block, Source, read_blocks
 from pipeline.compressed import CheckedStream, is_checked
+from pipeline.outputs import is_local  # (also shares S3 clients in the workers that read)
 from sgns.errors import os_message
 
 log = logging.getLogger(__name__)
@@ -41,9 +42,9 @@ def list_files(patterns: tuple[str, ...], allow_missing: bool = False) -> list:
         if not matched and not allow_missing:
             raise FileNotFoundError(f"--input pattern {pattern!r} matches no file")
         for metadata in matched:
-            if FileSystems.get_scheme(metadata.path) is None and os.path.isdir(metadata.path):
+            if is_local(metadata.path) and os.path.isdir(metadata.path):
                 continue  # a folder inside a pattern's match: not a corpus file
-            if FileSystems.get_scheme(metadata.path) is None:  # local: one name per file
+            if is_local(metadata.path):  # local: one name per file
                 metadata = FileMetadata(
                     os.path.abspath(metadata.path),
                     metadata.size_in_bytes,
@@ -58,7 +59,7 @@ def _is_directory(pattern: str, matched: list) -> bool:
     object of its own name."""
     if pattern.endswith("/") or any(c in pattern for c in "*?["):
         return False
-    if FileSystems.get_scheme(pattern) is None:
+    if is_local(pattern):
         return os.path.isdir(pattern)
     return not matched
 

@@ -10,7 +10,14 @@ import datetime
 from importlib import metadata
 
 from pipeline.config import PipelineConfig
-from sgns.dataset import COUNTS_FILE, FORMAT, SCHEMA_VERSION, VOCAB_FILE, snapshot_path
+from sgns.dataset import (
+    COUNTS_FILE,
+    FORMAT,
+    ROW_ORDER_SORTED,
+    SCHEMA_VERSION,
+    VOCAB_FILE,
+    snapshot_path,
+)
 
 
 def _beam_version() -> str:
@@ -73,6 +80,7 @@ def build_manifest(
         "inputs": list(inputs),
         "seed": config.seed,
         "num_shards": config.num_shards,
+        "row_order": ROW_ORDER_SORTED,  # pipeline.pairfile sorts each row group
         "vocab_size": vocab["size"],
         "vocab_sha256": vocab["vocab_sha256"],
         "new_words": vocab["new_words"],

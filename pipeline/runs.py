@@ -4,8 +4,9 @@
      snapshots/inc-0000k/vocab.tsv and counts.tsv and a summary the driver checks;
   2. ReadBlocks -> MakePairs (ids and keep probabilities of the new vocabulary, only the
      increment's files; every pass of a block from one tokenisation) -> MergeShards
-     (pairs/inc-0000k/...) -> WriteManifest, which publishes vocab.tsv and counts.tsv and then
-     replaces manifest.json, the commit.
+     (pairs/inc-0000k/..., through piece files or the runner's shuffle: config.shuffle) ->
+     WriteManifest, which publishes vocab.tsv and counts.tsv and then replaces manifest.json,
+     the commit.
 A failure anywhere puts the dataset back as its manifest says (`pipeline.outdir.recover`);
 `replace_dataset` (--overwrite) builds the new dataset beside the old one and swaps it in.
 """
@@ -32,6 +33,20 @@ from pipeline.read import ReadBlocks, plan_sources
 from pipeline.shards import MergeShards
 from pipeline.vocabulary import CountVocabulary, read_summary, summary_path
 from sgns.dataset import VOCAB_FILE
+
+
+def check_dask_paths(options, config: PipelineConfig) -> None:
+    """Beam's DaskRunner hands its workers no pipeline options, so Beam's S3 (or GCS) filesystem
+    fails there deep inside a worker ("Must provide one of client or options"): say so first."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    dask = options.view_as(StandardOptions).runner.endswith(".DaskRunner")
+    remote = [p for p in (*config.inputs, config.output) if "://" in p]
+    if dask and remote:
+        raise ValueError(
+            f"--runner DaskRunner cannot read or write {remote[0]!r}: Beam's DaskRunner gives "
+            "its workers no --s3_* (or GCS) options; use a filesystem every worker mounts"
+        )
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +88,27 @@ def build_pairs_pipeline(
         config, range(config.passes), uuid.uuid4().hex, vocab_path, increment.index
     )
     merge = MergeShards(
-        config.output, config.passes, config.num_shards, config.seed, increment.index
-    )
+        config.output, config.passes, config.num_shards, config.seed, increment.index,
+        config.shuffle,
+    )  # fmt: skip
     shards = pieces | "MergeShards" >> merge
     _ = (kept, shards) | "WriteManifest" >> WriteManifest(
         config, increment.inputs, increment.vocab, increment.base, (summary_path(increment.folder),)
     )
+
+
+def run_pipeline(options, build, *args) -> None:
+    """Build a pipeline with `build(pipeline, *args)`, run it to the end, and close the client
+    that Beam's DaskRunner opens for each run (and with it the local cluster it may have
+    started): the runner leaves both open."""
+    pipeline = beam.Pipeline(options=options)
+    try:
+        with pipeline:
+            build(pipeline, *args)
+    finally:
+        client = getattr(getattr(pipeline, "result", None), "client", None)  # DaskRunner's
+        if client is not None:
+            client.close()
 
 
 def add_increment(config: PipelineConfig, files: list, base: dict | None, options) -> dict:
@@ -98,15 +128,13 @@ def add_increment(config: PipelineConfig, files: list, base: dict | None, option
     claim(config.output)
     try:
         started = time.perf_counter()
-        with beam.Pipeline(options=options) as pipeline:
-            build_vocabulary_pipeline(pipeline, config, paths, folder, previous)
+        run_pipeline(options, build_vocabulary_pipeline, config, paths, folder, previous)
         vocab = read_summary(folder)
         log.info("vocabulary run: %.1f s", time.perf_counter() - started)
         check_vocabulary(vocab, config.min_count)
         started = time.perf_counter()
-        with beam.Pipeline(options=options) as pipeline:
-            increment = Increment(index, folder, inputs, vocab, base)
-            build_pairs_pipeline(pipeline, config, paths, increment)
+        increment = Increment(index, folder, inputs, vocab, base)
+        run_pipeline(options, build_pairs_pipeline, config, paths, increment)
         log.info("pairs run (%d passes): %.1f s", config.passes, time.perf_counter() - started)
     except BaseException:
         recover(config.output)  # reads the manifest again: it may have been written after all

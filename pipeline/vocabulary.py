@@ -6,6 +6,11 @@ min_count -> top max_vocab -> order by count descending, ties by word -> write v
 goes on is the file's path only: the pair stage loads the file once per worker, it is never a
 pickled side input. The vocabulary is its own pipeline run: the driver checks its summary before
 the pairs run starts.
+
+The sum is a CombinePerKey under one key, which runners lift (partial sums before the shuffle),
+not CombineGlobally: its default value for an empty input is a side input, and Beam's DaskRunner
+computes a side input again inside the step that reads it. One empty element (`None`) makes sure
+there is an output for an empty corpus.
 """
 
 from __future__ import annotations
@@ -79,6 +84,8 @@ class MergeCountsFn(beam.CombineFn):
         return [], CorpusStats()
 
     def add_input(self, accumulator, element):
+        if element is None:  # the one empty element (see the module docstring)
+            return accumulator
         tables, stats = accumulator
         tables.append(element[0])
         if len(tables) >= self.COMPACT_AT:
@@ -145,14 +152,17 @@ class CountVocabulary(beam.PTransform):
         self._base = base
 
     def expand(self, blocks):
+        none = blocks.pipeline | "NoCounts" >> beam.Create([None])
         return (
-            blocks
-            | "CountBlocks" >> beam.ParDo(CountBlocksFn(self._lowercase))
-            | "MergeCounts" >> beam.CombineGlobally(MergeCountsFn())
+            (blocks | "CountBlocks" >> beam.ParDo(CountBlocksFn(self._lowercase)), none)
+            | "AddNoCounts" >> beam.Flatten()
+            | "KeyWithNone" >> beam.Map(lambda counts: (None, counts))
+            | "MergeCounts" >> beam.CombinePerKey(MergeCountsFn())
             | "WriteVocabulary" >> beam.MapTuple(self._write)
         )
 
-    def _write(self, counts: Counter, stats: CorpusStats) -> dict:
+    def _write(self, _, total: tuple[Counter, CorpusStats]) -> dict:
+        counts, stats = total
         words, word_counts, merged, summary = summarize(
             counts, stats, self._min_count, self._max_vocab, load_base(self._base)
         )

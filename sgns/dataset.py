@@ -14,7 +14,15 @@ Layout of a dataset directory::
                         increment merges its own counts into, so a word rare in each increment
                         can still reach min_count
       pairs/inc-00000/pass-00000/shard-00000-of-00016.parquet
-                        Parquet, columns center:int32, context:int32 (word ids)
+                        Parquet, columns center:int32, context:int32 (word ids), row groups of
+                        ROW_GROUP_ROWS pairs; the pairs are spread over the shards uniformly at
+                        random and each shard's order is a uniform shuffle. How a row group
+                        stores its rows is its increment's "row_order" (below): "sorted" (schema
+                        version 2 on): the row group's pairs sorted by (center, context), both
+                        columns DELTA_BINARY_PACKED without a dictionary, zstd (about 1.8 bytes
+                        a pair, not 8): a reader shuffles each row group as it reads it (the
+                        trainer with a seeded permutation, sgns.train.shards); "shuffled"
+                        (version 1): in their shuffled order, plain and uncompressed
       snapshots/inc-00000/vocab.tsv, snapshots/inc-00000/counts.tsv
                         what vocab.tsv and counts.tsv held right after increment 0 (one folder
                         per increment, never rewritten): the exact files of the manifest whose
@@ -49,7 +57,9 @@ DIR with .sgns-dataset (pipeline.outdir).
 Manifest (JSON object)::
 
     format            "sgns-dataset"
-    schema_version    SCHEMA_VERSION
+    schema_version    SCHEMA_VERSION when written; readers read every version in
+                      READABLE_VERSIONS. 2 (2026-12) added increments' "row_order" and wrote
+                      compact sorted row groups; 1 had plain shuffled row groups only
     created           ISO-8601 UTC time of the last write
     beam_version      version of apache-beam that wrote it
     seed              the pipeline seed
@@ -73,6 +83,9 @@ Manifest (JSON object)::
                       as the filesystem reports it), "head_tail_sha256" (sha256 of the first MiB
                       and the last MiB of the raw bytes; of the whole file up to 2 MiB)
       seed, num_shards  the seed and shards per pass of this increment's pairs
+      row_order       ROW_ORDER_SORTED for increments written since version 2; absent
+                      (ROW_ORDER_SHUFFLED) in older ones, also inside a version-2 manifest that
+                      an append grew from a version-1 dataset
       vocab_size      vocabulary size after this increment
       vocab_sha256    sha256 of its vocabulary snapshot (datasets written since 2026-12)
       new_words       words this increment added (== vocab_size for increment 0)
@@ -92,10 +105,14 @@ import json
 import os
 from dataclasses import dataclass
 
+from sgns import files
 from sgns.files import atomic_write
 
 FORMAT = "sgns-dataset"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+ROW_ORDER_SORTED = "sorted"  # each row group sorted by (center, context): shuffle when reading
+ROW_ORDER_SHUFFLED = "shuffled"  # each row group in its (already random) order
 MANIFEST_FILE = "manifest.json"
 VOCAB_FILE = "vocab.tsv"
 COUNTS_FILE = "counts.tsv"
@@ -162,9 +179,8 @@ def parse_vocab(data: bytes) -> tuple[list[str], list[int]]:
 
 
 def read_vocab(directory: str) -> tuple[list[str], list[int]]:
-    """Words and counts of a local dataset directory, in id order."""
-    with open(os.path.join(directory, VOCAB_FILE), "rb") as f:
-        return parse_vocab(f.read())
+    """Words and counts of vocab.tsv in a dataset (a local directory or a URI), in id order."""
+    return parse_vocab(files.read_bytes(files.join(directory, VOCAB_FILE)))
 
 
 def read_manifest_vocab(directory: str, manifest: dict) -> tuple[list[str], list[int]]:
@@ -174,8 +190,7 @@ def read_manifest_vocab(directory: str, manifest: dict) -> tuple[list[str], list
     it was written and ValueError says so."""
     vocab = manifest["vocab"]
     name = vocab.get("snapshot", VOCAB_FILE)
-    with open(os.path.join(directory, name), "rb") as f:
-        data = f.read()
+    data = files.read_bytes(files.join(directory, name))
     if "sha256" in vocab and hashlib.sha256(data).hexdigest() != vocab["sha256"]:
         raise ValueError(
             f"{name} in {directory!r} is not the vocabulary its manifest was written with "
@@ -218,9 +233,10 @@ def validate_manifest(manifest: dict, where: str = "manifest") -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ValueError(f"{where} is not an sgns dataset manifest (no format {FORMAT!r})")
     version = manifest.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
+        readable = ", ".join(map(str, READABLE_VERSIONS))
         raise ValueError(
-            f"{where} has schema_version {version!r}; this sgns reads version {SCHEMA_VERSION}. "
+            f"{where} has schema_version {version!r}; this sgns reads versions {readable}. "
             "Re-run sgns-preprocess with this version, or use the sgns that wrote it."
         )
     for key in ("vocab", "config", "increments", "stats"):
@@ -230,24 +246,27 @@ def validate_manifest(manifest: dict, where: str = "manifest") -> dict:
 
 
 def read_manifest(directory: str) -> dict:
-    """The validated manifest of a local dataset directory.
+    """The validated manifest of a dataset: a local directory, or a URI (sgns.files).
 
     Raises FileNotFoundError when the directory has no manifest (it is not a dataset, or the run
     that wrote it did not finish) and ValueError when the manifest is one we cannot read.
     """
-    path = os.path.join(directory, MANIFEST_FILE)
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"dataset directory {directory!r} does not exist")
-    if not os.path.exists(path):
+    path = files.join(directory, MANIFEST_FILE)
+    try:
+        data = files.read_bytes(path)
+    except (FileNotFoundError, NotADirectoryError):
+        if not files.is_dir(directory):
+            raise FileNotFoundError(f"dataset directory {directory!r} does not exist") from None
         raise FileNotFoundError(
             f"{directory!r} has no {MANIFEST_FILE}: it is not a finished sgns dataset "
             "(run sgns-preprocess, and let it finish)"
-        )
-    with open(path, encoding="utf-8") as f:
-        try:
-            manifest = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path} is not valid JSON: {e}") from None
+        ) from None
+    except IsADirectoryError:
+        raise ValueError(f"{path} is a directory, not a manifest") from None
+    try:
+        manifest = json.loads(data.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is not valid JSON: {e}") from None
     return validate_manifest(manifest, path)
 
 
@@ -260,9 +279,13 @@ def write_manifest_local(directory: str, manifest: dict) -> None:
 class Shard:
     """One Parquet shard of a pass, as the manifest lists it."""
 
-    path: str  # absolute (or as joined with the dataset directory)
+    path: str  # joined with the dataset's location (sgns.files.join)
     pairs: int
     row_groups: int
+    increment: int = 0  # its increment's index,
+    pass_index: int = 0  # its pass,
+    number: int = 0  # and its place in the pass's list: the shard's identity, wherever it is
+    row_order: str = ROW_ORDER_SHUFFLED  # its increment's (see the module docstring)
 
 
 def pass_shards(directory: str, manifest: dict, epoch: int) -> list[Shard]:
@@ -271,8 +294,11 @@ def pass_shards(directory: str, manifest: dict, epoch: int) -> list[Shard]:
     for increment in manifest["increments"]:
         passes = increment["passes"]
         chosen = passes[epoch % len(passes)]
-        for shard in chosen["shards"]:
+        order = increment.get("row_order", ROW_ORDER_SHUFFLED)
+        for number, shard in enumerate(chosen["shards"]):
+            path = files.join(directory, shard["path"])
             shards.append(
-                Shard(os.path.join(directory, shard["path"]), shard["pairs"], shard["row_groups"])
-            )
+                Shard(path, shard["pairs"], shard["row_groups"], increment["index"],
+                      epoch % len(passes), number, order)
+            )  # fmt: skip
     return shards

@@ -11,12 +11,23 @@ pieces that a failed run rebuilds anyway skip the fsyncs.
 One file mode rule: files are created as open() would create them, 0666 less the umask, not
 with mkstemp's 0600 (a dataset or a run directory is often shared with other users).
 No torch and no Beam here.
+
+Reading is the other half: a dataset that sgns reads may be a local directory, or a URI that
+pyarrow's filesystems understand: `s3://bucket/prefix` or `gs://bucket/prefix`, with pyarrow's
+options as a query (`?endpoint_override=HOST:PORT&scheme=http`, `&region=...`); without them
+pyarrow reads the usual environment (for S3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+AWS_DEFAULT_REGION, AWS_ENDPOINT_URL, ~/.aws; for GCS: GOOGLE_APPLICATION_CREDENTIALS or the
+machine's account). The trainer reads every byte of a dataset through `read_bytes` and
+`open_parquet` (sgns.dataset for the manifest and vocabulary, sgns.train.shards for the shards);
+local paths go straight to the OS, as they always have. Runs and checkpoints stay local, and
+sgns-preprocess writes through Beam's filesystems.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -75,3 +86,76 @@ def fsync_directory(directory: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a dataset
+
+
+_URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+_filesystems: dict = {}  # (pid, scheme://bucket?query) -> pyarrow FileSystem
+
+
+def is_uri(location: str) -> bool:
+    """Whether `location` names an object store (scheme://...), not a local path."""
+    return bool(_URI.match(location))
+
+
+def join(location: str, relative: str) -> str:
+    """`relative` (a "/"-separated path inside a dataset) under `location`; a URI keeps its
+    query at the end."""
+    if not is_uri(location):
+        return os.path.join(location, relative)
+    base, sep, query = location.partition("?")
+    return f"{base.rstrip('/')}/{relative}{sep}{query}"
+
+
+def filesystem(location: str):
+    """(pyarrow FileSystem, path inside it) of a URI; one filesystem per bucket and options in
+    each process (a DataLoader worker makes its own rather than use one made before its fork)."""
+    from pyarrow import fs
+
+    base, _, query = location.partition("?")
+    scheme, _, rest = base.partition("://")
+    key = (os.getpid(), f"{scheme}://{rest.split('/')[0]}?{query}")
+    if key not in _filesystems:
+        try:
+            _filesystems[key] = fs.FileSystem.from_uri(location)[0]
+        except (ValueError, TypeError) as e:  # pyarrow's ArrowInvalid is a ValueError
+            raise ValueError(f"cannot read {location!r}: {e}") from None
+    return _filesystems[key], rest
+
+
+def read_bytes(location: str) -> bytes:
+    """The whole file at `location`; FileNotFoundError naming it when there is none."""
+    if not is_uri(location):
+        with open(location, "rb") as f:
+            return f.read()
+    store, path = filesystem(location)
+    try:
+        with store.open_input_stream(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(2, "No such file or directory", location) from None
+
+
+def is_dir(location: str) -> bool:
+    """Whether `location` is a directory (for an object store: whether any object is under it,
+    which is what a directory is there)."""
+    if not is_uri(location):
+        return os.path.isdir(location)
+    from pyarrow import fs
+
+    store, path = filesystem(location)
+    return store.get_file_info(path).type == fs.FileType.Directory
+
+
+def open_parquet(location: str, **options):
+    """A pyarrow.parquet.ParquetFile of the file at `location` (options: ParquetFile's)."""
+    import pyarrow.parquet as pq
+
+    if not is_uri(location):
+        return pq.ParquetFile(location, **options)
+    store, path = filesystem(location)
+    # pre_buffer: a row group's column chunks in one coalesced read, not one request each
+    return pq.ParquetFile(path, filesystem=store, pre_buffer=True, **options)

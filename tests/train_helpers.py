@@ -38,12 +38,15 @@ def write_tiny_dataset(
     passes: int = 1,
     row_group_rows: int = 64,
     seed: int = 0,
+    sorted_rows: bool = False,
 ) -> dict:
     """A dataset of `pairs` distinct (center, context) pairs per pass, in small row groups.
 
     Pair p of pass k is (p // V, p % V) shifted by k, so every pair of a pass is unique and each
     pass differs: tests can check "each pair exactly once" and "epoch e reads pass e mod passes".
-    Counts follow a Zipf-like law so the noise distribution is skewed. Returns the manifest.
+    Counts follow a Zipf-like law so the noise distribution is skewed. `sorted_rows`: shards as
+    sgns-preprocess writes them since schema version 2 (pipeline.pairfile: each row group
+    sorted, compact), else plain shuffled row groups as version 1 had them. Returns the manifest.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -67,11 +70,18 @@ def write_tiny_dataset(
             rel = dataset.shard_path(0, k, s, shards)
             path = os.path.join(directory, rel)
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            table = pa.table(
-                {dataset.CENTER: centers[part], dataset.CONTEXT: contexts[part]},
-                schema=dataset.pair_schema(),
-            )
-            pq.write_table(table, path, row_group_size=row_group_rows)
+            if sorted_rows:
+                from pipeline.pairfile import write_pairs
+                from pipeline.shuffle import pack
+
+                with open(path, "wb") as f:
+                    write_pairs(f, [pack(centers[part], contexts[part])], row_group_rows)
+            else:
+                table = pa.table(
+                    {dataset.CENTER: centers[part], dataset.CONTEXT: contexts[part]},
+                    schema=dataset.pair_schema(),
+                )
+                pq.write_table(table, path, row_group_size=row_group_rows)
             groups = pq.ParquetFile(path).num_row_groups
             entries.append({"path": rel, "pairs": len(part), "row_groups": groups})
         pass_entries.append({"pass": k, "tokens_kept": pairs, "pairs": pairs, "shards": entries})
@@ -98,6 +108,7 @@ def write_tiny_dataset(
                 "new_words": vocab_size,
                 "stats": stats,
                 "passes": pass_entries,
+                **({"row_order": dataset.ROW_ORDER_SORTED} if sorted_rows else {}),
             }
         ],
     }

@@ -3,13 +3,14 @@
 Row groups, not batches, are dealt to DataLoader workers: worker w of W decodes units
 first + w, first + w + W, ... (`RowGroups`), so no row group is decoded twice, and the
 DataLoader's round-robin over its workers hands them out in unit order; the batch sequence does
-not depend on the number of workers. On CUDA the row groups come pinned (the DataLoader's pin
-thread) and a background thread copies them to the device on a side stream (`_on_device`), so
-the copy overlaps the steps. `PairBatches` cuts the stream into batches of `batch_size` pairs
-on the device: a view of one row group where it can, a copy of at most one batch across row
-groups. The epoch's last batch is padded to the same shape (its valid count says how much is
-real), and a rank past its data gets padding batches with valid count 0 up to the step count
-every rank runs. A resumed run starts at any batch index directly.
+not depend on the number of workers. A sorted row group comes out shuffled by its unit's own
+permutation (sgns.train.shards), the same in whichever worker reads it. On CUDA the row groups
+come pinned (the DataLoader's pin thread) and a background thread copies them to the device on
+a side stream (`_on_device`), so the copy overlaps the steps. `PairBatches` cuts the stream
+into batches of `batch_size` pairs on the device: a view of one row group where it can, a copy
+of at most one batch across row groups. The epoch's last batch is padded to the same shape (its
+valid count says how much is real), and a rank past its data gets padding batches with valid
+count 0 up to the step count every rank runs. A resumed run starts at any batch index directly.
 """
 
 from __future__ import annotations
@@ -45,12 +46,11 @@ class RowGroups(IterableDataset):
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
         reader = RowGroupReader(self.vocab_size)
         for i in self.indices(worker, workers):
-            centers, contexts = reader.read(self.units[i])
-            pairs = torch.empty((2, len(centers)), dtype=torch.int32)
+            unit = self.units[i]
+            pairs = torch.empty((2, unit.pairs), dtype=torch.int32)
             if info is not None:  # in shared memory from the start: handed over without a copy
                 pairs.share_memory_()
-            rows = pairs.numpy()  # copies by numpy: the arrow arrays are read-only
-            rows[0], rows[1] = centers, contexts
+            reader.read_into(unit, pairs.numpy())  # decoded, checked and ordered into it
             yield pairs
 
 

@@ -10,7 +10,9 @@ counts then differ by at most one row group. Every rank runs the same number of 
 largest rank's batch count; a rank that runs out earlier takes empty batches for the remaining
 steps, so that it still joins every collective. Each pair is thus seen exactly once per epoch
 across all ranks, with no duplicate and no drop; the price is that a short rank idles for at
-most ceil(row_group / batch_size) steps per epoch.
+most ceil(row_group / batch_size) steps per epoch. A unit of a sorted increment also carries the
+ids of its rows' permutation (seed, stage, epoch, the unit: sgns.train.shards.epoch_units), so
+a resumed run reads every row group in the order it was first read.
 
 A run trains in stages. A stage covers increments [first, end) of the dataset, as the dataset was
 right after increment end - 1 (its vocabulary snapshot), for `epochs` epochs: the first stage
@@ -77,9 +79,9 @@ def make_plans(config, manifest: dict, sizes: dict, world_size: int, rank: int, 
     new = {**manifest, "increments": manifest["increments"][first:]}
     old = {**manifest, "increments": manifest["increments"][:first]}
     for epoch in range(config.epochs):
-        units = epoch_units(config.data, new, sizes, epoch)
+        units = epoch_units(config.data, new, sizes, epoch, config.seed, first)
         if first and config.replay:
-            every_old = epoch_units(config.data, old, sizes, epoch)
+            every_old = epoch_units(config.data, old, sizes, epoch, config.seed, first)
             units += replay_units(every_old, config.replay, config.seed, first, epoch)
         split = assign_units(units, world_size, config.seed, epoch, first)
         steps = max(batch_counts(split, config.batch_size))

@@ -8,7 +8,7 @@ import json
 import logging
 import os
 
-from sgns import dataset, rundir
+from sgns import dataset, files, rundir
 from sgns.files import atomic_write
 from sgns.train.table import vectors_from_weights
 from sgns.vectors import write_vectors
@@ -17,11 +17,12 @@ log = logging.getLogger(__name__)
 
 
 def write_config(config, world_size: int) -> None:
-    """RUN/config.json: the settled config, the dataset's absolute path and the ranks."""
+    """RUN/config.json: the settled config, the dataset's absolute path (or its URI) and the
+    ranks."""
     os.makedirs(config.output, exist_ok=True)
     record = {
         **config.to_dict(),
-        "dataset": os.path.abspath(config.data),
+        "dataset": config.data if files.is_uri(config.data) else os.path.abspath(config.data),
         "world_size": world_size,
     }
     text = json.dumps(record, indent=2, sort_keys=True) + "\n"

@@ -7,6 +7,11 @@ its ids (numpy's SeedSequence), so that no two streams share a seed, whatever th
     "negatives"   rank r's negative draws (id: r): the key of the counter-based draws
                   (sgns.train.sampler.batch_key), no generator and no state
     "grow"        the new rows when a stage starts at increment i (id: i; all ranks alike)
+    "rows"        the permutation (torch.randperm: Fisher-Yates, about half the time of numpy's
+                  permutation here) of a sorted row group as it is read (sgns.train.shards;
+                  ids: the stage's first increment, the epoch, the shard's increment, pass and
+                  place, the row group): a function of the unit alone, so any worker, rank or
+                  resumed run that reads the unit in that epoch reads it in the same order
 The stream plan's draws (sgns.train.plan) keep the numpy keys they have always had, because a
 checkpoint resumes mid-epoch on the order they give: `units_rng` and `replay_rng`.
 """

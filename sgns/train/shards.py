@@ -4,7 +4,11 @@ A unit is one (shard file, row group): the unit of streaming and of work split a
 loader workers. Before a run starts, `load_dataset` reads the vocabulary the manifest names and
 every shard's Parquet footer (`scan_shard`): row-group sizes, columns and the ids' range from the
 column statistics, so that a dataset that does not fit its vocabulary is refused before the
-first step. `RowGroupReader` then reads whole row groups during training.
+first step. `RowGroupReader` then reads whole row groups during training; a sorted row group
+(sgns.dataset.ROW_ORDER_SORTED) comes out in the order of a permutation drawn from the stream
+"rows" of its unit (sgns.train.seeds): a uniformly random order, as a shuffled shard's was, so
+batches are drawn as they were (not the same batches: another random order). Every read goes
+through sgns.files: the dataset may be local, on s3:// or gs://.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow.parquet as pq
+import torch
 
-from sgns import dataset
+from sgns import dataset, files
+from sgns.train import seeds
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,8 @@ class Unit:
     path: str
     row_group: int
     pairs: int
+    # (seed, ids) of the stream "rows" that orders a sorted row group; None: read as stored
+    order: tuple[int, ...] | None = None
 
 
 def scan_shard(path: str, vocab_size: int) -> list[int]:
@@ -33,8 +40,8 @@ def scan_shard(path: str, vocab_size: int) -> list[int]:
     statistics show ids outside [0, vocab_size).
     """
     try:
-        meta = pq.ParquetFile(path).metadata
-    except FileNotFoundError:
+        meta = files.open_parquet(path).metadata
+    except (FileNotFoundError, NotADirectoryError):
         raise FileNotFoundError(f"shard {path} listed in the manifest does not exist") from None
     except Exception as e:  # pyarrow raises several types for a damaged file
         raise ValueError(f"shard {path} is not a readable Parquet file ({e})") from None
@@ -89,13 +96,19 @@ def load_dataset(directory: str, manifest: dict | None = None):
     return manifest, words, counts, sizes
 
 
-def epoch_units(directory: str, manifest: dict, sizes: dict[str, list[int]], epoch: int):
-    """All units of the pass that `epoch` reads, in manifest order."""
-    return [
-        Unit(shard.path, g, n)
-        for shard in dataset.pass_shards(directory, manifest, epoch)
-        for g, n in enumerate(sizes[shard.path])
-    ]
+def epoch_units(
+    directory: str, manifest: dict, sizes: dict[str, list[int]], epoch: int, seed: int = 0,
+    stage: int = 0,
+):  # fmt: skip
+    """All units of the pass that `epoch` reads, in manifest order; those of sorted increments
+    with their "rows" stream of (seed, stage (its first increment), epoch, unit)."""
+    units = []
+    for shard in dataset.pass_shards(directory, manifest, epoch):
+        sort = shard.row_order == dataset.ROW_ORDER_SORTED
+        key = (seed, stage, epoch, shard.increment, shard.pass_index, shard.number)
+        for g, n in enumerate(sizes[shard.path]):
+            units.append(Unit(shard.path, g, n, (*key, g) if sort else None))
+    return units
 
 
 class RowGroupReader:
@@ -108,9 +121,29 @@ class RowGroupReader:
         self.file, self.file_path = None, None
 
     def read(self, unit: Unit) -> tuple[np.ndarray, np.ndarray]:
+        """(centers, contexts) of the unit, in its reading order."""
+        rows = np.empty((2, unit.pairs), dtype=np.int32)
+        self.read_into(unit, rows)
+        return rows[0], rows[1]
+
+    def read_into(self, unit: Unit, rows: np.ndarray) -> None:
+        """Write the unit's centers and contexts, in its reading order, into `rows` (2, pairs):
+        one copy, or one gather by the permutation of a sorted row group."""
+        centers, contexts = self._decode(unit)
+        self._check_ids(unit, (centers, contexts))
+        if unit.order is None:
+            rows[0], rows[1] = centers, contexts
+            return
+        seed, *ids = unit.order
+        draws = seeds.stream_generator(seed, "rows", *ids)
+        order = torch.randperm(unit.pairs, generator=draws).numpy()  # (pairs,)
+        np.take(centers, order, out=rows[0], mode="clip")  # a permutation: never out of range,
+        np.take(contexts, order, out=rows[1], mode="clip")  # and "clip" writes `out` unbuffered
+
+    def _decode(self, unit: Unit) -> tuple[np.ndarray, np.ndarray]:
         try:
             if unit.path != self.file_path:
-                self.file, self.file_path = pq.ParquetFile(unit.path), unit.path
+                self.file, self.file_path = files.open_parquet(unit.path), unit.path
             table = self.file.read_row_group(unit.row_group, columns=list(dataset.PAIR_COLUMNS))
             arrays = tuple(
                 table.column(c).to_numpy().astype(np.int32, copy=False)
@@ -122,7 +155,6 @@ class RowGroupReader:
             ) from None
         if len(arrays[0]) != unit.pairs:
             raise ValueError(f"shard {unit.path} row group {unit.row_group} changed size")
-        self._check_ids(unit, arrays)
         return arrays
 
     def _check_ids(self, unit: Unit, arrays: tuple[np.ndarray, np.ndarray]) -> None:

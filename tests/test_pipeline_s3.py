@@ -1,0 +1,219 @@
+"""sgns-preprocess from s3:// to s3:// through Beam's S3 filesystem and its --s3_* options,
+against a real S3 server on 127.0.0.1 (tests/s3server.py): the local run's dataset, and the
+output's safety logic on an object store (ours or refused, prefix-aware, failures put back)."""
+
+import bz2
+import gzip
+import io
+import json
+import os
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from s3server import ACCESS_KEY, REGION, SECRET_KEY, s3_server  # noqa: F401
+
+from pipeline import outdir
+from pipeline.preprocess import main
+
+SETTINGS = ["--passes", "1", "--num-shards", "2", "--min-count", "2", "--seed", "3"]
+FAST = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+WORDS = [f"v{i:03d}" for i in range(300)]
+FILES = 54  # plain, .gz and .bz2 in turn
+_AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL")
+
+
+def _s3_args(server) -> list[str]:
+    return [
+        "--s3_endpoint_url", server.endpoint, "--s3_access_key_id", ACCESS_KEY,
+        "--s3_secret_access_key", SECRET_KEY, "--s3_region_name", REGION,
+    ]  # fmt: skip
+
+
+def _run(server, inputs: str, output: str, *extra) -> int:
+    """sgns-preprocess as a user runs it: the server named only by the --s3_* options (none of
+    boto3's AWS_* variables set, so a step that ignored the options would not reach it)."""
+    with pytest.MonkeyPatch.context() as env:
+        for name in _AWS_ENV:
+            env.delenv(name, raising=False)
+        args = ["--input", inputs, "--output", output, *SETTINGS, *FAST, *extra]
+        return main(args + (_s3_args(server) if "s3://" in inputs + output else []))
+
+
+def _objects(server, bucket: str, prefix: str) -> dict[str, bytes]:
+    """Every object under s3://bucket/prefix/, its key relative to it -> its bytes."""
+    client = server.client()
+    return {
+        key[len(prefix) + 1 :]: client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        for key in server.keys(bucket, prefix + "/")
+    }
+
+
+def _files(directory) -> dict[str, bytes]:
+    found = {}
+    for root, _, names in os.walk(directory):
+        for name in names:
+            with open(os.path.join(root, name), "rb") as f:
+                found[os.path.relpath(os.path.join(root, name), directory)] = f.read()
+    return found
+
+
+def _pairs(files: dict[str, bytes], pass_index: int) -> list:
+    manifest = json.loads(files["manifest.json"])
+    rows = []
+    for shard in manifest["increments"][-1]["passes"][pass_index]["shards"]:
+        table = pq.read_table(io.BytesIO(files[shard["path"]]))
+        rows += zip(table["center"].to_pylist(), table["context"].to_pylist())
+    return sorted(rows)
+
+
+def _write_corpus(root) -> list[str]:
+    rng = np.random.default_rng(9)
+    weights = 1.0 / np.arange(1, len(WORDS) + 1)
+    weights /= weights.sum()
+    os.makedirs(root)
+    names = []
+    for index in range(FILES):
+        text = "".join(
+            " ".join(rng.choice(WORDS, size=int(rng.integers(1, 25)), p=weights)) + "\n"
+            for _ in range(int(rng.integers(20, 60)))
+        ).encode()
+        name, data = f"part-{index:03d}.txt", text
+        if index % 3 == 1:
+            name, data = name + ".gz", gzip.compress(text)
+        elif index % 3 == 2:
+            name, data = name + ".bz2", bz2.compress(text)
+        with open(os.path.join(root, name), "wb") as f:
+            f.write(data)
+        names.append(name)
+    return names
+
+
+@pytest.fixture(scope="module")
+def corpus(s3_server, tmp_path_factory):  # noqa: F811
+    """(bucket, local folder) of the same corpus, uploaded to s3://bucket/corpus/."""
+    root = tmp_path_factory.mktemp("s3") / "corpus"
+    bucket = s3_server.bucket()
+    for name in _write_corpus(root):
+        s3_server.client().upload_file(str(root / name), bucket, f"corpus/{name}")
+    return bucket, root
+
+
+@pytest.fixture(scope="module")
+def built(s3_server, corpus, tmp_path_factory):  # noqa: F811
+    """The corpus preprocessed locally and from s3:// to s3://bucket/data."""
+    bucket, root = corpus
+    local = tmp_path_factory.mktemp("local") / "data"
+    assert _run(s3_server, str(root / "*"), str(local)) == 0
+    assert _run(s3_server, f"s3://{bucket}/corpus/*", f"s3://{bucket}/data") == 0
+    return _objects(s3_server, bucket, "data"), _files(local)
+
+
+@pytest.mark.slow
+def test_a_sharded_mixed_corpus_on_s3_gives_the_local_dataset(built):
+    on_s3, local = built
+    assert sorted(on_s3) == sorted(local)  # no temporary object, marker or lock left
+    for name in ("vocab.tsv", "counts.tsv"):
+        assert on_s3[name] == local[name]
+    s3_manifest, local_manifest = (json.loads(d["manifest.json"]) for d in (on_s3, local))
+    for key in ("stats", "vocab", "counts", "seed", "schema_version"):
+        assert s3_manifest[key] == local_manifest[key]
+    s3_passes, local_passes = (m["increments"][0]["passes"] for m in (s3_manifest, local_manifest))
+    assert s3_passes == local_passes  # pairs, tokens kept, shard paths, pairs and row groups
+    s3_inputs = s3_manifest["increments"][0]["inputs"]
+    assert len(s3_inputs) == FILES and all(i["path"].startswith("s3://") for i in s3_inputs)
+    assert s3_manifest["stats"]["files"] == FILES and s3_manifest["stats"]["pairs"] > 0
+    assert _pairs(on_s3, 0) == _pairs(local, 0)
+
+
+@pytest.mark.slow
+def test_a_prefix_on_s3_that_is_not_a_dataset_is_refused_and_left_as_it_was(s3_server, corpus):  # noqa: F811
+    bucket, root = corpus
+    s3_server.client().put_object(Bucket=bucket, Key="photos/cat.jpg", Body=b"precious")
+    assert _run(s3_server, str(root / "part-000.txt"), f"s3://{bucket}/photos") == 2
+    assert _objects(s3_server, bucket, "photos") == {"cat.jpg": b"precious"}
+
+
+def test_no_lock_object_is_written_on_s3(s3_server, corpus):  # noqa: F811
+    bucket, _ = corpus
+    with outdir.DatasetLock(f"s3://{bucket}/locked"):  # no flock there, and no stand-in
+        assert s3_server.keys(bucket, "locked") == []
+
+
+@pytest.mark.slow
+def test_objects_beside_the_output_prefix_are_not_inside_it(s3_server, corpus):  # noqa: F811
+    bucket, root = corpus
+    client = s3_server.client()
+    client.put_object(Bucket=bucket, Key="ds-notes.txt", Body=b"mine")  # shares "ds" as text
+    client.put_object(Bucket=bucket, Key="ds2/pairs/keep.txt", Body=b"mine too")
+    for _ in range(2):  # a build, then an overwrite (which removes and moves by prefix)
+        assert _run(s3_server, str(root / "part-00[0-2]*"), f"s3://{bucket}/ds", "--overwrite") == 0
+    assert client.get_object(Bucket=bucket, Key="ds-notes.txt")["Body"].read() == b"mine"
+    assert s3_server.keys(bucket, "ds2") == ["ds2/pairs/keep.txt"]
+    assert "manifest.json" in _objects(s3_server, bucket, "ds")
+
+
+@pytest.mark.slow
+def test_a_failed_initial_build_on_s3_leaves_no_object(s3_server, corpus):  # noqa: F811
+    bucket, root = corpus
+    # every word is rarer than min_count: the vocabulary run writes, then the driver refuses
+    words = root.parent / "rare.txt"
+    words.write_text("one two three\n")
+    assert _run(s3_server, str(words), f"s3://{bucket}/rare", "--min-count", "5") == 2
+    assert s3_server.keys(bucket, "rare") == []
+
+
+@pytest.mark.slow
+def test_a_failing_append_on_s3_leaves_the_dataset_as_it_was(s3_server, corpus, monkeypatch):  # noqa: F811
+    bucket, root = corpus
+    assert _run(s3_server, str(root / "part-01[0-2]*"), f"s3://{bucket}/grow") == 0
+    before = _objects(s3_server, bucket, "grow")
+    import pipeline.shards as shards
+
+    real_write, written = shards.write_shard, []
+
+    def fails_after_one_shard(path, chunks):
+        if written:
+            raise ValueError("injected failure while writing a shard")
+        written.append(path)
+        return real_write(path, chunks)
+
+    monkeypatch.setattr(shards, "write_shard", fails_after_one_shard)
+    new = str(root / "part-02[0-2]*")
+    assert _run(s3_server, new, f"s3://{bucket}/grow", "--append") == 2
+    assert written and written[0].startswith(f"s3://{bucket}/grow/pairs/inc-00001/")
+    assert _objects(s3_server, bucket, "grow") == before  # its one shard and all else: gone
+    monkeypatch.undo()
+    assert _run(s3_server, new, f"s3://{bucket}/grow", "--append") == 0
+    manifest = json.loads(_objects(s3_server, bucket, "grow")["manifest.json"])
+    assert len(manifest["increments"]) == 2
+
+
+@pytest.mark.slow
+def test_a_swap_cut_short_on_s3_is_finished_by_recover(s3_server, corpus, monkeypatch):  # noqa: F811
+    bucket, root = corpus
+    out, fresh = f"s3://{bucket}/swap", f"s3://{bucket}/fresh"
+    assert _run(s3_server, str(root / "part-03[0-2]*"), out) == 0
+    new = str(root / "part-04[0-2]*")
+    moves = []
+    real_move = outdir._move
+
+    def dies_after_one_move(source, target):
+        if moves:
+            raise KeyboardInterrupt("killed in the swap")
+        moves.append(source)
+        real_move(source, target)
+
+    monkeypatch.setattr(outdir, "_move", dies_after_one_move)
+    with pytest.raises(KeyboardInterrupt):
+        _run(s3_server, new, out, "--overwrite")
+    halfway = _objects(s3_server, bucket, "swap")
+    assert "manifest.json" not in halfway  # the old one is gone, the new not yet there
+    assert any(k.startswith(outdir.STAGING_DIR + "/") for k in halfway)  # staged, marked
+    monkeypatch.undo()
+    outdir.recover(out)  # what any next run does first (claim, then recover)
+    assert _run(s3_server, new, fresh) == 0
+    got, want = _objects(s3_server, bucket, "swap"), _objects(s3_server, bucket, "fresh")
+    assert sorted(got) == sorted(want)  # nothing staged or marked is left
+    assert all(got[k] == want[k] for k in want if k != "manifest.json")
+    assert json.loads(got["manifest.json"])["config"]["output"] == out

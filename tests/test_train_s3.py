@@ -1,0 +1,68 @@
+"""The trainer reads a dataset straight from an object store (sgns.files): manifest,
+vocabulary, footers and row groups from a real S3 server on 127.0.0.1 (tests/s3server.py), and
+trains the vectors it trains from the same dataset on local disk."""
+
+import os
+
+import pytest
+from s3server import s3_server  # noqa: F401
+from train_helpers import tiny_config, write_tiny_dataset
+
+from sgns import dataset
+from sgns.train.cli import main as train_main
+from sgns.train.shards import load_dataset
+from sgns.train.trainer import train
+
+
+def _upload(server, directory: str, bucket: str, prefix: str) -> None:
+    client = server.client()
+    for root, _, names in os.walk(directory):
+        for name in names:
+            path = os.path.join(root, name)
+            key = f"{prefix}/{os.path.relpath(path, directory)}"
+            client.upload_file(path, bucket, key)
+
+
+@pytest.fixture(scope="module")
+def on_s3(s3_server, tmp_path_factory):  # noqa: F811
+    local = str(tmp_path_factory.mktemp("local") / "data")
+    write_tiny_dataset(local, vocab_size=40, pairs=1200, shards=2, passes=2, sorted_rows=True)
+    bucket = s3_server.bucket()
+    _upload(s3_server, local, bucket, "datasets/tiny")
+    return local, f"s3://{bucket}/datasets/tiny", s3_server
+
+
+def _vectors(run: str) -> str:
+    with open(os.path.join(run, "vectors.txt")) as f:
+        return f.read()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [0, 2])
+def test_training_from_s3_gives_the_vectors_of_the_local_copy(on_s3, tmp_path, workers):
+    local, uri, _ = on_s3
+    kw = dict(epochs=2, num_workers=workers)
+    train(tiny_config(local, str(tmp_path / "local"), **kw))
+    train(tiny_config(uri, str(tmp_path / "s3"), **kw))
+    assert _vectors(str(tmp_path / "s3")) == _vectors(str(tmp_path / "local"))
+
+
+def test_the_endpoint_may_be_given_in_the_uri(on_s3, monkeypatch):
+    local, uri, server = on_s3
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    host = server.endpoint.removeprefix("http://")
+    manifest = dataset.read_manifest(f"{uri}?endpoint_override={host}&scheme=http")
+    assert manifest == dataset.read_manifest(local)
+    _, words, _, sizes = load_dataset(f"{uri}?endpoint_override={host}&scheme=http", manifest)
+    assert words == dataset.read_vocab(local)[0]
+    assert sorted(map(len, sizes.values())) == sorted(map(len, load_dataset(local)[3].values()))
+
+
+def test_a_missing_dataset_on_s3_is_one_line(on_s3, tmp_path, capsys):
+    _, uri, _ = on_s3
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        train_main(["--data", uri + "-nope", "--output", str(tmp_path / "r"), "--device", "cpu"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code != 0 and len(err) == 1, err
+    assert "does not exist" in err[0] and "tiny-nope" in err[0]
