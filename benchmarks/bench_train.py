@@ -2,7 +2,7 @@
 
     python benchmarks/bench_train.py --corpus /work/shared/corpora/dev-corpus.txt.gz \\
         [--out BENCHMARKS.md] [--systems native:pair,torch:pool,torch:pair]
-        [--batch-size 4096[,16384]] [--threads 2] [--repeat 3]
+        [--batch-size 4096[,16384]] [--threads 2] [--ranks 1] [--repeat 3]
 
 In one run, with the same hyperparameters (dim 100, window 5, negative 5, sample 1e-3,
 min_count 5, 5 epochs), per round (seed 1..--repeat): gensim Word2Vec(sg=1, workers=2), our
@@ -147,7 +147,12 @@ def bench_sgns(
 ) -> dict:
     engine, mode = system.split(":")
     run = os.path.join(work, f"run-{engine}-{mode}-{batch}-seed{seed}")
-    cmd = [sys.executable, "-m", "sgns.train", "--data", data, "--output", run]
+    launch = [sys.executable, "-m", "sgns.train"]
+    if args.ranks > 1:  # torchrun, gloo ranks of --threads threads each
+        launch = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+        launch += ["--nproc-per-node", str(args.ranks), "-m", "sgns.train"]
+        run += f"-ranks{args.ranks}"
+    cmd = [*launch, "--data", data, "--output", run]
     cmd += flags(
         dim=HYPER["dim"], negatives=HYPER["negative"], epochs=HYPER["epochs"], engine=engine,
         negative_mode=mode, batch_size=batch, device="cpu", threads=args.threads,
@@ -161,7 +166,9 @@ def bench_sgns(
     seconds = sum(r["seconds"] for r in epochs)
     total = prep_wall + wall
     return {
-        "system": f"sgns {engine} {mode} batch={batch} threads={args.threads}",
+        "system": f"sgns {engine} {mode} batch={batch} threads={args.threads}"
+        + (f" ranks={args.ranks}" if args.ranks > 1 else "")
+        + (f" {args.train_args}" if args.train_args else ""),
         "seed": seed,
         "wall": total,
         "words_s": words * HYPER["epochs"] / total,
@@ -244,6 +251,9 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", default="4096", help="comma-separated batch sizes")
     parser.add_argument("--threads", type=int, default=2, help="sgns-train --threads")
     parser.add_argument("--gensim-workers", type=int, default=2)
+    parser.add_argument(
+        "--ranks", type=int, default=1, help="sgns-train processes under torchrun (gloo)"
+    )
     parser.add_argument(
         "--repeat",
         type=int,

@@ -1,4 +1,4 @@
-"""`make gpu-check`: the torch engine on one CUDA GPU, in one command of under 8 minutes.
+"""`make gpu-check`: the torch engine on CUDA GPUs, in one command of under 8 minutes.
 
     python benchmarks/gpu_check.py [--data gpu-check-data] [--out BENCHMARKS.md] [--quick]
 
@@ -8,6 +8,9 @@ Without CUDA it prints one line saying it skipped and exits 0 (CI has no GPU). W
  2. 100 steady steps (loader and captured step) under torch.cuda.set_sync_debug_mode("error");
  3. pairs/s of the step alone (device-resident Zipf ids) and of the whole trainer (one epoch of
     the dev corpus) at batch 16384 / 65536 / 262144 and dim 100 and 300;
+ 3b. with several GPUs, N-GPU NCCL training under torchrun (1, 2, 4, 8 of them; one epoch,
+    batch 131072 per rank, the sync defaults): pairs/s and scaling efficiency (with one GPU it
+    says unmeasured);
  4. quality on the dev corpus (5 passes, 5 epochs, the benchmark's settings, batch 131072):
     WordSim-353, SimLex-999 and analogies, beside the CPU figures of BENCHMARKS.md;
 and appends what it measured to --out (and to $OUT/gpu-check.md when $OUT is set: the device
@@ -170,6 +173,38 @@ def trainer_throughput(dataset: str, work: str, lines: list[str], device: str, s
             f"(wall {got['wall']:.0f} s)", lines)  # fmt: skip
 
 
+def scaling(dataset: str, work: str, lines: list[str], device: str, batch: int) -> None:
+    """N ranks under torchrun (NCCL on N GPUs; gloo on the CPU in a dry run), one epoch: the
+    whole run's pairs/s against N times one rank's (sgns.train.sync's scheme, its defaults)."""
+    counts = [1] + [n for n in (2, 4, 8) if n <= torch.cuda.device_count()]
+    if device == "cpu":
+        counts = [1, 2]
+    if len(counts) == 1:
+        log(f"- N-GPU scaling: unmeasured ({torch.cuda.device_count()} GPU here)", lines)
+        return
+    rates = {}
+    for n in counts:
+        run = os.path.join(work, f"scaling-{n}")
+        shutil.rmtree(run, ignore_errors=True)
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               "--nproc-per-node", str(n), "-m", "sgns.train", "--data", dataset, "--output", run,
+               "--engine", "torch", "--device", "cuda" if device == "cuda" else "cpu",
+               "--batch-size", str(batch), "--epochs", "1",
+               "--checkpoint-seconds", "0"]  # fmt: skip
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        if done.returncode != 0:
+            log(f"- N-GPU scaling: {n} ranks failed: {done.stderr.strip()[-800:]}", lines)
+            return
+        records = [json.loads(line) for line in open(os.path.join(run, "metrics.jsonl"))]
+        epoch = [r for r in records if r["kind"] == "epoch"][-1]
+        rates[n] = epoch["pairs"] / epoch["seconds"]
+    what = "GPUs (NCCL)" if device == "cuda" else "CPU ranks (gloo, dry run)"
+    log(f"- N-rank scaling, {what}, batch {batch} per rank, one epoch; pairs/s and "
+        "efficiency (rate / (N x one rank's)):", lines)  # fmt: skip
+    for n, rate in rates.items():
+        log(f"  - {n}: {rate / 1e6:.1f}M, {rate / (n * rates[1]):.2f}", lines)
+
+
 def quality(dataset, data, work, lines, device: str, batch: int, epochs: int) -> None:
     from sgns.eval.scoring import evaluate_analogies, evaluate_similarity, load_vectors
 
@@ -240,6 +275,7 @@ def run_checks(args, device: str, lines: list[str]) -> None:
     if not args.quick:
         step_throughput(lines, device, sizes)
         trainer_throughput(one_pass, args.work, lines, device, sizes)
+        scaling(one_pass, args.work, lines, device, 131072 if device == "cuda" else 32768)
         if device == "cuda":
             passes = build_dataset(args.data, args.work, HYPER["passes"])
             quality(passes, args.data, args.work, lines, device, 131072, HYPER["epochs"])

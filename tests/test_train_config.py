@@ -27,6 +27,17 @@ def test_pool_size_follows_the_micro_step_not_the_batch_unless_given():
     TrainConfig(data="d", output="o", batch_size=10000)  # the native engine takes any batch
 
 
+def test_resume_needs_the_same_synchronisation_only_with_several_ranks():
+    saved = TrainConfig(data="d", output="o", sync_pairs=100).to_dict()
+    check_resumable(saved, TrainConfig(data="d", output="o", sync_pairs=200))  # one rank
+    with pytest.raises(ValueError, match="--sync-pairs 100 but this run has --sync-pairs 200"):
+        check_resumable(saved, TrainConfig(data="d", output="o", sync_pairs=200), world_size=2)
+    old = {k: v for k, v in saved.items() if not k.startswith("sync_")}  # before sgns.train.sync
+    check_resumable(old, TrainConfig(data="d", output="o"))
+    with pytest.raises(ValueError, match="synchronised every step"):
+        check_resumable(old, TrainConfig(data="d", output="o"), world_size=2)
+
+
 def test_resume_needs_the_same_shape_and_schedule():
     saved = TrainConfig(data="d", output="o").to_dict()
     check_resumable(saved, TrainConfig(data="d", output="o", num_workers=3))  # harmless change

@@ -13,7 +13,8 @@ in 1..N processes under torchrun (`python -m sgns.train`, or the sgns-train comm
     torch_engine.py   the torch engine: micro-steps, no host sync, eager / compiled / CUDA graph
     engines.py    the native engine, and the choice between the two
     native/       the native engine's C kernel: build.py compiles it, kernel.py calls it
-    distributed.py  torchrun's environment, process groups, the row synchronisation
+    distributed.py  torchrun's environment, process groups, small collectives
+    sync.py       how ranks stay one model: local steps, all-reduced summed deltas
     seeds.py      every random stream, derived from --seed
     checkpoint.py, resume.py    the checkpoint's layout and (background) I/O; whether a run
                   may continue

@@ -14,7 +14,14 @@ import os
 import sys
 
 from sgns.errors import OneLineParser, fail
-from sgns.train.config import ENGINES, EXPORT_VECTORS, NEGATIVE_MODES, STEP_MODES, TrainConfig
+from sgns.train.config import (
+    ENGINES,
+    EXPORT_VECTORS,
+    NEGATIVE_MODES,
+    STEP_MODES,
+    SYNC_COMBINES,
+    TrainConfig,
+)
 from sgns.train.trainer import TrainingDiverged, train
 
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
@@ -60,7 +67,7 @@ def train_parser() -> argparse.ArgumentParser:
         "--step-mode",
         choices=STEP_MODES,
         default=DEFAULTS["step_mode"],
-        help="torch engine: eager, torch.compile, or a captured CUDA graph; auto: graph on one "
+        help="torch engine: eager, torch.compile, or a captured CUDA graph; auto: graph on a "
         "GPU, else eager",
     )
     p.add_argument(
@@ -131,6 +138,27 @@ def train_parser() -> argparse.ArgumentParser:
         choices=EXPORT_VECTORS,
         default=DEFAULTS["export_vectors"],
         help="vectors written to RUN/vectors.txt: input, or average of input and output",
+    )
+    p.add_argument(
+        "--sync-pairs",
+        type=int,
+        default=DEFAULTS["sync_pairs"],
+        help="several ranks: pairs each rank trains on its own replica between full "
+        "synchronisations (all-reduced summed changes; also at each epoch end)",
+    )
+    p.add_argument(
+        "--sync-hot",
+        type=int,
+        default=DEFAULTS["sync_hot"],
+        help="several ranks: the rows of this many most frequent words are synchronised "
+        "after every step",
+    )
+    p.add_argument(
+        "--sync-combine",
+        choices=SYNC_COMBINES,
+        default=DEFAULTS["sync_combine"],
+        help="several ranks: how their changes to a row combine: sum, or divided by the square "
+        "root of (sqrt) or by (mean) the number of ranks that changed it",
     )
     p.add_argument(
         "--checkpoint-interval",

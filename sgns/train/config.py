@@ -18,8 +18,9 @@ NEGATIVE_MODES = ("auto", "pool", "pair")
 # step (sgns.train.step), on any device; auto: native on a CPU where it builds, else torch.
 ENGINES = ("auto", "native", "torch")
 EXPORT_VECTORS = ("input", "average")
+SYNC_COMBINES = ("sum", "sqrt", "mean")  # sgns.train.sync
 # How the torch engine runs its step: eager ops, torch.compile, or a captured CUDA graph (auto:
-# graph on one CUDA device, eager elsewhere).
+# graph on a CUDA device, eager elsewhere).
 STEP_MODES = ("auto", "eager", "compile", "graph")
 # Pool mode: pairs per pool negative. Each pool row sums batch_size * negatives / pool_size pair
 # updates per step, so the pool grows with the batch to keep that ratio where quality held.
@@ -44,7 +45,7 @@ class TrainConfig:
     # with its own pool; what one summed update holds, and so what decides quality, is a
     # micro-step (batch_size is then only how much one launch or graph replay carries)
     micro_batch: int = 4096
-    step_mode: str = "auto"  # eager | compile | graph (CUDA) | auto: graph on one GPU
+    step_mode: str = "auto"  # eager | compile | graph (CUDA) | auto: graph on a GPU
     lr: float = 0.025
     min_lr_ratio: float = 1e-4  # lr decays linearly to lr * min_lr_ratio (word2vec.c)
     seed: int = 1
@@ -61,6 +62,12 @@ class TrainConfig:
     # 4096 pairs it only trims pool duplicates and the most frequent words. 0: plain sum.
     row_cap: float = 256
     export_vectors: str = "input"  # vectors written to RUN/vectors.txt: input | average
+    # Several ranks (sgns.train.sync): each trains its replica; every sync_pairs pairs per rank
+    # (rounded to steps) and at each epoch end the ranks all-reduce their summed changes; the
+    # rows of the sync_hot most frequent words are synchronised after every step.
+    sync_pairs: int = 1_048_576
+    sync_hot: int = 0
+    sync_combine: str = "sum"  # sum | sqrt | mean: how the ranks' changes to a row combine
     checkpoint_interval: int = 0  # steps between checkpoints (0: by time only)
     checkpoint_seconds: float = 300.0  # seconds between checkpoints (0: by steps only)
     log_interval: int = 100  # steps between metrics.jsonl step records
@@ -93,6 +100,8 @@ class TrainConfig:
             "stop_after_steps",
             "row_cap",
             "follow_max_increments",
+            "sync_pairs",
+            "sync_hot",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{_flag(name)} must be >= 0, got {getattr(self, name)}")
@@ -119,6 +128,10 @@ class TrainConfig:
         if self.step_mode not in STEP_MODES:
             raise ValueError(
                 f"--step-mode {self.step_mode!r} is not one of {', '.join(STEP_MODES)}"
+            )
+        if self.sync_combine not in SYNC_COMBINES:
+            raise ValueError(
+                f"--sync-combine {self.sync_combine!r} is not one of {', '.join(SYNC_COMBINES)}"
             )
         if self.export_vectors not in EXPORT_VECTORS:
             raise ValueError(

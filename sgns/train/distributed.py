@@ -1,14 +1,11 @@
-"""One code path for 1..N processes: what torchrun's environment switches, and the row sync.
+"""One code path for 1..N processes: what torchrun's environment switches.
 
 Without RANK/WORLD_SIZE in the environment the trainer is one process and no process group is
 made. Under torchrun the backend follows the device: NCCL on CUDA, gloo on CPU. LOCAL_RANK picks
 the GPU; RANK is the global rank (the only single-node / multi-node difference).
 
-Row synchronisation (`all_gather_update`): standard NCCL has no sparse all-reduce, so each step
-every rank all-gathers its touched row ids and their deltas, padded to the largest rank's count
-(padding rows point at row 0 with zero deltas), and then every rank applies all ranks' updates in
-rank order. Each rank so applies bitwise the same update to bitwise the same table, and the
-replicas stay identical after any number of steps; no rank ever sends the full |V| x D table.
+How the replicas stay one model is sgns.train.sync; this module only starts and ends the
+process group and holds the small collectives the trainer uses for bookkeeping.
 """
 
 from __future__ import annotations
@@ -18,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+from torch.distributed.constants import default_pg_timeout
 
 
 @dataclass(frozen=True)
@@ -52,51 +50,37 @@ def setup(device: str = "auto") -> Context:
         torch.cuda.set_device(dev)
     if world_size > 1 and not dist.is_initialized():
         backend = "nccl" if dev.type == "cuda" else "gloo"
-        if dev.type == "cuda":
-            dist.init_process_group(backend, device_id=dev)
-        else:
-            dist.init_process_group(backend)
+        extra = {"device_id": dev} if dev.type == "cuda" else {}
+        store = _attempt_store(rank, world_size)
+        if store is not None:
+            extra.update(store=store, rank=rank, world_size=world_size)
+        dist.init_process_group(backend, **extra)
     return Context(rank, local_rank, world_size, dev)
+
+
+def _attempt_store(rank: int, world_size: int):
+    """Under torchrun's elastic agent, its store with the keys of this restart attempt apart.
+
+    Without it, a group restarted by --max-restarts after a rank was killed hung or failed in
+    gloo's connectFullMesh ("Connection refused") in 4 of 5 tries here (torch 2.13; with it, 0 of
+    4: tests/test_train_distributed.py): the new ranks appear to meet keys the killed attempt
+    left. A prefix per attempt (TORCHELASTIC_RESTART_COUNT) keeps each attempt to its own keys.
+    None outside torchrun: init_process_group's env:// then."""
+    attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT")
+    if attempt is None or "MASTER_ADDR" not in os.environ:
+        return None
+    agent = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True"  # the agent hosts it
+    store = dist.TCPStore(
+        os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world_size,
+        is_master=not agent and rank == 0, multi_tenant=not agent,
+        timeout=default_pg_timeout,  # init_process_group's own default
+    )  # fmt: skip
+    return dist.PrefixStore(f"sgns-attempt-{attempt}", store)
 
 
 def teardown(ctx: Context) -> None:
     if ctx.distributed and dist.is_initialized():
         dist.destroy_process_group()
-
-
-def all_gather_update(
-    rows: torch.Tensor, deltas: torch.Tensor, world_size: int, sizes: list[int] | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """All ranks' (rows (R_r,), deltas (R_r, D)) concatenated in rank order, padding removed.
-
-    `sizes`, every rank's R_r, spares a collective and a host sync when the caller knows them
-    (the trainer does: they follow from the shared plan); otherwise they are all-gathered.
-    """
-    if world_size == 1:
-        return rows, deltas
-    if sizes is None:
-        count = torch.tensor([rows.shape[0]], device=rows.device, dtype=torch.int64)
-        counts = [torch.empty_like(count) for _ in range(world_size)]
-        dist.all_gather(counts, count)
-        sizes = torch.cat(counts).tolist()
-    assert sizes[dist.get_rank()] == rows.shape[0], "the plan and the batch disagree"
-    largest = max(sizes)
-    pad = largest - rows.shape[0]
-    if pad:
-        rows = torch.cat([rows, rows.new_zeros(pad)])
-        deltas = torch.cat([deltas, deltas.new_zeros(pad, deltas.shape[1])])
-    all_rows = rows.new_empty(world_size * largest)  # (W*R,)
-    all_deltas = deltas.new_empty(world_size * largest, deltas.shape[1])  # (W*R, D)
-    _gather_into(all_rows, rows.contiguous())
-    _gather_into(all_deltas, deltas.contiguous())
-    keep = [slice(r * largest, r * largest + n) for r, n in enumerate(sizes)]
-    return (torch.cat([all_rows[s] for s in keep]), torch.cat([all_deltas[s] for s in keep]))
-
-
-def _gather_into(output: torch.Tensor, local: torch.Tensor) -> None:
-    # all_gather_single where this torch has it (all_gather_into_tensor warns there)
-    gather = getattr(dist, "all_gather_single", None) or dist.all_gather_into_tensor
-    gather(output, local)
 
 
 def all_reduce_sum(values: torch.Tensor, world_size: int) -> torch.Tensor:

@@ -1,18 +1,20 @@
 """The two engines that train a rank's batch, and the one place that picks between them.
 
 An engine holds what a step needs besides the parameters (kept by the trainer, which
-checkpoints them): the stage's negative sampler and its own scratch. The
-trainer makes one per training stage, since the sampler and the table follow the stage's
-vocabulary. `step(weights, centers, contexts, valid, step, lr)` trains the batch (its first
-`valid` pairs; the rest is padding) into `weights` in place, synchronised across ranks, and
-returns its summed loss as a device tensor. Negatives are drawn from keys of (seed, rank,
-step): no generator state, so a checkpoint needs none.
+checkpoints them): the stage's negative sampler and its own scratch. The trainer makes one per
+training stage, since the sampler and the table follow the stage's vocabulary.
+`step(weights, centers, contexts, valid, step, lr)` trains the batch (its first `valid` pairs;
+the rest is padding) into `weights` in place and returns its summed loss as a device tensor.
+Negatives are drawn from keys of (seed, rank, step): no generator state, so a checkpoint needs
+none.
 
 - torch (`TorchEngine`, sgns.train.torch_engine): micro-steps of summed updates computed at
-  the parameters before each, synchronised across ranks, with no host round trip. Any device.
+  the parameters before each, with no host round trip. Any device.
 - native (`NativeEngine`, sgns.train.native): the batch's pairs are applied one by one in place,
-  in C. With several ranks the rows the batch touched are put back and every rank's change to
-  them is applied in rank order, so that the replicas stay identical. CPU only.
+  in C. CPU only.
+
+Neither engine talks to other ranks: each trains its rank's replica, and the trainer
+synchronises the replicas between steps (sgns.train.sync).
 
 `resolve` settles engine and negative mode "auto" once, when the run starts: native per-pair on
 a CPU where the kernel builds (else torch pool, with a warning), torch pool on CUDA; a resumed
@@ -25,14 +27,13 @@ import dataclasses
 
 import torch
 
-from sgns.train import distributed, table
+from sgns.train import distributed
 from sgns.train.config import TrainConfig
 from sgns.train.native import build
 from sgns.train.native.kernel import NativeKernel
 from sgns.train.plan import TrainingStage
 from sgns.train.sampler import AliasSampler, batch_key
 from sgns.train.seeds import stream_seed
-from sgns.train.step import apply_update
 from sgns.train.torch_engine import TorchEngine
 
 
@@ -78,7 +79,7 @@ def make_engine(config: TrainConfig, ctx: distributed.Context, stage: TrainingSt
 
 class NativeEngine:
     def __init__(self, config, ctx, stage: TrainingStage, sampler: AliasSampler, threads: int):
-        self.ctx, self.stage, self.sampler, self.vocab = ctx, stage, sampler, len(stage.words)
+        self.stage, self.sampler = stage, sampler
         self.kernel = NativeKernel(sampler, config.negatives, threads)
         self.seed = stream_seed(config.seed, "negatives", ctx.rank)
         old = stage.old_ratio != 1.0
@@ -94,16 +95,5 @@ class NativeEngine:
         """As TorchEngine.step; the pairs are applied one by one, in C, on the CPU."""
         centers, contexts = centers[:valid], contexts[:valid]
         seed = batch_key(self.seed, step)  # the batch's negatives: drawn in C from this key
-        if not self.ctx.distributed:
-            loss = self.kernel.step(weights, centers, contexts, seed, lr, *self.old)
-            return torch.tensor(loss, dtype=torch.float64)
-        negatives = self.kernel.negatives(seed, centers.numel())  # (B, K)
-        outputs = table.output_rows(torch.cat([contexts.long(), negatives.view(-1)]), self.vocab)
-        rows = torch.unique(torch.cat([centers.long(), outputs]))  # (R,) sorted
-        before = weights[rows]  # (R, D)
         loss = self.kernel.step(weights, centers, contexts, seed, lr, *self.old)
-        deltas = weights[rows] - before
-        weights[rows] = before
-        rows, deltas = distributed.all_gather_update(rows, deltas, self.ctx.world_size)
-        apply_update(weights, rows, deltas)
         return torch.tensor(loss, dtype=torch.float64)

@@ -31,6 +31,8 @@ RESUME_FIELDS = (
     "pool_scale",
     "engine",
 )
+# fields that matter with several ranks only (sgns.train.sync)
+SYNC_FIELDS = ("sync_pairs", "sync_hot", "sync_combine")
 
 
 def read_resume_state(config) -> dict | None:
@@ -59,9 +61,15 @@ def as_saved(config, saved: dict):
     return dataclasses.replace(config, **updates)
 
 
-def check_resumable(saved: dict, config) -> None:
-    """Raise ValueError naming the first field where a checkpoint's config and `config` differ."""
-    for name in RESUME_FIELDS:
+def check_resumable(saved: dict, config, world_size: int = 1) -> None:
+    """Raise ValueError naming the first field where a checkpoint's config and `config` differ
+    (the --sync-* fields too when there are several ranks)."""
+    if world_size > 1 and "sync_pairs" not in saved:
+        raise ValueError(
+            "the checkpoint was written by an older sgns-train whose ranks synchronised every "
+            "step; it cannot continue under --sync-pairs: use a new --output"
+        )
+    for name in RESUME_FIELDS + (SYNC_FIELDS if world_size > 1 else ()):
         if name in saved and saved[name] != getattr(config, name):
             flag = "--" + name.replace("_", "-")
             raise ValueError(
@@ -98,17 +106,17 @@ def check_continuation(state: dict, config, manifest: dict, world_size: int) -> 
             f"the checkpoint in {run!r} was trained on another vocabulary than {data!r} (its "
             f"increment {end - 1} had {size} words, not so in the dataset); use a new --output"
         )
-    check_resumable(state["config"], config)
+    if state["world_size"] != world_size:
+        raise ValueError(
+            f"the checkpoint was written by {state['world_size']} processes; "
+            f"resume it with the same number, not {world_size}"
+        )
+    check_resumable(state["config"], config, world_size)
     saved_replay = state["config"].get("replay", 0.0)
     if state["stage"]["first"] and state["epoch"] < config.epochs and saved_replay != config.replay:
         raise ValueError(
             f"the checkpoint stopped inside an increment trained with replay={saved_replay!r}; "
             f"finish it with the same --replay, not {config.replay!r}"
-        )
-    if state["world_size"] != world_size:
-        raise ValueError(
-            f"the checkpoint was written by {state['world_size']} processes; "
-            f"resume it with the same number, not {world_size}"
         )
 
 

@@ -4,7 +4,8 @@ A step trains a batch of `batch_size` pairs, always of that shape (a short batch
 its padding masked by the valid count), as batch_size / micro_batch sequential micro-steps.
 Each micro-step draws its own negatives (a pool of pool_size, or K per pair), computes the update
 of its pairs at the parameters before it (sgns.train.step), caps rows summed too often
-(--row-cap), synchronises across ranks and applies it; the next micro-step sees the result. So
+(--row-cap) and applies it; the next micro-step sees the result. Ranks train their own replicas
+and meet between steps (sgns.train.sync), so a step holds no collective. So
 what one summed update holds, and so the quality, is set by the micro-step, whatever the batch:
 a batch is how many pairs one call (one CUDA graph replay) carries. Cost per pair is flat in
 the batch; the pool does not grow with it.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import torch
 
-from sgns.train import distributed, table
+from sgns.train import table
 from sgns.train.plan import TrainingStage
 from sgns.train.sampler import AliasSampler, batch_key
 from sgns.train.seeds import stream_seed
@@ -35,16 +36,14 @@ from sgns.train.step import (
 )
 
 
-def step_mode(config, device: torch.device, world_size: int) -> str:
-    """The step mode `auto` means here: a CUDA graph on one GPU, else eager (collectives of
-    several ranks are not captured)."""
+def step_mode(config, device: torch.device) -> str:
+    """The step mode `auto` means here: a CUDA graph on a GPU, else eager. A step holds no
+    collective (ranks synchronise between steps: sgns.train.sync), so every rank can replay one."""
     if config.step_mode != "auto":
         if config.step_mode == "graph" and device.type != "cuda":
             raise ValueError("--step-mode graph needs a CUDA device")
-        if config.step_mode == "graph" and world_size > 1:
-            raise ValueError("--step-mode graph runs one process (collectives are not captured)")
         return config.step_mode
-    return "graph" if device.type == "cuda" and world_size == 1 else "eager"
+    return "graph" if device.type == "cuda" else "eager"
 
 
 class TorchEngine:
@@ -55,7 +54,7 @@ class TorchEngine:
             raise ValueError(
                 f"negative_mode {config.negative_mode!r}: settle it first (engines.resolve)"
             )
-        self.config, self.ctx, self.stage, self.sampler = config, ctx, stage, sampler
+        self.config, self.stage, self.sampler = config, stage, sampler
         self.vocab, device = len(stage.words), ctx.device
         self.micro = config.micro_pairs
         self.micro_steps = config.batch_size // self.micro
@@ -75,7 +74,7 @@ class TorchEngine:
         # scratch for cap_repeated_rows: zero between micro-steps, one float32 per table row
         rows = table.table_rows(self.vocab)
         self.row_totals = torch.zeros(rows, device=device)
-        self.mode = step_mode(config, device, ctx.world_size)
+        self.mode = step_mode(config, device)
         self._run = self._step
         if self.mode == "compile":
             self._run = torch.compile(self._step, fullgraph=True, dynamic=False)
@@ -94,9 +93,9 @@ class TorchEngine:
 
     def step(self, weights, centers, contexts, valid, step: int, lr: float) -> torch.Tensor:
         """Train a batch (centers, contexts: (batch_size,) int32 or int64 on the device; `valid`
-        of them real, an int or a 0-dim device tensor) into `weights` in place, synchronised
-        across ranks; returns its summed loss (a float64 0-dim tensor on the device). `step`
-        and `lr` are the host's view; the step uses its own device counter."""
+        of them real, an int or a 0-dim device tensor) into `weights` in place; returns its
+        summed loss (a float64 0-dim tensor on the device). `step` and `lr` are the host's
+        view; the step uses its own device counter."""
         if self.mode == "graph":
             return self._replay(weights, centers, contexts, valid)
         if self.mode == "compile" and not isinstance(valid, torch.Tensor):
@@ -141,14 +140,7 @@ class TorchEngine:
             multiplicity = self.full_multiplicity  # (R,)
         else:
             multiplicity = row_multiplicity(mask, self.layout)  # (R,)
-        if self.ctx.distributed:  # every rank's rows, fixed in number: no sizes to exchange
-            extended = torch.cat([deltas, multiplicity.unsqueeze(1)], 1)  # (R, D + 1)
-            sizes = [rows.shape[0]] * self.ctx.world_size
-            rows, extended = distributed.all_gather_update(
-                rows, extended, self.ctx.world_size, sizes
-            )
-            deltas, multiplicity = extended[:, :-1], extended[:, -1]
-        if config.row_cap:  # on the gathered update: the same on every rank
+        if config.row_cap:
             deltas = cap_repeated_rows(
                 rows, deltas, config.row_cap, weights.shape[0], multiplicity, self.row_totals
             )

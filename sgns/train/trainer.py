@@ -35,7 +35,7 @@ import time
 import torch
 
 from sgns import dataset, rundir
-from sgns.train import distributed, engines, run_files, seeds
+from sgns.train import distributed, engines, run_files, seeds, sync
 from sgns.train.checkpoint import (
     CheckpointWriter,
     checkpoint_path,
@@ -118,6 +118,8 @@ class Trainer:
             self.engine.close()
         self.engine = engines.make_engine(self.config, self.ctx, stage, self.threads)
         self.engine.start(self.step, self.weights)
+        # the replicas are identical here (the same init, checkpoint or last synchronisation)
+        self.sync = sync.make(self.config, self.ctx.world_size, self.weights)  # None: 1 process
         self.sampler = self.engine.sampler
         self.fingerprint = dataset.vocab_fingerprint(stage.words, stage.counts)
         self.words_fingerprint = dataset.words_fingerprint(stage.words)  # once a stage
@@ -246,10 +248,12 @@ class Trainer:
             last = self.batch == plan.steps
             record = self.step % cfg.log_interval == 0
             save = last or (cfg.checkpoint_interval and self.step % cfg.checkpoint_interval == 0)
-            stop = cfg.stop_after_steps and self.step >= cfg.stop_after_steps
+            stop = bool(cfg.stop_after_steps and self.step >= cfg.stop_after_steps)
+            save = save or (record and self.checkpoint_due())
+            if self.sync is not None:  # a checkpoint waits for the replicas to be identical
+                save, stop = self.sync.after_step(self.weights, self.step, last, save, stop)
             if record or last or save or stop:
                 self.flush(interval)  # before any save: a NaN state is never written
-            save = save or (record and self.checkpoint_due())
             signalled = save and self.signals is not None and self.signals.any(self.ctx)
             stop = stop or signalled
             if record:
