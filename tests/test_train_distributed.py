@@ -125,7 +125,9 @@ def _sync_rank(rank: int, store_path: str, results: str, combine: str) -> None:
     weights = torch.randn(2 * 10, 3)  # V = 10: input rows 0..9, output rows 10..19
     start = weights.clone()
     sync = Synchroniser(weights, 2, every=4, hot=2, combine=combine)
-    both = {"sum": 1.0, "mean": 2.0}[combine]  # what a row both ranks moved is divided by
+    both = {"sum": 1.0, "sqrt": 2**0.5, "mean": 2.0}[
+        combine
+    ]  # what a row both ranks moved is divided by
     change = torch.full_like(weights, float(rank + 1))  # rank 0 adds 1, rank 1 adds 2 ...
     if rank == 1:
         change[[5, 15]] = 0  # ... except to rows 5 and 15, which only rank 0 moves
@@ -156,7 +158,7 @@ def _sync_rank(rank: int, store_path: str, results: str, combine: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("combine", ["sum", "mean"])
+@pytest.mark.parametrize("combine", ["sum", "sqrt", "mean"])
 def test_sync_combines_the_ranks_changes_and_leaves_identical_replicas(tmp_path, combine):
     results = str(tmp_path)
     store = str(tmp_path / "store")
