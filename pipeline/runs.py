@@ -48,6 +48,7 @@ def check_dask_paths(options, config: PipelineConfig) -> None:
             "its workers no --s3_* (or GCS) options; use a filesystem every worker mounts"
         )
 
+
 log = logging.getLogger(__name__)
 
 
