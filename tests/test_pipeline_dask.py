@@ -2,13 +2,11 @@
 LocalCluster of two worker processes, and DirectRunner's multi_processing mode, give the local
 run's dataset (the same vocab.tsv bytes, the same multiset of pairs in every pass)."""
 
-import bz2
-import gzip
 import os
 
-import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from corpora import write_corpus
 
 from pipeline.preprocess import main
 from sgns import dataset
@@ -21,17 +19,7 @@ FAST = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 
 def _write_corpus(root) -> str:
     """Six files (plain, .gz, .bz2) of 500 Zipf-like lines each; their glob."""
-    rng = np.random.default_rng(5)
-    weights = 1.0 / np.arange(1, len(WORDS) + 1)
-    weights /= weights.sum()
-    os.makedirs(root)
-    for index, opener in enumerate([open, gzip.open, bz2.open] * 2):
-        lines = [" ".join(rng.choice(WORDS, size=int(rng.integers(1, 30)), p=weights))]
-        lines += [" ".join(rng.choice(WORDS, size=int(rng.integers(1, 30)), p=weights))
-                  for _ in range(499)]  # fmt: skip
-        suffix = {open: "", gzip.open: ".gz", bz2.open: ".bz2"}[opener]
-        with opener(os.path.join(root, f"part-{index}.txt{suffix}"), "wb") as f:
-            f.write(("\n".join(lines) + "\n").encode())
+    write_corpus(root, WORDS, files=6, lines=500, longest=30, seed=5, compress=True)
     return os.path.join(root, "part-*")
 
 

@@ -2,15 +2,13 @@
 against a real S3 server on 127.0.0.1 (tests/s3server.py): the local run's dataset, and the
 output's safety logic on an object store (ours or refused, prefix-aware, failures put back)."""
 
-import bz2
-import gzip
 import io
 import json
 import os
 
-import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from corpora import write_corpus
 from s3server import ACCESS_KEY, REGION, SECRET_KEY, s3_server  # noqa: F401
 
 from pipeline import outdir
@@ -68,25 +66,7 @@ def _pairs(files: dict[str, bytes], pass_index: int) -> list:
 
 
 def _write_corpus(root) -> list[str]:
-    rng = np.random.default_rng(9)
-    weights = 1.0 / np.arange(1, len(WORDS) + 1)
-    weights /= weights.sum()
-    os.makedirs(root)
-    names = []
-    for index in range(FILES):
-        text = "".join(
-            " ".join(rng.choice(WORDS, size=int(rng.integers(1, 25)), p=weights)) + "\n"
-            for _ in range(int(rng.integers(20, 60)))
-        ).encode()
-        name, data = f"part-{index:03d}.txt", text
-        if index % 3 == 1:
-            name, data = name + ".gz", gzip.compress(text)
-        elif index % 3 == 2:
-            name, data = name + ".bz2", bz2.compress(text)
-        with open(os.path.join(root, name), "wb") as f:
-            f.write(data)
-        names.append(name)
-    return names
+    return write_corpus(root, WORDS, FILES, lines=(20, 60), longest=25, seed=9, compress=True)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import apache_beam as beam
 import numpy as np
 import pytest
 from apache_beam.testing import test_pipeline
+from corpora import write_corpus
 from tree import file_bytes
 
 from pipeline.blocks import Source
@@ -28,15 +29,7 @@ FAST = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 
 def _write_corpus(root) -> str:
     """Two files of Zipf-like lines, about 60 blocks of 4 KiB; their glob."""
-    rng = np.random.default_rng(3)
-    weights = 1.0 / np.arange(1, len(WORDS) + 1)
-    weights /= weights.sum()
-    os.makedirs(root)
-    for index in range(2):
-        lines = [" ".join(rng.choice(WORDS, size=int(rng.integers(1, 40)), p=weights))
-                 for _ in range(1300)]  # fmt: skip
-        with open(os.path.join(root, f"part-{index}.txt"), "w") as f:
-            f.write("\n".join(lines) + "\n")
+    write_corpus(root, WORDS, files=2, lines=1300, longest=40, seed=3)
     return os.path.join(root, "part-*")
 
 
