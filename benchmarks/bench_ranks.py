@@ -1,14 +1,15 @@
-"""CPU ranks against threads: is a second machine worth using? (issue 12, target 4)
+"""CPU ranks against threads: is a second machine worth using? (issues 12 and 18)
 
     python benchmarks/bench_ranks.py --data DATASET [--rounds 3] [--engine native]
-        [--train-args "--sync-pairs 1048576"]
+        [--train-args "--rounds 16"]
 
 Per round, taking turns on the same dataset: one process with 2 threads, then 2 torchrun ranks
 (gloo) of 1 thread each, both training the whole dataset (5 epochs, dim 100, the engine's
 defaults otherwise). Pairs/s is the run's pairs over its summed epoch seconds (metrics.jsonl),
 so start-up is left out for both; the ratio is ranks over threads within a round (the machine's
 load drifts between rounds). Two ranks on one machine pay every cost two machines would (a
-second process, its own loader, the all-reduce over TCP) except the network's bandwidth.
+second process, its own loader, routing pairs and rotating blocks over TCP) except the
+network's bandwidth.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
     python benchmarks/bench_train.py --corpus /work/shared/corpora/dev-corpus.txt.gz \\
         [--out BENCHMARKS.md] [--systems native:pair,torch:pool,torch:pair]
         [--batch-size 4096[,16384]] [--threads 2] [--ranks 1] [--repeat 3]
+        [--variants '|--emulate-ranks 8|--emulate-ranks 8 --global-negatives']
 
 In one run, with the same hyperparameters (dim 100, window 5, negative 5, sample 1e-3,
 min_count 5, 5 epochs), per round (seed 1..--repeat): gensim Word2Vec(sg=1, workers=2), our
@@ -144,9 +145,12 @@ def bench_sgns(
     words: float,
     work: str,
     seed: int = 1,
+    variant: str = "",
 ) -> dict:
     engine, mode = system.split(":")
-    run = os.path.join(work, f"run-{engine}-{mode}-{batch}-seed{seed}")
+    train_args = " ".join(a for a in (args.train_args, variant) if a)
+    name = "".join(c if c.isalnum() else "-" for c in variant)
+    run = os.path.join(work, f"run-{engine}-{mode}-{batch}{name}-seed{seed}")
     launch = [sys.executable, "-m", "sgns.train"]
     if args.ranks > 1:  # torchrun, gloo ranks of --threads threads each
         launch = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
@@ -158,7 +162,7 @@ def bench_sgns(
         negative_mode=mode, batch_size=batch, device="cpu", threads=args.threads,
         checkpoint_interval=0, seed=seed,
     )  # fmt: skip
-    cmd += shlex.split(args.train_args)
+    cmd += shlex.split(train_args)
     wall, rss, _ = run_measured(cmd)
     epochs = [json.loads(line) for line in open(os.path.join(run, "metrics.jsonl"))]
     epochs = [r for r in epochs if r["kind"] == "epoch"]
@@ -168,7 +172,7 @@ def bench_sgns(
     return {
         "system": f"sgns {engine} {mode} batch={batch} threads={args.threads}"
         + (f" ranks={args.ranks}" if args.ranks > 1 else "")
-        + (f" {args.train_args}" if args.train_args else ""),
+        + (f" {train_args}" if train_args else ""),
         "seed": seed,
         "wall": total,
         "words_s": words * HYPER["epochs"] / total,
@@ -201,17 +205,26 @@ def summary(rows: list[dict]) -> str:
     systems = list(dict.fromkeys(r["system"] for r in rows))
     lines = [
         "| system | runs | WS353 mean | SimLex mean | analogy mean | pairs/s / gensim's "
-        "(median) | wall / gensim's (median) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "(median) | wall / gensim's (median) | vs the first sgns system: WS353, SimLex, "
+        "analogy points |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
+    first = None
     for system in systems:
         mine = [r for r in rows if r["system"] == system]
         means = [statistics.fmean(r["scores"][i] for r in mine) for i in range(3)]
         speed = statistics.median(r["pairs_s"] / gensim[r["seed"]]["pairs_s"] for r in mine)
         wall = statistics.median(r["wall"] / gensim[r["seed"]]["wall"] for r in mine)
+        versus = ""
+        if not system.startswith("gensim"):
+            first = first or means
+            versus = (
+                f"{means[0] - first[0]:+.4f}, {means[1] - first[1]:+.4f}, "
+                f"{100 * (means[2] - first[2]):+.2f}"
+            )
         lines.append(
             f"| {system} | {len(mine)} | {means[0]:.4f} | {means[1]:.4f} | "
-            f"{100 * means[2]:.2f}% | {speed:.2f} | {wall:.2f} |"
+            f"{100 * means[2]:.2f}% | {speed:.2f} | {wall:.2f} | {versus} |"
         )
     return "\n".join(lines)
 
@@ -262,6 +275,12 @@ def main(argv=None) -> None:
         "speed with the machine's load: the summary compares each run with its round's gensim)",
     )
     parser.add_argument("--train-args", default="", help="extra sgns-train options")
+    parser.add_argument(
+        "--variants",
+        default="",
+        help="'|'-separated extra sgns-train options, each run as its own system on the same "
+        "data (e.g. '|--emulate-ranks 8|--emulate-ranks 8 --global-negatives')",
+    )
     parser.add_argument("--preprocess-args", default="", help="extra sgns-preprocess options")
     parser.add_argument("--work", default=None, help="working folder (default: a temp folder)")
     args = parser.parse_args(argv)
@@ -276,10 +295,22 @@ def main(argv=None) -> None:
         data, prep_wall, prep_rss = bench_preprocess(args, work, seed)
         for system in args.systems.split(","):
             for batch in (int(b) for b in args.batch_size.split(",")):
-                rows.append(
-                    bench_sgns(args, data, prep_wall, prep_rss, system, batch, words[0], work, seed)
-                )
-                print(rows[-1]["system"], seed, rows[-1]["scores"], flush=True)
+                for variant in args.variants.split("|"):
+                    rows.append(
+                        bench_sgns(
+                            args,
+                            data,
+                            prep_wall,
+                            prep_rss,
+                            system,
+                            batch,
+                            words[0],
+                            work,
+                            seed,
+                            variant.strip(),
+                        )  # fmt: skip
+                    )
+                    print(rows[-1]["system"], seed, rows[-1]["scores"], flush=True)
     text = table(rows) + "\n\n" + summary(rows)
     print(text)
     append_report(args.out, text, (load_before, os.getloadavg()[0]))

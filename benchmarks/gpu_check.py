@@ -9,8 +9,9 @@ Without CUDA it prints one line saying it skipped and exits 0 (CI has no GPU). W
  3. pairs/s of the step alone (device-resident Zipf ids) and of the whole trainer (one epoch of
     the dev corpus) at batch 16384 / 65536 / 262144 and dim 100 and 300;
  3b. with several GPUs, N-GPU NCCL training under torchrun (1, 2, 4, 8 of them; one epoch,
-    batch 131072 per rank, the sync defaults): pairs/s and scaling efficiency (with one GPU it
-    says unmeasured);
+    batch 131072 per rank, the block scheme at its defaults): pairs/s and scaling efficiency
+    (with one GPU it says unmeasured); the step alone at the block scheme's micro-steps (512
+    and 128 pairs: 8 and 32 ranks) on one GPU;
  4. quality on the dev corpus (5 passes, 5 epochs, the benchmark's settings, batch 131072):
     WordSim-353, SimLex-999 and analogies, beside the CPU figures of BENCHMARKS.md;
 and appends what it measured to --out (and to $OUT/gpu-check.md when $OUT is set: the device
@@ -125,9 +126,15 @@ def step_throughput(lines: list[str], device: str, sizes, vocab: int = 31456) ->
 
     counts = (1e7 / np.arange(1, vocab + 1)).astype(np.int64) + 5
     ranks = torch.tensor(counts, dtype=torch.float, device=device)
-    log(f"- step alone (pool mode, micro-step 4096, on {device}), pairs/s:", lines)
-    for dim, batch in sizes:
-        config = TrainConfig(data="d", output="o", dim=dim, batch_size=batch, engine="torch")
+    log(
+        f"- step alone (pool mode, on {device}), pairs/s; micro-step 4096 unless said (512 and "
+        "128: the block scheme's at 8 and 32 ranks, sgns.train.engines.for_blocks):",
+        lines,
+    )
+    micro = [(dim, batch, 4096) for dim, batch in sizes] + [(100, 65536, 512), (100, 65536, 128)]
+    for dim, batch, micro_batch in micro:
+        config = TrainConfig(data="d", output="o", dim=dim, batch_size=batch, engine="torch",
+                             micro_batch=micro_batch)  # fmt: skip
         config = resolve(config, torch.device(device))  # pool mode, as a run settles it
         stage = TrainingStage(0, 1, 0, 0.025, [""] * vocab, counts.tolist(), [])
         ctx = distributed.Context(0, 0, 1, torch.device(device))
@@ -142,7 +149,7 @@ def step_throughput(lines: list[str], device: str, sizes, vocab: int = 31456) ->
             engine.step(weights, pairs[i % 8, 0], pairs[i % 8, 1], batch, i, 0.025)
         _sync(device)
         rate = reps * batch / (time.perf_counter() - start)
-        log(f"  - dim {dim}, batch {batch}: {rate / 1e6:.1f}M", lines)
+        log(f"  - dim {dim}, batch {batch}, micro {micro_batch}: {rate / 1e6:.1f}M", lines)
 
 
 def train(dataset: str, run: str, device: str, **options) -> dict:
@@ -175,7 +182,8 @@ def trainer_throughput(dataset: str, work: str, lines: list[str], device: str, s
 
 def scaling(dataset: str, work: str, lines: list[str], device: str, batch: int) -> None:
     """N ranks under torchrun (NCCL on N GPUs; gloo on the CPU in a dry run), one epoch: the
-    whole run's pairs/s against N times one rank's (sgns.train.sync's scheme, its defaults)."""
+    whole run's pairs/s against N times one rank's (the block scheme, sgns.train.blocks, at its
+    defaults)."""
     counts = [1] + [n for n in (2, 4, 8) if n <= torch.cuda.device_count()]
     if device == "cpu":
         counts = [1, 2]

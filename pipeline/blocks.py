@@ -6,7 +6,14 @@ longer than a block (text8 is one 100 MB line) is cut at ASCII whitespace into p
 piece carries how many tokens of its line came before it, so that sentence cutting every
 `max_sentence_length` tokens gives the same sentences as cutting the whole line.
 
-Bytes that are not UTF-8 become U+FFFD, one per bad byte, and are counted.
+A piece without ASCII whitespace is cut after the last other separator of `str.split()` in it
+(U+3000, U+00A0, \\x1c ...). A whole block without any separator is part of one huge token: only
+its first TOKEN_PREFIX_BYTES are kept (pipeline.tokens cuts every token to MAX_TOKEN_CHARS
+characters anyway) and the rest of it is read past, so that memory stays within about two blocks
+whatever the input (a 400 MB token included).
+
+Bytes that are not UTF-8 become U+FFFD, one per bad byte, and are counted (not those in the part
+of a huge token that is read past).
 """
 
 from __future__ import annotations
@@ -15,8 +22,16 @@ import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from pipeline.tokens import MAX_TOKEN_CHARS
+
 _WHITESPACE = (b" ", b"\t", b"\r", b"\x0b", b"\x0c")
+_OTHER_SEPARATORS = tuple(  # what else str.split() splits on, as UTF-8 (\x1c-\x1f, U+3000 ...)
+    chr(c).encode() for c in range(0x3001) if chr(c).isspace() and chr(c) not in " \t\n\r\v\f"
+)
 _ESCAPED = re.compile("[\udc80-\udcff]")
+# Bytes of a huge token kept: enough for MAX_TOKEN_CHARS + 1 characters (4 bytes at most each),
+# so that pipeline.tokens still sees it is too long, cuts it and counts it.
+TOKEN_PREFIX_BYTES = 4 * (MAX_TOKEN_CHARS + 1)
 
 
 class Source(NamedTuple):
@@ -72,8 +87,9 @@ def read_blocks(
         if not buf:
             return
         cut, last = _find_cut(buf, end - position, eof)
-        if cut < 0:  # no whitespace in a whole block: one huge token, read more
-            want += block_bytes
+        if cut < 0:  # no separator in a whole block: one huge token, read past its middle
+            position += _drop_middle(buf)  # (no "\n" in what is dropped: the range end holds)
+            want = len(buf) + block_bytes
             continue
         want = block_bytes
         data = bytes(buf[:cut])
@@ -109,6 +125,25 @@ def _skip_to_line_start(stream, start: int) -> int:
         position += len(chunk)
 
 
+def _drop_middle(buf: bytearray) -> int:
+    """Drop all of `buf`, a piece of one token, but its first TOKEN_PREFIX_BYTES (back to a
+    character's start) and its last character (it may start a separator that the next read
+    completes); returns how many bytes were dropped."""
+    if len(buf) <= TOKEN_PREFIX_BYTES + 3:
+        return 0
+    head = next(i for i in range(TOKEN_PREFIX_BYTES, TOKEN_PREFIX_BYTES - 4, -1)
+                if i == TOKEN_PREFIX_BYTES - 3 or not _continues(buf[i]))  # fmt: skip
+    ends = range(len(buf) - 1, len(buf) - 4, -1)
+    tail = next((i for i in ends if not _continues(buf[i])), len(buf))
+    del buf[head:tail]
+    return tail - head
+
+
+def _continues(byte: int) -> bool:
+    """Whether `byte` continues a UTF-8 character (10xxxxxx) rather than starting one."""
+    return byte & 0xC0 == 0x80
+
+
 def _find_cut(buf: bytearray, left_in_range: int, eof: bool) -> tuple[int, bool]:
     """Where to cut `buf` (bytes to emit, -1 for none yet) and whether this is the last block."""
     # The first line starting at or after the range end belongs to the next range.
@@ -123,4 +158,8 @@ def _find_cut(buf: bytearray, left_in_range: int, eof: bool) -> tuple[int, bool]
     if newline >= 0:
         return newline + 1, False
     space = max(buf.rfind(w) for w in _WHITESPACE)
-    return (space + 1 if space >= 0 else -1), False
+    if space >= 0:
+        return space + 1, False
+    others = _OTHER_SEPARATORS[:4] if buf.isascii() else _OTHER_SEPARATORS  # (\x1c-\x1f first)
+    ends = [buf.rfind(w) + len(w) for w in others if w in buf]
+    return (max(ends) if ends else -1), False

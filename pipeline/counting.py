@@ -23,6 +23,7 @@ class CorpusStats(NamedTuple):
     replaced_bytes: int = 0
     blocks: int = 0
     errors: tuple[str, ...] = ()  # inputs that could not be read to their end (Block.error)
+    long_tokens: int = 0  # tokens cut to pipeline.tokens.MAX_TOKEN_CHARS
 
     def add(self, other: CorpusStats) -> CorpusStats:
         return CorpusStats(*(a + b for a, b in zip(self, other)))
@@ -30,9 +31,9 @@ class CorpusStats(NamedTuple):
 
 def count_block(block: Block, lowercase: bool) -> tuple[pa.Table, CorpusStats]:
     """Word counts (a table: pipeline.tokens.COUNTS_SCHEMA) and statistics of one block."""
-    counts, tokens = count_tokens(block.text, lowercase)
+    counts, tokens, cut = count_tokens(block.text, lowercase)
     errors = (block.error,) if block.error else ()
-    return counts, CorpusStats(block.lines, tokens, block.replaced_bytes, 1, errors)
+    return counts, CorpusStats(block.lines, tokens, block.replaced_bytes, 1, errors, cut)
 
 
 def select_vocabulary(
@@ -74,6 +75,7 @@ def summarize(
         "tokens": stats.tokens,
         "oov_tokens": stats.tokens - sum(counts[w] for w in words if w in counts),
         "replaced_bytes": stats.replaced_bytes,
+        "long_tokens": stats.long_tokens,
         "blocks": stats.blocks,
         "bad_inputs": sorted(stats.errors),
     }

@@ -13,8 +13,28 @@ The mtime is recorded but is not part of the identity, because a copy gets a new
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 
 HEAD_TAIL_BYTES = 1 << 20
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def check_regular(path: str) -> None:
+    """Refuse a local input that is not a regular file, naming it and what it is, before it is
+    opened: a FIFO or a device is opened more than once here (fingerprint, then each run) and
+    reading one may wait forever or never end."""
+    mode = os.stat(path).st_mode
+    if stat.S_ISREG(mode):
+        return
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    raise ValueError(f"--input {path} is {kind}, not a regular file: give corpus files")
 
 
 def head_tail_sha256(path: str, size: int, part: int = HEAD_TAIL_BYTES, opener=None) -> str:
@@ -77,6 +97,32 @@ def already_ingested(described: list[dict], manifest: dict) -> dict[str, str]:
             first, index = by_content[content]
             notes[path] = f"{path} (same content as {first}, increment {index})"
     return notes
+
+
+def repeated_inputs(described: list[dict]) -> dict[str, str]:
+    """path -> note, for each file with the same size and head_tail_sha256 as a file before it
+    in `described`: the same file under a second name (a copy, a link, two patterns). Empty
+    files are never repeats: they add nothing, however often they are read."""
+    first: dict = {}
+    notes = {}
+    for entry in described:
+        path, content = entry["path"], (entry["size"], entry["head_tail_sha256"])
+        if content in first and entry["size"] > 0:
+            notes[path] = f"{path} (same content as {first[content]})"
+        else:
+            first[content] = path
+    return notes
+
+
+def check_distinct(described: list[dict]) -> None:
+    """Refuse the files of one run that repeat another of its files (as --append refuses a file
+    the dataset already read): a file read twice would be counted twice."""
+    notes = repeated_inputs(described)
+    if notes:
+        raise ValueError(
+            f"{len(notes)} input file(s) given twice in this run: {', '.join(notes.values())}; "
+            "each would be counted twice: give each file once"
+        )
 
 
 def _path(entry) -> str:

@@ -34,7 +34,7 @@ from pipeline.counting import (
     everything_seen,
     summarize,
 )
-from pipeline.inputs import describe_file
+from pipeline.inputs import check_distinct, check_regular, describe_file
 from pipeline.pairfile import write_pairs
 from pipeline.pairs import (
     WordIds,
@@ -71,7 +71,14 @@ def _blocks(config: PipelineConfig, paths: list[str]):
 
 def build(config: PipelineConfig, paths: list[str]) -> dict:
     """Build the dataset of the files `paths` into config.output; returns its manifest."""
-    paths = sorted(os.path.abspath(p) for p in paths)
+    paths = sorted({os.path.abspath(p) for p in paths})  # one name per file, as list_files
+    for path in paths:
+        check_regular(path)
+    inputs = [
+        describe_file(_File(p, os.path.getsize(p), os.path.getmtime(p)), lambda q: open(q, "rb"))
+        for p in paths
+    ]
+    check_distinct(inputs)
     blocks = list(_blocks(config, paths))
     tables, stats = [], CorpusStats()
     for block in blocks:
@@ -85,10 +92,6 @@ def build(config: PipelineConfig, paths: list[str]) -> dict:
     add_fingerprints(vocab, words, word_counts, seen, seen_counts)
     _write_vocabulary(config.output, words, word_counts, seen, seen_counts)
     kept, shards = _write_pairs(config, blocks, words, word_counts)
-    inputs = [
-        describe_file(_File(p, os.path.getsize(p), os.path.getmtime(p)), lambda q: open(q, "rb"))
-        for p in paths
-    ]
     manifest = build_manifest(config, inputs, vocab, kept, shards)
     dataset.write_manifest_local(config.output, manifest)
     return manifest

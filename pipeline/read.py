@@ -17,6 +17,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.blocks import Block, Source, read_blocks
 from pipeline.compressed import CheckedStream, is_checked
+from pipeline.inputs import check_regular
 from pipeline.outputs import is_local  # (also shares S3 clients in the workers that read)
 from sgns.errors import os_message
 
@@ -32,7 +33,8 @@ def list_files(patterns: tuple[str, ...], allow_missing: bool = False) -> list:
     the same way whatever the working directory or the pattern. A directory, with or without
     a trailing slash, stands for the files directly in it.
 
-    Raises FileNotFoundError naming the first pattern that matches nothing, unless allow_missing.
+    Raises FileNotFoundError naming the first pattern that matches nothing, unless allow_missing,
+    and ValueError naming a local match that is not a regular file (a FIFO, a device, a socket).
     """
     found = {}
     for pattern in patterns:
@@ -44,7 +46,8 @@ def list_files(patterns: tuple[str, ...], allow_missing: bool = False) -> list:
         for metadata in matched:
             if is_local(metadata.path) and os.path.isdir(metadata.path):
                 continue  # a folder inside a pattern's match: not a corpus file
-            if is_local(metadata.path):  # local: one name per file
+            if is_local(metadata.path):  # local: one name per file, a regular one
+                check_regular(metadata.path)
                 metadata = FileMetadata(
                     os.path.abspath(metadata.path),
                     metadata.size_in_bytes,

@@ -27,7 +27,7 @@ def _beam_version() -> str:
         return "none"
 
 
-_CORPUS_KEYS = ("lines", "tokens", "oov_tokens", "replaced_bytes")
+_CORPUS_KEYS = ("lines", "tokens", "oov_tokens", "replaced_bytes", "long_tokens")
 
 
 def build_passes(passes: int, kept: dict[int, int], shards: list[dict]) -> list[dict]:
@@ -54,7 +54,7 @@ def total_stats(increments: list[dict]) -> dict:
     stats = dict.fromkeys(_CORPUS_KEYS + ("files", "pairs", "tokens_kept"), 0)
     for increment in increments:
         for key in _CORPUS_KEYS + ("files",):
-            stats[key] += increment["stats"][key]
+            stats[key] += increment["stats"].get(key, 0)  # (no long_tokens before 2026-12-04)
         stats["pairs"] += sum(p["pairs"] for p in increment["passes"])
         stats["tokens_kept"] += sum(p["tokens_kept"] for p in increment["passes"])
     return stats

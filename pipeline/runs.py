@@ -25,7 +25,7 @@ from apache_beam.io.filesystems import FileSystems
 from pipeline.config import PipelineConfig
 from pipeline.counting import check_vocabulary
 from pipeline.increment import base_folder, check_new_inputs, increment_folders, require_dataset
-from pipeline.inputs import describe_file
+from pipeline.inputs import check_distinct, describe_file
 from pipeline.make_pairs import MakePairs
 from pipeline.manifest import WriteManifest
 from pipeline.outdir import claim, recover, release, remove_tree, staging_path, swap_in
@@ -128,6 +128,7 @@ def add_increment(config: PipelineConfig, files: list, base: dict | None, option
     )  # fmt: skip
     claim(config.output)
     try:
+        check_distinct(inputs)  # (in the try: recover then removes an initial build's marker)
         started = time.perf_counter()
         run_pipeline(options, build_vocabulary_pipeline, config, paths, folder, previous)
         vocab = read_summary(folder)

@@ -4,6 +4,13 @@ Python's `str.split()` splits on ASCII whitespace, on \\x1c-\\x1f and on Unicode
 block that is pure ASCII without \\x1c-\\x1f, pyarrow's `ascii_split_whitespace` splits on the same
 characters, runs in C++ and releases the GIL, so blocks like that take the fast path; any other
 block takes the plain Python path. Both paths give the same tokens (tests pin it).
+
+A token longer than MAX_TOKEN_CHARS characters (after lowercasing) is cut to its first
+MAX_TOKEN_CHARS, as word2vec.c cuts a word at MAX_STRING (100 bytes there: characters here, so
+that a word of a non-Latin script is not cut mid-character). Cut, not dropped: every token keeps
+its place, so sentences, windows and token counts are those of the text, and a run of garbage
+(a base64 blob, a line of minified code) stays one rare word instead of vanishing unnoticed. How
+many tokens were cut is counted (the manifest's stats "long_tokens").
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 _SEPARATORS = ("\x1c", "\x1d", "\x1e", "\x1f")
+MAX_TOKEN_CHARS = 100
 
 
 def arrow_splits_like_python(text: str) -> bool:
@@ -35,19 +43,37 @@ def _arrow_tokens(text: str) -> tuple[pa.Array, np.ndarray]:
 COUNTS_SCHEMA = pa.schema([("word", pa.large_string()), ("count", pa.int64())])
 
 
-def count_tokens(text: str, lowercase: bool) -> tuple[pa.Table, int]:
-    """(count per distinct word as a table with COUNTS_SCHEMA, number of tokens) of a text."""
+def count_tokens(text: str, lowercase: bool) -> tuple[pa.Table, int, int]:
+    """(count per distinct word as a table with COUNTS_SCHEMA, number of tokens, number of
+    tokens cut to MAX_TOKEN_CHARS) of a text."""
     if lowercase:
         text = text.lower()
     if not arrow_splits_like_python(text):
         tokens = text.split()
         counts = Counter(tokens)
-        table = pa.table([list(counts), list(counts.values())], schema=COUNTS_SCHEMA)
-        return table, len(tokens)
+        table, cut = _cut_long_words(pa.table([list(counts), list(counts.values())],
+                                              schema=COUNTS_SCHEMA))  # fmt: skip
+        return table, len(tokens), cut
     flat, _ = _arrow_tokens(text)
     counted = pc.value_counts(flat)
     table = pa.table([counted.field("values"), counted.field("counts")], schema=COUNTS_SCHEMA)
-    return table, len(flat)
+    table, cut = _cut_long_words(table)
+    return table, len(flat), cut
+
+
+def _cut_long_words(table: pa.Table) -> tuple[pa.Table, int]:
+    """A count table with its words longer than MAX_TOKEN_CHARS cut (and summed with equal
+    words), and how many tokens were cut."""
+    long = pc.greater(pc.utf8_length(table["word"]), MAX_TOKEN_CHARS)
+    cut = pc.sum(table["count"].filter(long)).as_py() or 0
+    if not cut:
+        return table, 0
+    words = pc.utf8_slice_codeunits(table["word"], 0, MAX_TOKEN_CHARS)
+    grouped = pa.table([words, table["count"]], schema=COUNTS_SCHEMA).group_by(
+        "word", use_threads=False
+    )  # one thread: as merge_counts
+    summed = grouped.aggregate([("count", "sum")])
+    return pa.table([summed["word"], summed["count_sum"]], schema=COUNTS_SCHEMA), cut
 
 
 def merge_counts(tables: list[pa.Table]) -> pa.Table:
@@ -80,14 +106,14 @@ def token_ids(text: str, ids: dict, lowercase: bool) -> tuple[np.ndarray, np.nda
         tokens: list[str] = []
         lengths = []
         for line in text.split("\n"):
-            words = line.split()
+            words = [word[:MAX_TOKEN_CHARS] for word in line.split()]
             tokens += words
             lengths.append(len(words))
         word_ids = np.fromiter(map(ids.__getitem__, tokens), dtype=np.int32, count=len(tokens))
         return word_ids, np.array(lengths, dtype=np.int64)
     flat, lengths = _arrow_tokens(text)
     encoded = pc.dictionary_encode(flat)  # look up each distinct word once, not each token
-    distinct = encoded.dictionary.to_pylist()
+    distinct = pc.utf8_slice_codeunits(encoded.dictionary, 0, MAX_TOKEN_CHARS).to_pylist()
     lookup = np.fromiter(map(ids.__getitem__, distinct), dtype=np.int32, count=len(distinct))
     indices = encoded.indices.to_numpy(zero_copy_only=False)
     return lookup[indices], lengths.astype(np.int64)

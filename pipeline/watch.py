@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pipeline.compressed import decode_problem, is_checked
 from pipeline.config import PipelineConfig
 from pipeline.increment import read_dataset
-from pipeline.inputs import already_ingested, describe_file, ingested_paths
+from pipeline.inputs import already_ingested, describe_file, ingested_paths, repeated_inputs
 from pipeline.outdir import DatasetLock, claim, recover
 from pipeline.read import list_files
 from pipeline.runs import add_increment
@@ -119,18 +119,23 @@ def decodable(files: list, verdicts: dict) -> list:
 
 
 def new_files(config: PipelineConfig, manifest: dict | None, skipped: set) -> list:
-    """Files the patterns match now that no increment read (nor a copy of one); copies are
-    added to `skipped`, with a warning."""
+    """Files the patterns match now that no increment read (nor a copy of one), each content
+    once; copies are added to `skipped`, with a warning."""
     known = ingested_paths(manifest)
     files = list_files(config.inputs, allow_missing=True)
     fresh = [m for m in files if m.path not in known and m.path not in skipped]
-    if manifest is None or not fresh:
+    if not fresh:
         return fresh
-    copies = already_ingested([describe_file(m) for m in fresh], manifest)
+    described = [describe_file(m) for m in fresh]
+    copies = already_ingested(described, manifest) if manifest is not None else {}
     for path, note in copies.items():
         log.warning("skipping %s: already in the dataset", note)
         skipped.add(path)
-    return [m for m in fresh if m.path not in copies]
+    # a file repeating another new one waits: once that one is read it is a copy, skipped above
+    twice = repeated_inputs([d for d in described if d["path"] not in copies])
+    for note in twice.values():
+        log.warning("not reading %s now: the same file twice", note)
+    return [m for m in fresh if m.path not in copies and m.path not in twice]
 
 
 def watch(

@@ -9,7 +9,7 @@ dir=${1:-demo}
 tokens=${DEMO_TOKENS:-1000000}
 epochs=${DEMO_EPOCHS:-5}
 gpus=$($PYTHON -c 'import torch; print(torch.cuda.device_count())')
-# at most 2 ranks: the rank synchronisation's quality is measured at 2, not beyond (BENCHMARKS.md)
+# 2 processes show the multi-process path (the block scheme: sgns/train/blocks.py); 1 on one GPU
 nproc=$([ "$gpus" -eq 1 ] && echo 1 || echo 2)
 mkdir -p "$dir"
 start=$(date +%s)
@@ -20,10 +20,10 @@ $PYTHON -m sgns.synth --output "$dir/corpus.txt.gz" --tokens "$tokens"
 echo "== 2/5 preprocessing with the Beam pipeline (DirectRunner)"
 $PYTHON -m pipeline.preprocess --input "$dir/corpus.txt.gz" --output "$dir/data" --overwrite
 
-# Each rank trains its own replica and the ranks meet every --sync-pairs pairs (sgns/train/sync.py).
-# The torch engine (GPUs, or a CPU without a C compiler) sums a micro-step's updates: 4096 per rank
-# (2 ranks x 4096 on the demo's data: cluster precision 1.000, where the old per-step sync gave 0.35).
-# The native engine applies pairs one by one; 8192 per rank costs fewer steps (BENCHMARKS.md).
+# Each rank trains the blocks of the table it owns and hands them on between episodes
+# (sgns/train/blocks.py). The torch engine (GPUs, or a CPU without a C compiler) sums a
+# micro-step's updates; the native engine applies pairs one by one; 8192 per rank costs fewer
+# steps (BENCHMARKS.md).
 batch=4096
 if [ "$gpus" -eq 0 ] && $PYTHON -c 'import sys; from sgns.train.native import build; sys.exit(not build.available())'; then
   batch=8192

@@ -74,7 +74,9 @@ Manifest (JSON object)::
                        COUNTS_FILE), "sha256": hex digest of counts.tsv, "distinct_words": lines,
                        "total_count": sum of its counts (every token read so far)}
     stats             totals over increments: files, lines, tokens, oov_tokens,
-                      replaced_bytes, pairs (summed over passes), tokens_kept (summed over passes)
+                      replaced_bytes, long_tokens (tokens cut to pipeline.tokens.MAX_TOKEN_CHARS
+                      characters; absent in datasets written before 2026-12-04), pairs (summed
+                      over passes), tokens_kept (summed over passes)
     increments        list of increments, in order:
       index           0, 1, ...
       created         ISO-8601 UTC time the increment was written
@@ -90,7 +92,7 @@ Manifest (JSON object)::
       vocab_sha256    sha256 of its vocabulary snapshot (datasets written since 2026-12)
       new_words       words this increment added (== vocab_size for increment 0)
       stats           files, lines, tokens, oov_tokens (tokens of this increment outside the
-                      vocabulary after it), replaced_bytes
+                      vocabulary after it), replaced_bytes, long_tokens
       passes          list, one per pass:
         pass          0, 1, ...
         tokens_kept   tokens surviving subsampling in this pass
@@ -127,6 +129,7 @@ PAIR_DTYPE = "int32"
 # enough that a pass has many of them (and a worker holds only one or two in memory), and large
 # enough that per-unit costs (a seek, a metadata lookup, a decode call) vanish next to the data.
 ROW_GROUP_ROWS = 131072
+_DAMAGED = "the manifest is damaged; restore it or rebuild the dataset"
 
 
 def shard_path(increment: int, pass_index: int, shard: int, num_shards: int) -> str:
@@ -189,7 +192,9 @@ def read_manifest_vocab(directory: str, manifest: dict) -> tuple[list[str], list
     must be the one the manifest fingerprinted (its sha256), else the dataset was changed after
     it was written and ValueError says so."""
     vocab = manifest["vocab"]
-    name = vocab.get("snapshot", VOCAB_FILE)
+    name = inside(
+        vocab.get("snapshot", VOCAB_FILE), files.join(directory, MANIFEST_FILE), "vocab.snapshot"
+    )
     data = files.read_bytes(files.join(directory, name))
     if "sha256" in vocab and hashlib.sha256(data).hexdigest() != vocab["sha256"]:
         raise ValueError(
@@ -242,7 +247,46 @@ def validate_manifest(manifest: dict, where: str = "manifest") -> dict:
     for key in ("vocab", "config", "increments", "stats"):
         if key not in manifest:
             raise ValueError(f"{where} lacks the field {key!r}: the dataset is incomplete")
+    _check_files(manifest, where)
     return manifest
+
+
+def inside(relative, where: str, what: str) -> str:
+    """`relative` (named by the manifest `where` as `what`) if a normalised "/" path inside the
+    dataset (no empty, "." or ".." part, no "?"), else ValueError: nothing is touched outside."""
+    parts = relative.split("/") if isinstance(relative, str) else [""]
+    if any(part in ("", ".", "..") for part in parts) or "?" in relative:
+        raise ValueError(
+            f"{where} names {what} {relative!r}, which is not a relative path inside the dataset:"
+            " the manifest was damaged or edited; restore it or rebuild the dataset (nothing was"
+            " read or written there)"
+        )
+    return relative
+
+
+def _listed(value, where: str, what: str) -> list:
+    if isinstance(value, list):
+        return value
+    raise ValueError(f"{where}: {what} is {type(value).__name__}, not a list: {_DAMAGED}")
+
+
+def _check_files(manifest: dict, where: str) -> None:
+    """Every file the manifest names, before any is read or written: the vocabulary's and the
+    counts' files and snapshots (`inside`), every shard's path and pairs."""
+    for key, field in [(k, f) for k in ("vocab", "counts") for f in ("file", "snapshot")]:
+        entry = manifest.get(key)
+        if isinstance(entry, dict) and field in entry:
+            inside(entry[field], where, f"{key}.{field}")
+    for i, increment in enumerate(_listed(manifest["increments"], where, "increments")):
+        passes = increment.get("passes") if isinstance(increment, dict) else None
+        for p, listed in enumerate(_listed(passes, where, f"increment {i}'s passes")):
+            what = f"increment {i} pass {p}"
+            shards = listed.get("shards") if isinstance(listed, dict) else None
+            for shard in _listed(shards, where, f"{what}'s shards"):
+                if not isinstance(shard, dict) or not {"path", "pairs"} <= shard.keys():
+                    raise ValueError(f"{where}: a shard of {what} lacks its path or pairs "
+                                     f"({shard!r:.80}): {_DAMAGED}")  # fmt: skip
+                inside(shard["path"], where, f"a shard path of {what}")
 
 
 def read_manifest(directory: str) -> dict:
@@ -296,7 +340,8 @@ def pass_shards(directory: str, manifest: dict, epoch: int) -> list[Shard]:
         chosen = passes[epoch % len(passes)]
         order = increment.get("row_order", ROW_ORDER_SHUFFLED)
         for number, shard in enumerate(chosen["shards"]):
-            path = files.join(directory, shard["path"])
+            relative = inside(shard["path"], files.join(directory, MANIFEST_FILE), "a shard path")
+            path = files.join(directory, relative)
             shards.append(
                 Shard(path, shard["pairs"], shard["row_groups"], increment["index"],
                       epoch % len(passes), number, order)

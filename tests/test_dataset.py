@@ -77,3 +77,47 @@ def test_epochs_cycle_through_passes(tmp_path):
     paths = [dataset.pass_shards(str(tmp_path), manifest, e)[0].path for e in range(4)]
     assert paths[0] == paths[2] != paths[1] == paths[3]
     assert "pass-00001" in paths[1]
+
+
+@pytest.mark.parametrize("bad", ["../victim.txt", "/etc/x", "pairs/../../x", "s3://b/k", "./v"])
+@pytest.mark.parametrize("field", ["vocab.file", "vocab.snapshot", "counts.file", "shard"])
+def test_a_path_a_manifest_names_outside_the_dataset_is_refused_naming_both(tmp_path, field, bad):
+    manifest = _manifest(counts={"file": dataset.COUNTS_FILE})
+    if field == "shard":
+        manifest["increments"][0]["passes"][1]["shards"][0]["path"] = bad
+    else:
+        key, name = field.split(".")
+        manifest[key][name] = bad
+    dataset.write_manifest_local(str(tmp_path), manifest)
+    with pytest.raises(ValueError) as refused:
+        dataset.read_manifest(str(tmp_path))
+    assert str(tmp_path / dataset.MANIFEST_FILE) in str(refused.value)
+    assert repr(bad) in str(refused.value) and "inside the dataset" in str(refused.value)
+
+
+@pytest.mark.parametrize("directory", ["/data/d", "s3://bucket/d?region=x"])
+def test_a_reader_given_an_unchecked_manifest_reads_no_shard_outside_the_dataset(directory):
+    manifest = _manifest()
+    manifest["increments"][0]["passes"][0]["shards"][0]["path"] = "../other/shard.parquet"
+    with pytest.raises(ValueError, match="'../other/shard.parquet'"):
+        dataset.pass_shards(directory, manifest, 0)
+    manifest["vocab"]["snapshot"] = "/victim.txt"
+    with pytest.raises(ValueError, match="'/victim.txt'"):
+        dataset.read_manifest_vocab(directory, manifest)
+
+
+@pytest.mark.parametrize(
+    "damage,said",
+    [
+        (lambda m: m.update(increments={"0": {}}), "increments is dict, not a list"),
+        (lambda m: m["increments"][0].update(passes=None), "increment 0's passes"),
+        (lambda m: m["increments"][0]["passes"][1]["shards"][0].pop("path"), "path or pairs"),
+        (lambda m: m["increments"][0]["passes"][0]["shards"][0].pop("pairs"), "path or pairs"),
+    ],
+)
+def test_a_manifest_of_the_wrong_shape_is_refused_in_one_line(tmp_path, damage, said):
+    manifest = _manifest()
+    damage(manifest)
+    dataset.write_manifest_local(str(tmp_path), manifest)
+    with pytest.raises(ValueError, match=said):
+        dataset.read_manifest(str(tmp_path))

@@ -23,7 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = "".join(f"w{i % 40} w{i % 9} w{i % 5} the\n" for i in range(3000))
 
 
-def _cli(module: str, args: list[str], limit_bytes: int | None = None, cwd=None):
+def _cli(module: str, args: list[str], limit_bytes: int | None = None, cwd=None, timeout=300):
     """A command in a child process (optionally with its files capped at `limit_bytes`, as a
     full disk would stop them); returns (exit code, stderr)."""
     prelude = ""
@@ -36,7 +36,7 @@ def _cli(module: str, args: list[str], limit_bytes: int | None = None, cwd=None)
     env = dict(os.environ, PYTHONPATH=ROOT)
     done = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=cwd,
-        timeout=300,
+        timeout=timeout,
     )  # fmt: skip
     return done.returncode, done.stderr
 
@@ -127,6 +127,23 @@ def test_an_unreadable_input_is_one_line(tmp_path):
     assert code == 2 and f"no permission for {path}" in _one_line(err, "sgns-preprocess")
 
 
+@pytest.mark.parametrize(
+    "module,prog,pattern",
+    [
+        ("pipeline.preprocess", "sgns-preprocess", "in/*"),
+        ("pipeline.preprocess", "sgns-preprocess", "in/pipe"),
+        ("pipeline.local", "python -m pipeline.local", "in/pipe"),
+    ],
+)
+def test_a_fifo_as_input_is_refused_by_name_not_waited_on(tmp_path, module, prog, pattern):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(CORPUS)
+    os.mkfifo(tmp_path / "in" / "pipe")  # nobody writes it: reading it would wait forever
+    args = ["--input", str(tmp_path / pattern), "--output", str(tmp_path / "d")]
+    code, err = _cli(module, args, timeout=60)
+    assert code == 2 and f"{tmp_path / 'in' / 'pipe'} is a FIFO" in _one_line(err, prog)
+
+
 def test_export_onto_a_directory_is_one_line(tmp_path):
     data, run = str(tmp_path / "data"), str(tmp_path / "run")
     write_tiny_dataset(data)
@@ -200,6 +217,19 @@ def test_a_renamed_word_in_the_vocabulary_is_refused(tmp_path):
     snapshot.write_text(snapshot.read_text().replace("w1\t", "wX\t", 1))
     code, err = _cli("sgns.train.cli", ["--data", str(data), "--output", str(tmp_path / "r")])
     assert code == 2 and "was changed since" in _one_line(err, "sgns-train")
+
+
+def test_training_reads_no_shard_outside_its_dataset(tmp_path):
+    from sgns.train.shards import load_dataset
+
+    write_tiny_dataset(str(tmp_path / "other"))
+    manifest = write_tiny_dataset(str(tmp_path / "data"))
+    shard = manifest["increments"][0]["passes"][0]["shards"][0]
+    shard["path"] = "../other/" + shard["path"]  # a readable shard, but another dataset's
+    dataset.write_manifest_local(str(tmp_path / "data"), manifest)
+    with pytest.raises(ValueError, match="not a relative path inside the dataset") as refused:
+        load_dataset(str(tmp_path / "data"))
+    assert user_message(refused.value).count("\n") == 0
 
 
 def test_eval_tells_the_format_from_the_content_not_the_name(tmp_path):

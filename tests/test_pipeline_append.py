@@ -177,6 +177,37 @@ def test_appending_a_file_again_is_refused_naming_it(grown, tmp_path, capsys):
     assert _bytes(grown / "ab") == before
 
 
+def test_a_file_given_twice_in_one_run_is_refused_as_an_append_of_it_would_be(tmp_path, capsys):
+    from pipeline.config import PipelineConfig
+    from pipeline.local import build
+
+    (tmp_path / "a.txt").write_text("x y z\n" * 50)
+    shutil.copy(tmp_path / "a.txt", tmp_path / "copy.txt")
+    os.symlink(tmp_path / "a.txt", tmp_path / "link.txt")
+    for twice in ("copy.txt", "link.txt"):
+        inputs = [tmp_path / "a.txt", tmp_path / twice]
+        out = tmp_path / f"out-{twice}"
+        argv = ["--input", ",".join(map(str, inputs)), "--output", str(out), *FAST]
+        assert main(argv) == 2
+        line = _error_line(capsys)
+        assert f"{tmp_path / twice} (same content as {tmp_path / 'a.txt'})" in line
+        assert not out.exists() or os.listdir(out) == []
+        with pytest.raises(ValueError, match="given twice in this run"):
+            build(PipelineConfig(tuple(map(str, inputs)), str(out)), list(map(str, inputs)))
+
+
+def test_the_same_path_given_twice_is_read_once_with_or_without_beam(tmp_path):
+    from pipeline.config import PipelineConfig
+    from pipeline.local import build
+
+    (tmp_path / "a.txt").write_text("x y z\n" * 50)
+    twice = (str(tmp_path / "a.txt"), f"{tmp_path}/*.txt")
+    assert main(["--input", ",".join(twice), "--output", str(tmp_path / "b"), *FAST]) == 0
+    local = build(PipelineConfig(twice, str(tmp_path / "l"), min_count=1), [twice[0]] * 2)
+    for manifest in (dataset.read_manifest(str(tmp_path / "b")), local):
+        assert manifest["stats"]["tokens"] == 150 and manifest["stats"]["files"] == 1
+
+
 def test_settings_that_differ_from_the_dataset_are_refused_by_name(grown, capsys):
     before = _bytes(grown / "ab")
     (grown / "c.txt").write_text("the b0 b1\n")

@@ -14,8 +14,8 @@ TEXT = "".join(f"w{i % 97} w{i % 13} the w{(i * 7) % 31} a{i % 5}\n" for i in ra
 
 def test_without_beam_the_same_dataset_byte_for_byte(tmp_path):
     (tmp_path / "a.txt").write_text(TEXT)
-    with gzip.open(tmp_path / "b.txt.gz", "wt") as f:
-        f.write(TEXT[: len(TEXT) // 2])
+    with gzip.open(tmp_path / "b.txt.gz", "wt") as f:  # with a token longer than a block
+        f.write(TEXT[: len(TEXT) // 2] + f"w1 {'z' * 300_000} w2\nw3 {'y' * 150}\n")
     inputs = f"{tmp_path / 'a.txt'},{tmp_path / 'b.txt.gz'}"
     settings = [
         "--min-count",
@@ -47,3 +47,4 @@ def test_without_beam_the_same_dataset_byte_for_byte(tmp_path):
         manifest["increments"][0].pop("created")
         manifest["config"].pop("output")
     assert a == b
+    assert a["stats"]["long_tokens"] == 2  # both cut to 100 characters, counted

@@ -157,3 +157,26 @@ def test_the_lock_admits_one_writer_among_several_processes(tmp_path, stale):
         for (_, left), (entered, _) in zip(held, held[1:]):
             assert entered >= left, f"two writers at once in trial {trial}: {held}"
         assert not (out / LOCK_FILE).exists()
+
+
+@pytest.mark.parametrize("append", [False, True])
+def test_a_manifest_naming_files_outside_the_dataset_makes_no_run_write_there(
+    tmp_path, capsys, append
+):
+    from pipeline.config import PipelineConfig
+    from pipeline.local import build
+
+    out = tmp_path / "ds"
+    build(PipelineConfig((str(tmp_path / "a.txt"),), str(out), min_count=1),
+          [_corpus(tmp_path / "a.txt")])  # fmt: skip
+    (tmp_path / "victim.txt").write_text("precious")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["vocab"]["file"] = "../victim.txt"  # recovery would publish vocab.tsv onto it
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    before = file_bytes(tmp_path)
+    extra = ["--append"] if append else []
+    assert _build([_corpus(tmp_path / "b.txt", "x y z")], out, *extra) == 2
+    line = _one_error_line(capsys)
+    assert str(out / "manifest.json") in line and "'../victim.txt'" in line
+    after = file_bytes(tmp_path)
+    assert after.pop("b.txt") and after == before  # nothing changed but the new corpus file

@@ -1,6 +1,9 @@
 """Reading corpus files as blocks: line ownership, enormous lines, sentences cut across pieces."""
 
 import io
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -111,3 +114,40 @@ def test_undecodable_bytes_counted_per_block():
     blocks = _blocks(data, 1 << 20)
     assert sum(b.replaced_bytes for b in blocks) == 6
     assert "".join(b.text for b in blocks).count("\ufffd") == 6
+
+
+def test_a_token_longer_than_a_block_is_read_past_and_kept_cut():
+    token = "é" * 3000 + "x" * 5000  # no separator: two-byte characters, then one-byte ones
+    data = f"a {token} b\u3000c\nd\n".encode()
+    blocks = _blocks(data, block_bytes=1024)
+    assert max(len(b.text.encode()) for b in blocks) < 2 * 1024 + 16
+    tokens = "".join(b.text for b in blocks).split()
+    assert tokens[0] == "a" and tokens[1].startswith("é" * 101) and tokens[2:] == ["b", "c", "d"]
+    assert sum(b.lines for b in blocks) == 2 and sum(b.replaced_bytes for b in blocks) == 0
+
+
+def test_one_huge_token_in_a_gz_is_read_in_bounded_memory(tmp_path):
+    import gzip
+
+    path = tmp_path / "huge.txt.gz"
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(b"a b ")
+        for _ in range(64):
+            f.write(b"x" * (1 << 20))  # one 64 MiB token
+        f.write(b" b c\n")
+    script = (
+        "import resource, sys; from pipeline.config import PipelineConfig; "
+        "from pipeline.local import build; "
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+        "m = build(PipelineConfig(('x',), sys.argv[1], min_count=1), [sys.argv[2]]); "
+        "grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before; "
+        "print(grown // 1024, m['stats']['long_tokens'], m['vocab']['size'])"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    args = [sys.executable, "-c", script, str(tmp_path / "out"), str(path)]
+    done = subprocess.run(args, capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=root), timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    grown_mib, long_tokens, words = map(int, done.stdout.split())
+    assert long_tokens == 1 and words == 4  # a, b, c and the token's first 100 characters
+    assert grown_mib < 40  # the token is 64 MiB; a block is 4 MiB

@@ -19,6 +19,7 @@ from pipeline.pairs import (
 )
 from pipeline.shuffle import merge_shuffle, pack, scatter, unpack
 from pipeline.tokens import (
+    MAX_TOKEN_CHARS,
     arrow_splits_like_python,
     count_tokens,
     counts_dict,
@@ -131,14 +132,24 @@ def test_undecodable_bytes_are_replaced_and_counted_exactly():
 def test_fast_tokenizer_equals_str_split(text):
     lines = text.split("\n")
     expected = [w for line in lines for w in line.split()]
-    counts, n = count_tokens(text, lowercase=False)
-    assert counts_dict(counts) == Counter(expected) and n == len(expected)
+    counts, n, cut = count_tokens(text, lowercase=False)
+    assert counts_dict(counts) == Counter(expected) and n == len(expected) and cut == 0
     vocab = WordIds({w: i for i, w in enumerate(sorted(set(expected))[::2])})
     ids, per_line = token_ids(text, vocab, lowercase=False)
     assert list(ids) == [vocab[w] for w in expected]
     assert list(per_line) == [len(line.split()) for line in lines]
-    lower, _ = count_tokens(text.upper(), lowercase=True)
+    lower, _, _ = count_tokens(text.upper(), lowercase=True)
     assert counts_dict(lower) == Counter(text.upper().lower().split())
+
+
+@pytest.mark.parametrize("other", ["", "\u00e9"])  # the fast (ASCII) path and the Python path
+def test_tokens_longer_than_the_limit_are_cut_to_it_and_counted(other):
+    long, longer = "x" * MAX_TOKEN_CHARS, "x" * (MAX_TOKEN_CHARS + 5) + other
+    text = f"a {long} {longer}\n{longer} b"
+    counts, n, cut = count_tokens(text, lowercase=False)
+    assert counts_dict(counts) == Counter({long: 3, "a": 1, "b": 1}) and (n, cut) == (5, 2)
+    ids, per_line = token_ids(text, WordIds({long: 7}), lowercase=False)
+    assert list(ids) == [-1, 7, 7, 7, -1] and list(per_line) == [3, 2]
 
 
 def test_fast_path_is_taken_only_where_it_is_exact():

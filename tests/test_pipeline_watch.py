@@ -30,6 +30,18 @@ def test_watch_takes_a_file_only_once_it_has_settled():
     assert [m.path for m in ready] == ["a"]
 
 
+def test_watch_reads_a_file_and_its_copy_in_one_batch_once(tmp_path):
+    from pipeline.config import PipelineConfig
+    from pipeline.watch import new_files
+
+    (tmp_path / "a.txt").write_text("x y z\n" * 50)
+    (tmp_path / "b.txt").write_text("x y z\n" * 50)
+    config = PipelineConfig((f"{tmp_path}/*.txt",), str(tmp_path / "out"))
+    skipped: set = set()
+    assert [m.path for m in new_files(config, None, skipped)] == [str(tmp_path / "a.txt")]
+    assert not skipped  # once a.txt is in the dataset, b.txt is skipped as a copy of it
+
+
 def _watch(corpus, out, log, *extra, pattern="*.txt") -> subprocess.Popen:
     """sgns-preprocess --watch in a child process, its log going to the file `log`."""
     command = [sys.executable, "-m", "pipeline.preprocess", "--input", f"{corpus}/{pattern}",

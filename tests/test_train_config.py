@@ -27,15 +27,30 @@ def test_pool_size_follows_the_micro_step_not_the_batch_unless_given():
     TrainConfig(data="d", output="o", batch_size=10000)  # the native engine takes any batch
 
 
-def test_resume_needs_the_same_synchronisation_only_with_several_ranks():
-    saved = TrainConfig(data="d", output="o", sync_pairs=100).to_dict()
-    check_resumable(saved, TrainConfig(data="d", output="o", sync_pairs=200))  # one rank
-    with pytest.raises(ValueError, match="--sync-pairs 100 but this run has --sync-pairs 200"):
-        check_resumable(saved, TrainConfig(data="d", output="o", sync_pairs=200), world_size=2)
-    old = {k: v for k, v in saved.items() if not k.startswith("sync_")}  # before sgns.train.sync
+def test_resume_needs_the_same_blocks_only_with_several_ranks():
+    saved = TrainConfig(data="d", output="o", rounds=3).to_dict()
+    check_resumable(saved, TrainConfig(data="d", output="o", rounds=5))  # one rank
+    with pytest.raises(ValueError, match="--rounds 3 but this run has --rounds 5"):
+        check_resumable(saved, TrainConfig(data="d", output="o", rounds=5), world_size=2)
+    emulated = TrainConfig(data="d", output="o", emulate_ranks=8).to_dict()
+    with pytest.raises(ValueError, match="--emulate-ranks 8 but this run has --emulate-ranks 0"):
+        check_resumable(emulated, TrainConfig(data="d", output="o"))
+    # a checkpoint of the replica scheme that came before the blocks
+    old = {k: v for k, v in saved.items() if k not in ("rounds", "emulate_ranks")}
+    old["sync_pairs"] = 1_048_576
     check_resumable(old, TrainConfig(data="d", output="o"))
-    with pytest.raises(ValueError, match="synchronised every step"):
+    with pytest.raises(ValueError, match="trained replicas"):
         check_resumable(old, TrainConfig(data="d", output="o"), world_size=2)
+    # one process before the block scheme: it cannot continue as an emulation of 3 ranks
+    single = {k: v for k, v in saved.items() if k not in ("rounds", "emulate_ranks")}
+    with pytest.raises(ValueError, match="--emulate-ranks 0 but this run has --emulate-ranks 3"):
+        check_resumable(single, TrainConfig(data="d", output="o", emulate_ranks=3))
+
+
+def test_global_negatives_only_in_an_emulation():
+    TrainConfig(data="d", output="o", emulate_ranks=4, global_negatives=True)
+    with pytest.raises(ValueError, match="--global-negatives needs --emulate-ranks"):
+        TrainConfig(data="d", output="o", global_negatives=True)
 
 
 def test_resume_needs_the_same_shape_and_schedule():

@@ -125,7 +125,8 @@ def test_resume_on_a_grown_dataset_grows_the_tables_and_the_noise(trained):
     _, counts = dataset.read_vocab(data)  # the merged counts: old ones + 3, then the new words
     expected = np.asarray(counts, dtype=np.float64) ** 0.75
     expected /= expected.sum()
-    prob, alias = trainer.sampler.prob.double().numpy(), trainer.sampler.alias.numpy()
+    sampler = trainer.engine.sampler
+    prob, alias = sampler.prob.double().numpy(), sampler.alias.numpy()
     implied = prob + np.bincount(alias, weights=1 - prob, minlength=len(prob))
     np.testing.assert_allclose(implied / len(prob), expected, atol=1e-6)
 

@@ -1,5 +1,6 @@
 """Whole runs in one process: exact resume, metrics, NaN handling, and bad input rejected early."""
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -64,6 +65,34 @@ def test_killed_and_resumed_run_ends_with_the_same_vectors(tiny, tmp_path, engin
     assert [(r["loss"], r["pairs"]) for r in epochs[0]] == [
         (r["loss"], r["pairs"]) for r in epochs[1]
     ]
+
+
+@pytest.mark.parametrize("engine,mode", [("torch", "pool"), ("native", "pair")])
+def test_emulated_ranks_stopped_and_resumed_end_as_an_uninterrupted_run(
+    tiny, tmp_path, engine, mode
+):
+    """The block scheme in one process (--emulate-ranks 3): a stop falls between chunks and the
+    resumed run ends with the uninterrupted run's table, every pair trained once an epoch."""
+    if engine == "native" and not build.available():
+        pytest.skip("no C compiler: the native engine cannot be built here")
+    kw = dict(engine=engine, negative_mode=mode, threads=1, emulate_ranks=3, rounds=4)
+    whole, parts = str(tmp_path / "whole"), str(tmp_path / "parts")
+    train(_config(tiny, whole, **kw))
+    assert train(_config(tiny, parts, stop_after_steps=9, **kw)) is None
+    stopped = load_checkpoint(checkpoint_path(parts))
+    assert stopped["step"] >= 9 and stopped["chunk"] > 0  # the end of the chunk it was in
+    train(_config(tiny, parts, resume=True, **kw))
+    a, b = (load_checkpoint(checkpoint_path(run)) for run in (whole, parts))
+    assert a["step"] == b["step"] and torch.equal(a["weights"], b["weights"])
+    records = [json.loads(line) for line in open(os.path.join(whole, "metrics.jsonl"))]
+    assert [r["pairs"] for r in records if r["kind"] == "epoch"] == [1200, 1200, 1200]
+
+
+def test_a_run_without_pool_scaling_is_not_taken_for_diverged(tiny, tmp_path):
+    """Unscaled, the pool's loss starts at (1 + pool) ln 2 per pair, not (1 + K) ln 2."""
+    config = _config(tiny, str(tmp_path / "run"), engine="torch", negative_mode="pool")
+    config = dataclasses.replace(config, pool_scale=False, pool_size=40)
+    assert train(config) is not None
 
 
 def test_run_writes_metrics_config_vocab_and_the_loss_falls(tiny, tmp_path):
@@ -140,6 +169,29 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
     assert len(err) == 1 and err[0].startswith("sgns-train: error:") and "nan" in err[0]
     state = load_checkpoint(checkpoint_path(run))
     assert state["step"] == 10 and torch.isfinite(state["weights"]).all()
+
+
+def test_a_loss_that_grows_without_bound_stops_as_divergence(tiny, tmp_path, monkeypatch, capsys):
+    """Finite but exploding: exit 3 naming the step, the last good checkpoint kept."""
+    calls = {"n": 0}
+    real = sgns.train.torch_engine.sgns_update
+
+    def exploding(*args, **kw):
+        calls["n"] += 1
+        rows, deltas, loss = real(*args, **kw)
+        return rows, deltas, loss * (1e6 if calls["n"] >= 13 else 1.0)
+
+    monkeypatch.setattr(sgns.train.torch_engine, "sgns_update", exploding)
+    run = str(tmp_path / "run")
+    argv = ["--data", tiny, "--output", run, "--dim", "8", "--batch-size", "50"]
+    argv += ["--device", "cpu", "--engine", "torch", "--checkpoint-interval", "5"]
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--log-interval", "7"])
+    assert exit_.value.code == 3
+    err = [line for line in capsys.readouterr().err.splitlines() if "sgns-train" in line]
+    assert len(err) == 1 and "the loss grew to" in err[0] and "before step 14" in err[0], err
+    assert "the checkpoint of step 10 is kept" in err[0]
+    assert load_checkpoint(checkpoint_path(run))["step"] == 10
 
 
 def _expect_error(argv, capsys, *fragments):

@@ -14,7 +14,9 @@ in 1..N processes under torchrun (`python -m sgns.train`, or the sgns-train comm
     engines.py    the native engine, and the choice between the two
     native/       the native engine's C kernel: build.py compiles it, kernel.py calls it
     distributed.py  torchrun's environment, process groups, small collectives
-    sync.py       how ranks stay one model: local steps, all-reduced summed deltas
+    blocks.py     several ranks: which rank owns which rows of the table in which episode
+    exchange.py   every collective of several ranks: routing pairs, rotating blocks, gathering
+    episodes.py   an epoch of several ranks (real or emulated): chunks, N episodes each
     seeds.py      every random stream, derived from --seed
     checkpoint.py, resume.py    the checkpoint's layout and (background) I/O; whether a run
                   may continue

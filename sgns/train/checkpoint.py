@@ -2,7 +2,8 @@
 
 A checkpoint is a dict of tensors and plain types only:
     weights         (2V, D) float32 (sgns.train.table; plain SGD has no other state)
-    step            global steps done; epoch, batch: the position in the stream (next batch)
+    step            global steps done; epoch, batch: the position in the stream (next batch);
+                    chunk: with several ranks, the epoch's next chunk (sgns.train.episodes)
     pairs_done      pairs trained so far, all ranks
     loss            the running epoch loss sum (float64) and pairs, and those of the current
                     metrics record, so that resumed metrics are exact
@@ -97,6 +98,7 @@ def training_state(trainer) -> dict:
         "step": trainer.step,
         "epoch": trainer.epoch,
         "batch": trainer.batch,
+        "chunk": trainer.chunk,
         "pairs_done": trainer.pairs_done,
         "loss": {
             "sum": trainer.epoch_loss,
@@ -126,6 +128,7 @@ def restore_training_state(trainer, state: dict) -> None:
     """Put a checkpoint's position and loss sums back into a Trainer (its weights and stage
     are restored by the trainer itself)."""
     trainer.step, trainer.epoch, trainer.batch = state["step"], state["epoch"], state["batch"]
+    trainer.chunk = state.get("chunk", 0)
     trainer.epoch_loss, trainer.epoch_pairs = state["loss"]["sum"], state["loss"]["pairs"]
     trainer.record_loss = state["loss"]["record_sum"]
     trainer.record_pairs = state["loss"]["record_pairs"]

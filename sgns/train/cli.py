@@ -19,7 +19,6 @@ from sgns.train.config import (
     EXPORT_VECTORS,
     NEGATIVE_MODES,
     STEP_MODES,
-    SYNC_COMBINES,
     TrainConfig,
 )
 from sgns.train.trainer import TrainingDiverged, train
@@ -140,25 +139,25 @@ def train_parser() -> argparse.ArgumentParser:
         help="vectors written to RUN/vectors.txt: input, or average of input and output",
     )
     p.add_argument(
-        "--sync-pairs",
+        "--rounds",
         type=int,
-        default=DEFAULTS["sync_pairs"],
-        help="several ranks: pairs each rank trains on its own replica between full "
-        "synchronisations (all-reduced summed changes; also at each epoch end)",
+        default=DEFAULTS["rounds"],
+        help="several ranks: rounds per epoch; a round trains a chunk of the epoch in as many "
+        "episodes as ranks, each rank meeting every block of the table once (more rounds: "
+        "better vectors, more exchanges of blocks)",
     )
     p.add_argument(
-        "--sync-hot",
+        "--emulate-ranks",
         type=int,
-        default=DEFAULTS["sync_hot"],
-        help="several ranks: the rows of this many most frequent words are synchronised "
-        "after every step",
+        default=DEFAULTS["emulate_ranks"],
+        help="train in one process exactly as N ranks would (the block scheme, one rank's "
+        "bucket after another): the quality of N GPUs, measured on one machine (0: off)",
     )
     p.add_argument(
-        "--sync-combine",
-        choices=SYNC_COMBINES,
-        default=DEFAULTS["sync_combine"],
-        help="several ranks: how their changes to a row combine: sum, or divided by the square "
-        "root of (sqrt) or by (mean) the number of ranks that changed it",
+        "--global-negatives",
+        action="store_true",
+        help="with --emulate-ranks: draw negatives from the whole vocabulary, not the rank's "
+        "output block (real ranks cannot; measures what the restriction costs)",
     )
     p.add_argument(
         "--checkpoint-interval",

@@ -18,7 +18,6 @@ NEGATIVE_MODES = ("auto", "pool", "pair")
 # step (sgns.train.step), on any device; auto: native on a CPU where it builds, else torch.
 ENGINES = ("auto", "native", "torch")
 EXPORT_VECTORS = ("input", "average")
-SYNC_COMBINES = ("sum", "sqrt", "mean")  # sgns.train.sync
 # How the torch engine runs its step: eager ops, torch.compile, or a captured CUDA graph (auto:
 # graph on a CUDA device, eager elsewhere).
 STEP_MODES = ("auto", "eager", "compile", "graph")
@@ -62,12 +61,17 @@ class TrainConfig:
     # 4096 pairs it only trims pool duplicates and the most frequent words. 0: plain sum.
     row_cap: float = 256
     export_vectors: str = "input"  # vectors written to RUN/vectors.txt: input | average
-    # Several ranks (sgns.train.sync): each trains its replica; every sync_pairs pairs per rank
-    # (rounded to steps) and at each epoch end the ranks all-reduce their summed changes; the
-    # rows of the sync_hot most frequent words are synchronised after every step.
-    sync_pairs: int = 1_048_576
-    sync_hot: int = 0
-    sync_combine: str = "sum"  # sum | sqrt | mean: how the ranks' changes to a row combine
+    # Several ranks (sgns.train.blocks): each owns one input and one output block of the table
+    # per episode; an epoch is trained in `rounds` rounds (chunks of the stream) of N episodes,
+    # in each of which every rank meets every block. Fewer rounds exchange blocks less often;
+    # more keep quality (a round is as if the stream were sorted by block: BENCHMARKS.md).
+    rounds: int = 16
+    # One process trains as N ranks would (the block scheme, one episode's buckets one after
+    # another): the quality of N GPUs measured on one machine. 0: off.
+    emulate_ranks: int = 0
+    # --emulate-ranks only: negatives from the whole vocabulary instead of the rank's output
+    # block (what N real ranks cannot do; measures what the block restriction costs).
+    global_negatives: bool = False
     checkpoint_interval: int = 0  # steps between checkpoints (0: by time only)
     checkpoint_seconds: float = 300.0  # seconds between checkpoints (0: by steps only)
     log_interval: int = 100  # steps between metrics.jsonl step records
@@ -100,8 +104,7 @@ class TrainConfig:
             "stop_after_steps",
             "row_cap",
             "follow_max_increments",
-            "sync_pairs",
-            "sync_hot",
+            "emulate_ranks",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{_flag(name)} must be >= 0, got {getattr(self, name)}")
@@ -129,9 +132,12 @@ class TrainConfig:
             raise ValueError(
                 f"--step-mode {self.step_mode!r} is not one of {', '.join(STEP_MODES)}"
             )
-        if self.sync_combine not in SYNC_COMBINES:
+        if self.rounds < 1:
+            raise ValueError(f"--rounds must be >= 1, got {self.rounds}")
+        if self.global_negatives and self.emulate_ranks < 2:
             raise ValueError(
-                f"--sync-combine {self.sync_combine!r} is not one of {', '.join(SYNC_COMBINES)}"
+                "--global-negatives needs --emulate-ranks N >= 2: real ranks draw negatives "
+                "from the output block they own"
             )
         if self.export_vectors not in EXPORT_VECTORS:
             raise ValueError(

@@ -4,8 +4,9 @@ Without RANK/WORLD_SIZE in the environment the trainer is one process and no pro
 made. Under torchrun the backend follows the device: NCCL on CUDA, gloo on CPU. LOCAL_RANK picks
 the GPU; RANK is the global rank (the only single-node / multi-node difference).
 
-How the replicas stay one model is sgns.train.sync; this module only starts and ends the
-process group and holds the small collectives the trainer uses for bookkeeping.
+How several ranks train one model is sgns.train.blocks (and its collectives
+sgns.train.exchange); this module only starts and ends the process group and holds the small
+collectives the one-process path uses for bookkeeping.
 """
 
 from __future__ import annotations

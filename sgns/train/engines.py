@@ -13,8 +13,8 @@ none.
 - native (`NativeEngine`, sgns.train.native): the batch's pairs are applied one by one in place,
   in C. CPU only.
 
-Neither engine talks to other ranks: each trains its rank's replica, and the trainer
-synchronises the replicas between steps (sgns.train.sync).
+Neither engine talks to other ranks: with several, each trains the blocks its rank owns
+(sgns.train.blocks), and the ranks exchange blocks between episodes (sgns.train.exchange).
 
 `resolve` settles engine and negative mode "auto" once, when the run starts: native per-pair on
 a CPU where the kernel builds (else torch pool, with a warning), torch pool on CUDA; a resumed
@@ -69,19 +69,47 @@ def resolve(config: TrainConfig, device: torch.device, saved: dict | None = None
     return dataclasses.replace(config, engine=engine, negative_mode=mode)
 
 
-def make_engine(config: TrainConfig, ctx: distributed.Context, stage: TrainingStage, threads: int):
-    """The engine of a resolved `config` for one stage."""
-    sampler = AliasSampler(stage.counts, config.ns_exponent, ctx.device)
+def for_blocks(config: TrainConfig, ranks: int) -> TrainConfig:
+    """The config a rank's torch engine runs in the block scheme: micro-steps of about
+    --micro-batch / ranks pairs (the largest divisor of the batch not above it), each with the
+    run's whole pool of negatives (--pool-size, scaled by negatives / pool as ever).
+
+    Why: a bucket's pairs all have their centers in 1/N of the vocabulary and their contexts in
+    another 1/N, so a frequent word's row recurs N times as often in a micro-step as in the
+    whole stream, and one summed update of it overshoots as a micro-step N times larger would
+    (8 emulated ranks at 4096 diverged, at 512 they train). The pool stays whole: shrunk with
+    the micro-step (5 negatives at 16 ranks) each pair's negatives were too few to average,
+    and 16 emulated ranks lost 4 analogy points (BENCHMARKS.md, "Summary, 2026-12-05")."""
+    if config.engine != "torch" or ranks == 1:
+        return config
+    target = max(1, config.micro_pairs // ranks)
+    micro = max(d for d in range(1, target + 1) if config.batch_size % d == 0)
+    return dataclasses.replace(config, micro_batch=micro, pool_size=config.pool_size)
+
+
+def make_engine(
+    config: TrainConfig, ctx: distributed.Context, stage: TrainingStage, threads: int,
+    rank: int | None = None, noise=None, host_lr: bool = False,
+):  # fmt: skip
+    """The engine of a resolved `config` for one stage. The block scheme (sgns.train.episodes)
+    makes one per rank it hosts: `rank` keys its draws (default: the process's rank), `noise`
+    (V,) weights its negatives (default: count^ns_exponent over the whole vocabulary), and with
+    `host_lr` the torch engine takes its lr from the caller."""
+    if noise is None:
+        sampler = AliasSampler(stage.counts, config.ns_exponent, ctx.device)
+    else:
+        sampler = AliasSampler(noise, 1.0, ctx.device)  # weights already raised
+    rank = ctx.rank if rank is None else rank
     if config.engine == "native":
-        return NativeEngine(config, ctx, stage, sampler, threads)
-    return TorchEngine(config, ctx, stage, sampler)
+        return NativeEngine(config, rank, stage, sampler, threads)
+    return TorchEngine(config, ctx, stage, sampler, host_lr=host_lr, rank=rank)
 
 
 class NativeEngine:
-    def __init__(self, config, ctx, stage: TrainingStage, sampler: AliasSampler, threads: int):
+    def __init__(self, config, rank: int, stage: TrainingStage, sampler: AliasSampler, threads):
         self.stage, self.sampler = stage, sampler
         self.kernel = NativeKernel(sampler, config.negatives, threads)
-        self.seed = stream_seed(config.seed, "negatives", ctx.rank)
+        self.seed = stream_seed(config.seed, "negatives", rank)
         old = stage.old_ratio != 1.0
         self.old = (stage.old_words, stage.old_ratio) if old else (0, 1.0)
 

@@ -181,3 +181,15 @@ def _on_device(groups, device: torch.device):
             yield pairs
     finally:
         stop.set()  # also when the consumer stops mid-epoch: the thread ends, and its workers
+
+
+def read_units(units: list[Unit], vocab_size: int, workers: int = 0) -> torch.Tensor:
+    """Every pair of `units`, in order, as one (n, 2) int32 tensor of (center, context) rows:
+    a rank's share of a chunk in the block scheme (sgns.train.episodes), read whole."""
+    stream = RowGroups(units, 0, vocab_size)
+    if workers:
+        stream = DataLoader(stream, batch_size=None, num_workers=workers)
+    parts = list(stream)  # (2, n_i) each, in unit order
+    if not parts:
+        return torch.empty((0, 2), dtype=torch.int32)
+    return torch.cat(parts, 1).T.contiguous()

@@ -165,12 +165,13 @@ class Clock:
         return rate
 
 
-def progress(enabled: bool, total: int, initial: int):
+def progress(enabled: bool, total: int, initial: int, unit: str = "step"):
     return tqdm(
         total=total,
         initial=initial,
         disable=not enabled,
-        unit="step",
+        unit=unit,
+        unit_scale=unit == "pair",
         dynamic_ncols=True,
         mininterval=1.0,
     )

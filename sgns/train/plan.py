@@ -14,6 +14,11 @@ most ceil(row_group / batch_size) steps per epoch. A unit of a sorted increment 
 ids of its rows' permutation (seed, stage, epoch, the unit: sgns.train.shards.epoch_units), so
 a resumed run reads every row group in the order it was first read.
 
+With several ranks (real or emulated) an epoch's shuffled units are instead cut into --rounds
+chunks, each dealt to the ranks the same way and trained in N episodes of the block scheme
+(`BlockEpochPlan`, sgns.train.blocks); its `steps` are those of perfectly balanced buckets, a
+fingerprint of the plan (the steps run are known once a chunk is routed).
+
 A run trains in stages. A stage covers increments [first, end) of the dataset, as the dataset was
 right after increment end - 1 (its vocabulary snapshot), for `epochs` epochs: the first stage
 covers every increment present when the run starts; each later stage (online training: --resume
@@ -49,13 +54,50 @@ def assign_units(
     """Shuffle units by (seed, epoch[, stage]) and deal each to the rank with the fewest pairs so
     far. `stage`: the first increment of a later training stage (0: the initial one)."""
     order = seeds.units_rng(seed, epoch, stage).permutation(len(units))
+    return deal([units[i] for i in order], world_size)
+
+
+def deal(units: list[Unit], world_size: int) -> list[list[Unit]]:
+    """Units in the given order, each to the rank with the fewest pairs so far."""
     ranks: list[list[Unit]] = [[] for _ in range(world_size)]
     loads = [0] * world_size
-    for i in order:
+    for unit in units:
         r = loads.index(min(loads))
-        ranks[r].append(units[i])
-        loads[r] += units[i].pairs
+        ranks[r].append(unit)
+        loads[r] += unit.pairs
     return ranks
+
+
+@dataclasses.dataclass
+class BlockEpochPlan:
+    """An epoch of several ranks in the block scheme (sgns.train.episodes): its chunks, each
+    as the units every rank reads (chunk -> rank -> units), and their pairs."""
+
+    chunks: list[list[list[Unit]]]
+    chunk_pairs: list[int]
+    steps: int  # the epoch's steps were every bucket of equal size (the plan's fingerprint)
+
+    @property
+    def pairs(self) -> int:
+        return sum(self.chunk_pairs)
+
+
+def block_chunks(units: list[Unit], ranks: int, chunk_pairs: int, seed: int, epoch: int,
+                 stage: int = 0) -> list[list[list[Unit]]]:  # fmt: skip
+    """The epoch's units shuffled by (seed, epoch[, stage]) as `assign_units` shuffles them,
+    cut in that order into chunks of at least `chunk_pairs` pairs (the last one: the rest),
+    each dealt to the ranks by pair count."""
+    order = seeds.units_rng(seed, epoch, stage).permutation(len(units))
+    chunks, current, held = [], [], 0
+    for i in order:
+        current.append(units[i])
+        held += units[i].pairs
+        if held >= chunk_pairs:
+            chunks.append(current)
+            current, held = [], 0
+    if current or not chunks:
+        chunks.append(current)
+    return [deal(chunk, ranks) for chunk in chunks]
 
 
 def batch_counts(assignment: list[list[Unit]], batch_size: int) -> list[int]:
@@ -72,9 +114,13 @@ def replay_units(units: list[Unit], share: float, seed: int, stage: int, epoch: 
     return [units[i] for i in sorted(pick.tolist())]
 
 
-def make_plans(config, manifest: dict, sizes: dict, world_size: int, rank: int, first: int = 0):
+def make_plans(
+    config, manifest: dict, sizes: dict, world_size: int, rank: int, first: int = 0,
+    blocks: int = 1,
+):  # fmt: skip
     """The stream split of every epoch of the stage that starts at increment `first` (identical
-    on all ranks; no communication)."""
+    on all ranks; no communication): EpochPlans, or BlockEpochPlans when `blocks` > 1 (ranks,
+    real or emulated, in the block scheme)."""
     plans = []
     new = {**manifest, "increments": manifest["increments"][first:]}
     old = {**manifest, "increments": manifest["increments"][:first]}
@@ -83,6 +129,13 @@ def make_plans(config, manifest: dict, sizes: dict, world_size: int, rank: int, 
         if first and config.replay:
             every_old = epoch_units(config.data, old, sizes, epoch, config.seed, first)
             units += replay_units(every_old, config.replay, config.seed, first, epoch)
+        if blocks > 1:
+            chunk_pairs = -(-sum(u.pairs for u in units) // config.rounds)
+            chunks = block_chunks(units, blocks, chunk_pairs, config.seed, epoch, first)
+            pairs = [sum(u.pairs for rank in chunk for u in rank) for chunk in chunks]
+            steps = sum(-(-n // (blocks * config.batch_size)) for n in pairs)
+            plans.append(BlockEpochPlan(chunks, pairs, steps))
+            continue
         split = assign_units(units, world_size, config.seed, epoch, first)
         steps = max(batch_counts(split, config.batch_size))
         plans.append(EpochPlan(split[rank], [sum(u.pairs for u in s) for s in split], steps))
@@ -119,13 +172,28 @@ class TrainingStage:
     lr: float  # lr at its first step, decaying linearly to lr * min_lr_ratio at its last
     words: list[str]
     counts: list[int]
-    plans: list[EpochPlan]
+    plans: list  # EpochPlan, or BlockEpochPlan in the block scheme
     old_words: int = 0  # words trained by earlier stages (their rows' updates are scaled ...)
     old_ratio: float = 1.0  # ... by this: increment_lr / lr
 
     @property
     def total_steps(self) -> int:
         return sum(p.steps for p in self.plans)
+
+    @property
+    def total_pairs(self) -> int:
+        """Pairs of the stage, all epochs, all ranks."""
+        return sum(p.pairs if isinstance(p, BlockEpochPlan) else sum(p.rank_pairs)
+                   for p in self.plans)  # fmt: skip
+
+    def pairs_before(self, epoch: int, chunk: int) -> int:
+        """Pairs of a block-scheme stage before chunk `chunk` of epoch `epoch`."""
+        earlier = sum(p.pairs for p in self.plans[:epoch])
+        return earlier + sum(self.plans[epoch].chunk_pairs[:chunk])
+
+    def lr_at_pairs(self, pairs: float, total: int, min_lr_ratio: float) -> float:
+        """The linear decay in pairs (the block scheme's): lr after `pairs` of `total`."""
+        return self.lr * max(min_lr_ratio, 1.0 - pairs / max(total, 1))
 
     def lr_at(self, step: int, min_lr_ratio: float) -> float:
         """Linear decay over the stage (word2vec.c's schedule, restarted from self.lr)."""
@@ -145,11 +213,11 @@ class TrainingStage:
 
 
 def load_stage(
-    config, manifest, first, end, world_size, rank, base_step, **schedule
+    config, manifest, first, end, world_size, rank, base_step, blocks=1, **schedule
 ) -> TrainingStage:
     """The stage of increments [first, end) of the dataset `manifest` (checks its shards);
-    `schedule`: lr, old_words, old_ratio."""
+    `blocks`: ranks of the block scheme (1: none); `schedule`: lr, old_words, old_ratio."""
     view = manifest_at(manifest, end)
     _, words, counts, sizes = load_dataset(config.data, view)
-    plans = make_plans(config, view, sizes, world_size, rank, first)
+    plans = make_plans(config, view, sizes, world_size, rank, first, blocks)
     return TrainingStage(first, end, base_step, words=words, counts=counts, plans=plans, **schedule)

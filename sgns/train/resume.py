@@ -31,8 +31,8 @@ RESUME_FIELDS = (
     "pool_scale",
     "engine",
 )
-# fields that matter with several ranks only (sgns.train.sync)
-SYNC_FIELDS = ("sync_pairs", "sync_hot", "sync_combine")
+# fields that matter with several ranks, real or emulated, only (sgns.train.blocks)
+BLOCK_FIELDS = ("rounds", "emulate_ranks", "global_negatives")
 
 
 def read_resume_state(config) -> dict | None:
@@ -63,13 +63,17 @@ def as_saved(config, saved: dict):
 
 def check_resumable(saved: dict, config, world_size: int = 1) -> None:
     """Raise ValueError naming the first field where a checkpoint's config and `config` differ
-    (the --sync-* fields too when there are several ranks)."""
-    if world_size > 1 and "sync_pairs" not in saved:
+    (the block scheme's fields too when there are several ranks, real or emulated)."""
+    if world_size > 1 and "rounds" not in saved:
         raise ValueError(
-            "the checkpoint was written by an older sgns-train whose ranks synchronised every "
-            "step; it cannot continue under --sync-pairs: use a new --output"
+            "the checkpoint was written by an older sgns-train whose ranks trained replicas of "
+            "the table; it cannot continue with ranks that own blocks of it: use a new --output"
         )
-    for name in RESUME_FIELDS + (SYNC_FIELDS if world_size > 1 else ()):
+    several = world_size > 1 or config.emulate_ranks > 1 or saved.get("emulate_ranks", 0) > 1
+    # a checkpoint written before the block fields existed trained one process: their defaults
+    before = {f.name: f.default for f in dataclasses.fields(config) if f.name in BLOCK_FIELDS}
+    saved = {**before, **saved} if several else saved
+    for name in RESUME_FIELDS + (BLOCK_FIELDS if several else ()):
         if name in saved and saved[name] != getattr(config, name):
             flag = "--" + name.replace("_", "-")
             raise ValueError(

@@ -24,6 +24,7 @@ really occurs with.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -155,6 +156,27 @@ def row_multiplicity(mask: torch.Tensor, layout: RowLayout) -> torch.Tensor:
         return torch.cat([mask, mask, pool])
     own = mask.unsqueeze(1).expand(-1, layout.negatives).reshape(-1)
     return torch.cat([mask, mask, own])
+
+
+# A mean loss per pair this many times the initial table's is divergence: SGD from word2vec's
+# initialisation lowers the loss; a run whose updates overshoot raises it without bound long
+# before it overflows (8 ranks whose summed changes overshot went from about 4 to 1e20, then inf).
+LOSS_GROWTH = 4.0
+
+
+def loss_limit(config) -> float:
+    """The mean loss per pair beyond which a run has diverged (sgns.train.trainer)."""
+    return LOSS_GROWTH * initial_loss(config)
+
+
+def initial_loss(config) -> float:
+    """The mean loss per pair of word2vec's initial table (output rows zero, every score 0):
+    ln 2 for the positive and for each negative the loss counts (K, or the whole pool unscaled
+    with --no-pool-scale)."""
+    negatives = config.negatives
+    if config.negative_mode == "pool" and not config.pool_scale:
+        negatives = config.pool_size
+    return (1 + negatives) * math.log(2)
 
 
 def decayed_lr(step, base_step: int, total_steps: int, lr: float, min_lr_ratio: float):

@@ -2,8 +2,8 @@
 
 Rows 0..V-1 are the input vectors v (the centers'), rows V..2V-1 the output vectors u (the
 contexts' and negatives'): word w's input row is w, its output row V + w. One table instead of
-two lets a step gather and update every row it touches with one index, and ranks synchronise
-it with one all-reduce (sgns.train.sync). Everything
+two lets a step gather and update every row it touches with one index, and ranks gather it
+with one all-reduce (sgns.train.exchange). Everything
 that reads or grows the table goes through the functions here (the C kernel takes V and applies
 the same rule; see sgns/train/native/sgns_kernel.c).
 

@@ -4,11 +4,11 @@ A step trains a batch of `batch_size` pairs, always of that shape (a short batch
 its padding masked by the valid count), as batch_size / micro_batch sequential micro-steps.
 Each micro-step draws its own negatives (a pool of pool_size, or K per pair), computes the update
 of its pairs at the parameters before it (sgns.train.step), caps rows summed too often
-(--row-cap) and applies it; the next micro-step sees the result. Ranks train their own replicas
-and meet between steps (sgns.train.sync), so a step holds no collective. So
-what one summed update holds, and so the quality, is set by the micro-step, whatever the batch:
-a batch is how many pairs one call (one CUDA graph replay) carries. Cost per pair is flat in
-the batch; the pool does not grow with it.
+(--row-cap) and applies it; the next micro-step sees the result. Ranks train the table blocks
+they own and exchange blocks between episodes (sgns.train.exchange), so a step holds no
+collective. So what one summed update holds, and so the quality, is set by the micro-step,
+whatever the batch: a batch is how many pairs one call (one CUDA graph replay) carries. Cost
+per pair is flat in the batch; the pool does not grow with it.
 
 No host-device synchronisation inside a step: negatives come from a counter-based generator
 keyed by (rank, step, micro-step) (sgns.train.sampler), the learning rate is computed on the
@@ -38,7 +38,8 @@ from sgns.train.step import (
 
 def step_mode(config, device: torch.device) -> str:
     """The step mode `auto` means here: a CUDA graph on a GPU, else eager. A step holds no
-    collective (ranks synchronise between steps: sgns.train.sync), so every rank can replay one."""
+    collective (ranks exchange blocks between episodes: sgns.train.exchange), so every rank can
+    replay one."""
     if config.step_mode != "auto":
         if config.step_mode == "graph" and device.type != "cuda":
             raise ValueError("--step-mode graph needs a CUDA device")
@@ -49,7 +50,13 @@ def step_mode(config, device: torch.device) -> str:
 class TorchEngine:
     """One rank's tensor step for one training stage (see the module docstring)."""
 
-    def __init__(self, config, ctx, stage: TrainingStage, sampler: AliasSampler):
+    def __init__(
+        self, config, ctx, stage: TrainingStage, sampler: AliasSampler, host_lr: bool = False,
+        rank: int | None = None,
+    ):  # fmt: skip
+        """`rank` keys the negatives (default: ctx.rank); `host_lr`: take each step's lr from
+        the caller (the block scheme's schedule in pairs) instead of computing it on the device
+        from the step counter."""
         if config.negative_mode not in ("pool", "pair"):
             raise ValueError(
                 f"negative_mode {config.negative_mode!r}: settle it first (engines.resolve)"
@@ -65,7 +72,7 @@ class TorchEngine:
         )
         pool = config.negative_mode == "pool"
         self.negative_shape = (config.pool_size,) if pool else (self.micro, config.negatives)
-        self.seed = stream_seed(config.seed, "negatives", ctx.rank)
+        self.seed = stream_seed(config.seed, "negatives", ctx.rank if rank is None else rank)
         self.old_words = stage.old_words if stage.old_ratio != 1.0 else 0
         self.positions = torch.arange(self.micro, device=device)  # (b,)
         ones = torch.ones(self.micro, device=device)
@@ -80,6 +87,8 @@ class TorchEngine:
             self._run = torch.compile(self._step, fullgraph=True, dynamic=False)
         self.graph = None  # (torch.cuda.CUDAGraph, static inputs, static output) once captured
         self.full = torch.tensor(config.batch_size, device=device)  # a full batch's valid count
+        self.host_lr = host_lr
+        self.lr_now = torch.zeros((), device=device)  # host_lr: the step's lr, filled per step
 
     def close(self) -> None:
         self.graph = None
@@ -95,7 +104,9 @@ class TorchEngine:
         """Train a batch (centers, contexts: (batch_size,) int32 or int64 on the device; `valid`
         of them real, an int or a 0-dim device tensor) into `weights` in place; returns its
         summed loss (a float64 0-dim tensor on the device). `step` and `lr` are the host's
-        view; the step uses its own device counter."""
+        view; the step uses its own device counter (and the host's lr with `host_lr`)."""
+        if self.host_lr:
+            self.lr_now.fill_(lr)  # a scalar kernel argument: no host sync
         if self.mode == "graph":
             return self._replay(weights, centers, contexts, valid)
         if self.mode == "compile" and not isinstance(valid, torch.Tensor):
@@ -111,11 +122,16 @@ class TorchEngine:
     def _step(self, weights, centers, contexts, valid):
         centers, contexts = centers.long(), contexts.long()
         config, stage = self.config, self.stage
-        lr = decayed_lr(
-            self.step_count, stage.base_step, stage.total_steps, stage.lr, config.min_lr_ratio
-        )
+        if self.host_lr:
+            lr = self.lr_now
+        else:
+            lr = decayed_lr(
+                self.step_count, stage.base_step, stage.total_steps, stage.lr, config.min_lr_ratio
+            )
         loss = None
         for m in range(self.micro_steps):
+            if m and isinstance(valid, int) and valid <= m * self.micro:
+                break  # eager, known on the host: the rest is padding, which changes nothing
             part = slice(m * self.micro, (m + 1) * self.micro)
             count, micro_steps = self.step_count, self.micro_steps
             counter = count if micro_steps == 1 else count * micro_steps + m  # keys the draws

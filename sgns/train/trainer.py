@@ -9,10 +9,6 @@ Several nodes (run on each node; RANK / LOCAL_RANK come from torchrun):
         -m sgns.train --data DATA --output RUN
 Elastic restarts continue from the last checkpoint:
     torchrun --max-restarts 3 --nproc-per-node N -m sgns.train --data DATA --output RUN --resume
-From Python, the same run (a resumed one included) as the command line gives:
-    from sgns.train.config import TrainConfig
-    from sgns.train.trainer import train
-    train(TrainConfig(data="DATA", output="RUN", resume=True))
 
 Online training (new increments from sgns-preprocess --append or --watch; see sgns.train.plan,
 sgns.train.resume): resume the run on the grown dataset, or keep it following the dataset:
@@ -35,7 +31,7 @@ import time
 import torch
 
 from sgns import dataset, rundir
-from sgns.train import distributed, engines, run_files, seeds, sync
+from sgns.train import distributed, engines, episodes, run_files, seeds
 from sgns.train.checkpoint import (
     CheckpointWriter,
     checkpoint_path,
@@ -46,20 +42,21 @@ from sgns.train.config import TrainConfig
 from sgns.train.follow import StopSignals, follow
 from sgns.train.loader import PairBatches
 from sgns.train.metrics import Clock, Interval, RunLog, progress
-from sgns.train.plan import EpochPlan, TrainingStage, load_stage, rank_batch_pairs
+from sgns.train.plan import TrainingStage, load_stage, rank_batch_pairs
 from sgns.train.resume import (
     as_saved,
     check_continuation,
     check_same_plan,
     read_resume_state,
 )
+from sgns.train.step import initial_loss, loss_limit
 from sgns.train.table import check_table_fits, grow_weights, init_weights
 
 log = logging.getLogger(__name__)
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss or the parameters became NaN or infinite; the last checkpoint is kept."""
+    """The loss grew without bound or became NaN/inf; the last checkpoint is kept."""
 
 
 class Trainer:
@@ -74,13 +71,15 @@ class Trainer:
         if state is not None:
             config = as_saved(config, state["config"])
         self.config = config = engines.resolve(config, ctx.device, state and state["config"])
+        self.blocks = episodes.blocks_of(config, ctx)  # ranks of the block scheme (1: one)
         if state is not None:
             check_continuation(state, config, self.manifest, ctx.world_size)
-        self.step, self.epoch, self.batch = 0, 0, 0
+        self.step, self.epoch, self.batch, self.chunk = 0, 0, 0, 0
         self.epoch_loss, self.epoch_pairs, self.pairs_done = 0.0, 0, 0
         self.record_loss, self.record_pairs = 0.0, 0  # since the last metrics step record
         self.signals = StopSignals() if config.follow else None
         self.engine = None  # sgns.train.engines, made for each stage
+        self.engines = {}  # the block scheme's: one per hosted rank (self.engine among them)
         self.vocab_written = -1  # the stage end whose vocabulary RUN/vocab.tsv holds
         self.resumed = state is not None
         self.saved_step = state["step"] if state is not None else None  # the last checkpoint's
@@ -106,23 +105,30 @@ class Trainer:
     def _load_stage(self, first: int, end: int, base_step: int, **schedule) -> TrainingStage:
         ctx = self.ctx
         return load_stage(
-            self.config, self.manifest, first, end, ctx.world_size, ctx.rank, base_step, **schedule
-        )
+            self.config, self.manifest, first, end, ctx.world_size, ctx.rank, base_step,
+            self.blocks, **schedule,
+        )  # fmt: skip
 
     def _enter(self, stage: TrainingStage, weights: torch.Tensor) -> None:
         """Train `stage` from here on, with `weights` (2V, D) sized to its vocabulary."""
         self.stage, self.words = stage, stage.words
         self.plans, self.total_steps = stage.plans, stage.total_steps
         self.weights = weights.to(self.ctx.device)
-        if self.engine is not None:
-            self.engine.close()
-        self.engine = engines.make_engine(self.config, self.ctx, stage, self.threads)
-        self.engine.start(self.step, self.weights)
-        # the replicas are identical here (the same init, checkpoint or last synchronisation)
-        self.sync = sync.make(self.config, self.ctx.world_size, self.weights)  # None: 1 process
-        self.sampler = self.engine.sampler
+        self.close_engines()
+        if self.blocks > 1:
+            self.exchange, self.engines = episodes.start_stage(self, stage)
+            self.engine = self.engines[self.exchange.hosted[0]]
+        else:
+            self.engine = engines.make_engine(self.config, self.ctx, stage, self.threads)
+            self.engine.start(self.step, self.weights)
         self.fingerprint = dataset.vocab_fingerprint(stage.words, stage.counts)
         self.words_fingerprint = dataset.words_fingerprint(stage.words)  # once a stage
+
+    def close_engines(self) -> None:
+        """Close the stage's engine(s) (the block scheme's one per hosted rank)."""
+        for engine in {id(e): e for e in (self.engine, *self.engines.values()) if e}.values():
+            engine.close()
+        self.engine, self.engines = None, {}
 
     def grow(self, end: int) -> None:
         """Start the stage of increments [current end, end): the tables grow to its vocabulary,
@@ -141,20 +147,19 @@ class Trainer:
             cfg.increment_lr,
         )  # fmt: skip
         self._enter(stage, weights)
-        self.epoch, self.batch = 0, 0
-
-    def state(self) -> dict:
-        """The checkpoint, its weights a snapshot on the device."""
-        return training_state(self)
+        self.epoch, self.batch, self.chunk = 0, 0, 0
 
     def save(self) -> None:
-        """Checkpoint, unless the parameters are no longer finite (then stop, keep the last)."""
+        """Checkpoint, unless the parameters are no longer finite (then stop, keep the last).
+        In the block scheme the ranks first gather the whole table (between chunks)."""
+        if self.blocks > 1:
+            self.exchange.gather(self.weights)
         if not bool(torch.isfinite(self.weights).all()):  # identical replicas: same on all ranks
             raise self.diverged(f"the parameters became NaN/inf at step {self.step}")
         if self.ctx.is_main:  # replicas are identical: rank 0 alone snapshots and writes
             path = checkpoint_path(self.config.output)
             stage = self.stage  # the vocabulary of the checkpoint's stage, written after it
-            self.writer.submit(path, self.state(), then=lambda: self.write_vocab(stage))
+            self.writer.submit(path, training_state(self), then=lambda: self.write_vocab(stage))
         self.saved_step, self.saved_at = self.step, time.monotonic()
 
     def diverged(self, what: str) -> TrainingDiverged:
@@ -219,7 +224,10 @@ class Trainer:
 
     def run_stage(self) -> bool:
         """Train the current stage's remaining epochs; False if stopped early."""
-        bar = progress(self.ctx.is_main, self.total_steps, self.step - self.stage.base_step)
+        if self.blocks > 1:
+            bar = episodes.progress_bar(self)
+        else:
+            bar = progress(self.ctx.is_main, self.total_steps, self.step - self.stage.base_step)
         self.clock = Clock(self.pairs_done)
         try:
             while self.epoch < self.config.epochs:
@@ -231,6 +239,8 @@ class Trainer:
 
     def run_epoch(self, bar) -> bool:
         """Train from (epoch, batch) to the end of the epoch; False if stopped early."""
+        if self.blocks > 1:
+            return episodes.run_block_epoch(self, bar)
         cfg, plan = self.config, self.plans[self.epoch]
         epoch_start = time.time()
         interval = Interval(self.ctx.device)
@@ -238,7 +248,11 @@ class Trainer:
             self.end_epoch(0.0)
             self.save()
             return True
-        for centers, contexts, valid in self.loader(plan):
+        batches = PairBatches(
+            plan.units, cfg.batch_size, plan.steps, len(self.words), self.batch,
+            cfg.num_workers, self.ctx.device,
+        )  # fmt: skip
+        for centers, contexts, valid in batches:
             lr = self.stage.lr_at(self.step, cfg.min_lr_ratio)
             pairs = sum(rank_batch_pairs(plan.rank_pairs, cfg.batch_size, self.batch))
             loss = self.engine.step(self.weights, centers, contexts, valid, self.step, lr)
@@ -250,8 +264,6 @@ class Trainer:
             save = last or (cfg.checkpoint_interval and self.step % cfg.checkpoint_interval == 0)
             stop = bool(cfg.stop_after_steps and self.step >= cfg.stop_after_steps)
             save = save or (record and self.checkpoint_due())
-            if self.sync is not None:  # a checkpoint waits for the replicas to be identical
-                save, stop = self.sync.after_step(self.weights, self.step, last, save, stop)
             if record or last or save or stop:
                 self.flush(interval)  # before any save: a NaN state is never written
             signalled = save and self.signals is not None and self.signals.any(self.ctx)
@@ -268,25 +280,26 @@ class Trainer:
                 return False
         return True
 
-    def loader(self, plan: EpochPlan) -> PairBatches:
-        cfg = self.config
-        return PairBatches(
-            plan.units, cfg.batch_size, plan.steps, len(self.words), self.batch,
-            cfg.num_workers, self.ctx.device,
-        )  # fmt: skip
-
     def checkpoint_due(self) -> bool:
-        """Whether --checkpoint-seconds have passed since the last save, on any rank (all
-        ranks agree: a collective at a metrics record, where the loss is reduced anyway)."""
+        """Whether --checkpoint-seconds have passed since the last save, on any rank."""
         seconds = self.config.checkpoint_seconds
         due = bool(seconds) and time.monotonic() - self.saved_at >= seconds
         return distributed.any_rank(due, self.ctx)
 
     def flush(self, interval) -> None:
         """Reduce the interval's loss over ranks into the totals; stop on NaN/inf."""
-        loss_sum, pairs = interval.reduce(self.ctx.world_size)
+        self.add_loss(*interval.reduce(self.ctx.world_size))
+
+    def add_loss(self, loss_sum: float, pairs: int) -> None:
+        """Add a summed loss of `pairs` pairs (all ranks) to the totals; stop on NaN/inf."""
         if not math.isfinite(loss_sum):
             raise self.diverged(f"the loss became {loss_sum} before step {self.step}")
+        if pairs and loss_sum / pairs > loss_limit(self.config):
+            raise self.diverged(
+                f"the loss grew to {loss_sum / pairs:.4g} per pair before step {self.step} "
+                f"(beyond {loss_limit(self.config):.3g}: a fresh table's is "
+                f"{initial_loss(self.config):.2f})"
+            )
         self.epoch_loss += loss_sum
         self.epoch_pairs += pairs
         self.pairs_done += pairs
@@ -306,7 +319,7 @@ class Trainer:
         self.runlog.epoch(
             self.epoch, self.epoch_loss / max(self.epoch_pairs, 1), self.epoch_pairs, seconds
         )
-        self.epoch, self.batch = self.epoch + 1, 0
+        self.epoch, self.batch, self.chunk = self.epoch + 1, 0, 0
         self.epoch_loss, self.epoch_pairs = 0.0, 0
 
     def finish(self) -> str:
@@ -331,7 +344,7 @@ def train(config: TrainConfig) -> str | None:
         return trainer.train()
     finally:
         if trainer is not None:
-            trainer.engine.close()
+            trainer.close_engines()
             trainer.writer.close()
         torch.set_num_threads(before)
         distributed.teardown(ctx)
