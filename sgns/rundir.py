@@ -14,6 +14,7 @@ The names live here and nowhere else. No torch and no Beam here.
 
 from __future__ import annotations
 
+import json
 import os
 
 CONFIG_FILE = "config.json"
@@ -27,6 +28,48 @@ EVAL_FILE = "eval.json"
 REPORT_FILE = "report.html"
 
 
+# what a run needs again (--resume, sgns-export, sgns-eval, sgns-report), and a dataset's own
+# files: no command writes its --output over them
+RUN_OWN_FILES = (CONFIG_FILE, VOCAB_FILE, CHECKPOINT_FILE, METRICS_FILE, EVAL_FILE)
+DATASET_OWN_FILES = ("manifest.json", "vocab.tsv", "counts.tsv")
+
+
 def run_path(run: str, name: str) -> str:
     """The path of one of the names above inside the run directory `run`."""
     return os.path.join(run, name)
+
+
+def is_run(directory: str) -> bool:
+    """Whether `directory` holds an sgns run: a checkpoint, or a config.json sgns-train wrote."""
+    if os.path.exists(run_path(directory, CHECKPOINT_FILE)):
+        return True  # (its config.json may be damaged: a resume rewrites it)
+    try:
+        with open(run_path(directory, CONFIG_FILE), encoding="utf-8") as f:
+            config = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and {"dataset", "world_size", "dim"} <= config.keys()
+
+
+def check_run_output(directory: str) -> None:
+    """Raise ValueError when `directory` exists, holds files and is no sgns run: a run would
+    write its config.json, vocab.tsv, metrics.jsonl and vectors.txt over a user's files."""
+    if os.path.isdir(directory) and os.listdir(directory) and not is_run(directory):
+        raise ValueError(
+            f"--output {directory!r} is a non-empty directory that is not an sgns run (it has "
+            "no config.json of sgns-train); give a new or empty directory"
+        )
+
+
+def check_not_own_file(path: str, flag: str = "--output") -> None:
+    """Raise ValueError when `path` is one of a run's or a dataset's own files (writing there
+    would destroy the checkpoint --resume needs, the vocabulary sgns-export reads, ...)."""
+    directory, name = os.path.split(os.path.abspath(path))
+    of_run = name in RUN_OWN_FILES and is_run(directory)
+    of_data = name in DATASET_OWN_FILES and os.path.exists(os.path.join(directory, "manifest.json"))
+    if of_run or of_data:
+        what = "run" if of_run else "dataset"
+        raise ValueError(
+            f"{flag} {path!r} is the {what}'s own {name}; writing there would destroy it: give "
+            "another file"
+        )

@@ -153,6 +153,33 @@ def test_export_onto_a_directory_is_one_line(tmp_path):
     assert not [n for n in os.listdir(tmp_path) if ".tmp" in n]
 
 
+def test_a_users_directory_is_not_written_over_by_a_run(tmp_path):
+    data, out = str(tmp_path / "data"), tmp_path / "mine"
+    write_tiny_dataset(data)
+    out.mkdir()
+    mine = {"config.json": '{"theirs": 1}', "vocab.tsv": "a\t1\n", "vectors.txt": "x"}
+    for name, text in mine.items():
+        (out / name).write_text(text)
+    code, err = _cli("sgns.train.cli", ["--data", data, "--output", str(out), "--device", "cpu"])
+    assert code == 2 and "not an sgns run" in _one_line(err, "sgns-train")
+    assert {p.name: p.read_text() for p in out.iterdir()} == mine  # nothing touched
+
+
+@pytest.mark.parametrize("name", ["checkpoint.pt", "vocab.tsv", "config.json"])
+@pytest.mark.parametrize("module,prog", [("sgns.train.export", "sgns-export"),
+                                         ("sgns.report.cli", "sgns-report")])  # fmt: skip
+def test_export_and_report_never_write_over_a_runs_own_files(tmp_path, name, module, prog):
+    data, run = str(tmp_path / "data"), tmp_path / "run"
+    write_tiny_dataset(data)
+    train(tiny_config(data, str(run), epochs=1))
+    before = (run / name).read_bytes()
+    code, err = _cli(module, [str(run), "--output", str(run / name)])
+    assert code == 2 and f"the run's own {name}" in _one_line(err, prog)
+    assert (run / name).read_bytes() == before
+    code, err = _cli("sgns.train.export", [str(run), "--output", os.path.join(data, "vocab.tsv")])
+    assert code == 2 and "the dataset's own vocab.tsv" in _one_line(err, "sgns-export")
+
+
 def test_a_table_too_large_for_the_machine_says_how_much_it_needs(tmp_path):
     data = str(tmp_path / "data")
     write_tiny_dataset(data, vocab_size=40)

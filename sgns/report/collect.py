@@ -25,6 +25,7 @@ from sgns.rundir import (
     REPORT_FILE,
     VECTORS_FILE,
     VOCAB_FILE,
+    check_not_own_file,
     run_path,
 )
 from sgns.vectors import read_vectors
@@ -59,6 +60,8 @@ class ReportConfig:
 
     @property
     def html_path(self) -> str:
+        if self.output:
+            check_not_own_file(self.output)
         return self.output or run_path(self.run, REPORT_FILE)
 
 

@@ -22,6 +22,7 @@ def export_run(run: str, output: str, fmt: str = "text", which: str = "input") -
     """Write the vectors of the run directory `run` to `output` in `fmt`."""
     if os.path.isdir(output):
         raise ValueError(f"--output {output!r} is a directory; give the path of the file to write")
+    rundir.check_not_own_file(output)
     path = checkpoint_path(run)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{run!r} has no {os.path.basename(path)}: not an sgns-train run")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from sgns import dataset
+from sgns import dataset, rundir
 from sgns.train.checkpoint import checkpoint_path, load_checkpoint
 
 RESUME_FIELDS = (
@@ -37,7 +37,9 @@ BLOCK_FIELDS = ("rounds", "emulate_ranks", "global_negatives")
 
 def read_resume_state(config) -> dict | None:
     """The checkpoint in config.output to continue, or None when there is none; a checkpoint
-    without --resume is refused (a new run would overwrite it)."""
+    without --resume is refused (a new run would overwrite it), and so is an --output that
+    holds files but no sgns run (rundir.check_run_output)."""
+    rundir.check_run_output(config.output)
     path = checkpoint_path(config.output)
     if not os.path.exists(path):
         return None
