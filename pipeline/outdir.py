@@ -26,11 +26,8 @@ OUTPUT/, and a folder is removed or moved object by object.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
 import os
-import socket
 
 from apache_beam.io.filesystems import FileSystems
 
@@ -39,11 +36,10 @@ from pipeline.manifest import write_manifest
 from pipeline.outputs import is_local, publish_file, write_bytes
 from pipeline.pieces import PIECES_DIR
 from sgns.dataset import COUNTS_FILE, MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR, VOCAB_FILE
-from sgns.files import FILE_MODE, TEMP_PREFIX
+from sgns.files import LOCK_FILE, TEMP_PREFIX, DirectoryLock
 
 log = logging.getLogger(__name__)
 
-LOCK_FILE = ".lock"
 MARKER_FILE = ".sgns-dataset"
 STAGING_DIR = TEMP_PREFIX + "overwrite"
 LEGACY_PIECES_DIR = ".tmp-pieces"  # what sgns before 2026-12 left after a killed run
@@ -178,49 +174,16 @@ def _move(source: str, target: str) -> None:
     FileSystems.rename(sources, [target + p[len(source) :] for p in sources])
 
 
-class DatasetLock:
-    """Holds an OS lock on DIR/.lock (pid and host written in it) while a run writes a local
+class DatasetLock(DirectoryLock):
+    """Holds an OS lock on DIR/.lock (sgns.files.DirectoryLock) while a run writes a local
     dataset directory; refuses to start while another process holds it. On an object store, a
     no-op (see the module docstring)."""
 
     def __init__(self, output: str):
-        self._path = os.path.join(output, LOCK_FILE) if is_local(output) else None
-        self._me = f"pid {os.getpid()} on {socket.gethostname()}"
-        self._fd = None
+        super().__init__(output, "sgns-preprocess")
+        self.local = is_local(output)
 
     def __enter__(self) -> DatasetLock:
-        if self._path is None:
-            return self
-        os.makedirs(os.path.dirname(self._path) or ".", exist_ok=True)
-        while True:
-            fd = os.open(self._path, os.O_CREAT | os.O_RDWR, FILE_MODE)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "starting"
-                os.close(fd)
-                raise ValueError(
-                    f"another sgns-preprocess ({holder}) is writing "
-                    f"{os.path.dirname(self._path)!r}; wait for it to finish"
-                ) from None
-            if _same_file(fd, self._path):
-                break
-            os.close(fd)  # the holder before us removed that file as it left: take the new one
-        os.ftruncate(fd, 0)
-        os.write(fd, (self._me + "\n").encode())
-        self._fd = fd
+        if self.local:
+            super().__enter__()
         return self
-
-    def __exit__(self, *exc) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(FileNotFoundError):  # the directory may be gone
-                os.unlink(self._path)  # while still holding it: a waiter then sees another file
-            os.close(self._fd)
-            self._fd = None
-
-
-def _same_file(fd: int, path: str) -> bool:
-    try:
-        return os.stat(path).st_ino == os.fstat(fd).st_ino
-    except FileNotFoundError:
-        return False

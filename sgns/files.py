@@ -26,8 +26,10 @@ sgns-preprocess writes through Beam's filesystems.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
+import socket
 import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -159,3 +161,58 @@ def open_parquet(location: str, **options):
     store, path = filesystem(location)
     # pre_buffer: a row group's column chunks in one coalesced read, not one request each
     return pq.ParquetFile(path, filesystem=store, pre_buffer=True, **options)
+
+
+LOCK_FILE = ".lock"  # in a dataset or run directory: held by its one writer (DirectoryLock)
+
+
+class DirectoryLock:
+    """An OS lock (flock) on DIR/.lock, with the holder's pid and host written in it, held while
+    one process writes DIR: taken and broken by the kernel, so a crashed holder's is free at
+    once. `what` names the writer in the error a second one gets (ValueError)."""
+
+    def __init__(self, directory: str, what: str):
+        self.path, self.what = os.path.join(directory, LOCK_FILE), what
+        self.fd = None
+
+    def __enter__(self) -> DirectoryLock:
+        return self.take()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    def take(self) -> DirectoryLock:
+        """Take the lock (ValueError naming the holder when another process has it)."""
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, FILE_MODE)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "starting"
+                os.close(fd)
+                raise ValueError(
+                    f"another {self.what} ({holder}) is writing "
+                    f"{os.path.dirname(self.path)!r}; wait for it to finish"
+                ) from None
+            if _same_file(fd, self.path):
+                break
+            os.close(fd)  # the holder before us removed that file as it left: take the new one
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
+        self.fd = fd
+        return self
+
+    def release(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(FileNotFoundError):  # the directory may be gone
+                os.unlink(self.path)  # while still holding it: a waiter then sees another file
+            os.close(self.fd)
+            self.fd = None
+
+
+def _same_file(fd: int, path: str) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False

@@ -8,6 +8,7 @@
     RUN/tensorboard/     TensorBoard scalars (--tensorboard)
     RUN/STOP             made by a user: a --follow run stops at its next poll
     RUN/eval.json, RUN/report.html    written by sgns-eval --json and sgns-report
+    RUN/.lock            held by the one sgns-train writing the run (sgns.files.DirectoryLock)
 
 The names live here and nowhere else. No torch and no Beam here.
 """
@@ -54,7 +55,8 @@ def is_run(directory: str) -> bool:
 def check_run_output(directory: str) -> None:
     """Raise ValueError when `directory` exists, holds files and is no sgns run: a run would
     write its config.json, vocab.tsv, metrics.jsonl and vectors.txt over a user's files."""
-    if os.path.isdir(directory) and os.listdir(directory) and not is_run(directory):
+    held = [n for n in os.listdir(directory) if n != ".lock"] if os.path.isdir(directory) else []
+    if held and not is_run(directory):  # (.lock: sgns.files.LOCK_FILE, a run that began)
         raise ValueError(
             f"--output {directory!r} is a non-empty directory that is not an sgns run (it has "
             "no config.json of sgns-train); give a new or empty directory"

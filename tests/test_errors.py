@@ -165,6 +165,22 @@ def test_a_users_directory_is_not_written_over_by_a_run(tmp_path):
     assert {p.name: p.read_text() for p in out.iterdir()} == mine  # nothing touched
 
 
+def test_a_second_trainer_of_one_run_is_refused_naming_the_first(tmp_path):
+    from sgns.files import DirectoryLock
+
+    data, run = str(tmp_path / "data"), str(tmp_path / "run")
+    write_tiny_dataset(data)
+    train(tiny_config(data, run, epochs=1, stop_after_steps=3))  # a run, with its lock released
+    with DirectoryLock(run, "sgns-train"):  # as a first trainer holds it while it runs
+        before = {n: (tmp_path / "run" / n).read_bytes() for n in ("config.json", "checkpoint.pt")}
+        same = ["--dim", "8", "--batch-size", "50", "--lr", "0.05", "--seed", "3"]
+        same += ["--pool-size", "10", "--epochs", "1", "--device", "cpu"]  # tiny_config's
+        code, err = _cli("sgns.train.cli", ["--data", data, "--output", run, "--resume", *same])
+        assert code == 2 and f"pid {os.getpid()}" in _one_line(err, "sgns-train")
+        assert {n: (tmp_path / "run" / n).read_bytes() for n in before} == before
+    assert train(tiny_config(data, run, epochs=1, resume=True)) is not None  # free again
+
+
 @pytest.mark.parametrize("name", ["checkpoint.pt", "vocab.tsv", "config.json"])
 @pytest.mark.parametrize("module,prog", [("sgns.train.export", "sgns-export"),
                                          ("sgns.report.cli", "sgns-report")])  # fmt: skip

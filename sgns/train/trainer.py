@@ -31,6 +31,7 @@ import time
 import torch
 
 from sgns import dataset, rundir
+from sgns.files import DirectoryLock
 from sgns.train import distributed, engines, episodes, run_files, seeds
 from sgns.train.checkpoint import (
     CheckpointWriter,
@@ -43,12 +44,7 @@ from sgns.train.follow import StopSignals, follow
 from sgns.train.loader import PairBatches
 from sgns.train.metrics import Clock, Interval, RunLog, progress
 from sgns.train.plan import TrainingStage, load_stage, rank_batch_pairs
-from sgns.train.resume import (
-    as_saved,
-    check_continuation,
-    check_same_plan,
-    read_resume_state,
-)
+from sgns.train.resume import as_saved, check_continuation, check_same_plan, read_resume_state
 from sgns.train.step import initial_loss, loss_limit
 from sgns.train.table import check_table_fits, grow_weights, init_weights
 
@@ -182,7 +178,8 @@ class Trainer:
             self.vocab_written = stage.end
 
     def prepare_run_dir(self) -> None:
-        if self.ctx.is_main:
+        if self.ctx.is_main:  # one writer of a run at a time: the lock lives with the trainer
+            self.lock = DirectoryLock(self.config.output, "sgns-train").take()
             run_files.write_config(self.config, self.ctx.world_size)
             self.write_vocab()
 
@@ -214,6 +211,8 @@ class Trainer:
             self.writer.wait()  # the last checkpoint is on disk before train() returns
         finally:
             self.runlog.close()
+            if self.ctx.is_main:
+                self.lock.release()
             if self.signals:
                 self.signals.restore()
 
