@@ -165,6 +165,32 @@ def test_a_users_directory_is_not_written_over_by_a_run(tmp_path):
     assert {p.name: p.read_text() for p in out.iterdir()} == mine  # nothing touched
 
 
+@pytest.mark.parametrize(
+    "change,said",
+    [
+        (lambda s: {**s, "weights": s["weights"][:, :4].clone()}, "its table is"),
+        (lambda s: {**s, "batch": 10**6}, "past the plan"),
+        (lambda s: {**s, "epoch": 99}, "past the plan"),
+        (lambda s: {**s, "step": -5}, "is not counts"),
+    ],
+)
+def test_a_checkpoint_that_does_not_fit_its_run_is_damaged_in_one_line(tmp_path, change, said):
+    import torch
+
+    data, run = str(tmp_path / "data"), str(tmp_path / "run")
+    write_tiny_dataset(data)
+    assert train(tiny_config(data, run, epochs=2, stop_after_steps=3)) is None
+    path = checkpoint_path(run)
+    torch.save(change(torch.load(path, weights_only=True)), path)
+    same = ["--dim", "8", "--batch-size", "50", "--lr", "0.05", "--seed", "3"]
+    same += ["--pool-size", "10", "--epochs", "2", "--device", "cpu"]  # tiny_config's
+    code, err = _cli("sgns.train.cli", ["--data", data, "--output", run, "--resume", *same],
+                     timeout=60)  # fmt: skip
+    line = _one_line(err, "sgns-train")
+    assert code == 2 and "is damaged" in line and said in line, line
+    assert not os.path.exists(os.path.join(run, "vectors.txt"))
+
+
 def test_a_second_trainer_of_one_run_is_refused_naming_the_first(tmp_path):
     from sgns.files import DirectoryLock
 

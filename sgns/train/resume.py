@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
+import torch
+
 from sgns import dataset, rundir
 from sgns.train.checkpoint import checkpoint_path, load_checkpoint
 
@@ -126,12 +128,40 @@ def check_continuation(state: dict, config, manifest: dict, world_size: int) -> 
         )
 
 
-def check_same_plan(saved_stage: dict, total_steps: int, config) -> None:
-    """Raise ValueError when the dataset no longer gives the stage the checkpoint planned."""
-    planned = saved_stage.get("total_steps", total_steps)
+def check_same_plan(state: dict, stage, config) -> None:
+    """Raise ValueError when the dataset no longer gives the stage the checkpoint planned, or
+    when the checkpoint's table or position does not fit that stage (a damaged checkpoint: its
+    vectors would have another shape, or a position past the plan would never end)."""
+    total_steps = stage.total_steps
+    planned = state["stage"].get("total_steps", total_steps)
     if planned != total_steps:
         raise ValueError(
             f"the checkpoint in {config.output!r} planned {planned} steps for its stage but "
             f"{config.data!r} now gives {total_steps}: its shards changed since; use a new "
             "--output"
         )
+    weights, shape = state["weights"], (2 * len(stage.words), config.dim)
+    if not isinstance(weights, torch.Tensor) or weights.dtype != torch.float32:
+        _damaged(config, f"its table is {type(weights).__name__} {getattr(weights, 'dtype', '')}")
+    if tuple(weights.shape) != shape:
+        _damaged(config, f"its table is {tuple(weights.shape)}, the run's {shape}")
+    position = {k: state.get(k, 0) for k in ("step", "epoch", "batch", "chunk", "pairs_done")}
+    if not all(isinstance(v, int) and v >= 0 for v in position.values()):
+        _damaged(config, f"its position {position} is not counts")
+    epoch = position["epoch"]
+    if epoch > config.epochs or (epoch < config.epochs and _past(stage.plans[epoch], position)):
+        _damaged(config, f"its position {position} is past the plan of its stage")
+
+
+def _past(plan, position: dict) -> bool:
+    """Whether a checkpoint's position within an epoch lies beyond that epoch's plan."""
+    if hasattr(plan, "chunks"):  # the block scheme's
+        return position["chunk"] > len(plan.chunks)
+    return position["batch"] > plan.steps
+
+
+def _damaged(config, what: str):
+    raise ValueError(
+        f"the checkpoint in {config.output!r} is damaged ({what}); remove it to start anew, or "
+        "point --output elsewhere"
+    )

@@ -93,7 +93,7 @@ class Trainer:
             s = state["stage"]
             schedule = {k: s[k] for k in ("lr", "old_words", "old_ratio")}
             stage = self._load_stage(s["first"], s["end"], s["base_step"], **schedule)
-            check_same_plan(s, stage.total_steps, config)
+            check_same_plan(state, stage, config)
             weights = state["weights"]
             restore_training_state(self, state)
         self._enter(stage, weights)
