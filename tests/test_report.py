@@ -1,6 +1,7 @@
 """sgns-report: an HTML page with plots from a run directory, whatever is missing from it."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -136,6 +137,16 @@ def test_word_groups_name_planted_clusters_and_function_words(tmp_path):
     groups = word_groups(["w0", "w1", "w3", "other"], truth)
     assert groups == ["cluster 0", "cluster 1", "function words", None]
     assert word_groups(["w0"], None) == [None]
+
+
+def test_words_that_look_like_math_are_drawn_as_they_are(tmp_path):
+    from sgns.report import plots
+
+    words = ["$$", "$x^$", r"\frac", "plain", "$a$b", "x_{"]
+    vectors = np.random.default_rng(0).normal(size=(len(words), 5)).astype(np.float32)
+    path = str(tmp_path / "map.png")
+    plots.plot_projection(words, vectors, [None] * len(words), path)
+    assert os.path.getsize(path) > 0
 
 
 def test_pca_2d_puts_the_widest_direction_on_the_first_axis():

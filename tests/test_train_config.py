@@ -47,6 +47,14 @@ def test_resume_needs_the_same_blocks_only_with_several_ranks():
         check_resumable(single, TrainConfig(data="d", output="o", emulate_ranks=3))
 
 
+@pytest.mark.parametrize("name", ["lr", "ns_exponent", "min_lr_ratio", "replay", "row_cap"])
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), float("-inf")])
+def test_numbers_that_are_not_finite_are_refused_by_option(name, value):
+    flag = "--" + name.replace("_", "-")
+    with pytest.raises(ValueError, match=f"{flag} must be a finite number"):
+        TrainConfig(data="d", output="o", **{name: value})
+
+
 def test_global_negatives_only_in_an_emulation():
     TrainConfig(data="d", output="o", emulate_ranks=4, global_negatives=True)
     with pytest.raises(ValueError, match="--global-negatives needs --emulate-ranks"):

@@ -15,6 +15,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import numpy as np  # noqa: E402
 from matplotlib import patheffects  # noqa: E402
+
+# corpus words are drawn as they are: "$$" or "$x^$" is no math for mathtext to parse (and fail)
+matplotlib.rcParams["text.parse_math"] = False
 from matplotlib.ticker import EngFormatter  # noqa: E402
 
 DPI = 110

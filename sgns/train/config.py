@@ -9,6 +9,7 @@ every checkpoint. Figures behind the defaults: BENCHMARKS.md, "Figures behind th
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from sgns.train.native.build import MAX_DIM, MAX_NEGATIVES
@@ -27,6 +28,12 @@ POOL_RATIO = 51.2
 # Online training: in a later stage, the rows of the words trained before start at increment_lr
 # and the new words' rows at lr; increment_lr 0 means lr * INCREMENT_LR_RATIO.
 INCREMENT_LR_RATIO = 0.125
+
+
+FLOAT_FIELDS = (
+    "ns_exponent", "lr", "min_lr_ratio", "row_cap", "checkpoint_seconds", "increment_lr",
+    "replay", "poll_seconds",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,11 @@ class TrainConfig:
     follow_max_increments: int = 0  # --follow: stop after this many new increments (0: never)
 
     def __post_init__(self):
+        for name in FLOAT_FIELDS:  # inf or nan would pass every comparison below, or none
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(
+                    f"{_flag(name)} must be a finite number, got {getattr(self, name)}"
+                )
         positive = ("dim", "negatives", "epochs", "batch_size", "micro_batch", "log_interval")
         for name in positive:
             if getattr(self, name) < 1:
