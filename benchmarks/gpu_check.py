@@ -133,8 +133,9 @@ def step_throughput(lines: list[str], device: str, sizes, vocab: int = 31456) ->
     )
     micro = [(dim, batch, 4096) for dim, batch in sizes] + [(100, 65536, 512), (100, 65536, 128)]
     for dim, batch, micro_batch in micro:
+        pool = TrainConfig(data="d", output="o").pool_size  # the block scheme keeps it whole
         config = TrainConfig(data="d", output="o", dim=dim, batch_size=batch, engine="torch",
-                             micro_batch=micro_batch)  # fmt: skip
+                             micro_batch=micro_batch, pool_size=pool)  # fmt: skip
         config = resolve(config, torch.device(device))  # pool mode, as a run settles it
         stage = TrainingStage(0, 1, 0, 0.025, [""] * vocab, counts.tolist(), [])
         ctx = distributed.Context(0, 0, 1, torch.device(device))
