@@ -191,6 +191,33 @@ def test_a_checkpoint_that_does_not_fit_its_run_is_damaged_in_one_line(tmp_path,
     assert not os.path.exists(os.path.join(run, "vectors.txt"))
 
 
+def test_sigterm_stops_a_run_in_one_line_as_ctrl_c_does(tmp_path):
+    import signal
+    import time
+
+    data, run = str(tmp_path / "data"), str(tmp_path / "run")
+    write_tiny_dataset(data)
+    code = "import sys; from sgns.train.cli import main; main(sys.argv[1:])"
+    args = ["--data", data, "--output", run, "--device", "cpu", "--epochs", "100000"]
+    child = subprocess.Popen([sys.executable, "-c", code, *args], stderr=subprocess.PIPE,
+                             text=True, env=dict(os.environ, PYTHONPATH=ROOT))  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not os.path.exists(os.path.join(run, "metrics.jsonl")):  # training has begun
+            assert child.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        child.send_signal(signal.SIGTERM)
+        err = child.communicate(timeout=60)[1]
+    finally:
+        child.kill()
+    assert child.returncode == 128 + signal.SIGTERM
+    said = [line for line in err.splitlines() if line.startswith("sgns-train")]
+    assert said == [
+        "sgns-train: interrupted (SIGTERM); --resume continues from the last checkpoint"
+    ]
+    assert "Traceback" not in err
+
+
 def test_a_second_trainer_of_one_run_is_refused_naming_the_first(tmp_path):
     from sgns.files import DirectoryLock
 

@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import logging
 import os
+import signal
 import sys
 
 from sgns.errors import OneLineParser, fail
@@ -231,16 +232,35 @@ def main(argv=None) -> None:
         level=logging.INFO if is_main else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    received = [signal.SIGINT]
+    # one process: SIGTERM stops it as Ctrl-C does (--follow installs its own). Under torchrun
+    # the agent's SIGTERM must end a rank at once, also inside a collective: its default stays.
+    alone = int(os.environ.get("WORLD_SIZE", 1)) == 1
+    previous = signal.signal(signal.SIGTERM, _interrupt_as(received)) if alone else None
     try:
         train(TrainConfig(**vars(args)))
     except KeyboardInterrupt:
         if is_main:
-            print("sgns-train: interrupted; --resume continues from the last checkpoint",
-                  file=sys.stderr)  # fmt: skip
-        sys.exit(130)
+            name = signal.Signals(received[0]).name
+            print(f"sgns-train: interrupted ({name}); --resume continues from the last "
+                  "checkpoint", file=sys.stderr)  # fmt: skip
+        sys.exit(128 + received[0])
     except TrainingDiverged as e:
         if is_main:
             print(f"sgns-train: error: {e}", file=sys.stderr)
         sys.exit(3)
     except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
         sys.exit(fail("sgns-train", e, show=is_main))
+    finally:
+        if alone:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt_as(received: list):
+    """A SIGTERM handler that stops the run as Ctrl-C does (the same line, exit 128 + 15)."""
+
+    def handler(signum, frame):
+        received[0] = signum
+        raise KeyboardInterrupt
+
+    return handler
