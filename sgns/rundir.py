@@ -18,6 +18,10 @@ from __future__ import annotations
 import json
 import os
 
+from sgns.dataset import COUNTS_FILE, MANIFEST_FILE
+from sgns.dataset import VOCAB_FILE as DATASET_VOCAB_FILE
+from sgns.files import LOCK_FILE
+
 CONFIG_FILE = "config.json"
 VOCAB_FILE = "vocab.tsv"
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -32,7 +36,7 @@ REPORT_FILE = "report.html"
 # what a run needs again (--resume, sgns-export, sgns-eval, sgns-report), and a dataset's own
 # files: no command writes its --output over them
 RUN_OWN_FILES = (CONFIG_FILE, VOCAB_FILE, CHECKPOINT_FILE, METRICS_FILE, EVAL_FILE)
-DATASET_OWN_FILES = ("manifest.json", "vocab.tsv", "counts.tsv")
+DATASET_OWN_FILES = (MANIFEST_FILE, DATASET_VOCAB_FILE, COUNTS_FILE)
 
 
 def run_path(run: str, name: str) -> str:
@@ -55,8 +59,8 @@ def is_run(directory: str) -> bool:
 def check_run_output(directory: str) -> None:
     """Raise ValueError when `directory` exists, holds files and is no sgns run: a run would
     write its config.json, vocab.tsv, metrics.jsonl and vectors.txt over a user's files."""
-    held = [n for n in os.listdir(directory) if n != ".lock"] if os.path.isdir(directory) else []
-    if held and not is_run(directory):  # (.lock: sgns.files.LOCK_FILE, a run that began)
+    held = [n for n in os.listdir(directory) if n != LOCK_FILE] if os.path.isdir(directory) else []
+    if held and not is_run(directory):  # (the lock alone: a run that began)
         raise ValueError(
             f"--output {directory!r} is a non-empty directory that is not an sgns run (it has "
             "no config.json of sgns-train); give a new or empty directory"
@@ -68,7 +72,7 @@ def check_not_own_file(path: str, flag: str = "--output") -> None:
     would destroy the checkpoint --resume needs, the vocabulary sgns-export reads, ...)."""
     directory, name = os.path.split(os.path.abspath(path))
     of_run = name in RUN_OWN_FILES and is_run(directory)
-    of_data = name in DATASET_OWN_FILES and os.path.exists(os.path.join(directory, "manifest.json"))
+    of_data = name in DATASET_OWN_FILES and os.path.exists(os.path.join(directory, MANIFEST_FILE))
     if of_run or of_data:
         what = "run" if of_run else "dataset"
         raise ValueError(

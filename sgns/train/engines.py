@@ -84,7 +84,7 @@ def for_blocks(config: TrainConfig, ranks: int) -> TrainConfig:
         return config
     target = max(1, config.micro_pairs // ranks)
     micro = max(d for d in range(1, target + 1) if config.batch_size % d == 0)
-    return dataclasses.replace(config, micro_batch=micro, pool_size=config.pool_size)
+    return dataclasses.replace(config, micro_batch=micro)  # pool_size, resolved, is kept
 
 
 def make_engine(

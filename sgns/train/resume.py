@@ -17,6 +17,7 @@ import torch
 
 from sgns import dataset, rundir
 from sgns.train.checkpoint import checkpoint_path, load_checkpoint
+from sgns.train.plan import BlockEpochPlan
 
 RESUME_FIELDS = (
     "dim",
@@ -155,7 +156,7 @@ def check_same_plan(state: dict, stage, config) -> None:
 
 def _past(plan, position: dict) -> bool:
     """Whether a checkpoint's position within an epoch lies beyond that epoch's plan."""
-    if hasattr(plan, "chunks"):  # the block scheme's
+    if isinstance(plan, BlockEpochPlan):
         return position["chunk"] > len(plan.chunks)
     return position["batch"] > plan.steps
 
