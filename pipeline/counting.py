@@ -82,14 +82,16 @@ def summarize(
     return words, word_counts, merged, summary
 
 
-def check_vocabulary(summary: dict, min_count: int) -> None:
-    """Refuse unreadable inputs, an empty corpus or an empty vocabulary, with the fix."""
+def check_vocabulary(summary: dict, min_count: int, paths: list[str] = ()) -> None:
+    """Refuse unreadable inputs, an empty corpus or an empty vocabulary (of the input files
+    `paths`), with the fix."""
     bad = summary.get("bad_inputs", [])
     if bad:
         more = f" (and {len(bad) - 1} more input(s) like it)" if len(bad) > 1 else ""
         raise ValueError(bad[0] + more)
     if summary["tokens"] == 0:
-        raise ValueError("the corpus is empty: the input files hold no tokens")
+        named = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+        raise ValueError(f"the corpus is empty: the input files ({named}) hold no tokens")
     if summary["size"] == 0:
         raise ValueError(
             f"the vocabulary is empty: no word occurs --min-count {min_count} times "

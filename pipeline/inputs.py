@@ -16,14 +16,22 @@ import hashlib
 import os
 import stat
 
+from sgns.files import kind_of
+
 HEAD_TAIL_BYTES = 1 << 20
-_KINDS = (
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
+
+
+def split_inputs(values: list[str]) -> tuple[str, ...]:
+    """The files, directories and patterns that --input values name: a value that names an
+    existing local file or directory is taken as it is (commas and brackets in its name
+    included), any other is a comma-separated list of them."""
+    found: list[str] = []
+    for value in values:
+        if os.path.lexists(value):
+            found.append(value)
+        else:
+            found += [part.strip() for part in value.split(",") if part.strip()]
+    return tuple(found)
 
 
 def check_regular(path: str) -> None:
@@ -31,10 +39,9 @@ def check_regular(path: str) -> None:
     opened: a FIFO or a device is opened more than once here (fingerprint, then each run) and
     reading one may wait forever or never end."""
     mode = os.stat(path).st_mode
-    if stat.S_ISREG(mode):
-        return
-    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
-    raise ValueError(f"--input {path} is {kind}, not a regular file: give corpus files")
+    if not stat.S_ISREG(mode):
+        kind = kind_of(mode)
+        raise ValueError(f"--input {path} is {kind}, not a regular file: give corpus files")
 
 
 def head_tail_sha256(path: str, size: int, part: int = HEAD_TAIL_BYTES, opener=None) -> str:

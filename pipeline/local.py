@@ -34,7 +34,7 @@ from pipeline.counting import (
     everything_seen,
     summarize,
 )
-from pipeline.inputs import check_distinct, check_regular, describe_file
+from pipeline.inputs import check_distinct, check_regular, describe_file, split_inputs
 from pipeline.pairfile import write_pairs
 from pipeline.pairs import (
     WordIds,
@@ -87,7 +87,7 @@ def build(config: PipelineConfig, paths: list[str]) -> dict:
         stats = stats.add(block_stats)
     counts = counts_dict(merge_counts(tables))
     words, word_counts, merged, vocab = summarize(counts, stats, config.min_count, config.max_vocab)
-    check_vocabulary(vocab, config.min_count)
+    check_vocabulary(vocab, config.min_count, paths)
     seen, seen_counts = everything_seen(merged)
     add_fingerprints(vocab, words, word_counts, seen, seen_counts)
     _write_vocabulary(config.output, words, word_counts, seen, seen_counts)
@@ -151,13 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     names = ("min_count", "sample", "window", "passes", "num_shards", "seed", "block_bytes")
     defaults = {name: PipelineConfig.__dataclass_fields__[name].default for name in names}
     p = OneLineParser(prog="python -m pipeline.local", description=__doc__.split("\n")[0])
-    p.add_argument("--input", required=True, help="local files, comma-separated")
+    p.add_argument(
+        "--input", action="append", required=True, help="local files (as sgns-preprocess's)"
+    )
     p.add_argument("--output", required=True, help="dataset directory (new or empty)")
     p.add_argument("--lowercase", action="store_true")
     for name, value in defaults.items():
         p.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
     args = p.parse_args(argv)
-    inputs = tuple(args.input.split(","))
+    inputs = split_inputs(args.input)
     settings = {k: getattr(args, k) for k in defaults}
     try:
         if os.path.isdir(args.output) and os.listdir(args.output):

@@ -50,6 +50,8 @@ from pipeline.increment import (
     read_dataset,
     require_dataset,
 )
+from pipeline.inputs import split_inputs
+from pipeline.objectstore import store_error
 from pipeline.outdir import DatasetLock, claim, recover
 from pipeline.read import list_files
 from pipeline.runs import add_increment, check_dask_paths, replace_dataset
@@ -101,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
         add(option, type=kind, default=None, help=f"{text} (default {default}; "
             "--append/--watch: the dataset's)")  # fmt: skip
 
-    add("--input", required=True, help="file patterns, comma-separated (.gz/.bz2 by extension)")
+    add("--input", required=True, action="append", help="files, directories or patterns, "
+        "comma-separated or repeated; an existing name is taken as it is")  # fmt: skip
     add("--output", required=True, help="dataset directory to write")
     add("--lowercase", action="store_const", const=True, default=None,
         help="lowercase text before splitting (default no; --append/--watch: the "
@@ -156,7 +159,7 @@ def config_from_args(
             value = dataset_config[name] if dataset_config else fields[name].default
         settings[name] = value
     return PipelineConfig(
-        inputs=tuple(p.strip() for p in args.input.split(",") if p.strip()),
+        inputs=split_inputs(args.input),
         output=args.output.rstrip("/") or args.output,
         overwrite=args.overwrite,
         append=args.append,
@@ -307,7 +310,7 @@ def _quiet_workers():
 
 
 def _not_a_beam_traceback(record: logging.LogRecord) -> bool:
-    beam = record.name.startswith("apache_beam")
+    beam = record.name.startswith("apache_beam") or "/apache_beam/" in record.pathname
     return not (beam and (record.exc_info or "Traceback" in record.getMessage()))
 
 
@@ -339,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 run(config, beam_args)
     except Exception as error:  # noqa: BLE001 - turned into one line, or re-raised
-        return fail(PROG, error)
+        return fail(PROG, store_error(error) or error)
     return 0
 
 

@@ -31,18 +31,18 @@ def list_files(patterns: tuple[str, ...], allow_missing: bool = False) -> list:
     """FileMetadata (path, size_in_bytes, last_updated_in_seconds) of every matched file, sorted
     by path, without duplicates; local paths made absolute, so that the manifest names a file
     the same way whatever the working directory or the pattern. A directory, with or without
-    a trailing slash, stands for the files directly in it.
+    a trailing slash, stands for the files directly in it. A local path that exists is taken as
+    it is, never as a pattern: a file named "b [x].txt" is that file.
 
     Raises FileNotFoundError naming the first pattern that matches nothing, unless allow_missing,
     and ValueError naming a local match that is not a regular file (a FIFO, a device, a socket).
     """
     found = {}
     for pattern in patterns:
-        matched = FileSystems.match([pattern])[0].metadata_list
-        if _is_directory(pattern, matched):
-            matched = FileSystems.match([pattern.rstrip("/") + "/"])[0].metadata_list
+        matched, directory = _match(pattern)
         if not matched and not allow_missing:
-            raise FileNotFoundError(f"--input pattern {pattern!r} matches no file")
+            said = "is a directory without files" if directory else "matches no file"
+            raise FileNotFoundError(f"--input {'' if directory else 'pattern '}{pattern!r} {said}")
         for metadata in matched:
             if is_local(metadata.path) and os.path.isdir(metadata.path):
                 continue  # a folder inside a pattern's match: not a corpus file
@@ -55,6 +55,24 @@ def list_files(patterns: tuple[str, ...], allow_missing: bool = False) -> list:
                 )
             found[metadata.path] = metadata
     return [found[path] for path in sorted(found)]
+
+
+def _match(pattern: str) -> tuple[list, bool]:
+    """(FileMetadata of what `pattern` matches, whether it names a directory)."""
+    if is_local(pattern) and os.path.isdir(pattern):
+        paths = [os.path.join(pattern, name) for name in sorted(os.listdir(pattern))]
+        return [_local_file(p) for p in paths if not os.path.isdir(p)], True
+    if is_local(pattern) and os.path.lexists(pattern):  # a file, literally: no glob
+        return [_local_file(pattern)], False
+    matched = FileSystems.match([pattern])[0].metadata_list
+    if _is_directory(pattern, matched):
+        return FileSystems.match([pattern.rstrip("/") + "/"])[0].metadata_list, True
+    return matched, False
+
+
+def _local_file(path: str) -> FileMetadata:
+    status = os.stat(path)
+    return FileMetadata(path, status.st_size, status.st_mtime)
 
 
 def _is_directory(pattern: str, matched: list) -> bool:

@@ -133,7 +133,7 @@ def add_increment(config: PipelineConfig, files: list, base: dict | None, option
         run_pipeline(options, build_vocabulary_pipeline, config, paths, folder, previous)
         vocab = read_summary(folder)
         log.info("vocabulary run: %.1f s", time.perf_counter() - started)
-        check_vocabulary(vocab, config.min_count)
+        check_vocabulary(vocab, config.min_count, [path for path, _ in paths])
         started = time.perf_counter()
         increment = Increment(index, folder, inputs, vocab, base)
         run_pipeline(options, build_pairs_pipeline, config, paths, increment)

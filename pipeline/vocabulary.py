@@ -52,7 +52,7 @@ def write_vocabulary(path: str, words: list[str], counts: list[int]) -> None:
 def load_vocabulary(path: str) -> tuple[list[str], list[int]]:
     """Words and counts, in id order, of a vocabulary file on any Beam filesystem."""
     with FileSystems.open(path) as f:
-        return parse_vocab(f.read())
+        return parse_vocab(f.read(), path)
 
 
 class CountBlocksFn(beam.DoFn):

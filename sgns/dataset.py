@@ -163,19 +163,19 @@ def format_vocab(words: list[str], counts: list[int]) -> bytes:
     return "".join(f"{w}\t{c}\n" for w, c in zip(words, counts)).encode("utf-8")
 
 
-def parse_vocab(data: bytes) -> tuple[list[str], list[int]]:
-    """Words and counts from the bytes of a vocabulary file, in id order.
+def parse_vocab(data: bytes, name: str = "vocabulary") -> tuple[list[str], list[int]]:
+    """Words and counts from the bytes of a vocabulary file (`name`: its path, for errors).
 
     Lines are split on "\\n" only: tokens come from `str.split()` and so hold no ASCII whitespace,
     but they may hold characters that `str.splitlines()` would also break on.
     """
     words: list[str] = []
     counts: list[int] = []
-    text = data.decode("utf-8")
+    text = files.decode_text(data, name)
     for number, line in enumerate(text.split("\n")[:-1] if text else [], start=1):
         word, sep, count = line.rpartition("\t")
         if not sep or not word or not count.isdigit():
-            raise ValueError(f"vocabulary line {number} is not 'word<TAB>count': {line[:80]!r}")
+            raise ValueError(f"{name} line {number} is not 'word<TAB>count': {line[:80]!r}")
         words.append(word)
         counts.append(int(count))
     return words, counts
@@ -183,7 +183,8 @@ def parse_vocab(data: bytes) -> tuple[list[str], list[int]]:
 
 def read_vocab(directory: str) -> tuple[list[str], list[int]]:
     """Words and counts of vocab.tsv in a dataset (a local directory or a URI), in id order."""
-    return parse_vocab(files.read_bytes(files.join(directory, VOCAB_FILE)))
+    path = files.join(directory, VOCAB_FILE)
+    return parse_vocab(files.read_bytes(path), path)
 
 
 def read_manifest_vocab(directory: str, manifest: dict) -> tuple[list[str], list[int]]:
@@ -201,7 +202,7 @@ def read_manifest_vocab(directory: str, manifest: dict) -> tuple[list[str], list
             f"{name} in {directory!r} is not the vocabulary its manifest was written with "
             "(its sha256 differs): the dataset was changed since; rebuild it (sgns-preprocess)"
         )
-    words, counts = parse_vocab(data)
+    words, counts = parse_vocab(data, files.join(directory, name))
     if len(words) != manifest["vocab"]["size"]:
         raise ValueError(
             f"{name} in {directory!r} has {len(words)} words but the manifest says "
@@ -299,8 +300,8 @@ def read_manifest(directory: str) -> dict:
     try:
         data = files.read_bytes(path)
     except (FileNotFoundError, NotADirectoryError):
-        if not files.is_dir(directory):
-            raise FileNotFoundError(f"dataset directory {directory!r} does not exist") from None
+        if not files.is_dir(directory):  # say whether it is missing or a file
+            files.check_directory(directory, "dataset directory")
         raise FileNotFoundError(
             f"{directory!r} has no {MANIFEST_FILE}: it is not a finished sgns dataset "
             "(run sgns-preprocess, and let it finish)"

@@ -8,6 +8,9 @@ wrapper's: the original line is dug out. Anything else is a bug and keeps its tr
 (`user_message` returns None). A bug that raises ValueError or OSError itself would be said in
 one line too: SGNS_DEBUG=1 in the environment makes every command re-raise instead, traceback
 and all. `OneLineParser` gives argparse's own errors the same one-line form.
+
+The line is printable whatever a file held: a message quotes file content with `quote`, and
+`fail` escapes whatever non-printable character (a control byte, a newline) is left in it.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ _ACTIONS = {
     errno.EROFS: "read-only filesystem writing",
     errno.EISDIR: "a directory is in the way:",
     errno.ENOTDIR: "not a directory:",
+    errno.EEXIST: "a file is in the way of a directory:",
 }
+QUOTED_CHARS = 60  # of file content in a message
 
 
 def user_message(error: BaseException) -> str | None:
@@ -71,6 +76,21 @@ def _clean(line: str) -> str:
     return line
 
 
+def quote(content, limit: int = QUOTED_CHARS) -> str:
+    """File content (str or bytes) as a message quotes it: repr-escaped, so a control byte
+    prints as \\x1b, and cut after `limit` characters."""
+    cut = content[:limit]
+    return f"{cut!r}..." if len(content) > limit else repr(cut)
+
+
+def printable(line: str) -> str:
+    """`line` with each non-printable character (a control byte, a newline) escaped as repr
+    escapes it: what is printed stays one line, and a terminal shows what the file held."""
+    if line.isprintable():
+        return line
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
+
+
 def fail(prog: str, error: BaseException, show: bool = True) -> int:
     """A command's end on `error`: its one line on stderr (unless `show` is False: another
     process says it) and exit code 2; an error that is no user's mistake is raised again."""
@@ -78,7 +98,7 @@ def fail(prog: str, error: BaseException, show: bool = True) -> int:
     if message is None:
         raise error
     if show:
-        print(f"{prog}: error: {message}", file=sys.stderr)
+        print(f"{prog}: error: {printable(message)}", file=sys.stderr)
     return 2
 
 
@@ -87,5 +107,5 @@ class OneLineParser(argparse.ArgumentParser):
     as every other mistake is; --help still prints the usage."""
 
     def error(self, message: str):
-        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        sys.stderr.write(f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
         sys.exit(2)

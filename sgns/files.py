@@ -20,16 +20,21 @@ AWS_DEFAULT_REGION, AWS_ENDPOINT_URL, ~/.aws; for GCS: GOOGLE_APPLICATION_CREDEN
 machine's account). The trainer reads every byte of a dataset through `read_bytes` and
 `open_parquet` (sgns.dataset for the manifest and vocabulary, sgns.train.shards for the shards);
 local paths go straight to the OS, as they always have. Runs and checkpoints stay local, and
-sgns-preprocess writes through Beam's filesystems.
+sgns-preprocess writes through Beam's filesystems. A file a user names on a command line is
+checked before it is opened (`check_file`, `check_directory`: missing, a directory where a file
+goes, a FIFO, unreadable), and text read from one is decoded by `decode_text`, which names the
+file and the byte when it is not UTF-8.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import re
 import socket
+import stat
 import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -68,8 +73,8 @@ def atomic_open(path: str, durable: bool = True) -> Iterator[BinaryIO]:
     except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
-        if isinstance(e, OSError) and e.errno is not None and e.filename is None:
-            raise type(e)(e.errno, e.strerror, path) from None  # a full disk names the file
+        if isinstance(e, OSError) and e.errno is not None and e.filename in (None, temp):
+            raise type(e)(e.errno, e.strerror, path) from None  # name the file, not our temporary
         raise
     if durable:
         fsync_directory(directory)
@@ -88,6 +93,66 @@ def fsync_directory(directory: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a file a user names
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def kind_of(mode: int) -> str:
+    """What a path whose os.stat st_mode is `mode` is, in words: "a file", "a directory", ..."""
+    if stat.S_ISREG(mode):
+        return "a file"
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def check_file(path: str, what: str) -> str:
+    """`path` when it is a regular file this process may read; else FileNotFoundError or
+    ValueError saying `what` (an option or a role: "--similarity", "vector file") and `path`
+    and what is there instead, before anything opens it (a FIFO would block the reader), or
+    PermissionError."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what} {path} does not exist") from None
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{what} {path} is {kind_of(mode)}, not a file")
+    if not os.access(path, os.R_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+    return path
+
+
+def check_directory(path: str, what: str) -> str:
+    """`path` when it is a directory; else FileNotFoundError or ValueError saying `what` and
+    `path` and what is there instead."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise FileNotFoundError(f"{what} {path} does not exist") from None
+    if not stat.S_ISDIR(mode):
+        raise ValueError(f"{what} {path} is {kind_of(mode)}, not a directory")
+    return path
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """`data`, the content of the file `name`, as UTF-8 text; ValueError naming the file and
+    the line and byte where it is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise ValueError(
+            f"{name} is not UTF-8 text (line {line}, byte {e.start}: {data[e.start : e.end]!r}):"
+            " it is damaged, or not the file meant"
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,13 +184,64 @@ def filesystem(location: str):
 
     base, _, query = location.partition("?")
     scheme, _, rest = base.partition("://")
-    key = (os.getpid(), f"{scheme}://{rest.split('/')[0]}?{query}")
+    key = (os.getpid(), store_limits(), f"{scheme}://{rest.split('/')[0]}?{query}")
     if key not in _filesystems:
         try:
-            _filesystems[key] = fs.FileSystem.from_uri(location)[0]
+            store = fs.FileSystem.from_uri(location)[0]
         except (ValueError, TypeError) as e:  # pyarrow's ArrowInvalid is a ValueError
             raise ValueError(f"cannot read {location!r}: {e}") from None
+        if isinstance(store, fs.S3FileSystem):  # rebuilt from its pickled options, bounded
+            timeout, retries = store_limits()
+            rebuild, (options,) = store.__reduce__()
+            options.update(connect_timeout=timeout, request_timeout=timeout)
+            retry = fs.AwsStandardS3RetryStrategy(max_attempts=retries + 1)
+            store = rebuild({**options, "retry_strategy": retry})
+        _filesystems[key] = store
     return _filesystems[key], rest
+
+
+STORE_LIMITS = {"SGNS_S3_TIMEOUT": 10.0, "SGNS_S3_RETRIES": 2}  # a dead store: ~30 s, not minutes
+_AWS_ERROR = re.compile(r"AWS Error (\w+) during \w+ operation: (?:curlCode: \d+, )?([^;]*)")
+
+
+def store_limits() -> tuple[float, int]:
+    """(timeout, retries) of every object-store request, the pipeline's and the trainer's:
+    SGNS_S3_TIMEOUT seconds to connect and to wait for each answer, SGNS_S3_RETRIES more tries."""
+    timeout, retries = (os.environ.get(name) or str(v) for name, v in STORE_LIMITS.items())
+    try:
+        limits = float(timeout), int(retries)
+    except ValueError:
+        limits = (0.0, -1)
+    if not (0 < limits[0] < float("inf") and limits[1] >= 0):
+        raise ValueError(f"SGNS_S3_TIMEOUT={timeout!r}, SGNS_S3_RETRIES={retries!r}: give "
+                         "seconds above 0 and a count of retries")  # fmt: skip
+    return limits
+
+
+def store_tries() -> str:
+    """How long a request was tried, for a message: "3 tries of 10 s; SGNS_S3_TIMEOUT and ..."."""
+    timeout, retries = store_limits()
+    return f"{retries + 1} tries of {timeout:g} s; {' and '.join(STORE_LIMITS)} set them"
+
+
+@contextlib.contextmanager
+def _store_errors(location: str) -> Iterator[None]:
+    """pyarrow's object-store errors (OSError, no errno) as one line naming `location`."""
+    try:
+        yield
+    except OSError as e:
+        found = _AWS_ERROR.search(str(e))
+        if e.errno is not None or not found:
+            raise
+        code, detail = found[1], found[2].strip()
+        if code == "NETWORK_CONNECTION":
+            how = "refused the connection" if "Could not connect" in detail else "did not answer"
+            cause = f"the object store {how} ({detail}; {store_tries()})"
+        elif code in ("ACCESS_DENIED", "INVALID_ACCESS_KEY_ID", "SIGNATURE_DOES_NOT_MATCH"):
+            cause = f"access denied ({code}): check the keys (AWS_ACCESS_KEY_ID ...) and the bucket"
+        else:
+            cause = f"{code} {detail}".strip()
+        raise ValueError(f"cannot read {location}: {cause}") from None
 
 
 def read_bytes(location: str) -> bytes:
@@ -135,7 +251,7 @@ def read_bytes(location: str) -> bytes:
             return f.read()
     store, path = filesystem(location)
     try:
-        with store.open_input_stream(path) as f:
+        with _store_errors(location), store.open_input_stream(path) as f:
             return f.read()
     except FileNotFoundError:
         raise FileNotFoundError(2, "No such file or directory", location) from None
@@ -149,7 +265,8 @@ def is_dir(location: str) -> bool:
     from pyarrow import fs
 
     store, path = filesystem(location)
-    return store.get_file_info(path).type == fs.FileType.Directory
+    with _store_errors(location):
+        return store.get_file_info(path).type == fs.FileType.Directory
 
 
 def open_parquet(location: str, **options):
@@ -160,7 +277,8 @@ def open_parquet(location: str, **options):
         return pq.ParquetFile(location, **options)
     store, path = filesystem(location)
     # pre_buffer: a row group's column chunks in one coalesced read, not one request each
-    return pq.ParquetFile(path, filesystem=store, pre_buffer=True, **options)
+    with _store_errors(location):
+        return pq.ParquetFile(path, filesystem=store, pre_buffer=True, **options)
 
 
 LOCK_FILE = ".lock"  # in a dataset or run directory: held by its one writer (DirectoryLock)
@@ -183,7 +301,10 @@ class DirectoryLock:
 
     def take(self) -> DirectoryLock:
         """Take the lock (ValueError naming the holder when another process has it)."""
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        directory = os.path.dirname(self.path) or "."
+        if os.path.exists(directory) and not os.path.isdir(directory):
+            raise ValueError(f"--output {directory} is a file, not a directory: give a directory")
+        os.makedirs(directory, exist_ok=True)
         while True:
             fd = os.open(self.path, os.O_CREAT | os.O_RDWR, FILE_MODE)
             try:

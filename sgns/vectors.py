@@ -13,7 +13,8 @@ import os
 import numpy as np
 
 from sgns.dataset import format_vocab, parse_vocab
-from sgns.files import atomic_open, atomic_write
+from sgns.errors import quote
+from sgns.files import atomic_open, atomic_write, check_file
 
 FORMATS = ("text", "binary", "npy")
 
@@ -56,28 +57,30 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
     """Words and vectors (V, D) from a word2vec text/binary file or a .npy written above.
 
     `binary=None` tells the format from the file's content (`sniff_format`), whatever its name.
+    Memory follows the file's size, not its header: a header that claims more words than the
+    file holds is said to, where the file ends.
     """
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"vector file {path!r} does not exist")
+    check_file(path, "vector file")
     fmt = sniff_format(path) if binary is None else ("binary" if binary else "text")
     if fmt == "npy":
-        vocab = npy_vocab_path(path)
-        if not os.path.exists(vocab):
-            raise FileNotFoundError(f"{path!r} has no vocabulary beside it ({vocab!r})")
-        with open(vocab, "rb") as f:
-            words, _ = parse_vocab(f.read())
-        return words, np.load(path, allow_pickle=False)
+        return _read_npy(path)
     binary = fmt == "binary"
     with open(path, "rb") as f:
-        header = f.readline().split()
+        header = f.readline(_HEADER_BYTES).split()
         if len(header) != 2 or not all(h.isdigit() for h in header):
             raise ValueError(f"{path!r} does not start with a word2vec header line 'V D'")
         count, dim = int(header[0]), int(header[1])
+        if count < 1 or dim < 1:
+            raise ValueError(f"{path!r} has the header '{count} {dim}': it holds no vectors")
+        # a word takes at least D 4-byte floats and a space (binary), or D numbers of a
+        # character and a space each (text): no more rows than the rest of the file can hold
+        fits = (os.fstat(f.fileno()).st_size - f.tell()) // (4 * dim + 1 if binary else 2 * dim)
+        short = f"{path!r} ends after {{}} of the {count} words its header '{count} {dim}' says"
         words: list[str] = []
-        vectors = np.empty((count, dim), dtype=np.float32)
+        vectors = np.empty((min(count, fits), dim), dtype=np.float32)
         for i in range(count):
             if binary:
-                words.append(_read_binary_word(f, path))
+                words.append(_read_binary_word(f, path, short.format(i)))
                 row = f.read(4 * dim)
                 if len(row) != 4 * dim:
                     raise ValueError(f"{path!r} ends inside the vector of word {i}")
@@ -85,14 +88,42 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
                 if f.peek(1)[:1] == b"\n":
                     f.read(1)
             else:
-                parts = f.readline().rstrip(b"\r\n").split(b" ")
+                line = f.readline()
+                if not line:
+                    raise ValueError(f"{short.format(i)} (line {i + 2} is missing)")
+                parts = line.rstrip(b"\r\n").split(b" ")
                 if len(parts) != dim + 1:
                     raise ValueError(
                         f"{path!r} line {i + 2} has {len(parts) - 1} numbers, not {dim}"
                     )
                 words.append(parts[0].decode("utf-8", errors="replace"))
-                vectors[i] = np.asarray(parts[1:], dtype=np.float32)
+                try:
+                    vectors[i] = np.asarray(parts[1:], dtype=np.float32)
+                except ValueError:
+                    raise ValueError(
+                        f"{path!r} line {i + 2} holds {quote(b' '.join(parts[1:]))}, not numbers"
+                    ) from None
     return words, vectors
+
+
+_HEADER_BYTES = 256  # "V D\n" is far shorter: a file without one is not read whole to find it
+
+
+def _read_npy(path: str) -> tuple[list[str], np.ndarray]:
+    """Words and vectors of a .npy vector file and the vocabulary beside it."""
+    vocab = npy_vocab_path(path)
+    if not os.path.exists(vocab):
+        raise FileNotFoundError(f"{path!r} has no vocabulary beside it ({vocab!r})")
+    with open(vocab, "rb") as f:
+        words, _ = parse_vocab(f.read(), vocab)
+    try:
+        vectors = np.load(path, allow_pickle=False, mmap_mode="r")
+    except (ValueError, OSError, EOFError) as e:
+        raise ValueError(f"{path!r} is not a readable .npy file ({e})") from None
+    if vectors.ndim != 2 or len(vectors) != len(words):
+        raise ValueError(f"{path!r} holds an array of shape {vectors.shape}, not one row for "
+                         f"each of the {len(words)} words of {vocab!r}")  # fmt: skip
+    return words, np.array(vectors)
 
 
 def sniff_format(path: str) -> str:
@@ -116,10 +147,12 @@ def sniff_format(path: str) -> str:
     return "text"
 
 
-def _read_binary_word(f, path: str) -> str:
+def _read_binary_word(f, path: str, short: str) -> str:
     word = bytearray()
     while True:
         ch = f.read(1)
+        if not ch and not word:
+            raise ValueError(short)  # where the next word should begin
         if not ch:
             raise ValueError(f"{path!r} ends inside a word")
         if ch == b" ":

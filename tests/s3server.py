@@ -1,4 +1,9 @@
-"""A real S3-compatible server on 127.0.0.1 for tests: moto's ThreadedMotoServer.
+"""A real S3-compatible server on 127.0.0.1 for tests: moto's S3 on a threaded werkzeug server.
+
+As a store would, it refuses a request signed with another access key than ACCESS_KEY (403
+InvalidAccessKeyId), and `stalled()` makes it stop answering, as a paused or hung store does:
+connections are accepted and requests read, and none is answered (or ever carried out) until
+the block ends; `dead_endpoint()` is one where nothing listens, as a killed store's.
 
 Import the fixture into a test module as train_helpers is
 (`from s3server import s3_server  # noqa: F401`), or use `S3Server` directly. Credentials and
@@ -8,7 +13,11 @@ read them, so a test can pass the endpoint on the command line exactly as a user
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import socket
+import threading
 import uuid
 
 import pytest
@@ -22,12 +31,42 @@ class S3Server:
     """A moto S3 server on a free port of 127.0.0.1; `endpoint` is its http:// URL."""
 
     def __init__(self):
-        from moto.server import ThreadedMotoServer
+        from moto.server import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import WSGIRequestHandler, make_server
 
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
+        class Quiet(WSGIRequestHandler):  # no request log: it would reach whatever handler
+            def log(self, *args):  # the root logger has then, in whichever test is running
+                pass
+
+        self._moto = DomainDispatcherApplication(create_backend_app)
+        self._answering = threading.Event()
+        self._answering.set()
+        self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=Quiet)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self.endpoint = f"http://127.0.0.1:{self._server.server_port}"
+
+    def _app(self, environ, start_response):
+        if not self._answering.is_set():  # read, never answered nor carried out
+            self._answering.wait()
+            start_response("503 Service Unavailable", [("Content-Length", "0")])
+            return [b""]
+        auth = environ.get("HTTP_AUTHORIZATION", "") + environ.get("QUERY_STRING", "")
+        key = re.search(r"Credential=([^/%]+)", auth)
+        if not key or key[1] != ACCESS_KEY:
+            body = _ERROR.format(code="InvalidAccessKeyId").encode()
+            start_response("403 Forbidden", [("Content-Type", "application/xml")])
+            return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]
+        return self._moto(environ, start_response)
+
+    @contextlib.contextmanager
+    def stalled(self):
+        """The server stops answering in the block, as a paused (SIGSTOP) or hung store."""
+        self._answering.clear()
+        try:
+            yield
+        finally:
+            self._answering.set()
 
     def client(self):
         import boto3
@@ -53,7 +92,22 @@ class S3Server:
         return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
 
     def stop(self) -> None:
-        self._server.stop()
+        self._answering.set()
+        self._server.shutdown()
+        self._thread.join()
+
+
+def dead_endpoint() -> str:
+    """An http:// endpoint on 127.0.0.1 where nothing listens (a killed store): refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+_ERROR = (
+    '<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>The AWS Access '
+    "Key Id you provided does not exist in our records.</Message></Error>"
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,18 @@
 """sgns-preprocess from s3:// to s3:// through Beam's S3 filesystem and its --s3_* options,
-against a real S3 server on 127.0.0.1 (tests/s3server.py): the local run's dataset, and the
-output's safety logic on an object store (ours or refused, prefix-aware, failures put back)."""
+against a real S3 server on 127.0.0.1 (tests/s3server.py): the local run's dataset, the
+output's safety logic on an object store (ours or refused, prefix-aware, failures put back), and
+a store that stops answering, refuses, or refuses the keys: one line in bounded time."""
 
 import io
 import json
+import logging
 import os
+import time
 
 import pyarrow.parquet as pq
 import pytest
 from corpora import write_corpus
-from s3server import ACCESS_KEY, REGION, SECRET_KEY, s3_server  # noqa: F401
+from s3server import ACCESS_KEY, REGION, SECRET_KEY, dead_endpoint, s3_server  # noqa: F401
 
 from pipeline import outdir
 from pipeline.preprocess import main
@@ -28,14 +31,15 @@ def _s3_args(server) -> list[str]:
     ]  # fmt: skip
 
 
-def _run(server, inputs: str, output: str, *extra) -> int:
+def _run(server, inputs: str, output: str, *extra, s3_args=None) -> int:
     """sgns-preprocess as a user runs it: the server named only by the --s3_* options (none of
     boto3's AWS_* variables set, so a step that ignored the options would not reach it)."""
     with pytest.MonkeyPatch.context() as env:
         for name in _AWS_ENV:
             env.delenv(name, raising=False)
         args = ["--input", inputs, "--output", output, *SETTINGS, *FAST, *extra]
-        return main(args + (_s3_args(server) if "s3://" in inputs + output else []))
+        s3_args = _s3_args(server) if s3_args is None else s3_args
+        return main(args + (s3_args if "s3://" in inputs + output else []))
 
 
 def _objects(server, bucket: str, prefix: str) -> dict[str, bytes]:
@@ -197,3 +201,122 @@ def test_a_swap_cut_short_on_s3_is_finished_by_recover(s3_server, corpus, monkey
     assert sorted(got) == sorted(want)  # nothing staged or marked is left
     assert all(got[k] == want[k] for k in want if k != "manifest.json")
     assert json.loads(got["manifest.json"])["config"]["output"] == out
+
+
+# ---------------------------------------------------------------------------------------------
+# A store that fails: one line naming the bucket or key and the cause, exit 2, within a bound
+
+TIMEOUT = 1  # SGNS_S3_TIMEOUT and SGNS_S3_RETRIES in these tests: a request gives up in ~2-3 s
+BOUND = 20  # seconds a failed command may take here (it hung 5-6.5 minutes)
+
+
+@pytest.fixture
+def limits(monkeypatch):
+    """Small limits; and the root logger's handlers put back after the test (main() sets one
+    on capsys's stream, closed once the test ends)."""
+    monkeypatch.setenv("SGNS_S3_TIMEOUT", str(TIMEOUT))
+    monkeypatch.setenv("SGNS_S3_RETRIES", "1")
+    monkeypatch.setattr(logging.getLogger(), "handlers", list(logging.getLogger().handlers))
+
+
+def _fails_in_one_line(capsys, words: tuple, *run_args, **run_kwargs) -> None:
+    """_run(*run_args, **run_kwargs) ends within BOUND seconds, exit 2, and one line on stderr
+    (less timestamped log lines) that holds each of `words`."""
+    capsys.readouterr()
+    start = time.monotonic()
+    assert _run(*run_args, **run_kwargs) == 2
+    assert time.monotonic() - start < BOUND
+    err = [line for line in capsys.readouterr().err.splitlines() if not line[:4].isdigit()]
+    assert len(err) == 1 and err[0].startswith("sgns-preprocess: error: "), err
+    assert all(word in err[0] for word in words), err
+    time.sleep(TIMEOUT)  # a store that did not answer is taken as down for that long
+
+
+@pytest.fixture(scope="module")
+def small(s3_server, corpus):  # noqa: F811
+    """A small dataset on s3://bucket/small, and local files to append to it."""
+    bucket, root = corpus
+    assert _run(s3_server, str(root / "part-05[0-2]*"), f"s3://{bucket}/small") == 0
+    return f"s3://{bucket}/small", str(root / "part-05[3-5]*")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", [["--append"], ["--watch", "--watch-max-increments", "1"]])
+def test_a_store_that_stopped_answering_ends_an_append_in_one_line(
+    s3_server,  # noqa: F811
+    small,
+    limits,
+    capsys,
+    how,
+):
+    output, new = small
+    bucket = output.split("/")[2]
+    before = _objects(s3_server, bucket, "small")
+    with s3_server.stalled():
+        words = (f"{output}/manifest.json", "did not answer")
+        _fails_in_one_line(capsys, words, s3_server, new, output, *how, "--poll-seconds", "0.1")
+    assert _objects(s3_server, bucket, "small") == before
+
+
+@pytest.mark.slow
+def test_a_store_that_stops_answering_mid_append_leaves_its_dataset(
+    s3_server,  # noqa: F811
+    corpus,
+    limits,
+    monkeypatch,
+    capsys,
+):
+    bucket, root = corpus
+    output, new = f"s3://{bucket}/paused", str(root / "part-04[6-8]*")
+    assert _run(s3_server, str(root / "part-04[3-5]*"), output) == 0
+    manifest = _objects(s3_server, bucket, "paused")["manifest.json"]
+    import pipeline.shards as shards
+
+    real_write, stalled = shards.write_shard, s3_server.stalled()
+
+    def stalls_the_store(path, chunks):  # the store stops answering as the shards are written
+        stalled.__enter__()
+        return real_write(path, chunks)
+
+    monkeypatch.setattr(shards, "write_shard", stalls_the_store)
+    try:
+        _fails_in_one_line(capsys, (output, "did not answer"), s3_server, new, output, "--append")
+    finally:
+        stalled.__exit__(None, None, None)
+    monkeypatch.undo()
+    assert _objects(s3_server, bucket, "paused")["manifest.json"] == manifest
+    assert _run(s3_server, new, output, "--append") == 0
+    assert not [k for k in _objects(s3_server, bucket, "paused") if ".sgns-tmp-" in k]  # removed
+    assert (
+        len(json.loads(_objects(s3_server, bucket, "paused")["manifest.json"])["increments"]) == 2
+    )
+
+
+def _with(s3_args: list[str], option: str, value: str) -> list[str]:
+    return [value if s3_args[i - 1] == option else a for i, a in enumerate(s3_args)]
+
+
+def test_a_killed_store_is_one_line(s3_server, corpus, limits, capsys):  # noqa: F811
+    bucket, root = corpus
+    s3_args = _with(_s3_args(s3_server), "--s3_endpoint_url", dead_endpoint())
+    words = (f"s3://{bucket}/gone", "refused the connection")
+    _fails_in_one_line(
+        capsys, words, s3_server, str(root / "part-000*"), f"s3://{bucket}/gone", s3_args=s3_args
+    )
+
+
+def test_a_wrong_key_is_one_line(s3_server, corpus, limits, capsys, tmp_path):  # noqa: F811
+    bucket, _ = corpus
+    s3_args = _with(_s3_args(s3_server), "--s3_access_key_id", "wrong")  # (the server checks ids)
+    words = (f"s3://{bucket}/corpus/", "access denied")
+    _fails_in_one_line(
+        capsys, words, s3_server, f"s3://{bucket}/corpus/*", str(tmp_path / "x"), s3_args=s3_args
+    )
+
+
+@pytest.mark.parametrize("where", ["input", "output"])
+def test_a_missing_bucket_is_one_line(s3_server, corpus, limits, capsys, tmp_path, where):  # noqa: F811
+    missing = "s3://sgns-no-such-bucket/data"
+    local = (str(corpus[1] / "part-000*"), str(tmp_path / "x"))
+    paths = (missing + "/*", local[1]) if where == "input" else (local[0], missing)
+    _fails_in_one_line(capsys, ("s3://sgns-no-such-bucket/", "does not exist"), s3_server, *paths)

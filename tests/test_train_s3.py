@@ -1,14 +1,17 @@
 """The trainer reads a dataset straight from an object store (sgns.files): manifest,
 vocabulary, footers and row groups from a real S3 server on 127.0.0.1 (tests/s3server.py), and
-trains the vectors it trains from the same dataset on local disk."""
+trains the vectors it trains from the same dataset on local disk; a store that does not answer,
+refuses, or refuses the keys is one line in bounded time."""
 
+import contextlib
 import os
+import time
 
 import pytest
-from s3server import s3_server  # noqa: F401
+from s3server import dead_endpoint, s3_server  # noqa: F401
 from train_helpers import tiny_config, write_tiny_dataset
 
-from sgns import dataset
+from sgns import dataset, files
 from sgns.train.cli import main as train_main
 from sgns.train.shards import load_dataset
 from sgns.train.trainer import train
@@ -58,11 +61,38 @@ def test_the_endpoint_may_be_given_in_the_uri(on_s3, monkeypatch):
     assert sorted(map(len, sizes.values())) == sorted(map(len, load_dataset(local)[3].values()))
 
 
-def test_a_missing_dataset_on_s3_is_one_line(on_s3, tmp_path, capsys):
+def test_a_missing_dataset_on_s3_is_one_line(on_s3, tmp_path, capsys, monkeypatch):
     _, uri, _ = on_s3
+    # (it was flaky under load: pyarrow's default of 3 s for an answer, and a slower one from
+    # this process's server became a traceback; a store that does not answer is said below)
+    monkeypatch.setenv("SGNS_S3_TIMEOUT", "60")
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_:
         train_main(["--data", uri + "-nope", "--output", str(tmp_path / "r"), "--device", "cpu"])
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_.value.code != 0 and len(err) == 1, err
     assert "does not exist" in err[0] and "tiny-nope" in err[0]
+
+
+@pytest.mark.parametrize("fault", ["stalled", "killed", "wrong key", "no bucket"])
+def test_a_failing_store_is_one_line_in_bounded_time(on_s3, tmp_path, capsys, monkeypatch, fault):
+    _, uri, server = on_s3
+    monkeypatch.setenv("SGNS_S3_TIMEOUT", "1")
+    monkeypatch.setenv("SGNS_S3_RETRIES", "1")
+    monkeypatch.setattr(files, "_filesystems", {})  # as in a new process: keys, endpoint read
+    words = {"stalled": "did not answer", "killed": "refused the connection", "wrong key": "denied"}
+    if fault == "killed":
+        monkeypatch.setenv("AWS_ENDPOINT_URL", dead_endpoint())
+    elif fault == "wrong key":
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "wrong")
+    elif fault == "no bucket":
+        uri, words[fault] = "s3://sgns-no-such-bucket/data", "does not exist"
+    capsys.readouterr()
+    start = time.monotonic()
+    with server.stalled() if fault == "stalled" else contextlib.nullcontext():
+        with pytest.raises(SystemExit) as exit_:
+            train_main(["--data", uri, "--output", str(tmp_path / "r"), "--device", "cpu"])
+    assert exit_.value.code == 2 and time.monotonic() - start < 20
+    err = [line for line in capsys.readouterr().err.splitlines() if not line[:4].isdigit()]
+    assert len(err) == 1 and err[0].startswith("sgns-train: error: "), err
+    assert uri in err[0] and words[fault] in err[0], err

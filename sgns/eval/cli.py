@@ -20,7 +20,7 @@ import os
 import sys
 import time
 
-from sgns.errors import OneLineParser, fail
+from sgns.errors import OneLineParser, fail, printable
 from sgns.eval.planted import evaluate_synthetic, load_truth
 from sgns.eval.scoring import (
     evaluate_analogies,
@@ -28,6 +28,7 @@ from sgns.eval.scoring import (
     load_vectors,
     nearest_neighbors,
 )
+from sgns.files import check_file
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +87,11 @@ def check_args(args: argparse.Namespace) -> None:
         if getattr(args, name) < 1:
             flag = "--" + name.replace("_", "-")
             raise ValueError(f"{flag} must be at least 1, not {getattr(args, name)}")
-    for path in [*args.similarity, *args.analogies, *filter(None, [args.synth_truth])]:
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"evaluation file {path!r} does not exist")
+    named = [("--similarity", p) for p in args.similarity]
+    named += [("--analogies", p) for p in args.analogies]
+    named += [("--synth-truth", args.synth_truth)] if args.synth_truth else []
+    for flag, path in named:
+        check_file(path, flag)
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -127,7 +130,8 @@ def _num(value: float | None, fmt: str = ".3f") -> str:
 
 
 def format_results(result: dict) -> str:
-    """A readable table of `run`'s result."""
+    """A readable table of `run`'s result; words and section names from the files are shown
+    with their control characters escaped (`printable`)."""
     lines = [f"vectors: {result['vectors']} ({result['words']} words x {result['dim']} dims)"]
     if result["similarity"]:
         lines += [
@@ -155,8 +159,8 @@ def format_results(result: dict) -> str:
         lines += [_analogy_header("planted analogies", synthetic["analogies"])]
         lines += _analogy_rows(synthetic["analogies"])
     for word, neighbors in result.get("neighbors", {}).items():
-        lines += ["", f"nearest to {word}:"]
-        lines += [f"  {n:<24} {s:.3f}" for n, s in neighbors]
+        lines += ["", f"nearest to {printable(word)}:"]
+        lines += [f"  {printable(n):<24} {s:.3f}" for n, s in neighbors]
     return "\n".join(lines)
 
 
@@ -169,7 +173,8 @@ def _analogy_header(name: str, r: dict) -> str:
 
 def _analogy_rows(r: dict) -> list[str]:
     return [
-        f"  {s['section'][:30]:<30} {_num(s['accuracy']):>8} {s['correct']:>7}/{s['questions']}"
+        f"  {printable(s['section'][:30]):<30} {_num(s['accuracy']):>8} "
+        f"{s['correct']:>7}/{s['questions']}"
         for s in r["sections"]
     ]
 
@@ -184,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(result, indent=1) if args.json else format_results(result))
     if result.get("unknown_words"):
         print(
-            f"sgns-eval: not in the vocabulary: {', '.join(result['unknown_words'])}",
+            printable(f"sgns-eval: not in the vocabulary: {', '.join(result['unknown_words'])}"),
             file=sys.stderr,
         )
     return 0

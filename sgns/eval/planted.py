@@ -9,23 +9,21 @@ about (cluster size / vocabulary size); planted clusters learned well score near
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 
 from sgns.eval.scoring import WordIndex, evaluate_analogy_set, unit_rows
 from sgns.eval.sets import AnalogySet
+from sgns.files import check_file, decode_text
 
 NEIGHBOR_BATCH = 1024  # query rows per (B, V) score matrix
 
 
 def load_truth(path: str) -> dict:
     """An sgns-synth ground-truth file."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"synth truth file {path!r} does not exist (sgns-synth writes it)")
-    with open(path, encoding="utf-8") as f:
+    with open(check_file(path, "synth truth file"), "rb") as f:
         try:
-            truth = json.load(f)
+            truth = json.loads(decode_text(f.read(), path))
         except json.JSONDecodeError as e:
             raise ValueError(f"{path} is not valid JSON: {e}") from None
     if not isinstance(truth, dict) or "clusters" not in truth or "analogies" not in truth:

@@ -15,6 +15,7 @@ import os
 import numpy as np
 
 from sgns.eval.sets import AnalogySet, read_analogies, read_similarity_pairs
+from sgns.files import check_file
 from sgns.rundir import VECTORS_FILE, run_path
 from sgns.vectors import read_vectors
 
@@ -32,8 +33,8 @@ def resolve_vectors(path: str) -> str:
             )
         return vectors
     if not os.path.exists(path):
-        raise FileNotFoundError(f"vectors {path!r} do not exist: give a vector file or a run dir")
-    return path
+        raise FileNotFoundError(f"vectors {path!r} do not exist (no such file or run directory)")
+    return check_file(path, "vector file")
 
 
 def load_vectors(path: str) -> tuple[list[str], np.ndarray]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sgns.dataset import parse_vocab
 from sgns.eval.planted import cluster_similarity
-from sgns.files import atomic_write
+from sgns.files import atomic_write, check_directory, check_file
 from sgns.report import plots
 from sgns.report.html import render_page
 from sgns.rundir import (
@@ -46,13 +46,12 @@ class ReportConfig:
     labels: int = 60  # of which this many are labelled
 
     def __post_init__(self):
-        if not os.path.isdir(self.run):
-            raise FileNotFoundError(f"run directory {self.run!r} does not exist")
+        check_directory(self.run, "run directory")
         for name in ("eval", "synth_truth"):
-            path = getattr(self, name)
-            if path is not None and not os.path.isfile(path):
-                flag = "--" + name.replace("_", "-")
-                raise FileNotFoundError(f"{flag} file {path!r} does not exist")
+            if getattr(self, name) is not None:
+                check_file(getattr(self, name), "--" + name.replace("_", "-"))
+        if self.output is not None and os.path.isdir(self.output):
+            raise ValueError(f"--output {self.output} is a directory; give the HTML file to write")
         if self.words < 2 or self.labels < 0:
             raise ValueError(
                 f"--words must be >= 2 and --labels >= 0, not {self.words}, {self.labels}"
@@ -87,17 +86,22 @@ def read_metrics(path: str) -> tuple[list[dict], list[dict], int]:
     return steps, epochs, malformed
 
 
-def _read_json(path: str, what: str, notes: list[str]) -> dict | None:
+def _read_json(path: str, what: str, notes: list[str], given: str = "") -> dict | None:
+    """The JSON object in `path`, or None and a note on the page when there is none; a file the
+    user named with the option `given` that is no JSON object is an error (ValueError)."""
     if not os.path.exists(path):
         return None
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
+        problem = None if isinstance(data, dict) else "is not a JSON object"
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        notes.append(f"{what} {path} could not be read ({e}); it is left out.")
-        return None
-    if not isinstance(data, dict):
-        notes.append(f"{what} {path} is not a JSON object; it is left out.")
+        problem = f"could not be read ({e})"
+    if problem and given:
+        raise ValueError(f"{given} {path} {problem}: give the file sgns-eval --json or sgns-synth "
+                         "wrote")  # fmt: skip
+    if problem:
+        notes.append(f"{what} {path} {problem}; it is left out.")
         return None
     return data
 
@@ -128,18 +132,19 @@ def collect(cfg: ReportConfig) -> dict:
     if page["config"] is None:
         notes.append(f"No {CONFIG_FILE} in the run directory.")
     eval_path = cfg.eval or run_path(cfg.run, EVAL_FILE)
-    page["eval"] = _read_json(eval_path, "evaluation", notes)
+    page["eval"] = _read_json(eval_path, "evaluation", notes, "--eval" if cfg.eval else "")
     if page["eval"] is None:
         notes.append(
             "No evaluation: run `sgns-eval RUN --json > RUN/eval.json` (with "
             "--similarity/--analogies/--synth-truth) and make the report again."
         )
     truth_path = cfg.synth_truth or ((page["eval"] or {}).get("synthetic") or {}).get("file")
-    truth = _read_json(truth_path, "synth truth", notes) if truth_path else None
+    given = "--synth-truth" if cfg.synth_truth else ""
+    truth = _read_json(truth_path, "synth truth", notes, given) if truth_path else None
     vocab_path = run_path(cfg.run, VOCAB_FILE)
     if os.path.exists(vocab_path):
         with open(vocab_path, "rb") as f:
-            _, counts = parse_vocab(f.read())
+            _, counts = parse_vocab(f.read(), vocab_path)
         page["vocab"] = {"words": len(counts), "tokens": int(sum(counts))}
     _add_vectors(cfg, page, truth)
     return page

@@ -13,6 +13,7 @@ import sys
 
 from sgns import dataset, rundir
 from sgns.errors import OneLineParser, fail
+from sgns.files import check_directory
 from sgns.train.checkpoint import checkpoint_path, load_checkpoint
 from sgns.train.table import vectors_from_weights
 from sgns.vectors import FORMATS, write_vectors
@@ -23,12 +24,13 @@ def export_run(run: str, output: str, fmt: str = "text", which: str = "input") -
     if os.path.isdir(output):
         raise ValueError(f"--output {output!r} is a directory; give the path of the file to write")
     rundir.check_not_own_file(output)
-    path = checkpoint_path(run)
+    path = checkpoint_path(check_directory(run, "run directory"))
     if not os.path.exists(path):
         raise FileNotFoundError(f"{run!r} has no {os.path.basename(path)}: not an sgns-train run")
     state = load_checkpoint(path)
-    with open(rundir.run_path(run, rundir.VOCAB_FILE), "rb") as f:
-        words, counts = dataset.parse_vocab(f.read())
+    vocab = rundir.run_path(run, rundir.VOCAB_FILE)
+    with open(vocab, "rb") as f:
+        words, counts = dataset.parse_vocab(f.read(), vocab)
     if dataset.vocab_fingerprint(words, counts) != state["vocab_fingerprint"]:
         raise ValueError(f"{run}/{rundir.VOCAB_FILE} does not match the checkpoint's vocabulary")
     write_vectors(output, words, vectors_from_weights(state["weights"], which), fmt)

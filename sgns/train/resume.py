@@ -19,14 +19,14 @@ from sgns import dataset, rundir
 from sgns.train.checkpoint import checkpoint_path, load_checkpoint
 from sgns.train.plan import BlockEpochPlan
 
-RESUME_FIELDS = (
-    "dim",
+RESUME_FIELDS = (  # in this order: pool_size after batch_size, micro_batch and negatives,
+    "dim",  # which its default follows (the first difference named is the one a user made)
     "negatives",
     "ns_exponent",
     "negative_mode",
-    "pool_size",
     "batch_size",
     "micro_batch",
+    "pool_size",
     "epochs",
     "lr",
     "min_lr_ratio",
@@ -81,9 +81,12 @@ def check_resumable(saved: dict, config, world_size: int = 1) -> None:
     for name in RESUME_FIELDS + (BLOCK_FIELDS if several else ()):
         if name in saved and saved[name] != getattr(config, name):
             flag = "--" + name.replace("_", "-")
+            given = f"{flag} {getattr(config, name)}"
+            if name == "pool_size" and config.pool_size == config.auto_pool_size:
+                given += " (the default for its --batch-size and --micro-batch)"
             raise ValueError(
                 f"the checkpoint was written with {flag} {saved[name]} but this run has "
-                f"{flag} {getattr(config, name)}; use the same value or a new --output"
+                f"{given}; pass {flag} {saved[name]} as it did, or use a new --output"
             )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 import torch
 
 from sgns import dataset, files
@@ -36,11 +37,12 @@ class Unit:
 def scan_shard(path: str, vocab_size: int) -> list[int]:
     """Row-group sizes of one shard, after checking it cheaply from its Parquet footer.
 
-    Raises ValueError naming the file when it is unreadable, has the wrong columns, or its column
-    statistics show ids outside [0, vocab_size).
+    Raises ValueError naming the file when it is unreadable, has the wrong columns (or columns
+    of other than integers), or its column statistics show ids outside [0, vocab_size).
     """
     try:
-        meta = files.open_parquet(path).metadata
+        parquet = files.open_parquet(path)
+        meta, schema = parquet.metadata, parquet.schema_arrow
     except (FileNotFoundError, NotADirectoryError):
         raise FileNotFoundError(f"shard {path} listed in the manifest does not exist") from None
     except Exception as e:  # pyarrow raises several types for a damaged file
@@ -48,6 +50,12 @@ def scan_shard(path: str, vocab_size: int) -> list[int]:
     names = [meta.schema.column(i).name for i in range(meta.num_columns)]
     if sorted(names) != sorted(dataset.PAIR_COLUMNS):
         raise ValueError(f"shard {path} has columns {names}, expected {list(dataset.PAIR_COLUMNS)}")
+    for field in schema:
+        if not pa.types.is_integer(field.type):
+            raise ValueError(
+                f"shard {path} column {field.name!r} holds {field.type}, not integer word ids: "
+                "the file is no sgns shard; rebuild the dataset (sgns-preprocess)"
+            )
     sizes = []
     for g in range(meta.num_row_groups):
         group = meta.row_group(g)
