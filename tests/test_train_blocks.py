@@ -82,14 +82,15 @@ def test_routing_keeps_the_read_order_and_buckets_follow_the_center_blocks():
     assert blocks.balance(torch.full((3, 3), 7)) == 1.0
 
 
-def test_the_torch_engines_micro_step_shrinks_with_the_ranks_and_keeps_a_given_pool():
+def test_the_torch_engines_micro_step_shrinks_with_the_ranks_and_its_pool_spans_them():
     from sgns.train.config import TrainConfig
-    from sgns.train.engines import for_blocks
+    from sgns.train.engines import for_blocks, pool_span
 
     base = TrainConfig(data="d", output="o", engine="torch", batch_size=131072)
-    assert for_blocks(base, 1) is base
+    assert for_blocks(base, 1) is base and pool_span(base, base) == 1
     eight = for_blocks(base, 8)
     assert eight.micro_batch == 512 and eight.pool_size == base.pool_size == 80  # kept whole
+    assert pool_span(base, eight) == 8  # one pool per 4096 pairs, as in one process
     given = TrainConfig(data="d", output="o", engine="torch", batch_size=131072, pool_size=33)
     assert for_blocks(given, 8).pool_size == 33
     three = for_blocks(TrainConfig(data="d", output="o", engine="torch", batch_size=12000), 3)

@@ -19,7 +19,7 @@ V, D = 50, 8
 STEADY_STEP_OPS = 95  # 76 of them compute, the rest are views
 
 
-def _engine(batch=64, micro=64, mode="pool", old_words=0, **kw):
+def _engine(batch=64, micro=64, mode="pool", old_words=0, span=1, **kw):
     counts = (1000 / np.arange(1, V + 1)).astype(int) + 3
     config = TrainConfig(
         data="d", output="o", dim=D, batch_size=batch, micro_batch=micro, engine="torch",
@@ -29,7 +29,8 @@ def _engine(batch=64, micro=64, mode="pool", old_words=0, **kw):
     stage = TrainingStage(0, 1, 0, 0.05, [str(i) for i in range(V)], counts.tolist(), [],
                           old_words, ratio)  # fmt: skip
     stage.plans = []  # total_steps 0: the lr schedule is flat at lr
-    return TorchEngine(config, distributed.setup("cpu"), stage, AliasSampler(counts, 0.75))
+    sampler = AliasSampler(counts, 0.75)
+    return TorchEngine(config, distributed.setup("cpu"), stage, sampler, pool_span=span)
 
 
 def _data(n, seed=0):
@@ -68,6 +69,46 @@ def test_a_step_trains_its_batch_as_micro_steps_in_sequence():
         total += two._micro_step(w2, centers[part], contexts[part], 32, torch.tensor(m), 0.05)
     assert torch.equal(w1, w2) and torch.equal(loss, total)
     assert int(one.step_count) == 1
+
+
+@pytest.mark.parametrize("span, valid", [(2, 64), (3, 64), (3, 40)])
+def test_the_micro_steps_of_a_span_share_one_pool_whose_rows_move_once(span, valid):
+    """The block scheme's spans (sgns.train.engines.for_blocks): the pool is drawn at a span's
+    first micro-step, and its rows take the span's summed deltas once, at its end (a span cut
+    short by the step's end or its padding too); centers and contexts move at each micro-step."""
+    from sgns.train.sampler import batch_key
+    from sgns.train.step import apply_update, sgns_update
+
+    weights, centers, contexts = _data(64)
+    engine, w = _engine(batch=64, micro=16, span=span, row_cap=0), weights.clone()
+    loss = engine.step(w, centers, contexts, valid, 0, 0.05)
+    expected, total = weights.clone(), torch.zeros((), dtype=torch.float64)
+    for first in range(0, 4, span):
+        negatives = engine.sampler.sample((7,), batch_key(engine.seed, first))
+        pool = torch.zeros(7, D)
+        for m in range(first, min(first + span, 4)):
+            left = valid - 16 * m
+            if left <= 0:
+                break
+            mask = None if left >= 16 else (torch.arange(16) < left).float()
+            part = slice(16 * m, 16 * (m + 1))
+            rows, deltas, more = sgns_update(
+                expected, centers[part], contexts[part], negatives, 0.05, engine.scale, mask
+            )
+            apply_update(expected, rows[:32], deltas[:32])
+            pool += deltas[32:]
+            total += more
+        apply_update(expected, rows[32:], pool)
+    torch.testing.assert_close(w, expected, rtol=0, atol=1e-7)
+    torch.testing.assert_close(loss, total)
+    assert not torch.equal(w, _stepped(weights, centers, contexts, valid))  # spans matter
+
+
+def _stepped(weights, centers, contexts, valid):
+    """`weights` after one step of micro-steps of 16 with a pool each (no span)."""
+    w = weights.clone()
+    _engine(batch=64, micro=16, row_cap=0).step(w, centers, contexts, valid, 0, 0.05)
+    return w
 
 
 class _Ops(TorchDispatchMode):

@@ -72,14 +72,19 @@ def resolve(config: TrainConfig, device: torch.device, saved: dict | None = None
 def for_blocks(config: TrainConfig, ranks: int) -> TrainConfig:
     """The config a rank's torch engine runs in the block scheme: micro-steps of about
     --micro-batch / ranks pairs (the largest divisor of the batch not above it), each with the
-    run's whole pool of negatives (--pool-size, scaled by negatives / pool as ever).
+    run's whole pool of negatives (--pool-size, scaled by negatives / pool as ever), one pool
+    shared by the micro-steps of a span of about --micro-batch pairs (`pool_span`).
 
     Why: a bucket's pairs all have their centers in 1/N of the vocabulary and their contexts in
     another 1/N, so a frequent word's row recurs N times as often in a micro-step as in the
     whole stream, and one summed update of it overshoots as a micro-step N times larger would
-    (8 emulated ranks at 4096 diverged, at 512 they train). The pool stays whole: shrunk with
-    the micro-step (5 negatives at 16 ranks) each pair's negatives were too few to average,
-    and 16 emulated ranks lost 4 analogy points (BENCHMARKS.md, "Summary, 2026-12-05")."""
+    (8 emulated ranks at micro-steps of 4096 and 2048 diverged; 512 train). The pool is what a
+    micro-step of --micro-batch pairs has: drawn once per span, each of its rows updated once,
+    by its deltas summed over the span's pairs at the rows as the span began. With the pool
+    updated at every micro-step instead (a pool of 80 per 512 pairs), 8 ranks lost 0.04
+    WordSim-353 and 0.01 SimLex-999 against one process, as one process does at micro-steps of
+    512; shrunk with the micro-step (10 per 512) they lost analogies (BENCHMARKS.md, "Summary,
+    2026-12-05")."""
     if config.engine != "torch" or ranks == 1:
         return config
     target = max(1, config.micro_pairs // ranks)
@@ -87,14 +92,20 @@ def for_blocks(config: TrainConfig, ranks: int) -> TrainConfig:
     return dataclasses.replace(config, micro_batch=micro)  # pool_size, resolved, is kept
 
 
+def pool_span(config: TrainConfig, blocks: TrainConfig) -> int:
+    """Micro-steps of `blocks` (for_blocks(config, N)) that share one pool: as many as make
+    up `config`'s micro-step."""
+    return max(1, config.micro_pairs // blocks.micro_pairs)
+
+
 def make_engine(
     config: TrainConfig, ctx: distributed.Context, stage: TrainingStage, threads: int,
-    rank: int | None = None, noise=None, host_lr: bool = False,
+    rank: int | None = None, noise=None, host_lr: bool = False, span: int = 1,
 ):  # fmt: skip
     """The engine of a resolved `config` for one stage. The block scheme (sgns.train.episodes)
     makes one per rank it hosts: `rank` keys its draws (default: the process's rank), `noise`
     (V,) weights its negatives (default: count^ns_exponent over the whole vocabulary), and with
-    `host_lr` the torch engine takes its lr from the caller."""
+    `host_lr` the torch engine takes its lr from the caller; `span`: its micro-steps per pool."""
     if noise is None:
         sampler = AliasSampler(stage.counts, config.ns_exponent, ctx.device)
     else:
@@ -102,7 +113,7 @@ def make_engine(
     rank = ctx.rank if rank is None else rank
     if config.engine == "native":
         return NativeEngine(config, rank, stage, sampler, threads)
-    return TorchEngine(config, ctx, stage, sampler, host_lr=host_lr, rank=rank)
+    return TorchEngine(config, ctx, stage, sampler, host_lr=host_lr, rank=rank, pool_span=span)
 
 
 class NativeEngine:

@@ -48,17 +48,20 @@ def start_stage(trainer, stage) -> tuple[Exchange, dict]:
     negatives from its output block (the whole vocabulary's with --global-negatives)."""
     cfg, n = engines.for_blocks(trainer.config, trainer.blocks), trainer.blocks
     hosted = list(range(n)) if cfg.emulate_ranks > 1 else [trainer.ctx.rank]
+    span = engines.pool_span(trainer.config, cfg)
     if cfg.engine == "torch" and trainer.ctx.is_main:
         log.info("%d ranks in blocks: the torch engine's micro-step is %d pairs (--micro-batch "
-                 "/ ranks), its pool %d", n, cfg.micro_pairs, cfg.pool_size)  # fmt: skip
+                 "/ ranks), its pool of %d shared by %d of them", n, cfg.micro_pairs,
+                 cfg.pool_size, span)  # fmt: skip
     exchange = Exchange(n, hosted, trainer.ctx.device, len(stage.words))
     made = {}
     for r in hosted:
         block = None if cfg.global_negatives else blocks.owned_blocks(r, 0, n)[1]
         noise = blocks.noise_weights(stage.counts, cfg.ns_exponent, block, n)
         made[r] = engines.make_engine(
-            cfg, trainer.ctx, stage, trainer.threads, rank=r, noise=noise, host_lr=True
-        )
+            cfg, trainer.ctx, stage, trainer.threads, rank=r, noise=noise, host_lr=True,
+            span=span,
+        )  # fmt: skip
         made[r].start(trainer.step, trainer.weights)
     return exchange, made
 

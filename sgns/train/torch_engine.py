@@ -52,11 +52,11 @@ class TorchEngine:
 
     def __init__(
         self, config, ctx, stage: TrainingStage, sampler: AliasSampler, host_lr: bool = False,
-        rank: int | None = None,
+        rank: int | None = None, pool_span: int = 1,
     ):  # fmt: skip
         """`rank` keys the negatives (default: ctx.rank); `host_lr`: take each step's lr from
         the caller (the block scheme's schedule in pairs) instead of computing it on the device
-        from the step counter."""
+        from the step counter; `pool_span`: micro-steps that share one pool (see `_span`)."""
         if config.negative_mode not in ("pool", "pair"):
             raise ValueError(
                 f"negative_mode {config.negative_mode!r}: settle it first (engines.resolve)"
@@ -89,6 +89,11 @@ class TorchEngine:
         self.full = torch.tensor(config.batch_size, device=device)  # a full batch's valid count
         self.host_lr = host_lr
         self.lr_now = torch.zeros((), device=device)  # host_lr: the step's lr, filled per step
+        self.span = pool_span if pool else 1
+        if self.span > 1:  # the pool's summed deltas and pair updates, applied once per span
+            self.pool_deltas = torch.zeros(config.pool_size, config.dim, device=device)
+            self.pool_counts = torch.zeros(config.pool_size, device=device)
+            self.pool_rows = self.pool_negatives = None  # the span's, drawn at its start
 
     def close(self) -> None:
         self.graph = None
@@ -128,7 +133,7 @@ class TorchEngine:
             lr = decayed_lr(
                 self.step_count, stage.base_step, stage.total_steps, stage.lr, config.min_lr_ratio
             )
-        loss = None
+        loss, pending = None, False  # pending: a span's pool deltas not yet applied
         for m in range(self.micro_steps):
             if m and isinstance(valid, int) and valid <= m * self.micro:
                 break  # eager, known on the host: the rest is padding, which changes nothing
@@ -136,16 +141,25 @@ class TorchEngine:
             count, micro_steps = self.step_count, self.micro_steps
             counter = count if micro_steps == 1 else count * micro_steps + m  # keys the draws
             left = valid - m * self.micro if m else valid  # pairs from this micro-step on
+            if self.span > 1 and m % self.span == 0:  # a span's first micro-step draws its pool
+                self.pool_negatives = self._draw(counter)
             more = self._micro_step(weights, centers[part], contexts[part], left, counter, lr)
             loss = more if loss is None else loss + more
+            pending = self.span > 1 and (m + 1) % self.span != 0
+            if self.span > 1 and not pending:
+                self._apply_pool(weights)
+        if pending:
+            self._apply_pool(weights)  # a span cut short by the step's end (or its padding)
         self.step_count += 1
         return loss
 
+    def _draw(self, counter) -> torch.Tensor:
+        return self.sampler.sample(self.negative_shape, batch_key(self.seed, counter))
+
     def _micro_step(self, weights, centers, contexts, valid, counter, lr):
-        config = self.config
         full = isinstance(valid, int) and valid >= self.micro  # known on the host: no mask
         mask = None if full else (self.positions < valid).to(weights.dtype)  # (b,): 0: padding
-        negatives = self.sampler.sample(self.negative_shape, batch_key(self.seed, counter))
+        negatives = self._draw(counter) if self.span == 1 else self.pool_negatives
         rows, deltas, loss = sgns_update(
             weights, centers, contexts, negatives, lr, self.scale, mask
         )
@@ -156,12 +170,28 @@ class TorchEngine:
             multiplicity = self.full_multiplicity  # (R,)
         else:
             multiplicity = row_multiplicity(mask, self.layout)  # (R,)
-        if config.row_cap:
+        if self.span > 1:  # the pool's part waits for the span's end (`_apply_pool`)
+            pairs = 2 * self.micro
+            self.pool_rows = rows[pairs:]
+            self.pool_deltas += deltas[pairs:]
+            self.pool_counts += multiplicity[pairs:]
+            rows, deltas, multiplicity = rows[:pairs], deltas[:pairs], multiplicity[:pairs]
+        self._apply(weights, rows, deltas, multiplicity)
+        return loss
+
+    def _apply(self, weights, rows, deltas, multiplicity) -> None:
+        if self.config.row_cap:
             deltas = cap_repeated_rows(
-                rows, deltas, config.row_cap, weights.shape[0], multiplicity, self.row_totals
+                rows, deltas, self.config.row_cap, weights.shape[0], multiplicity, self.row_totals
             )
         apply_update(weights, rows, deltas)
-        return loss
+
+    def _apply_pool(self, weights) -> None:
+        """Apply the span's summed pool deltas (capped on the span's pair updates) and clear
+        them. Why a span: see `sgns.train.engines.for_blocks`."""
+        self._apply(weights, self.pool_rows, self.pool_deltas, self.pool_counts)
+        self.pool_deltas.zero_()
+        self.pool_counts.zero_()
 
     def _replay(self, weights, centers, contexts, valid):
         """The step as a CUDA graph: captured on the first call (after a warm-up on a side
