@@ -91,6 +91,7 @@ def test_the_torch_engines_micro_step_shrinks_with_the_ranks_and_its_pool_spans_
     eight = for_blocks(base, 8)
     assert eight.micro_batch == 512 and eight.pool_size == base.pool_size == 80  # kept whole
     assert pool_span(base, eight) == 8  # one pool per 4096 pairs, as in one process
+    assert pool_span(base, for_blocks(base, 32)) == 8  # 8 micro-steps of 128 at most
     given = TrainConfig(data="d", output="o", engine="torch", batch_size=131072, pool_size=33)
     assert for_blocks(given, 8).pool_size == 33
     three = for_blocks(TrainConfig(data="d", output="o", engine="torch", batch_size=12000), 3)

@@ -73,7 +73,8 @@ def for_blocks(config: TrainConfig, ranks: int) -> TrainConfig:
     """The config a rank's torch engine runs in the block scheme: micro-steps of about
     --micro-batch / ranks pairs (the largest divisor of the batch not above it), each with the
     run's whole pool of negatives (--pool-size, scaled by negatives / pool as ever), one pool
-    shared by the micro-steps of a span of about --micro-batch pairs (`pool_span`).
+    shared by the micro-steps of a span of about --micro-batch pairs, at most 8 micro-steps
+    (`pool_span`).
 
     Why: a bucket's pairs all have their centers in 1/N of the vocabulary and their contexts in
     another 1/N, so a frequent word's row recurs N times as often in a micro-step as in the
@@ -92,10 +93,16 @@ def for_blocks(config: TrainConfig, ranks: int) -> TrainConfig:
     return dataclasses.replace(config, micro_batch=micro)  # pool_size, resolved, is kept
 
 
+# The most micro-steps one pool spans in the block scheme. At 16 emulated ranks (micro-steps of
+# 256) a pool over 16 of them lost 0.025 SimLex-999 against one process, over 8 lost 0.010
+# and over 4 0.012 (one seed each; BENCHMARKS.md, "Summary, 2026-12-05 (issue 18, the pool)").
+MAX_POOL_SPAN = 8
+
+
 def pool_span(config: TrainConfig, blocks: TrainConfig) -> int:
     """Micro-steps of `blocks` (for_blocks(config, N)) that share one pool: as many as make
-    up `config`'s micro-step."""
-    return max(1, config.micro_pairs // blocks.micro_pairs)
+    up `config`'s micro-step (N), at most MAX_POOL_SPAN."""
+    return max(1, min(MAX_POOL_SPAN, config.micro_pairs // blocks.micro_pairs))
 
 
 def make_engine(
