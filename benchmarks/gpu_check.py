@@ -119,7 +119,7 @@ def step_throughput(lines: list[str], device: str, sizes, vocab: int = 31456) ->
     """Pairs/s of the step alone (captured on CUDA) on device-resident Zipf ids."""
     from sgns.train import distributed
     from sgns.train.config import TrainConfig
-    from sgns.train.engines import resolve
+    from sgns.train.engines import MAX_POOL_SPAN, resolve
     from sgns.train.plan import TrainingStage
     from sgns.train.sampler import AliasSampler
     from sgns.train.torch_engine import TorchEngine
@@ -128,7 +128,8 @@ def step_throughput(lines: list[str], device: str, sizes, vocab: int = 31456) ->
     ranks = torch.tensor(counts, dtype=torch.float, device=device)
     log(
         f"- step alone (pool mode, on {device}), pairs/s; micro-step 4096 unless said (512 and "
-        "128: the block scheme's at 8 and 32 ranks, sgns.train.engines.for_blocks):",
+        "128: the block scheme's at 8 and 32 ranks, sgns.train.engines.for_blocks, with a pool "
+        "per span of 8 micro-steps, engines.pool_span):",
         lines,
     )
     micro = [(dim, batch, 4096) for dim, batch in sizes] + [(100, 65536, 512), (100, 65536, 128)]
@@ -139,7 +140,9 @@ def step_throughput(lines: list[str], device: str, sizes, vocab: int = 31456) ->
         config = resolve(config, torch.device(device))  # pool mode, as a run settles it
         stage = TrainingStage(0, 1, 0, 0.025, [""] * vocab, counts.tolist(), [])
         ctx = distributed.Context(0, 0, 1, torch.device(device))
-        engine = TorchEngine(config, ctx, stage, AliasSampler(counts, 0.75, device))
+        span = 1 if micro_batch == 4096 else MAX_POOL_SPAN
+        sampler = AliasSampler(counts, 0.75, device)
+        engine = TorchEngine(config, ctx, stage, sampler, pool_span=span)
         weights = torch.randn(2 * vocab, dim, device=device) * 0.01
         pairs = torch.multinomial(ranks, 2 * 8 * batch, replacement=True).int().view(8, 2, -1)
         for i in range(3):
