@@ -1,0 +1,165 @@
+"""Word vectors to query from Python: `load` any vector file or run directory sgns writes, and a
+`Vectors` object with gensim's `KeyedVectors` calls and numbers.
+
+The maths is numpy only; the evaluations are sgns-eval's (sgns.eval.scoring), which score as
+gensim does. gensim itself is needed only by `Vectors.to_gensim`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sgns.eval.scoring import _top_rows, evaluate_analogies, evaluate_similarity, load_vectors
+from sgns.vectors.formats import write_vectors
+
+GENSIM_RESTRICT = 300000  # gensim's restrict_vocab default for both evaluations
+
+
+def load(path: str) -> Vectors:
+    """The vectors of a word2vec text or binary file, a .npy file with its .vocab.tsv beside it
+    (the format is told from the content), or a run directory (its vectors.txt)."""
+    words, vectors = load_vectors(path)
+    return Vectors(words, vectors)
+
+
+class Vectors:
+    """Words and their vectors (V, D), rows in the file's order (most frequent first).
+
+    The calls and numbers are gensim's `KeyedVectors`: `most_similar` ranks by cosine with the
+    mean of the unit vectors of `positive` minus those of `negative` (3CosAdd), leaving the query
+    words out; `restrict` limits candidates to the first N words, as gensim's `restrict_vocab`.
+
+    >>> import sgns
+    >>> wv = sgns.load("vectors.txt")  # a file sgns-export wrote, or a run directory
+    >>> wv
+    Vectors(5 words, 3 dimensions)
+    >>> "king" in wv, "kings" in wv
+    (True, False)
+    >>> wv["king"]
+    array([1., 0., 1.], dtype=float32)
+    >>> wv.most_similar(positive=["king", "woman"], negative=["man"], topn=2)
+    [('queen', 0.958...), ('apple', -0.561...)]
+    >>> round(wv.similarity("king", "queen"), 3)
+    0.5
+    >>> wv.save("vectors.bin", format="binary")
+    >>> sgns.load("vectors.bin").words == wv.words
+    True
+    """
+
+    def __init__(self, words: list[str], vectors):
+        self.words = list(words)
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)  # (V, D)
+        if self.vectors.ndim != 2 or len(self.vectors) != len(self.words):
+            raise ValueError(f"{len(self.words)} words but vectors of shape {self.vectors.shape}")
+        self._rows: dict[str, int] = {}
+        for row, word in enumerate(self.words):
+            self._rows.setdefault(word, row)  # a repeated word: its first, most frequent row
+        self._norms: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return f"Vectors({len(self.words)} words, {self.vectors.shape[1]} dimensions)"
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word) -> bool:
+        return word in self._rows
+
+    def __getitem__(self, word: str) -> np.ndarray:
+        """The vector (D,) of `word`; KeyError for a word not in the vocabulary."""
+        return self.vectors[self.index(word)]
+
+    def index(self, word: str) -> int:
+        """The row of `word` (its exact spelling)."""
+        row = self._rows.get(word)
+        if row is None:
+            raise KeyError(f"{word!r} is not one of the {len(self.words)} words of these vectors")
+        return row
+
+    def _lengths(self) -> np.ndarray:
+        """The length of each vector (V,), 1 for an all-zero one, so it divides safely."""
+        if self._norms is None:
+            norms = np.linalg.norm(self.vectors, axis=1)
+            self._norms = np.where(norms > 0, norms, 1).astype(np.float32)
+        return self._norms
+
+    def _unit(self, word: str) -> np.ndarray:
+        """The vector of `word` scaled to length 1 (D,)."""
+        row = self.index(word)
+        return self.vectors[row] / self._lengths()[row]
+
+    def similarity(self, a: str, b: str) -> float:
+        """The cosine of the vectors of words `a` and `b`."""
+        return float(self._unit(a) @ self._unit(b))
+
+    def most_similar(
+        self, positive=(), negative=(), topn: int = 10, restrict: int | None = None
+    ) -> list[tuple[str, float]]:
+        """The `topn` (word, cosine) nearest the mean of the unit vectors of `positive` (a word,
+        or a list of words or vectors) minus those of `negative`, best first, the query words
+        left out; `restrict`: only the first `restrict` words are candidates."""
+        positive, negative = _as_list(positive), _as_list(negative)
+        if not positive and not negative:
+            raise ValueError("most_similar needs a word in positive or negative")
+        terms, query_rows = [], []
+        for sign, items in ((1, positive), (-1, negative)):
+            for item in items:
+                if isinstance(item, str):
+                    query_rows.append(self.index(item))
+                    terms.append(sign * self._unit(item))
+                else:  # a vector is taken as it is, as gensim does
+                    terms.append(sign * np.asarray(item, dtype=np.float32))
+        mean = np.mean(terms, axis=0)  # (D,)
+        mean = mean / (np.linalg.norm(mean) or 1)
+        rows = len(self.words) if restrict is None else min(restrict, len(self.words))
+        scores = self.vectors[:rows] @ mean / self._lengths()[:rows]  # (rows,)
+        scores[[r for r in query_rows if r < rows]] = -np.inf  # never an answer
+        top = _top_rows(scores, topn)
+        return [(self.words[i], float(scores[i])) for i in top if scores[i] > -np.inf]
+
+    def evaluate_word_pairs(
+        self, path: str, restrict: int | None = GENSIM_RESTRICT, case_insensitive: bool = True
+    ) -> dict:
+        """Spearman and Pearson correlation of cosine with the human scores of a WordSim-353 or
+        SimLex-999 file, over the pairs of words among the first `restrict`.
+
+        gensim's `(pearson, spearman, oov_ratio)` are `["pearson"]`, `["spearman"]` and
+        `100 * ["oov_rate"]` here (without p-values: no scipy); `["pairs"]` were scored."""
+        words, vectors = self.words[:restrict], self.vectors[:restrict]
+        return evaluate_similarity(words, vectors, path, case_sensitive=not case_insensitive)
+
+    def evaluate_word_analogies(
+        self, path: str, restrict: int | None = GENSIM_RESTRICT, case_insensitive: bool = True
+    ) -> dict:
+        """3CosAdd accuracy on a questions-words.txt style file, overall and per section, over
+        the questions whose four words are among the first `restrict`.
+
+        gensim's `(score, sections)` are `["accuracy"]` and `["sections"]` here, each section
+        with its `correct` and `questions` counts."""
+        return evaluate_analogies(
+            self.words, self.vectors, path, restrict, case_sensitive=not case_insensitive
+        )
+
+    def save(self, path: str, format: str = "text") -> None:
+        """Write the vectors as "text" or "binary" word2vec (what gensim's `load_word2vec_format`
+        reads too), or "npy" with `.vocab.tsv` beside it; `load` and sgns-eval read all three."""
+        write_vectors(path, self.words, self.vectors, format)
+
+    def to_gensim(self):
+        """The same words and vectors as a gensim `KeyedVectors`."""
+        try:
+            from gensim.models import KeyedVectors
+        except ImportError:
+            raise ImportError("to_gensim needs gensim: pip install gensim") from None
+        kv = KeyedVectors(self.vectors.shape[1])
+        kv.add_vectors(self.words, self.vectors)
+        return kv
+
+
+def _as_list(words) -> list:
+    """`positive` or `negative` as a list: one word or vector alone, or None, is allowed."""
+    if words is None:
+        return []
+    if isinstance(words, str) or (isinstance(words, np.ndarray) and words.ndim == 1):
+        return [words]
+    return list(words)
