@@ -133,10 +133,11 @@ def test_a_steady_step_reads_nothing_back_and_its_op_count_is_pinned():
     assert len(ops.names) <= STEADY_STEP_OPS, f"{len(ops.names)} ops: {sorted(set(ops.names))}"
 
 
-@pytest.mark.parametrize("mode", ["pool", "pair"])
-def test_the_steady_step_compiles_as_one_graph(mode):
+@pytest.mark.parametrize("mode, micro, span", [("pool", 64, 1), ("pair", 64, 1), ("pool", 16, 3)])
+def test_the_steady_step_compiles_as_one_graph(mode, micro, span):
     weights, centers, contexts = _data(64)
-    eager, compiled = _engine(mode=mode, old_words=10), _engine(mode=mode, old_words=10)
+    kw = dict(mode=mode, old_words=10, micro=micro, span=span)
+    eager, compiled = _engine(**kw), _engine(**kw)
     w_eager, w_compiled = weights.clone(), weights.clone()
     step = torch.compile(compiled._step, fullgraph=True, backend="aot_eager", dynamic=False)
     for i in range(3):
