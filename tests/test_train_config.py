@@ -1,5 +1,7 @@
 """TrainConfig validates itself, resolves the pool size, and guards resume compatibility."""
 
+import dataclasses
+
 import pytest
 
 from sgns.train.config import TrainConfig
@@ -45,6 +47,20 @@ def test_resume_needs_the_same_blocks_only_with_several_ranks():
     single = {k: v for k, v in saved.items() if k not in ("rounds", "emulate_ranks")}
     with pytest.raises(ValueError, match="--emulate-ranks 0 but this run has --emulate-ranks 3"):
         check_resumable(single, TrainConfig(data="d", output="o", emulate_ranks=3))
+
+
+def test_resume_needs_the_pool_span_the_checkpoints_ranks_trained_with():
+    """A block-scheme checkpoint records its pool span (sgns.train.checkpoint.span); a run whose
+    sgns-train spans the pool otherwise would not continue the same training."""
+    config = TrainConfig(data="d", output="o", engine="torch", negative_mode="pool",
+                         batch_size=131072, emulate_ranks=8)  # fmt: skip
+    saved = {**config.to_dict(), "pool_span": 8}
+    check_resumable(saved, config)
+    before = {k: v for k, v in saved.items() if k != "pool_span"}  # the pool moved every step
+    with pytest.raises(ValueError, match="every 1 micro-steps, this sgns-train's every 8"):
+        check_resumable(before, config)
+    native = {**before, "engine": "native", "negative_mode": "pair"}
+    check_resumable(native, dataclasses.replace(config, engine="native", negative_mode="pair"))
 
 
 @pytest.mark.parametrize("name", ["lr", "ns_exponent", "min_lr_ratio", "replay", "row_cap"])

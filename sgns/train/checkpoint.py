@@ -37,6 +37,7 @@ import torch
 
 from sgns.files import atomic_open
 from sgns.rundir import CHECKPOINT_FILE, run_path
+from sgns.train.engines import scheme_span
 
 
 def checkpoint_path(run: str) -> str:
@@ -106,7 +107,7 @@ def training_state(trainer) -> dict:
             "record_sum": trainer.record_loss,
             "record_pairs": trainer.record_pairs,
         },
-        "config": trainer.config.to_dict(),
+        "config": {**trainer.config.to_dict(), "pool_span": span(trainer)},
         "vocab_fingerprint": trainer.fingerprint,
         "vocab_size": len(trainer.words),
         "words_fingerprint": trainer.words_fingerprint,
@@ -180,3 +181,9 @@ class CheckpointWriter:
         save_checkpoint(path, {**state, "weights": weights})
         if then is not None:
             then()
+
+
+def span(trainer) -> int:
+    """The pool span the run trains with (sgns.train.engines.scheme_span), which a resumed run
+    must share (sgns.train.resume.check_resumable)."""
+    return scheme_span(trainer.config, trainer.blocks)

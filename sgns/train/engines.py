@@ -73,19 +73,18 @@ def for_blocks(config: TrainConfig, ranks: int) -> TrainConfig:
     """The config a rank's torch engine runs in the block scheme: micro-steps of about
     --micro-batch / ranks pairs (the largest divisor of the batch not above it), each with the
     run's whole pool of negatives (--pool-size, scaled by negatives / pool as ever), one pool
-    shared by the micro-steps of a span of about --micro-batch pairs, at most 8 micro-steps
+    shared by a span of N micro-steps (about --micro-batch pairs), at most MAX_POOL_SPAN
     (`pool_span`).
 
     Why: a bucket's pairs all have their centers in 1/N of the vocabulary and their contexts in
     another 1/N, so a frequent word's row recurs N times as often in a micro-step as in the
     whole stream, and one summed update of it overshoots as a micro-step N times larger would
-    (8 emulated ranks at micro-steps of 4096 and 2048 diverged; 512 train). The pool is what a
-    micro-step of --micro-batch pairs has: drawn once per span, each of its rows updated once,
-    by its deltas summed over the span's pairs at the rows as the span began. With the pool
-    updated at every micro-step instead (a pool of 80 per 512 pairs), 8 ranks lost 0.04
-    WordSim-353 and 0.01 SimLex-999 against one process, as one process does at micro-steps of
-    512; shrunk with the micro-step (10 per 512) they lost analogies (BENCHMARKS.md, "Summary,
-    2026-12-05")."""
+    (at 8 emulated ranks 4096- and 2048-pair micro-steps diverged, 512 trained). The pool is
+    what one process's micro-step has: drawn once per span, each of its rows moved once, at the
+    span's end, by its deltas summed over the span's pairs (computed at the pool rows as the
+    span began, but for the context updates a pool row gets meanwhile). Moved at every small
+    micro-step, or shrunk with it, the pool lost quality against one process (BENCHMARKS.md,
+    "Summary, 2026-12-05, later (issue 18: the pool spans micro-steps)")."""
     if config.engine != "torch" or ranks == 1:
         return config
     target = max(1, config.micro_pairs // ranks)
@@ -93,9 +92,9 @@ def for_blocks(config: TrainConfig, ranks: int) -> TrainConfig:
     return dataclasses.replace(config, micro_batch=micro)  # pool_size, resolved, is kept
 
 
-# The most micro-steps one pool spans in the block scheme. At 16 emulated ranks (micro-steps of
-# 256) a pool over 16 of them lost 0.025 SimLex-999 against one process, over 8 lost 0.010
-# and over 4 0.012 (one seed each; BENCHMARKS.md, "Summary, 2026-12-05 (issue 18, the pool)").
+# The most micro-steps one pool spans in the block scheme: at 16 emulated ranks a pool over 16
+# micro-steps lost SimLex-999 that one over 8 kept (BENCHMARKS.md, "Summary, 2026-12-05, later
+# (issue 18: the pool spans micro-steps)").
 MAX_POOL_SPAN = 8
 
 
@@ -103,6 +102,14 @@ def pool_span(config: TrainConfig, blocks: TrainConfig) -> int:
     """Micro-steps of `blocks` (for_blocks(config, N)) that share one pool: as many as make
     up `config`'s micro-step (N), at most MAX_POOL_SPAN."""
     return max(1, min(MAX_POOL_SPAN, config.micro_pairs // blocks.micro_pairs))
+
+
+def scheme_span(config: TrainConfig, ranks: int) -> int:
+    """The pool span a resolved `config` trains with at `ranks` ranks of the block scheme (1:
+    one process, the native engine, or per-pair negatives); checkpoints record it."""
+    if ranks == 1 or config.engine != "torch" or config.negative_mode != "pool":
+        return 1
+    return pool_span(config, for_blocks(config, ranks))
 
 
 def make_engine(

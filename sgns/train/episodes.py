@@ -48,8 +48,8 @@ def start_stage(trainer, stage) -> tuple[Exchange, dict]:
     negatives from its output block (the whole vocabulary's with --global-negatives)."""
     cfg, n = engines.for_blocks(trainer.config, trainer.blocks), trainer.blocks
     hosted = list(range(n)) if cfg.emulate_ranks > 1 else [trainer.ctx.rank]
-    span = engines.pool_span(trainer.config, cfg)
-    if cfg.engine == "torch" and trainer.ctx.is_main:
+    span = engines.scheme_span(trainer.config, n)
+    if cfg.engine == "torch" and cfg.negative_mode == "pool" and trainer.ctx.is_main:
         log.info("%d ranks in blocks: the torch engine's micro-step is %d pairs (--micro-batch "
                  "/ ranks), its pool of %d shared by %d of them", n, cfg.micro_pairs,
                  cfg.pool_size, span)  # fmt: skip

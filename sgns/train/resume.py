@@ -17,6 +17,7 @@ import torch
 
 from sgns import dataset, rundir
 from sgns.train.checkpoint import checkpoint_path, load_checkpoint
+from sgns.train.engines import scheme_span
 from sgns.train.plan import BlockEpochPlan
 
 RESUME_FIELDS = (  # in this order: pool_size after batch_size, micro_batch and negatives,
@@ -87,6 +88,16 @@ def check_resumable(saved: dict, config, world_size: int = 1) -> None:
             raise ValueError(
                 f"the checkpoint was written with {flag} {saved[name]} but this run has "
                 f"{given}; pass {flag} {saved[name]} as it did, or use a new --output"
+            )
+    if several and saved.get("engine") == "torch" and saved.get("negative_mode") == "pool":
+        ranks = config.emulate_ranks if config.emulate_ranks > 1 else world_size
+        settled = dataclasses.replace(config, engine="torch", negative_mode="pool")
+        span, had = scheme_span(settled, ranks), saved.get("pool_span", 1)
+        if had != span:  # the same options, another version of the block scheme's pool
+            raise ValueError(
+                f"the checkpoint's ranks moved their pool every {had} micro-steps, this "
+                f"sgns-train's every {span} (sgns.train.engines.pool_span): it would not "
+                "continue the same training; use a new --output"
             )
 
 

@@ -4,11 +4,14 @@ A step trains a batch of `batch_size` pairs, always of that shape (a short batch
 its padding masked by the valid count), as batch_size / micro_batch sequential micro-steps.
 Each micro-step draws its own negatives (a pool of pool_size, or K per pair), computes the update
 of its pairs at the parameters before it (sgns.train.step), caps rows summed too often
-(--row-cap) and applies it; the next micro-step sees the result. Ranks train the table blocks
-they own and exchange blocks between episodes (sgns.train.exchange), so a step holds no
-collective. So what one summed update holds, and so the quality, is set by the micro-step,
-whatever the batch: a batch is how many pairs one call (one CUDA graph replay) carries. Cost
-per pair is flat in the batch; the pool does not grow with it.
+(--row-cap) and applies it; the next micro-step sees the result. In the block scheme the pool
+spans several micro-steps (`pool_span`, sgns.train.engines.for_blocks): drawn at the span's
+first, its rows' deltas summed over the span and applied (capped on their own) at its end.
+Ranks train the table blocks they own and exchange blocks between episodes
+(sgns.train.exchange), so a step holds no collective. So what one summed update holds, and so
+the quality, is set by the micro-step, whatever the batch: a batch is how many pairs one call
+(one CUDA graph replay) carries. Cost per pair is flat in the batch; the pool does not grow
+with it.
 
 No host-device synchronisation inside a step: negatives come from a counter-based generator
 keyed by (rank, step, micro-step) (sgns.train.sampler), the learning rate is computed on the
@@ -56,7 +59,7 @@ class TorchEngine:
     ):  # fmt: skip
         """`rank` keys the negatives (default: ctx.rank); `host_lr`: take each step's lr from
         the caller (the block scheme's schedule in pairs) instead of computing it on the device
-        from the step counter; `pool_span`: micro-steps that share one pool (see `_span`)."""
+        from the step counter; `pool_span`: micro-steps that share one pool (`_apply_pool`)."""
         if config.negative_mode not in ("pool", "pair"):
             raise ValueError(
                 f"negative_mode {config.negative_mode!r}: settle it first (engines.resolve)"
