@@ -52,7 +52,7 @@ class PipelineConfig:
         _check_int("--max-sentence-length", self.max_sentence_length, 1)
         _check_int("--passes", self.passes, 1)
         _check_int("--num-shards", self.num_shards, 1)
-        _check_int("--seed", self.seed, 0)
+        _check_int("--seed", self.seed, 0, None)
         _check_int("--block-bytes", self.block_bytes, 1024)
         if self.shuffle not in SHUFFLES:
             raise ValueError(f"--shuffle must be files or runner, got {self.shuffle!r}")
@@ -70,6 +70,9 @@ class PipelineConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
 
 
-def _check_int(option: str, value, minimum: int) -> None:
+def _check_int(option: str, value, minimum: int, maximum: int | None = 2**31 - 1) -> None:
+    """(The maximum: numbers past it overflow numpy's int64 draws or allocate without end.)"""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{option} must be an integer >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{option} must be at most {maximum}, got {value!r}")

@@ -18,6 +18,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.config import PipelineConfig
 from pipeline.inputs import already_ingested
+from pipeline.outputs import read_bytes
 from sgns.dataset import MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR, validate_manifest
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,11 @@ def read_dataset(output: str) -> dict | None:
     path = FileSystems.join(output, MANIFEST_FILE)
     if not FileSystems.exists(path):
         return None
-    with FileSystems.open(path) as f:
-        try:
-            manifest = json.loads(f.read().decode("utf-8"))
-        except ValueError as e:
-            raise ValueError(f"{path} is not valid JSON: {e}") from None
+    data = read_bytes(path)
+    try:
+        manifest = json.loads(data.decode("utf-8"))
+    except ValueError as e:
+        raise ValueError(f"{path} is not valid JSON: {e}") from None
     return validate_manifest(manifest, path)
 
 

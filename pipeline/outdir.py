@@ -100,7 +100,9 @@ def _exists(path: str) -> bool:
 
 def _delete(path: str) -> None:
     """Delete a file or a folder with all it holds (on an object store: every object below)."""
-    if is_local(path):
+    if is_local(path) and os.path.islink(path):
+        os.remove(path)  # a link in a dataset goes, never what it points at
+    elif is_local(path):
         FileSystems.delete([path])
     else:
         FileSystems.delete(_under(path))

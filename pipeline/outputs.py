@@ -18,7 +18,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
 
 from pipeline.objectstore import share_s3_clients
-from sgns.files import TEMP_PREFIX, atomic_open
+from sgns.files import TEMP_PREFIX, atomic_open, check_file
 
 share_s3_clients()  # every process that writes or reads our files through Beam imports this
 
@@ -67,6 +67,8 @@ def write_object(path: str, data: bytes) -> None:
 
 def read_bytes(path: str) -> bytes:
     """The raw bytes of a file on any Beam filesystem (never decompressed by its name)."""
+    if is_local(path):  # (a FIFO would block the reader)
+        check_file(path, "dataset file")
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
         return f.read()
 

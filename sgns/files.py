@@ -122,9 +122,9 @@ def check_file(path: str, what: str) -> str:
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        raise FileNotFoundError(f"{what} {path} does not exist") from None
+        raise FileNotFoundError(f"{what} {_shown(path)} does not exist") from None
     if not stat.S_ISREG(mode):
-        raise ValueError(f"{what} {path} is {kind_of(mode)}, not a file")
+        raise ValueError(f"{what} {_shown(path)} is {kind_of(mode)}, not a file")
     if not os.access(path, os.R_OK):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
     return path
@@ -136,10 +136,14 @@ def check_directory(path: str, what: str) -> str:
     try:
         mode = os.stat(path).st_mode
     except (FileNotFoundError, NotADirectoryError):
-        raise FileNotFoundError(f"{what} {path} does not exist") from None
+        raise FileNotFoundError(f"{what} {_shown(path)} does not exist") from None
     if not stat.S_ISDIR(mode):
-        raise ValueError(f"{what} {path} is {kind_of(mode)}, not a directory")
+        raise ValueError(f"{what} {_shown(path)} is {kind_of(mode)}, not a directory")
     return path
+
+
+def _shown(path: str) -> str:  # a name with a newline would cut the one line short
+    return path if path.isprintable() else repr(path)
 
 
 def decode_text(data: bytes, name: str) -> str:
@@ -247,7 +251,7 @@ def _store_errors(location: str) -> Iterator[None]:
 def read_bytes(location: str) -> bytes:
     """The whole file at `location`; FileNotFoundError naming it when there is none."""
     if not is_uri(location):
-        with open(location, "rb") as f:
+        with open(check_file(location, "dataset file"), "rb") as f:
             return f.read()
     store, path = filesystem(location)
     try:
@@ -274,7 +278,7 @@ def open_parquet(location: str, **options):
     import pyarrow.parquet as pq
 
     if not is_uri(location):
-        return pq.ParquetFile(location, **options)
+        return pq.ParquetFile(check_file(location, "shard"), **options)
     store, path = filesystem(location)
     # pre_buffer: a row group's column chunks in one coalesced read, not one request each
     with _store_errors(location):

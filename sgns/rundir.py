@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 
-from sgns.dataset import COUNTS_FILE, MANIFEST_FILE
+from sgns.dataset import COUNTS_FILE, MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR
 from sgns.dataset import VOCAB_FILE as DATASET_VOCAB_FILE
 from sgns.files import LOCK_FILE
 
@@ -48,6 +48,8 @@ def is_run(directory: str) -> bool:
     """Whether `directory` holds an sgns run: a checkpoint, or a config.json sgns-train wrote."""
     if os.path.exists(run_path(directory, CHECKPOINT_FILE)):
         return True  # (its config.json may be damaged: a resume rewrites it)
+    if not os.path.isfile(run_path(directory, CONFIG_FILE)):
+        return False  # (a FIFO would block the reader)
     try:
         with open(run_path(directory, CONFIG_FILE), encoding="utf-8") as f:
             config = json.load(f)
@@ -67,12 +69,24 @@ def check_run_output(directory: str) -> None:
         )
 
 
+def _in_dataset(directory: str) -> bool:
+    """Whether `directory` lies in a dataset's pairs/ or snapshots/ (its shards, its vocabulary
+    snapshots: a file written there would replace one the dataset reads)."""
+    parts = directory.split(os.sep)
+    return any(
+        parts[i] in (PAIRS_DIR, SNAPSHOTS_DIR)
+        and os.path.exists(os.path.join(os.sep.join(parts[:i]) or os.sep, MANIFEST_FILE))
+        for i in range(1, len(parts))
+    )
+
+
 def check_not_own_file(path: str, flag: str = "--output") -> None:
     """Raise ValueError when `path` is one of a run's or a dataset's own files (writing there
     would destroy the checkpoint --resume needs, the vocabulary sgns-export reads, ...)."""
     directory, name = os.path.split(os.path.abspath(path))
     of_run = name in RUN_OWN_FILES and is_run(directory)
     of_data = name in DATASET_OWN_FILES and os.path.exists(os.path.join(directory, MANIFEST_FILE))
+    of_data = of_data or _in_dataset(directory)
     if of_run or of_data:
         what = "run" if of_run else "dataset"
         raise ValueError(

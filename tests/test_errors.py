@@ -20,6 +20,8 @@ from sgns.train.trainer import train
 from sgns.vectors import write_vectors
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY_ARGS = ["--dim", "8", "--batch-size", "50", "--lr", "0.05", "--seed", "3", "--pool-size",
+             "10", "--epochs", "1", "--device", "cpu"]  # tiny_config's, epochs=1  # fmt: skip
 CORPUS = "".join(f"w{i % 40} w{i % 9} w{i % 5} the\n" for i in range(3000))
 
 
@@ -172,6 +174,13 @@ def test_a_users_directory_is_not_written_over_by_a_run(tmp_path):
         (lambda s: {**s, "batch": 10**6}, "past the plan"),
         (lambda s: {**s, "epoch": 99}, "past the plan"),
         (lambda s: {**s, "step": -5}, "is not counts"),
+        # issue 20, second probe: fields of other types end in one line, not a traceback
+        (lambda s: {k: v for k, v in s.items() if k != "loss"}, "its loss missing"),
+        (lambda s: {**s, "config": [1]}, "its config missing or not of the type"),
+        (lambda s: {**s, "stage": {**s["stage"], "end": "1"}}, "stage.end is not counts"),
+        (lambda s: {**s, "metrics_bytes": "x"}, "metrics_bytes is not counts"),
+        (lambda s: {**s, "loss": {**s["loss"], "sum": float("nan")}}, "loss.sum is not a finite"),
+        (lambda s: {**s, "weights": s["weights"].fill_(float("nan"))}, "not a matrix of finite"),
     ],
 )
 def test_a_checkpoint_that_does_not_fit_its_run_is_damaged_in_one_line(tmp_path, change, said):
@@ -403,3 +412,89 @@ def test_a_mistyped_or_missing_option_is_one_line_too(module, args, prog):
     code, err = _cli(module, args)
     assert code == 2 and "--help" in _one_line(err, prog)
     assert "usage:" not in err
+
+
+def test_export_refuses_a_table_that_is_not_finite_or_not_its_vocabularys(tmp_path):
+    import torch
+
+    data, run = str(tmp_path / "data"), str(tmp_path / "run")
+    write_tiny_dataset(data)
+    train(tiny_config(data, run, epochs=1))
+    path, out = checkpoint_path(run), str(tmp_path / "v.txt")
+    state = torch.load(path, weights_only=True)
+    for table, said in [(state["weights"].clone().fill_(float("inf")), "finite numbers"),
+                        (state["weights"][1:].clone(), "for the 40 words")]:  # fmt: skip
+        torch.save({**state, "weights": table}, path)
+        code, err = _cli("sgns.train.export", [run, "--output", out], timeout=60)
+        assert code == 2 and said in _one_line(err, "sgns-export")
+        assert not os.path.exists(out)
+
+
+@pytest.mark.parametrize(
+    "fifo,readers",
+    [("run/metrics.jsonl", ("sgns-report", "sgns-train")),
+     ("run/vocab.tsv", ("sgns-report", "sgns-export")),
+     ("data/manifest.json", ("sgns-train", "sgns-preprocess"))],
+)  # fmt: skip
+def test_a_fifo_inside_a_run_or_dataset_is_refused_not_waited_on(tmp_path, fifo, readers):
+    data, run = str(tmp_path / "data"), str(tmp_path / "run")
+    write_tiny_dataset(data)
+    train(tiny_config(data, run, epochs=1))
+    os.remove(tmp_path / fifo)
+    os.mkfifo(tmp_path / fifo)  # nobody writes it: reading it would wait forever
+    commands = {
+        "sgns-report": ("sgns.report.cli", [run, "--output", str(tmp_path / "r.html")]),
+        "sgns-export": ("sgns.train.export", [run, "--output", str(tmp_path / "v")]),
+        "sgns-train": ("sgns.train.cli", ["--data", data, "--output", run, "--resume",
+                                          *TINY_ARGS]),
+        "sgns-preprocess": ("pipeline.preprocess",
+                            ["--input", run + "/config.json", "--output", data, "--append"]),
+    }  # fmt: skip
+    for prog in readers:
+        module, args = commands[prog]
+        code, err = _cli(module, args, timeout=60)
+        assert code == 2 and "is a FIFO" in _one_line(err, prog), (prog, err[-2000:])
+
+
+def test_a_link_in_a_dataset_is_removed_never_what_it_points_at(tmp_path):
+    (tmp_path / "a.txt").write_text(CORPUS)
+    data, mine = tmp_path / "data", tmp_path / "mine"
+    args = ["--input", str(tmp_path / "a.txt"), "--output", str(data), "--min-count", "1"]
+    assert _cli("pipeline.preprocess", args + ["--num-shards", "1"])[0] == 0
+    mine.mkdir()
+    (mine / "keep.txt").write_text("mine")
+    os.symlink(mine, data / "pairs" / "inc-00001")  # left past the manifest: recovery removes it
+    (tmp_path / "b.txt").write_text(CORPUS.replace("the", "a"))
+    args = ["--input", str(tmp_path / "b.txt"), "--output", str(data), "--append"]
+    code, err = _cli("pipeline.preprocess", args)
+    assert code == 0, err[-2000:]
+    assert (mine / "keep.txt").read_text() == "mine"
+
+
+def test_report_takes_an_evaluation_of_another_shape_as_none(tmp_path):
+    data, run = str(tmp_path / "data"), tmp_path / "run"
+    write_tiny_dataset(data)
+    train(tiny_config(data, str(run), epochs=1))
+    (run / "eval.json").write_text('{"synthetic": "x", "similarity": [{"spearman": 1}]}')
+    code, err = _cli("sgns.report.cli", [str(run), "--output", str(tmp_path / "r.html")])
+    assert code == 0 and "not what sgns-eval --json writes" in (tmp_path / "r.html").read_text()
+    given = [str(run), "--eval", str(run / "eval.json"), "--output", str(tmp_path / "s.html")]
+    code, err = _cli("sgns.report.cli", given)
+    assert code == 2 and "--eval" in _one_line(err, "sgns-report")
+
+
+def test_no_command_writes_into_a_datasets_files_or_through_a_runs_links(tmp_path):
+    data, run = str(tmp_path / "data"), tmp_path / "run"
+    manifest = write_tiny_dataset(data)
+    train(tiny_config(data, str(run), epochs=1))
+    shard = os.path.join(data, manifest["increments"][0]["passes"][0]["shards"][0]["path"])
+    before = open(shard, "rb").read()
+    code, err = _cli("sgns.train.export", [str(run), "--output", shard])
+    assert code == 2 and "the dataset's own" in _one_line(err, "sgns-export")
+    code, err = _cli("sgns.synth.cli", ["--output", str(run / "checkpoint.pt"), "--tokens", "500"])
+    assert code == 2 and "the run's own checkpoint.pt" in _one_line(err, "sgns-synth")
+    assert open(shard, "rb").read() == before
+    (tmp_path / "mine.png").write_text("mine")
+    os.symlink(tmp_path / "mine.png", run / "report-training.png")  # a run handed to the user
+    assert _cli("sgns.report.cli", [str(run)])[0] == 0
+    assert (tmp_path / "mine.png").read_text() == "mine"

@@ -90,6 +90,14 @@ OPTION_CASES = [
     ("sgns-train", ["--data", "{data}", "--output", "{new}", "--lr", "inf"], "--lr"),
     ("sgns-train", ["--data", "{data}", "--output", "{new}", "--batch-size", "-5"],
      "--batch-size"),
+    # numbers past int64 or a C long (they overflowed a draw or an allocation), a negative seed
+    ("sgns-preprocess", ["--input", "{corpus}", "--output", "{new}", "--window", "1" + "0" * 20],
+     "--window"),
+    ("sgns-train", ["--data", "{data}", "--output", "{new}", "--batch-size", "1" + "0" * 30],
+     "--batch-size"),
+    ("sgns-train", ["--data", "{data}", "--output", "{new}", "--pool-size", "1" + "0" * 12],
+     "--pool-size"),
+    ("sgns-train", ["--data", "{data}", "--output", "{new}", "--seed", "-5"], "--seed"),
     ("sgns-export", ["{run}", "--output", "{new}", "--format", "csv"], "--format"),
     ("sgns-eval", ["{vectors}", "--topn", "0"], "--topn"),
     ("sgns-eval", ["{vectors}", "--restrict-vocab", "nan"], "--restrict-vocab"),
@@ -300,3 +308,17 @@ def test_input_names_with_commas_and_brackets_are_taken_as_they_are(tmp_path, ca
         inputs = [entry["path"] for entry in manifest["increments"][0]["inputs"]]
         assert inputs == [str(tmp_path / n) for n in ("[x]", "b [x].txt", "fi le,comma.txt")]
     capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    "prog,argv",
+    [("sgns-train", ["--data", "{x}", "--output", "{x}-run"]),
+     ("sgns-export", ["{x}", "--output", "{x}.txt"]),
+     ("sgns-report", ["{x}"])],
+)  # fmt: skip
+def test_a_name_with_a_newline_is_said_whole_on_the_one_line(prog, argv, tmp_path, capsys):
+    bad = str(tmp_path / "no\nsuch")
+    code = run_command(prog, [a.replace("{x}", bad) for a in argv])
+    lines = _said(capsys)
+    _check_one_line(prog, code, lines, "no\\nsuch")
+    assert "does not exist" in lines[0]

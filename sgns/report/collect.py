@@ -17,7 +17,7 @@ from sgns.dataset import parse_vocab
 from sgns.eval.planted import cluster_similarity
 from sgns.files import atomic_write, check_directory, check_file
 from sgns.report import plots
-from sgns.report.html import render_page
+from sgns.report.html import render_page, renders
 from sgns.rundir import (
     CONFIG_FILE,
     EVAL_FILE,
@@ -68,7 +68,7 @@ def read_metrics(path: str) -> tuple[list[dict], list[dict], int]:
     """Step records, epoch records and the number of lines that were neither (a torn last line
     of a running trainer, or a foreign record)."""
     steps, epochs, malformed = [], [], 0
-    with open(path, encoding="utf-8", errors="replace") as f:
+    with open(check_file(path, "the run's"), encoding="utf-8", errors="replace") as f:
         for line in f:
             if not line.strip():
                 continue
@@ -92,7 +92,7 @@ def _read_json(path: str, what: str, notes: list[str], given: str = "") -> dict 
     if not os.path.exists(path):
         return None
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(check_file(path, given or "the file"), encoding="utf-8") as f:
             data = json.load(f)
         problem = None if isinstance(data, dict) else "is not a JSON object"
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -138,12 +138,17 @@ def collect(cfg: ReportConfig) -> dict:
             "No evaluation: run `sgns-eval RUN --json > RUN/eval.json` (with "
             "--similarity/--analogies/--synth-truth) and make the report again."
         )
+    if page["eval"] is not None and not renders(page["eval"]):
+        if cfg.eval:
+            raise ValueError(f"--eval {eval_path} is not what sgns-eval --json writes")
+        notes.append(f"evaluation {eval_path} is not what sgns-eval --json writes; left out.")
+        page["eval"] = None
     truth_path = cfg.synth_truth or ((page["eval"] or {}).get("synthetic") or {}).get("file")
     given = "--synth-truth" if cfg.synth_truth else ""
     truth = _read_json(truth_path, "synth truth", notes, given) if truth_path else None
     vocab_path = run_path(cfg.run, VOCAB_FILE)
     if os.path.exists(vocab_path):
-        with open(vocab_path, "rb") as f:
+        with open(check_file(vocab_path, "the run's"), "rb") as f:
             _, counts = parse_vocab(f.read(), vocab_path)
         page["vocab"] = {"words": len(counts), "tokens": int(sum(counts))}
     _add_vectors(cfg, page, truth)

@@ -140,6 +140,15 @@ def _evaluation(ev: dict) -> str:
     return "\n".join(parts) or "<p>The evaluation file holds no results.</p>"
 
 
+def renders(ev: dict) -> bool:
+    """Whether an evaluation (sgns-eval --json's object) has the shape the page shows."""
+    try:
+        _cards({"eval": ev, "steps": [], "epochs": []}), _evaluation(ev)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError):
+        return False
+    return True
+
+
 def _image(page: dict, key: str, alt: str) -> str:
     name, data = page["images"][key]
     return (

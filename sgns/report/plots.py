@@ -20,6 +20,8 @@ from matplotlib import patheffects  # noqa: E402
 matplotlib.rcParams["text.parse_math"] = False
 from matplotlib.ticker import EngFormatter  # noqa: E402
 
+from sgns.files import atomic_open  # noqa: E402
+
 DPI = 110
 OTHER_COLOR = "#c4c4c4"
 # tab10 + tab20's light tones without the greys, so no group looks like "other words".
@@ -27,6 +29,13 @@ PALETTE = [c for i, c in enumerate(plt.get_cmap("tab20").colors) if i not in (14
 PALETTE = PALETTE[0::2] + PALETTE[1::2]
 MARKERS = ("o", "^", "D", "v")
 DARK = ("#3d3d3d", "#8c2d04", "#08306b")
+
+
+def _save(fig, path: str) -> None:
+    """The figure as a PNG at `path`, through a new file renamed there: a link at `path` is
+    replaced, never written through (a run handed to the user could point it at their files)."""
+    with atomic_open(path, durable=False) as f:
+        fig.savefig(f, format="png")
 
 
 def smooth(values: np.ndarray, points: int = 25) -> np.ndarray:
@@ -67,7 +76,7 @@ def plot_training(steps: list[dict], epochs: list[dict], path: str) -> None:
     if not epochs:
         _say_empty(ax_epoch, "no epoch finished yet")
     fig.tight_layout()
-    fig.savefig(path)
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -187,7 +196,7 @@ def plot_projection(
             frameon=False, fontsize=8.5, loc="center left", bbox_to_anchor=(1, 0.5), markerscale=1.3
         )
     fig.tight_layout()
-    fig.savefig(path)
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -240,7 +249,7 @@ def plot_cluster_similarity(similarity: np.ndarray, names: list[str], path: str)
         fontweight="bold",
     )
     fig.tight_layout()
-    fig.savefig(path)
+    _save(fig, path)
     plt.close(fig)
 
 

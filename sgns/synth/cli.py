@@ -14,6 +14,7 @@ import time
 from dataclasses import asdict
 
 from sgns.errors import OneLineParser, fail
+from sgns.rundir import check_not_own_file
 from sgns.synth.config import SynthConfig
 from sgns.synth.generate import output_paths, write_synth
 from sgns.synth.lexicon import RELATIONS
@@ -54,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = SynthConfig(**{k: getattr(args, k) for k in asdict(SynthConfig())})
         paths = output_paths(args.output, args.truth)
+        for name, path in paths.items():  # never over a run's or a dataset's own files
+            check_not_own_file(path, "--truth" if name == "truth" and args.truth else "--output")
         start = time.perf_counter()
         planted = write_synth(cfg, paths)
     except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised

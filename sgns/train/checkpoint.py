@@ -30,6 +30,7 @@ the copy to the host and the write run on a background thread (`CheckpointWriter
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -87,7 +88,42 @@ def load_checkpoint(path: str) -> dict:
         ) from None
     if not isinstance(state, dict) or "weights" not in state or "config" not in state:
         raise ValueError(f"{path} is not an sgns checkpoint: {fix}")
+    problem = fields_problem(state)
+    if problem:
+        raise ValueError(f"checkpoint {path} is damaged ({problem}): {fix}")
     return state
+
+
+_COUNTS = ("step", "epoch", "batch", "chunk", "pairs_done", "vocab_size", "metrics_bytes")
+_TYPES = {"config": dict, "stage": dict, "loss": dict, "vocab_fingerprint": str,
+          "words_fingerprint": str}  # fmt: skip
+
+
+def fields_problem(state: dict) -> str | None:
+    """What is wrong with the fields of a loaded checkpoint (their types, a table that is not
+    a finite float32 matrix, counters that are not counts), or None: a damaged checkpoint would
+    otherwise end in a traceback, or in vectors of NaN with exit 0."""
+    weights = state["weights"]
+    if not isinstance(weights, torch.Tensor) or weights.dtype != torch.float32:
+        return f"its table is {type(weights).__name__} {getattr(weights, 'dtype', '')}".strip()
+    if weights.dim() != 2 or not bool(torch.isfinite(weights).all()):
+        return f"its table of shape {tuple(weights.shape)} is not a matrix of finite numbers"
+    wrong = [k for k, kind in _TYPES.items() if k in state and not isinstance(state[k], kind)]
+    needed = ("loss", "step", "epoch", "batch", "pairs_done", "world_size")
+    wrong += [k for k in needed if "stage" in state and k not in state]  # (older ones: refused)
+    if wrong:
+        return f"its {', '.join(wrong)} missing or not of the type sgns-train writes"
+    stage, loss = state.get("stage", {}), state.get("loss", {})
+    counts = [(k, state.get(k, 0)) for k in _COUNTS] + [("world_size", state.get("world_size", 1))]
+    counts += [(f"stage.{k}", v) for k, v in stage.items() if k not in ("lr", "old_ratio")]
+    counts += [(f"loss.{k}", v) for k, v in loss.items() if k.endswith("pairs")]
+    wrong = [k for k, v in counts if type(v) is not int or v < (k == "world_size")]
+    if wrong:
+        return f"its {', '.join(wrong)} is not counts"
+    reals = [(f"stage.{k}", stage.get(k, 0.0)) for k in ("lr", "old_ratio")]
+    reals += [(f"loss.{k}", v) for k, v in loss.items() if not k.endswith("pairs")]
+    wrong = [k for k, v in reals if type(v) not in (int, float) or not math.isfinite(v)]
+    return f"its {', '.join(wrong)} is not a finite number" if wrong else None
 
 
 def training_state(trainer) -> dict:

@@ -25,6 +25,7 @@ STEP_MODES = ("auto", "eager", "compile", "graph")
 # Pool mode: pairs per pool negative. Each pool row sums batch_size * negatives / pool_size pair
 # updates per step, so the pool grows with the batch to keep that ratio where quality held.
 POOL_RATIO = 51.2
+MAX_INT = 2**31 - 1  # the most any integer option may be (but --seed; --dim: by its memory)
 # Online training: in a later stage, the rows of the words trained before start at increment_lr
 # and the new words' rows at lr; increment_lr 0 means lr * INCREMENT_LR_RATIO.
 INCREMENT_LR_RATIO = 0.125
@@ -100,6 +101,9 @@ class TrainConfig:
                 raise ValueError(
                     f"{_flag(name)} must be a finite number, got {getattr(self, name)}"
                 )
+        for name, value in dataclasses.asdict(self).items():  # past it: C longs overflow
+            if type(value) is int and value > MAX_INT and name not in ("seed", "dim"):
+                raise ValueError(f"{_flag(name)} must be at most {MAX_INT}, got {value}")
         positive = ("dim", "negatives", "epochs", "batch_size", "micro_batch", "log_interval")
         for name in positive:
             if getattr(self, name) < 1:
@@ -117,6 +121,7 @@ class TrainConfig:
             "row_cap",
             "follow_max_increments",
             "emulate_ranks",
+            "seed",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{_flag(name)} must be >= 0, got {getattr(self, name)}")

@@ -13,7 +13,7 @@ import sys
 
 from sgns import dataset, rundir
 from sgns.errors import OneLineParser, fail
-from sgns.files import check_directory
+from sgns.files import check_directory, check_file
 from sgns.train.checkpoint import checkpoint_path, load_checkpoint
 from sgns.train.table import vectors_from_weights
 from sgns.vectors import FORMATS, write_vectors
@@ -29,10 +29,14 @@ def export_run(run: str, output: str, fmt: str = "text", which: str = "input") -
         raise FileNotFoundError(f"{run!r} has no {os.path.basename(path)}: not an sgns-train run")
     state = load_checkpoint(path)
     vocab = rundir.run_path(run, rundir.VOCAB_FILE)
-    with open(vocab, "rb") as f:
+    with open(check_file(vocab, "the run's"), "rb") as f:
         words, counts = dataset.parse_vocab(f.read(), vocab)
     if dataset.vocab_fingerprint(words, counts) != state["vocab_fingerprint"]:
         raise ValueError(f"{run}/{rundir.VOCAB_FILE} does not match the checkpoint's vocabulary")
+    shape, rows = tuple(state["weights"].shape), 2 * len(words)
+    if shape[0] != rows or not shape[1]:
+        raise ValueError(f"the checkpoint in {run!r} is damaged: its table is {shape}, not "
+                         f"({rows}, dim) for the {len(words)} words of its vocabulary")  # fmt: skip
     write_vectors(output, words, vectors_from_weights(state["weights"], which), fmt)
 
 

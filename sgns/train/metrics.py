@@ -16,7 +16,7 @@ import time
 import torch
 from tqdm import tqdm
 
-from sgns.files import atomic_write
+from sgns.files import atomic_write, check_file
 from sgns.rundir import METRICS_FILE, TENSORBOARD_DIR, run_path
 from sgns.train import distributed
 
@@ -38,8 +38,8 @@ class RunLog:
         if not enabled:
             return
         path = run_path(run, METRICS_FILE)
-        if resumed_at is not None and os.path.exists(path):
-            cut_back(path, *resumed_at)
+        if resumed_at is not None and os.path.lexists(path):
+            cut_back(check_file(path, "the run's"), *resumed_at)
         self.file = open(path, "a" if resumed_at is not None else "w", encoding="utf-8")
         if tensorboard:
             try:
