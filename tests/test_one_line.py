@@ -88,6 +88,8 @@ OPTION_CASES = [
     ("sgns-preprocess", ["--input", "{corpus}", "--output", "{new}", "--window", "x"], "--window"),
     ("sgns-train", ["--data", "{data}", "--output", "{new}", "--dim", "0"], "--dim"),
     ("sgns-train", ["--data", "{data}", "--output", "{new}", "--lr", "inf"], "--lr"),
+    ("sgns-train", ["--data", "{data}", "--output", "{new}", "--emulate-ranks", "100000"],
+     "--emulate-ranks"),  # fmt: skip
     ("sgns-train", ["--data", "{data}", "--output", "{new}", "--batch-size", "-5"],
      "--batch-size"),
     # numbers past int64 or a C long (they overflowed a draw or an allocation), a negative seed

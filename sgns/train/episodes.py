@@ -47,6 +47,9 @@ def start_stage(trainer, stage) -> tuple[Exchange, dict]:
     """The block scheme's exchange and engines for a stage: one engine per hosted rank, its
     negatives from its output block (the whole vocabulary's with --global-negatives)."""
     cfg, n = engines.for_blocks(trainer.config, trainer.blocks), trainer.blocks
+    if n > len(stage.words):  # a block without a word has no negatives to draw
+        what = f"--emulate-ranks {n}" if cfg.emulate_ranks > 1 else f"{n} ranks"
+        raise ValueError(f"{what}: more ranks than the vocabulary has words ({len(stage.words)})")
     hosted = list(range(n)) if cfg.emulate_ranks > 1 else [trainer.ctx.rank]
     span = engines.scheme_span(trainer.config, n)
     if cfg.engine == "torch" and cfg.negative_mode == "pool" and trainer.ctx.is_main:
