@@ -17,19 +17,12 @@ import sys
 
 import numpy as np
 import pytest
+from test_readme import COMMANDS  # prog -> module of its main(), as setup.py names them
 from train_helpers import tiny_config, write_tiny_dataset
 
 from sgns.vectors import write_vectors
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COMMANDS = {  # prog -> module of its main(), as setup.py's console_scripts name them
-    "sgns-preprocess": "pipeline.preprocess",
-    "sgns-train": "sgns.train.cli",
-    "sgns-export": "sgns.train.export",
-    "sgns-eval": "sgns.eval.cli",
-    "sgns-synth": "sgns.synth.cli",
-    "sgns-report": "sgns.report.cli",
-}
 PROGRESS = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} |^\s*\d+%\|")  # logging, tqdm
 BAD_FILES = ("missing", "folder", "empty", "garbage", "unreadable")
 SAID = {"missing": ("not exist", "matches no file"), "folder": ("a directory", "has no")}
