@@ -15,7 +15,7 @@ apache_beam/io/aws/s3filesystem.py for `s3io.S3IO(options=...)` built per call).
 
 The shared client is also bounded (`BoundedClient`): botocore waits SGNS_S3_TIMEOUT seconds to
 connect and for each answer and tries a request SGNS_S3_RETRIES more times (the limits are
-sgns.files.store_limits, the trainer's too); then it has failed for good. Beam would otherwise
+sgns.store.store_limits, the trainer's too); then it has failed for good. Beam would otherwise
 try it again 7 times, pausing 5 to 320 s, on every error without an HTTP status (a store that
 does not answer) and every 5xx: minutes, with tracebacks. So a final error reaches Beam as a
 `StoreFailure` of HTTP status 0, which Beam's retry filters pass on, said in one line naming the
@@ -32,7 +32,7 @@ import re
 import threading
 import time
 
-from sgns.files import store_limits, store_tries
+from sgns.store import store_limits, store_tries
 
 _SETTINGS = (
     "s3_access_key_id",

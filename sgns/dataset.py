@@ -107,7 +107,7 @@ import json
 import os
 from dataclasses import dataclass
 
-from sgns import files
+from sgns import files, store
 from sgns.files import atomic_write
 
 FORMAT = "sgns-dataset"
@@ -183,8 +183,8 @@ def parse_vocab(data: bytes, name: str = "vocabulary") -> tuple[list[str], list[
 
 def read_vocab(directory: str) -> tuple[list[str], list[int]]:
     """Words and counts of vocab.tsv in a dataset (a local directory or a URI), in id order."""
-    path = files.join(directory, VOCAB_FILE)
-    return parse_vocab(files.read_bytes(path), path)
+    path = store.join(directory, VOCAB_FILE)
+    return parse_vocab(store.read_bytes(path), path)
 
 
 def read_manifest_vocab(directory: str, manifest: dict) -> tuple[list[str], list[int]]:
@@ -194,15 +194,15 @@ def read_manifest_vocab(directory: str, manifest: dict) -> tuple[list[str], list
     it was written and ValueError says so."""
     vocab = manifest["vocab"]
     name = inside(
-        vocab.get("snapshot", VOCAB_FILE), files.join(directory, MANIFEST_FILE), "vocab.snapshot"
+        vocab.get("snapshot", VOCAB_FILE), store.join(directory, MANIFEST_FILE), "vocab.snapshot"
     )
-    data = files.read_bytes(files.join(directory, name))
+    data = store.read_bytes(store.join(directory, name))
     if "sha256" in vocab and hashlib.sha256(data).hexdigest() != vocab["sha256"]:
         raise ValueError(
             f"{name} in {directory!r} is not the vocabulary its manifest was written with "
             "(its sha256 differs): the dataset was changed since; rebuild it (sgns-preprocess)"
         )
-    words, counts = parse_vocab(data, files.join(directory, name))
+    words, counts = parse_vocab(data, store.join(directory, name))
     if len(words) != manifest["vocab"]["size"]:
         raise ValueError(
             f"{name} in {directory!r} has {len(words)} words but the manifest says "
@@ -291,16 +291,16 @@ def _check_files(manifest: dict, where: str) -> None:
 
 
 def read_manifest(directory: str) -> dict:
-    """The validated manifest of a dataset: a local directory, or a URI (sgns.files).
+    """The validated manifest of a dataset: a local directory, or a URI (sgns.store).
 
     Raises FileNotFoundError when the directory has no manifest (it is not a dataset, or the run
     that wrote it did not finish) and ValueError when the manifest is one we cannot read.
     """
-    path = files.join(directory, MANIFEST_FILE)
+    path = store.join(directory, MANIFEST_FILE)
     try:
-        data = files.read_bytes(path)
+        data = store.read_bytes(path)
     except (FileNotFoundError, NotADirectoryError):
-        if not files.is_dir(directory):  # say whether it is missing or a file
+        if not store.is_dir(directory):  # say whether it is missing or a file
             files.check_directory(directory, "dataset directory")
         raise FileNotFoundError(
             f"{directory!r} has no {MANIFEST_FILE}: it is not a finished sgns dataset "
@@ -324,7 +324,7 @@ def write_manifest_local(directory: str, manifest: dict) -> None:
 class Shard:
     """One Parquet shard of a pass, as the manifest lists it."""
 
-    path: str  # joined with the dataset's location (sgns.files.join)
+    path: str  # joined with the dataset's location (sgns.store.join)
     pairs: int
     row_groups: int
     increment: int = 0  # its increment's index,
@@ -341,8 +341,8 @@ def pass_shards(directory: str, manifest: dict, epoch: int) -> list[Shard]:
         chosen = passes[epoch % len(passes)]
         order = increment.get("row_order", ROW_ORDER_SHUFFLED)
         for number, shard in enumerate(chosen["shards"]):
-            relative = inside(shard["path"], files.join(directory, MANIFEST_FILE), "a shard path")
-            path = files.join(directory, relative)
+            relative = inside(shard["path"], store.join(directory, MANIFEST_FILE), "a shard path")
+            path = store.join(directory, relative)
             shards.append(
                 Shard(path, shard["pairs"], shard["row_groups"], increment["index"],
                       epoch % len(passes), number, order)

@@ -110,6 +110,7 @@ def test_the_trainer_never_imports_the_pipeline_or_beam():
     [
         "sgns.dataset",
         "sgns.files",
+        "sgns.store",
         "sgns.rundir",
         "sgns.vectors",
         "sgns.eval",

@@ -1,4 +1,4 @@
-"""The trainer reads a dataset straight from an object store (sgns.files): manifest,
+"""The trainer reads a dataset straight from an object store (sgns.store): manifest,
 vocabulary, footers and row groups from a real S3 server on 127.0.0.1 (tests/s3server.py), and
 trains the vectors it trains from the same dataset on local disk; a store that does not answer,
 refuses, or refuses the keys is one line in bounded time."""
@@ -11,7 +11,7 @@ import pytest
 from s3server import dead_endpoint, s3_server  # noqa: F401
 from train_helpers import tiny_config, write_tiny_dataset
 
-from sgns import dataset, files
+from sgns import dataset, store
 from sgns.train.cli import main as train_main
 from sgns.train.shards import load_dataset
 from sgns.train.trainer import train
@@ -79,7 +79,7 @@ def test_a_failing_store_is_one_line_in_bounded_time(on_s3, tmp_path, capsys, mo
     _, uri, server = on_s3
     monkeypatch.setenv("SGNS_S3_TIMEOUT", "1")
     monkeypatch.setenv("SGNS_S3_RETRIES", "1")
-    monkeypatch.setattr(files, "_filesystems", {})  # as in a new process: keys, endpoint read
+    monkeypatch.setattr(store, "_filesystems", {})  # as in a new process: keys, endpoint read
     words = {"stalled": "did not answer", "killed": "refused the connection", "wrong key": "denied"}
     if fault == "killed":
         monkeypatch.setenv("AWS_ENDPOINT_URL", dead_endpoint())

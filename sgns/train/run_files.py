@@ -8,7 +8,7 @@ import json
 import logging
 import os
 
-from sgns import dataset, files, rundir
+from sgns import dataset, rundir, store
 from sgns.files import atomic_write
 from sgns.train.table import vectors_from_weights
 from sgns.vectors import write_vectors
@@ -22,7 +22,7 @@ def write_config(config, world_size: int) -> None:
     os.makedirs(config.output, exist_ok=True)
     record = {
         **config.to_dict(),
-        "dataset": config.data if files.is_uri(config.data) else os.path.abspath(config.data),
+        "dataset": config.data if store.is_uri(config.data) else os.path.abspath(config.data),
         "world_size": world_size,
     }
     text = json.dumps(record, indent=2, sort_keys=True) + "\n"

@@ -8,7 +8,7 @@ first step. `RowGroupReader` then reads whole row groups during training; a sort
 (sgns.dataset.ROW_ORDER_SORTED) comes out in the order of a permutation drawn from the stream
 "rows" of its unit (sgns.train.seeds): a uniformly random order, as a shuffled shard's was, so
 batches are drawn as they were (not the same batches: another random order). Every read goes
-through sgns.files: the dataset may be local, on s3:// or gs://.
+through sgns.store: the dataset may be local, on s3:// or gs://.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from sgns import dataset, files
+from sgns import dataset, store
 from sgns.train import seeds
 
 
@@ -41,7 +41,7 @@ def scan_shard(path: str, vocab_size: int) -> list[int]:
     of other than integers), or its column statistics show ids outside [0, vocab_size).
     """
     try:
-        parquet = files.open_parquet(path)
+        parquet = store.open_parquet(path)
         meta, schema = parquet.metadata, parquet.schema_arrow
     except (FileNotFoundError, NotADirectoryError):
         raise FileNotFoundError(f"shard {path} listed in the manifest does not exist") from None
@@ -151,7 +151,7 @@ class RowGroupReader:
     def _decode(self, unit: Unit) -> tuple[np.ndarray, np.ndarray]:
         try:
             if unit.path != self.file_path:
-                self.file, self.file_path = files.open_parquet(unit.path), unit.path
+                self.file, self.file_path = store.open_parquet(unit.path), unit.path
             table = self.file.read_row_group(unit.row_group, columns=list(dataset.PAIR_COLUMNS))
             arrays = tuple(
                 table.column(c).to_numpy().astype(np.int32, copy=False)
