@@ -14,7 +14,11 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["sgns", "sgns.*", "pipeline", "pipeline.*"]),
+    # The Beam pipeline's folder is pipeline/ (the layout); its import name is sgns.pipeline, since
+    # a generic top-level name like "pipeline" could shadow, or be shadowed by, another package.
+    packages=find_packages(include=["sgns", "sgns.*"])
+    + ["sgns." + name for name in find_packages(include=["pipeline", "pipeline.*"])],
+    package_dir={"sgns.pipeline": "pipeline"},
     # the native CPU engine's C source, compiled at first use (sgns/train/native)
     package_data={"sgns.train.native": ["*.c"]},
     install_requires=[
@@ -46,7 +50,7 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "sgns-preprocess=pipeline.preprocess:main",
+            "sgns-preprocess=sgns.pipeline.preprocess:main",
             "sgns-train=sgns.train.cli:main",
             "sgns-export=sgns.train.export:main",
             "sgns-eval=sgns.eval.cli:main",

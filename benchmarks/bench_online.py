@@ -28,10 +28,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from pipeline.preprocess import main as preprocess  # noqa: E402
 from sgns.eval.planted import cluster_precision, load_truth  # noqa: E402
 from sgns.eval.scoring import evaluate_analogy_set, unit_rows  # noqa: E402
 from sgns.eval.sets import AnalogySet  # noqa: E402
+from sgns.pipeline.preprocess import main as preprocess  # noqa: E402
 from sgns.synth.cli import main as synth  # noqa: E402
 from sgns.train.config import TrainConfig  # noqa: E402
 from sgns.train.trainer import train  # noqa: E402

@@ -52,7 +52,7 @@ import sys
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-options = PipelineOptions(runner="pipeline.localrunner.LocalRunner", direct_num_workers=2,
+options = PipelineOptions(runner="sgns.pipeline.localrunner.LocalRunner", direct_num_workers=2,
                           direct_running_mode="multi_threading")
 with open(sys.argv[1]) as f:
     lines = f.read().splitlines()
@@ -113,7 +113,15 @@ def run_size(path: str, work: str, pipeline_args: list[str]) -> list[dict]:
         tokens = int(result["stdout"].split()[-1])
         rows.append({"system": f"gensim build_vocab ({mode})", "tokens": tokens, **result})
     output = os.path.join(work, "dataset")
-    command = [sys.executable, "-m", "pipeline.preprocess", "--input", path, "--output", output]
+    command = [
+        sys.executable,
+        "-m",
+        "sgns.pipeline.preprocess",
+        "--input",
+        path,
+        "--output",
+        output,
+    ]
     result = measure(command + ["--overwrite"] + pipeline_args)
     with open(os.path.join(output, "manifest.json")) as f:
         stats = json.load(f)["stats"]
@@ -157,7 +165,7 @@ def fixed_cost(source: str, lines: int, runs: int, work: str, pipeline_args: lis
         for _, line in zip(range(lines), f):
             out.write(line)
     output = os.path.join(work, "small")
-    ours = [sys.executable, "-m", "pipeline.preprocess", "--input", path, "--output", output,
+    ours = [sys.executable, "-m", "sgns.pipeline.preprocess", "--input", path, "--output", output,
             "--overwrite", *pipeline_args]  # fmt: skip
     results: dict[str, list[dict]] = {"minimal Beam pipeline": [], "sgns-preprocess": []}
     for _ in range(runs):  # taking turns, so that the machine's drift falls on both alike

@@ -126,7 +126,15 @@ def bench_gensim(args, work: str, corpus_words: list, seed: int = 1) -> dict:
 
 def bench_preprocess(args, work: str, seed: int) -> tuple[str, float, int]:
     data = os.path.join(work, f"data-seed{seed}")
-    cmd = [sys.executable, "-m", "pipeline.preprocess", "--input", args.corpus, "--output", data]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sgns.pipeline.preprocess",
+        "--input",
+        args.corpus,
+        "--output",
+        data,
+    ]
     cmd += flags(
         min_count=HYPER["min_count"], sample=HYPER["sample"], window=HYPER["window"], seed=seed
     )

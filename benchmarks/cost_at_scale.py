@@ -27,10 +27,10 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from pipeline.config import DEFAULT_BLOCK_BYTES  # noqa: E402
-from pipeline.pieces import MAX_FAN_IN, OPEN_PIECES  # noqa: E402
-from pipeline.read import RANGE_BYTES  # noqa: E402
-from pipeline.shuffle import PIECE_BATCH_ROWS  # noqa: E402
+from sgns.pipeline.config import DEFAULT_BLOCK_BYTES  # noqa: E402
+from sgns.pipeline.pieces import MAX_FAN_IN, OPEN_PIECES  # noqa: E402
+from sgns.pipeline.read import RANGE_BYTES  # noqa: E402
+from sgns.pipeline.shuffle import PIECE_BATCH_ROWS  # noqa: E402
 
 BYTES_PER_TOKEN = 15_770_619 / 2_566_650  # 6.14
 PAIRS_PER_TOKEN = 9_504_095 / 2_566_650  # 3.70 per pass (window 5, sample 1e-3, min_count 5)
@@ -48,7 +48,7 @@ def element_overhead() -> int:
     ((pass, shard), (piece name, pairs)) element, with a name of a block deep in a large file."""
     from apache_beam.coders import coders
 
-    from pipeline.pieces import piece_name
+    from sgns.pipeline.pieces import piece_name
 
     coder = coders.TupleCoder([coders.FastPrimitivesCoder()] * 2)
     return len(coder.encode(((3, 1023), (piece_name("1234:17179869184:3"), b""))))
@@ -61,7 +61,7 @@ def piece_file_bytes(rows: float) -> float:
 
 
 def merge_levels(pieces: int, fan_in: int = MAX_FAN_IN) -> int:
-    """Intermediate merge levels of a shard of `pieces` pieces (pipeline.pieces.reduce_fan_in)."""
+    """Intermediate merge levels of a shard of `pieces` pieces (pieces.reduce_fan_in)."""
     levels = 0
     while pieces > fan_in:
         pieces, levels = math.ceil(pieces / fan_in), levels + 1
@@ -174,7 +174,7 @@ def table(workers: int = 100) -> str:
 
 class _Pieces(logging.Handler):
     """Collects "wrote SHARD: N pairs from M pieces" (or "parts", --shuffle runner) records of
-    pipeline.shards."""
+    sgns.pipeline.shards."""
 
     def __init__(self):
         super().__init__()
@@ -199,8 +199,8 @@ def check(corpus: str, block_bytes: int, shards: int) -> str:
     """Run the pipeline on `corpus` in both --shuffle modes; compare the model with them."""
     import numpy as np
 
-    from pipeline.pieces import write_piece
-    from pipeline.preprocess import main
+    from sgns.pipeline.pieces import write_piece
+    from sgns.pipeline.preprocess import main
 
     opener = gzip.open if corpus.endswith(".gz") else open
     with opener(corpus, "rb") as f:
@@ -215,10 +215,10 @@ def check(corpus: str, block_bytes: int, shards: int) -> str:
             out = os.path.join(tmp, mode)
             args = ["--input", corpus, "--output", out, "--shuffle", mode,
                     "--block-bytes", str(block_bytes), "--num-shards", str(shards)]  # fmt: skip
-            logging.getLogger("pipeline.shards").addHandler(seen)
+            logging.getLogger("sgns.pipeline.shards").addHandler(seen)
             if main(args) != 0:
                 raise SystemExit(f"the --shuffle {mode} run failed")
-            logging.getLogger("pipeline.shards").removeHandler(seen)
+            logging.getLogger("sgns.pipeline.shards").removeHandler(seen)
             written[mode] = _shard_bytes(out)
             pairs = sum(p for p, _ in seen.shards)
             pieces = sum(m for _, m in seen.shards)

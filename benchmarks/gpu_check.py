@@ -19,7 +19,7 @@ tool brings that file back).
 
 The GPU machine has CUDA PyTorch, pyarrow and numpy but neither Beam nor gensim, and no network:
 the dataset is built there from the corpus by the pipeline's own functions without Beam
-(pipeline.local), and the evaluation files travel with the tree. `make gpu-check-data` puts the
+(sgns.pipeline.local), and the evaluation files travel with the tree. `make gpu-check-data` puts the
 dev corpus and gensim's evaluation files into the ignored folder gpu-check-data/ here; the
 device tool carries it (`carry: ["gpu-check-data"]`, about 6 MB).
 """
@@ -64,8 +64,8 @@ def run_gpu_tests(lines: list[str]) -> None:
 
 
 def build_dataset(data: str, work: str, passes: int) -> str:
-    from pipeline.config import PipelineConfig
-    from pipeline.local import build
+    from sgns.pipeline.config import PipelineConfig
+    from sgns.pipeline.local import build
 
     out = os.path.join(work, f"dev-{passes}")
     if not os.path.exists(os.path.join(out, "manifest.json")):

@@ -8,7 +8,7 @@ piece carries how many tokens of its line came before it, so that sentence cutti
 
 A piece without ASCII whitespace is cut after the last other separator of `str.split()` in it
 (U+3000, U+00A0, \\x1c ...). A whole block without any separator is part of one huge token: only
-its first TOKEN_PREFIX_BYTES are kept (pipeline.tokens cuts every token to MAX_TOKEN_CHARS
+its first TOKEN_PREFIX_BYTES are kept (sgns.pipeline.tokens cuts every token to MAX_TOKEN_CHARS
 characters anyway) and the rest of it is read past, so that memory stays within about two blocks
 whatever the input (a 400 MB token included).
 
@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from pipeline.tokens import MAX_TOKEN_CHARS
+from sgns.pipeline.tokens import MAX_TOKEN_CHARS
 
 _WHITESPACE = (b" ", b"\t", b"\r", b"\x0b", b"\x0c")
 _OTHER_SEPARATORS = tuple(  # what else str.split() splits on, as UTF-8 (\x1c-\x1f, U+3000 ...)
@@ -30,7 +30,7 @@ _OTHER_SEPARATORS = tuple(  # what else str.split() splits on, as UTF-8 (\x1c-\x
 )
 _ESCAPED = re.compile("[\udc80-\udcff]")
 # Bytes of a huge token kept: enough for MAX_TOKEN_CHARS + 1 characters (4 bytes at most each),
-# so that pipeline.tokens still sees it is too long, cuts it and counts it.
+# so that sgns.pipeline.tokens still sees it is too long, cuts it and counts it.
 TOKEN_PREFIX_BYTES = 4 * (MAX_TOKEN_CHARS + 1)
 
 

@@ -6,7 +6,7 @@ Here the raw bytes are decoded with Python's gzip and bz2 modules, which know wh
 a truncated or corrupt file raises ValueError naming it. `decode_problem` checks a whole file
 first (sgns-preprocess --watch takes a compressed file only once it decodes to its end).
 Other compression types Beam detects by extension are read by Beam itself. No Beam is needed
-to read a local file (pipeline.local); `CheckedStream` opens the raw bytes through Beam's
+to read a local file (sgns.pipeline.local); `CheckedStream` opens the raw bytes through Beam's
 filesystems only when given no opener.
 """
 

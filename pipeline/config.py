@@ -12,7 +12,7 @@ from dataclasses import dataclass
 # Text blocks are the pipeline's elements: big enough that per-element costs vanish next to the
 # numpy work, small enough that a worker holds a handful of them (text, ids and pairs) at once.
 DEFAULT_BLOCK_BYTES = 4 * 1024 * 1024
-# How a block's pairs reach their shard's writer (pipeline.shards): "files", a temporary piece
+# How a block's pairs reach their shard's writer (sgns.pipeline.shards): "files", a temporary piece
 # file per block and shard under the output; "runner", an element per block and shard through
 # the runner's GroupByKey (no objects but the shards). Both write the same dataset, byte for byte.
 SHUFFLES = ("files", "runner")
@@ -20,7 +20,7 @@ SHUFFLES = ("files", "runner")
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    """Settings of one `sgns-preprocess` run (see `pipeline.preprocess` for the CLI)."""
+    """Settings of one `sgns-preprocess` run (see `sgns.pipeline.preprocess` for the CLI)."""
 
     inputs: tuple[str, ...]  # file patterns on any Beam filesystem, as the user gave them
     output: str  # the dataset directory
@@ -35,8 +35,8 @@ class PipelineConfig:
     seed: int = 1
     block_bytes: int = DEFAULT_BLOCK_BYTES
     overwrite: bool = False
-    append: bool = False  # add an increment to the dataset in `output` (pipeline.increment)
-    shuffle: str = "files"  # one of SHUFFLES; the CLI picks by runner (pipeline.preprocess)
+    append: bool = False  # add an increment to the dataset in `output` (sgns.pipeline.increment)
+    shuffle: str = "files"  # one of SHUFFLES; the CLI picks by runner (sgns.pipeline.preprocess)
 
     def __post_init__(self):
         if isinstance(self.inputs, str) or not self.inputs or not all(self.inputs):

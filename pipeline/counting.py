@@ -10,9 +10,9 @@ from typing import NamedTuple
 
 import pyarrow as pa
 
-from pipeline.blocks import Block
-from pipeline.tokens import count_tokens
 from sgns.dataset import vocab_fingerprint, words_fingerprint
+from sgns.pipeline.blocks import Block
+from sgns.pipeline.tokens import count_tokens
 
 
 class CorpusStats(NamedTuple):
@@ -23,14 +23,14 @@ class CorpusStats(NamedTuple):
     replaced_bytes: int = 0
     blocks: int = 0
     errors: tuple[str, ...] = ()  # inputs that could not be read to their end (Block.error)
-    long_tokens: int = 0  # tokens cut to pipeline.tokens.MAX_TOKEN_CHARS
+    long_tokens: int = 0  # tokens cut to sgns.pipeline.tokens.MAX_TOKEN_CHARS
 
     def add(self, other: CorpusStats) -> CorpusStats:
         return CorpusStats(*(a + b for a, b in zip(self, other)))
 
 
 def count_block(block: Block, lowercase: bool) -> tuple[pa.Table, CorpusStats]:
-    """Word counts (a table: pipeline.tokens.COUNTS_SCHEMA) and statistics of one block."""
+    """Word counts (a table: sgns.pipeline.tokens.COUNTS_SCHEMA) and statistics of one block."""
     counts, tokens, cut = count_tokens(block.text, lowercase)
     errors = (block.error,) if block.error else ()
     return counts, CorpusStats(block.lines, tokens, block.replaced_bytes, 1, errors, cut)

@@ -5,7 +5,7 @@ probability or a pair is must equal the dataset's (`MATCHING`); the others may d
 increment (`PER_INCREMENT`: passes, shards, seed, block size). A setting the user does not pass
 is the dataset's own, so `--append` needs only --input and --output.
 
-Crash safety, a second writer and whose a directory is: pipeline.outdir.
+Crash safety, a second writer and whose a directory is: sgns.pipeline.outdir.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import posixpath
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.config import PipelineConfig
-from pipeline.inputs import already_ingested
-from pipeline.outputs import read_bytes
 from sgns.dataset import MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR, validate_manifest
+from sgns.pipeline.config import PipelineConfig
+from sgns.pipeline.inputs import already_ingested
+from sgns.pipeline.outputs import read_bytes
 
 log = logging.getLogger(__name__)
 

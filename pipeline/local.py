@@ -2,15 +2,15 @@
 
 For a machine that has no Beam (the GPU check: `benchmarks/gpu_check.py` builds its dev-corpus
 dataset there) and as the reference the Beam stages are tested against: on inputs under
-pipeline.read.RANGE_BYTES (read whole by both) it writes the same vocabulary, counts and shards,
+read.RANGE_BYTES (read whole by both) it writes the same vocabulary, counts and shards,
 byte for byte (tests/test_pipeline_local.py). It runs every stage's plain function in the same
-order and with the same seeds: blocks (pipeline.blocks) -> counts (pipeline.counting) -> per
-pass and block, ids, subsampling, windows and the scatter to shards (pipeline.pairs,
-pipeline.shuffle) -> per shard the merge of the blocks' pieces in their path order -> Parquet
-shards (pipeline.pairfile) -> the manifest (pipeline.records). Initial builds of local plain,
+order and with the same seeds (modules of sgns.pipeline): blocks -> counts (counting) -> per
+pass and block, ids, subsampling, windows and the scatter to shards (pairs, shuffle) -> per
+shard the merge of the blocks' pieces in their path order -> Parquet
+shards (pairfile) -> the manifest (records). Initial builds of local plain,
 .gz and .bz2 files only (no increments, no byte ranges); it holds every pair in memory.
 
-    python -m pipeline.local --input corpus.txt.gz --output DIR [--passes 5 --seed 1 ...]
+    python -m sgns.pipeline.local --input corpus.txt.gz --output DIR [--passes 5 --seed 1 ...]
 """
 
 from __future__ import annotations
@@ -23,10 +23,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pipeline.blocks import Source, read_blocks
-from pipeline.compressed import CheckedStream, is_checked
-from pipeline.config import PipelineConfig
-from pipeline.counting import (
+from sgns import dataset
+from sgns.errors import OneLineParser, fail
+from sgns.files import atomic_open, atomic_write
+from sgns.pipeline.blocks import Source, read_blocks
+from sgns.pipeline.compressed import CheckedStream, is_checked
+from sgns.pipeline.config import PipelineConfig
+from sgns.pipeline.counting import (
     CorpusStats,
     add_fingerprints,
     check_vocabulary,
@@ -34,9 +37,9 @@ from pipeline.counting import (
     everything_seen,
     summarize,
 )
-from pipeline.inputs import check_distinct, check_regular, describe_file, split_inputs
-from pipeline.pairfile import write_pairs
-from pipeline.pairs import (
+from sgns.pipeline.inputs import check_distinct, check_regular, describe_file, split_inputs
+from sgns.pipeline.pairfile import write_pairs
+from sgns.pipeline.pairs import (
     WordIds,
     block_rng,
     block_word_ids,
@@ -44,16 +47,13 @@ from pipeline.pairs import (
     make_pairs,
     subsample,
 )
-from pipeline.records import build_manifest
-from pipeline.shuffle import PIECE_BATCH_ROWS, merge_shuffle, pack, scatter
-from pipeline.tokens import counts_dict, merge_counts
-from sgns import dataset
-from sgns.errors import OneLineParser, fail
-from sgns.files import atomic_open, atomic_write
+from sgns.pipeline.records import build_manifest
+from sgns.pipeline.shuffle import PIECE_BATCH_ROWS, merge_shuffle, pack, scatter
+from sgns.pipeline.tokens import counts_dict, merge_counts
 
 
 class _File(NamedTuple):
-    """What pipeline.inputs.describe_file reads of a file (as Beam's FileMetadata has it)."""
+    """What sgns.pipeline.inputs.describe_file reads of a file (as Beam's FileMetadata has it)."""
 
     path: str
     size_in_bytes: int
@@ -142,7 +142,7 @@ def _write_pairs(config: PipelineConfig, blocks, words, word_counts):
 
 
 def _batches(packed: np.ndarray):
-    """A piece read back batch by batch, as pipeline.pieces.iter_piece gives it."""
+    """A piece read back batch by batch, as sgns.pipeline.pieces.iter_piece gives it."""
     for start in range(0, len(packed), PIECE_BATCH_ROWS):
         yield packed[start : start + PIECE_BATCH_ROWS]
 
@@ -150,7 +150,7 @@ def _batches(packed: np.ndarray):
 def main(argv: list[str] | None = None) -> int:
     names = ("min_count", "sample", "window", "passes", "num_shards", "seed", "block_bytes")
     defaults = {name: PipelineConfig.__dataclass_fields__[name].default for name in names}
-    p = OneLineParser(prog="python -m pipeline.local", description=__doc__.split("\n")[0])
+    p = OneLineParser(prog="python -m sgns.pipeline.local", description=__doc__.split("\n")[0])
     p.add_argument(
         "--input", action="append", required=True, help="local files (as sgns-preprocess's)"
     )
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         config = PipelineConfig(inputs, args.output, lowercase=args.lowercase, **settings)
         manifest = build(config, list(inputs))
     except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
-        return fail("python -m pipeline.local", e)
+        return fail("python -m sgns.pipeline.local", e)
     print(f"{args.output}: {manifest['vocab']['size']} words, {manifest['stats']['pairs']} pairs")
     return 0
 

@@ -17,7 +17,7 @@ fn_api_runner.worker_handlers). When to drop it: run the child pipeline of
 tests/test_pipeline_localrunner.py (timer at 1 ms) with runner
 "apache_beam.runners.portability.fn_api_runner.FnApiRunner" a few times on the new Beam; when
 every run gives the right total, the timer no longer cuts elements and this module can go
-(pipeline.preprocess.LOCAL_RUNNER then names FnApiRunner).
+(sgns.pipeline.preprocess.LOCAL_RUNNER then names FnApiRunner).
 """
 
 from __future__ import annotations

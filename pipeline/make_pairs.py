@@ -2,7 +2,7 @@
 
 With `--shuffle files` a block's part of a shard is written as a temporary piece file and only
 its path travels on; with `--shuffle runner` the part itself travels on, as the bytes of its
-packed pairs, to the runner's GroupByKey in pipeline.shards.
+packed pairs, to the runner's GroupByKey in sgns.pipeline.shards.
 
 One output of one kind (a block's pass record), split by two plain steps: Beam's DaskRunner
 sends every output of a multi-output ParDo to each of its consumers, so there are none here.
@@ -22,9 +22,10 @@ import numpy as np
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils import shared
 
-from pipeline.blocks import Block
-from pipeline.config import PipelineConfig
-from pipeline.pairs import (
+from sgns.dataset import VOCAB_FILE
+from sgns.pipeline.blocks import Block
+from sgns.pipeline.config import PipelineConfig
+from sgns.pipeline.pairs import (
     WordIds,
     block_rng,
     block_word_ids,
@@ -32,11 +33,10 @@ from pipeline.pairs import (
     make_pairs,
     subsample,
 )
-from pipeline.pieces import piece_name, piece_path, write_piece
-from pipeline.progress import Progress
-from pipeline.shuffle import pack, scatter
-from pipeline.vocabulary import load_vocabulary
-from sgns.dataset import VOCAB_FILE
+from sgns.pipeline.pieces import piece_name, piece_path, write_piece
+from sgns.pipeline.progress import Progress
+from sgns.pipeline.shuffle import pack, scatter
+from sgns.pipeline.vocabulary import load_vocabulary
 
 log = logging.getLogger(__name__)
 

@@ -12,14 +12,14 @@ import logging
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.config import PipelineConfig
-from pipeline.outputs import publish_file, write_bytes
-from pipeline.pieces import PIECES_DIR
-from pipeline.records import build_manifest
 from sgns.dataset import (
     MANIFEST_FILE,
     dump_manifest,
 )
+from sgns.pipeline.config import PipelineConfig
+from sgns.pipeline.outputs import publish_file, write_bytes
+from sgns.pipeline.pieces import PIECES_DIR
+from sgns.pipeline.records import build_manifest
 
 log = logging.getLogger(__name__)
 KEPT, SHARD = "kept", "shard"  # the two kinds of facts WriteManifest gathers

@@ -7,7 +7,7 @@ CPU on this machine (BENCHMARKS.md, 2026-12-02), so a run that writes and reads 
 temporary pieces on s3:// spent most of its time there. `share_s3_clients` makes that class
 reuse one boto3 client (thread-safe) per process and S3 settings (the --s3_* options): a new Beam
 client starts with the attributes of the first one built with those settings, as built, so
-each still has its own download state. Installed when pipeline.outputs is imported, which
+each still has its own download state. Installed when sgns.pipeline.outputs is imported, which
 every step that touches a file does (in the driver and in every worker process).
 
 When to drop it: when Beam's S3 filesystem keeps its client (check

@@ -31,12 +31,12 @@ import os
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.increment import increment_folders, read_dataset
-from pipeline.manifest import write_manifest
-from pipeline.outputs import is_local, publish_file, write_bytes
-from pipeline.pieces import PIECES_DIR
 from sgns.dataset import COUNTS_FILE, MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR, VOCAB_FILE
 from sgns.files import LOCK_FILE, TEMP_PREFIX, DirectoryLock
+from sgns.pipeline.increment import increment_folders, read_dataset
+from sgns.pipeline.manifest import write_manifest
+from sgns.pipeline.outputs import is_local, publish_file, write_bytes
+from sgns.pipeline.pieces import PIECES_DIR
 
 log = logging.getLogger(__name__)
 

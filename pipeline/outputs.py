@@ -17,8 +17,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
 
-from pipeline.objectstore import share_s3_clients
 from sgns.files import TEMP_PREFIX, atomic_open, check_file
+from sgns.pipeline.objectstore import share_s3_clients
 
 share_s3_clients()  # every process that writes or reads our files through Beam imports this
 
@@ -58,7 +58,7 @@ def write_bytes(path: str, data: bytes, durable: bool = True) -> None:
 
 def write_object(path: str, data: bytes) -> None:
     """Upload `data` as one object of an object store, under its own name: the store shows it
-    once the upload completes. For files that a failed run never leaves behind (pipeline.pieces:
+    once the upload completes. For files that a failed run never leaves behind (pieces:
     a retried step writes the same name again, and recovery removes them), where the temporary
     name and rename of `atomic_output` would only cost a copy and a delete."""
     with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:

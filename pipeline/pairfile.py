@@ -15,8 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.shuffle import unpack
 from sgns.dataset import PAIR_COLUMNS, ROW_GROUP_ROWS, pair_schema
+from sgns.pipeline.shuffle import unpack
 
 # What ParquetWriter is given for every shard (pyarrow takes column_encoding only without a
 # dictionary). zstd's level 1 (pyarrow's default): higher levels save about 1% for half the speed.
@@ -36,7 +36,7 @@ def pair_table(centers: np.ndarray, contexts: np.ndarray) -> pa.Table:
 
 
 def sorted_pairs(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(centers, contexts) of packed pairs (pipeline.shuffle.pack), sorted by (center, context).
+    """(centers, contexts) of packed pairs (shuffle.pack), sorted by (center, context).
 
     Keys center << b | context (b: the bits of the largest context; ids are never negative)
     sorted by a least-significant-digit radix sort, 16 bits a pass: 2-3 passes for any real

@@ -12,8 +12,8 @@ import zlib
 
 import numpy as np
 
-from pipeline.blocks import Block
-from pipeline.tokens import token_ids
+from sgns.pipeline.blocks import Block
+from sgns.pipeline.tokens import token_ids
 
 
 def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:

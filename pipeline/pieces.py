@@ -1,8 +1,8 @@
 """Temporary pieces: a block's pairs for one shard, between the scatter and the shard's merge.
 
-A piece is an Arrow IPC file of packed pairs (pipeline.shuffle.pack) under
+A piece is an Arrow IPC file of packed pairs (sgns.pipeline.shuffle.pack) under
 OUTPUT/.sgns-tmp-pieces/pass-P/shard-S/, named after its block so that a retried bundle rewrites the
-same file (written through pipeline.outputs, without fsync: a failed run rebuilds them; on an
+same file (written through sgns.pipeline.outputs, without fsync: a failed run rebuilds them; on an
 object store uploaded whole under its own name, see `write_piece`).
 Arrow IPC, not Parquet: faster to write and read, and a piece lives only until its shard is
 merged (BENCHMARKS.md, "Figures behind the defaults"). A shard with more than MAX_FAN_IN pieces
@@ -20,9 +20,9 @@ import pyarrow as pa
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.outputs import atomic_output, is_local, write_object
-from pipeline.shuffle import PIECE_BATCH_ROWS, merge_shuffle
 from sgns.files import TEMP_PREFIX
+from sgns.pipeline.outputs import atomic_output, is_local, write_object
+from sgns.pipeline.shuffle import PIECE_BATCH_ROWS, merge_shuffle
 
 PIECES_DIR = TEMP_PREFIX + "pieces"  # under the output directory; removed at the end of a run
 # A merge holds one batch per piece it reads at once; a shard with more pieces (a pass over more
@@ -35,7 +35,7 @@ _SCHEMA = pa.schema([("pair", pa.int64())])
 
 def piece_name(block_key: str) -> str:
     """A block's piece file name: fixed by the block, so retries overwrite; a shard's writer
-    merges its pieces in the order of these names (in either shuffle mode: pipeline.shards)."""
+    merges its pieces in the order of these names (in either shuffle mode: sgns.pipeline.shards)."""
     return block_key.replace(":", "-") + ".arrow"
 
 

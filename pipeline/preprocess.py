@@ -1,7 +1,7 @@
 """sgns-preprocess: corpus files -> dataset directory (vocab.tsv, Parquet pair shards, manifest).
 
 Run locally (DirectRunner's engine, FnApiRunner, named directly so that Beam never tries to
-download its Prism runner, in pipeline.localrunner's safe form; 2 worker threads; offline):
+download its Prism runner, in sgns.pipeline.localrunner's safe form; 2 worker threads; offline):
 
     sgns-preprocess --input 'corpus/*.txt.gz' --output data/corpus
 
@@ -13,8 +13,8 @@ At scale, add standard Beam options; everything after our own options goes to Pi
         --runner DaskRunner --dask_client_address HOST:8786
 
 Grow an existing dataset with new files (online training; old word ids never change), or keep
-watching a glob and add each batch of new files as an increment (see pipeline.increment,
-pipeline.watch):
+watching a glob and add each batch of new files as an increment (see sgns.pipeline.increment,
+sgns.pipeline.watch):
 
     sgns-preprocess --input 'corpus/new-*.txt' --output data/corpus --append
     sgns-preprocess --input 'incoming/*.txt' --output data/corpus --watch --poll-seconds 60
@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import difflib
 import logging
 import sys
@@ -42,29 +41,29 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.runners.runner import create_runner
 
-from pipeline.config import SHUFFLES, PipelineConfig
-from pipeline.increment import (
+from sgns.errors import fail
+from sgns.pipeline.config import PipelineConfig
+from sgns.pipeline.increment import (
     MATCHING,
     PER_INCREMENT,
     check_settings,
     read_dataset,
     require_dataset,
 )
-from pipeline.inputs import split_inputs
-from pipeline.objectstore import store_error
-from pipeline.outdir import DatasetLock, claim, recover
-from pipeline.read import list_files
-from pipeline.runs import add_increment, check_dask_paths, replace_dataset
-from pipeline.watch import WatchConfig, watch
-from sgns.errors import OneLineParser, fail
+from sgns.pipeline.inputs import split_inputs
+from sgns.pipeline.objectstore import store_error
+from sgns.pipeline.options import PROG, build_parser
+from sgns.pipeline.outdir import DatasetLock, claim, recover
+from sgns.pipeline.read import list_files
+from sgns.pipeline.runs import add_increment, check_dask_paths, replace_dataset
+from sgns.pipeline.watch import WatchConfig, watch
 
 log = logging.getLogger(__name__)
-PROG = "sgns-preprocess"
 # Local default: the engine DirectRunner falls back to, named directly so that Beam never tries
 # to download its Prism runner first, with the threaded workers' time-based flush off (that
 # flush can cut an element in two: pipeline/localrunner.py). Two threads were the fastest mode
 # measured (BENCHMARKS.md, "Figures behind the defaults"): pyarrow and numpy release the GIL.
-LOCAL_RUNNER = "pipeline.localrunner.LocalRunner"
+LOCAL_RUNNER = "sgns.pipeline.localrunner.LocalRunner"
 LOCAL_WORKERS = 2
 LOCAL_MODE = "multi_threading"
 # Beam ships a DaskRunner but its create_runner knows it only by this full name; we also take
@@ -73,67 +72,6 @@ LOCAL_MODE = "multi_threading"
 # --dask_npartitions or --dask_partition_size says otherwise (every later step keeps the count).
 DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"
 DASK_PARTITION_SIZE = 1
-
-
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows defaults, except None ones: those options say their default in their help."""
-
-    def _get_help_string(self, action):
-        if action.default is None:
-            return action.help
-        return super()._get_help_string(action)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    config_defaults = {f.name: f.default for f in dataclasses.fields(PipelineConfig)}
-    watch_defaults = {f.name: f.default for f in dataclasses.fields(WatchConfig)}
-    parser = OneLineParser(
-        prog=PROG,
-        description=__doc__.split("\n")[0],
-        formatter_class=_HelpFormatter,
-        allow_abbrev=False,  # never swallow a Beam option that starts like one of ours
-        epilog="Other options are Beam pipeline options (e.g. --runner DataflowRunner ...).",
-    )
-    add = parser.add_argument
-
-    def setting(option: str, kind, text: str):
-        """A dataset setting: when not given, the dataset's own on --append/--watch (None)."""
-        name = option[2:].replace("-", "_")
-        default = "all" if config_defaults[name] is None else config_defaults[name]
-        add(option, type=kind, default=None, help=f"{text} (default {default}; "
-            "--append/--watch: the dataset's)")  # fmt: skip
-
-    add("--input", required=True, action="append", help="files, directories or patterns, "
-        "comma-separated or repeated; an existing name is taken as it is")  # fmt: skip
-    add("--output", required=True, help="dataset directory to write")
-    add("--lowercase", action="store_const", const=True, default=None,
-        help="lowercase text before splitting (default no; --append/--watch: the "
-        "dataset's)")  # fmt: skip
-    setting("--min-count", int, "drop words rarer than this")
-    setting("--max-vocab", int, "keep only the N most frequent words")
-    setting("--sample", float, "subsampling threshold t; 0 = off")
-    setting("--window", int, "max window; b ~ U[1, window]")
-    setting("--max-sentence-length", int, "cut longer lines into sentences of this many tokens")
-    setting("--passes", int, "independent subsampling/window draws")
-    setting("--num-shards", int, "Parquet shards per pass")
-    setting("--seed", int, "seed of every random draw")
-    setting("--block-bytes", int, "bytes of text per element")
-    add("--shuffle", choices=SHUFFLES, default=None, help="how pairs reach their shard: files "
-        "(temporary piece files under --output) or runner (the runner's GroupByKey); the same "
-        "dataset either way (default: files on the local runner and DaskRunner, runner on "
-        "others)")  # fmt: skip
-    add("--overwrite", action="store_true", help="replace a dataset already in --output")
-    add("--append", action="store_true", help="add the input files to the dataset in --output "
-        "as a new increment (old word ids never change)")  # fmt: skip
-    add("--watch", action="store_true", help="keep polling --input; add each batch of new, "
-        "settled files as an increment (the first builds the dataset if none)")  # fmt: skip
-    add("--poll-seconds", type=float, default=watch_defaults["poll_seconds"],
-        help="--watch: seconds between polls; a file is taken once its size and mtime "
-        "stayed the same for one poll")  # fmt: skip
-    add("--watch-max-increments", type=int, default=None,
-        help="--watch: stop after adding this many increments (default: run until "
-        "SIGINT/SIGTERM)")  # fmt: skip
-    return parser
 
 
 def default_shuffle(beam_args: list[str]) -> str:

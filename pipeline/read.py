@@ -2,7 +2,7 @@
 
 Which files (`list_files`), how they are split into sources (`plan_sources`: uncompressed files
 in byte ranges, so that one big file is read by several workers), and the Beam stage that reads
-each source's blocks (`ReadBlocks`); how a stream is cut into blocks is pipeline.blocks.
+each source's blocks (`ReadBlocks`); how a stream is cut into blocks is sgns.pipeline.blocks.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.blocks import Block, Source, read_blocks
-from pipeline.compressed import CheckedStream, is_checked
-from pipeline.inputs import check_regular
-from pipeline.outputs import is_local  # (also shares S3 clients in the workers that read)
 from sgns.errors import os_message
+from sgns.pipeline.blocks import Block, Source, read_blocks
+from sgns.pipeline.compressed import CheckedStream, is_checked
+from sgns.pipeline.inputs import check_regular
+from sgns.pipeline.outputs import is_local  # (also shares S3 clients in the workers that read)
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def plan_sources(files: list[tuple[str, int]], range_bytes: int = RANGE_BYTES) -
 
 def open_source(source: Source):
     """A binary stream of the source's file, decompressed by extension (ranges: uncompressed);
-    .gz and .bz2 are read to their end-of-stream marker or refused (pipeline.compressed)."""
+    .gz and .bz2 are read to their end-of-stream marker or refused (sgns.pipeline.compressed)."""
     if source.start or source.end >= 0:
         return FileSystems.open(source.path, compression_type=CompressionTypes.UNCOMPRESSED)
     if is_checked(source.path):

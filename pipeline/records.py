@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 from importlib import metadata
 
-from pipeline.config import PipelineConfig
 from sgns.dataset import (
     COUNTS_FILE,
     FORMAT,
@@ -18,6 +17,7 @@ from sgns.dataset import (
     VOCAB_FILE,
     snapshot_path,
 )
+from sgns.pipeline.config import PipelineConfig
 
 
 def _beam_version() -> str:
@@ -80,7 +80,7 @@ def build_manifest(
         "inputs": list(inputs),
         "seed": config.seed,
         "num_shards": config.num_shards,
-        "row_order": ROW_ORDER_SORTED,  # pipeline.pairfile sorts each row group
+        "row_order": ROW_ORDER_SORTED,  # sgns.pipeline.pairfile sorts each row group
         "vocab_size": vocab["size"],
         "vocab_sha256": vocab["vocab_sha256"],
         "new_words": vocab["new_words"],

@@ -7,7 +7,7 @@
      (pairs/inc-0000k/..., through piece files or the runner's shuffle: config.shuffle) ->
      WriteManifest, which publishes vocab.tsv and counts.tsv and then replaces manifest.json,
      the commit.
-A failure anywhere puts the dataset back as its manifest says (`pipeline.outdir.recover`);
+A failure anywhere puts the dataset back as its manifest says (`sgns.pipeline.outdir.recover`);
 `replace_dataset` (--overwrite) builds the new dataset beside the old one and swaps it in.
 """
 
@@ -22,17 +22,22 @@ from typing import NamedTuple
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.config import PipelineConfig
-from pipeline.counting import check_vocabulary
-from pipeline.increment import base_folder, check_new_inputs, increment_folders, require_dataset
-from pipeline.inputs import check_distinct, describe_file
-from pipeline.make_pairs import MakePairs
-from pipeline.manifest import WriteManifest
-from pipeline.outdir import claim, recover, release, remove_tree, staging_path, swap_in
-from pipeline.read import ReadBlocks, plan_sources
-from pipeline.shards import MergeShards
-from pipeline.vocabulary import CountVocabulary, read_summary, summary_path
 from sgns.dataset import VOCAB_FILE
+from sgns.pipeline.config import PipelineConfig
+from sgns.pipeline.counting import check_vocabulary
+from sgns.pipeline.increment import (
+    base_folder,
+    check_new_inputs,
+    increment_folders,
+    require_dataset,
+)
+from sgns.pipeline.inputs import check_distinct, describe_file
+from sgns.pipeline.make_pairs import MakePairs
+from sgns.pipeline.manifest import WriteManifest
+from sgns.pipeline.outdir import claim, recover, release, remove_tree, staging_path, swap_in
+from sgns.pipeline.read import ReadBlocks, plan_sources
+from sgns.pipeline.shards import MergeShards
+from sgns.pipeline.vocabulary import CountVocabulary, read_summary, summary_path
 
 
 def check_dask_paths(options, config: PipelineConfig) -> None:
@@ -147,7 +152,7 @@ def add_increment(config: PipelineConfig, files: list, base: dict | None, option
 
 def replace_dataset(config: PipelineConfig, files: list, options) -> dict:
     """--overwrite: build the new dataset in the output's staging folder; only once it is
-    complete, swap it in for the old one (pipeline.outdir.swap_in)."""
+    complete, swap it in for the old one (sgns.pipeline.outdir.swap_in)."""
     staging = staging_path(config.output)
     try:
         add_increment(dataclasses.replace(config, output=staging), files, None, options)

@@ -1,7 +1,7 @@
 """`MergeShards`: every shard's pieces merged into one shuffled Parquet shard of the dataset.
 
 Each shard's writer takes its pieces in the order of their names (the blocks'), interleaves them
-at random (pipeline.shuffle.merge_shuffle) and writes row groups of ROW_GROUP_ROWS pairs with the
+at random (shuffle.merge_shuffle) and writes row groups of ROW_GROUP_ROWS pairs with the
 contract's schema, durably (the manifest that lists the shard is written after it). How the
 pieces reach it (PipelineConfig.shuffle):
   files:  MakePairs wrote them as temporary files under the output; only (piece path, rows)
@@ -27,10 +27,11 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.outputs import atomic_output
-from pipeline.pairfile import write_pairs
-from pipeline.pairs import block_rng
-from pipeline.pieces import (
+from sgns.dataset import shard_path
+from sgns.pipeline.outputs import atomic_output
+from sgns.pipeline.pairfile import write_pairs
+from sgns.pipeline.pairs import block_rng
+from sgns.pipeline.pieces import (
     MAX_FAN_IN,
     OPEN_PIECES,
     PIECES_DIR,
@@ -38,14 +39,13 @@ from pipeline.pieces import (
     reduce_fan_in,
     write_chunks,
 )
-from pipeline.shuffle import merge_shuffle
-from sgns.dataset import shard_path
+from sgns.pipeline.shuffle import merge_shuffle
 
 log = logging.getLogger(__name__)
 
 
 def write_shard(path: str, chunks: Iterator[np.ndarray]) -> tuple[int, int]:
-    """Write a final shard from packed chunks (pipeline.outputs); (pairs, row groups)."""
+    """Write a final shard from packed chunks (sgns.pipeline.outputs); (pairs, row groups)."""
     with atomic_output(path) as f:
         return write_pairs(f, chunks)
 

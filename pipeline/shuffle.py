@@ -2,7 +2,7 @@
 
 No pair ever goes through a GroupByKey (a runner may hold a key's values whole in memory):
 1. `scatter`: each block sends each of its pairs to a uniformly random shard, in a uniformly
-   random order (one temporary piece per shard: pipeline.pieces);
+   random order (one temporary piece per shard: sgns.pipeline.pieces);
 2. `merge_shuffle`: a shard's writer interleaves its pieces at random with bounded memory: each
    chunk of M output rows takes from every piece's front a number of rows drawn by a
    multivariate hypergeometric draw over the rows each piece has left, then shuffles the chunk.
@@ -19,7 +19,7 @@ import numpy as np
 from sgns.dataset import ROW_GROUP_ROWS
 
 MERGE_CHUNK_ROWS = 8 * ROW_GROUP_ROWS  # a whole number of final row groups per chunk
-# Rows per record batch of a piece (pipeline.pieces): the merge holds one batch (128 KiB) per
+# Rows per record batch of a piece (sgns.pipeline.pieces): the merge holds one batch (128 KiB) per
 # piece of its shard, and takes from the pieces' fronts batch by batch.
 PIECE_BATCH_ROWS = 16384
 

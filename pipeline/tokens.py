@@ -98,7 +98,7 @@ def counts_dict(table: pa.Table) -> Counter:
 def token_ids(text: str, ids: dict, lowercase: bool) -> tuple[np.ndarray, np.ndarray]:
     """(word id per token, -1 for a word not in `ids`; number of tokens per line) of a text.
 
-    `ids` must return -1 for a missing word (see `pipeline.pairs.WordIds`).
+    `ids` must return -1 for a missing word (see `sgns.pipeline.pairs.WordIds`).
     """
     if lowercase:
         text = text.lower()

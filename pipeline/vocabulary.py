@@ -22,17 +22,6 @@ from collections import Counter
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.blocks import Block
-from pipeline.counting import (
-    CorpusStats,
-    add_fingerprints,
-    count_block,
-    everything_seen,
-    summarize,
-)
-from pipeline.outputs import write_bytes
-from pipeline.progress import Progress
-from pipeline.tokens import counts_dict, merge_counts
 from sgns.dataset import (
     COUNTS_FILE,
     VOCAB_FILE,
@@ -40,12 +29,23 @@ from sgns.dataset import (
     parse_vocab,
 )
 from sgns.files import TEMP_PREFIX
+from sgns.pipeline.blocks import Block
+from sgns.pipeline.counting import (
+    CorpusStats,
+    add_fingerprints,
+    count_block,
+    everything_seen,
+    summarize,
+)
+from sgns.pipeline.outputs import write_bytes
+from sgns.pipeline.progress import Progress
+from sgns.pipeline.tokens import counts_dict, merge_counts
 
 log = logging.getLogger(__name__)
 
 
 def write_vocabulary(path: str, words: list[str], counts: list[int]) -> None:
-    """Write the vocabulary file (any Beam filesystem, atomically: pipeline.outputs)."""
+    """Write the vocabulary file (any Beam filesystem, atomically: sgns.pipeline.outputs)."""
     write_bytes(path, format_vocab(words, counts))
 
 
@@ -73,7 +73,7 @@ class CountBlocksFn(beam.DoFn):
 class MergeCountsFn(beam.CombineFn):
     """Merges (count table, CorpusStats) per block into (Counter, CorpusStats) for the corpus.
 
-    The accumulator is a list of count tables (pipeline.tokens.COUNTS_SCHEMA), summed by
+    The accumulator is a list of count tables (sgns.pipeline.tokens.COUNTS_SCHEMA), summed by
     Arrow's hash aggregation whenever it holds COMPACT_AT of them: memory stays within a few
     tables of distinct words, and no per-word Python work is done until the end.
     """

@@ -9,7 +9,7 @@ Settled: two polls one interval apart saw the same size and mtime, and the size 
 still being written is therefore not taken half-written as long as its writer adds to it at least
 once per poll interval; a writer that pauses longer must write under a name outside the pattern
 and rename the file in when done (a rename is atomic, and needs no timing assumption). A .gz or
-.bz2 file is taken only once it also decodes to its end-of-stream marker (pipeline.compressed):
+.bz2 file is taken only once it also decodes to its end-of-stream marker (sgns.pipeline.compressed):
 one that stops short is waited for (said once), a corrupt one is skipped and said, until either
 changes; neither holds back the other files of its poll, nor enters the manifest.
 
@@ -27,13 +27,13 @@ import signal
 import threading
 from dataclasses import dataclass
 
-from pipeline.compressed import decode_problem, is_checked
-from pipeline.config import PipelineConfig
-from pipeline.increment import read_dataset
-from pipeline.inputs import already_ingested, describe_file, ingested_paths, repeated_inputs
-from pipeline.outdir import DatasetLock, claim, recover
-from pipeline.read import list_files
-from pipeline.runs import add_increment
+from sgns.pipeline.compressed import decode_problem, is_checked
+from sgns.pipeline.config import PipelineConfig
+from sgns.pipeline.increment import read_dataset
+from sgns.pipeline.inputs import already_ingested, describe_file, ingested_paths, repeated_inputs
+from sgns.pipeline.outdir import DatasetLock, claim, recover
+from sgns.pipeline.read import list_files
+from sgns.pipeline.runs import add_increment
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ echo "== 1/5 generating a synthetic corpus with planted structure ($tokens token
 $PYTHON -m sgns.synth --output "$dir/corpus.txt.gz" --tokens "$tokens"
 
 echo "== 2/5 preprocessing with the Beam pipeline (DirectRunner)"
-$PYTHON -m pipeline.preprocess --input "$dir/corpus.txt.gz" --output "$dir/data" --overwrite
+$PYTHON -m sgns.pipeline.preprocess --input "$dir/corpus.txt.gz" --output "$dir/data" --overwrite
 
 # Each rank trains the blocks of the table it owns and hands them on between episodes
 # (sgns/train/blocks.py). The torch engine (GPUs, or a CPU without a C compiler) sums a

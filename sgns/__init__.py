@@ -1,4 +1,4 @@
-"""sgns: word2vec skip-gram with negative sampling — the PyTorch trainer and its tools.
+"""sgns: word2vec skip-gram with negative sampling — the pipeline (sgns.pipeline), trainer, tools.
 
 Importing this package does not import torch; the trainer modules do. From Python:
 
@@ -10,7 +10,18 @@ Importing this package does not import torch; the trainer modules do. From Pytho
 cheap.
 """
 
+import os as _os
+
 __version__ = "0.1.0"
+
+# The Beam pipeline's folder, pipeline/, sits beside sgns/ in a source checkout and is installed
+# as sgns/pipeline (setup.py's package_dir). In a checkout that is not installed (the GPU
+# machine's copy of the tree, a run from the repository), let `import sgns.pipeline` find it.
+_checkout = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+if not _os.path.isdir(_os.path.join(__path__[0], "pipeline")) and _os.path.isfile(
+    _os.path.join(_checkout, "pipeline", "__init__.py")
+):
+    __path__.append(_checkout)
 __all__ = ["Vectors", "load", "__version__"]
 
 _LAZY = {"Vectors", "load"}  # in sgns.vectors.keyed, imported when first asked for

@@ -52,7 +52,7 @@ a manifest are never rewritten or deleted by a later increment. Since counts cha
 increment, so do vocab["sha256"]; words_fingerprint of the first V words, V an older size, stays
 equal to that older manifest's vocab["words_sha256"]. One writer at a time: sgns-preprocess holds an
 OS lock on DIR/.lock (local directories) while it writes, and a build that has not committed marks
-DIR with .sgns-dataset (pipeline.outdir).
+DIR with .sgns-dataset (sgns.pipeline.outdir).
 
 Manifest (JSON object)::
 
@@ -74,7 +74,7 @@ Manifest (JSON object)::
                        COUNTS_FILE), "sha256": hex digest of counts.tsv, "distinct_words": lines,
                        "total_count": sum of its counts (every token read so far)}
     stats             totals over increments: files, lines, tokens, oov_tokens,
-                      replaced_bytes, long_tokens (tokens cut to pipeline.tokens.MAX_TOKEN_CHARS
+                      replaced_bytes, long_tokens (tokens cut to tokens.MAX_TOKEN_CHARS
                       characters; absent in datasets written before 2026-12-04), pairs (summed
                       over passes), tokens_kept (summed over passes)
     increments        list of increments, in order:

@@ -1,7 +1,7 @@
 """Writing a local file so that a reader sees the old file or the new one, never half of one.
 
 Every file that sgns and its pipeline write on a local disk goes through `atomic_open` (the
-pipeline's `pipeline.outputs` hands local paths to it): the data goes to a temporary file in the
+pipeline's `outputs` hands local paths to it): the data goes to a temporary file in the
 target's own directory (same filesystem, so the rename is atomic), which then replaces the
 target with os.replace. With `durable` (the default) the file is fsynced before the rename and
 its directory after it, so that a crash or a power loss leaves the old file or the whole new
@@ -31,7 +31,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
-TEMP_PREFIX = ".sgns-tmp-"  # temporary files and folders (pipeline.outdir removes only these)
+TEMP_PREFIX = ".sgns-tmp-"  # temporary files and folders (sgns.pipeline.outdir removes only these)
 
 
 def _umask() -> int:

@@ -8,7 +8,7 @@ AWS_ENDPOINT_URL, ~/.aws; for GCS: GOOGLE_APPLICATION_CREDENTIALS or the machine
 The trainer reads every byte of a dataset through `read_bytes` and `open_parquet` (sgns.dataset
 for the manifest and vocabulary, sgns.train.shards for the shards); local paths go straight to
 the OS, as they always have. Every object-store request is bounded (`store_limits`, shared with
-the pipeline's pipeline.objectstore) and its errors are one line naming the object. Runs and
+the pipeline's sgns.pipeline.objectstore) and its errors are one line naming the object. Runs and
 checkpoints stay local, and sgns-preprocess writes through Beam's filesystems. No torch and no
 Beam here.
 """

@@ -1,5 +1,5 @@
 """Compact pair shards (schema version 2): each row group sorted and stored DELTA_BINARY_PACKED +
-zstd by pipeline.pairfile, and shuffled again by the trainer's reader with the permutation of its
+zstd by pairfile, and shuffled again by the trainer's reader with the permutation of its
 unit (a uniformly random order, as a shuffled shard's was) so that a resumed run reads the same;
 version-1 datasets (and version-1 increments under a version-2 manifest) read as they were."""
 
@@ -11,9 +11,9 @@ import pytest
 import torch
 from train_helpers import append_tiny_increment, pair_ids, write_tiny_dataset
 
-from pipeline.pairfile import sorted_pairs, write_pairs
-from pipeline.shuffle import pack
 from sgns import dataset
+from sgns.pipeline.pairfile import sorted_pairs, write_pairs
+from sgns.pipeline.shuffle import pack
 from sgns.train.loader import PairBatches
 from sgns.train.plan import assign_units, batch_counts
 from sgns.train.shards import RowGroupReader, epoch_units, load_dataset

@@ -9,9 +9,9 @@ import pytest
 import torch
 from procs import run_group
 
-from pipeline.preprocess import main as preprocess
 from sgns.dataset import read_vocab
 from sgns.eval.planted import evaluate_synthetic, load_truth
+from sgns.pipeline.preprocess import main as preprocess
 from sgns.synth.cli import main as synth
 from sgns.train.table import init_weights
 from sgns.vectors import read_vectors

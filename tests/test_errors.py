@@ -71,7 +71,7 @@ def test_a_full_disk_during_preprocessing_is_one_line_and_leaves_nothing(tmp_pat
     (tmp_path / "c.txt").write_text(CORPUS * 20)
     out = tmp_path / "ds"
     code, err = _cli(
-        "pipeline.preprocess",
+        "sgns.pipeline.preprocess",
         [
             "--input",
             str(tmp_path / "c.txt"),
@@ -109,7 +109,8 @@ def test_an_unwritable_output_directory_is_one_line(tmp_path):
     try:
         (tmp_path / "c.txt").write_text(CORPUS)
         code, err = _cli(
-            "pipeline.preprocess", ["--input", str(tmp_path / "c.txt"), "--output", str(blocked)]
+            "sgns.pipeline.preprocess",
+            ["--input", str(tmp_path / "c.txt"), "--output", str(blocked)],
         )
         assert code == 2 and "no permission for" in _one_line(err, "sgns-preprocess")
         data = str(tmp_path / "data")
@@ -125,16 +126,18 @@ def test_an_unreadable_input_is_one_line(tmp_path):
     path = tmp_path / "c.txt"
     path.write_text(CORPUS)
     path.chmod(0)
-    code, err = _cli("pipeline.preprocess", ["--input", str(path), "--output", str(tmp_path / "d")])
+    code, err = _cli(
+        "sgns.pipeline.preprocess", ["--input", str(path), "--output", str(tmp_path / "d")]
+    )
     assert code == 2 and f"no permission for {path}" in _one_line(err, "sgns-preprocess")
 
 
 @pytest.mark.parametrize(
     "module,prog,pattern",
     [
-        ("pipeline.preprocess", "sgns-preprocess", "in/*"),
-        ("pipeline.preprocess", "sgns-preprocess", "in/pipe"),
-        ("pipeline.local", "python -m pipeline.local", "in/pipe"),
+        ("sgns.pipeline.preprocess", "sgns-preprocess", "in/*"),
+        ("sgns.pipeline.preprocess", "sgns-preprocess", "in/pipe"),
+        ("sgns.pipeline.local", "python -m sgns.pipeline.local", "in/pipe"),
     ],
 )
 def test_a_fifo_as_input_is_refused_by_name_not_waited_on(tmp_path, module, prog, pattern):
@@ -314,7 +317,7 @@ def test_ids_outside_the_vocabulary_are_refused_on_every_engine(tmp_path, engine
 def test_a_renamed_word_in_the_vocabulary_is_refused(tmp_path):
     data = tmp_path / "data"
     (tmp_path / "c.txt").write_text(CORPUS)
-    from pipeline.preprocess import main as preprocess
+    from sgns.pipeline.preprocess import main as preprocess
 
     assert preprocess(["--input", str(tmp_path / "c.txt"), "--output", str(data),
                        "--min-count", "1", "--direct_num_workers", "1"]) == 0  # fmt: skip
@@ -377,7 +380,7 @@ def test_a_garbled_config_json_does_not_stop_a_resume(tmp_path):
 
 
 def test_options_neither_we_nor_beam_know_are_refused_by_name(tmp_path, capsys):
-    from pipeline.preprocess import main as preprocess
+    from sgns.pipeline.preprocess import main as preprocess
 
     (tmp_path / "c.txt").write_text(CORPUS)
     args = ["--input", str(tmp_path / "c.txt"), "--output", str(tmp_path / "d")]
@@ -388,7 +391,7 @@ def test_options_neither_we_nor_beam_know_are_refused_by_name(tmp_path, capsys):
 
 
 def test_a_directory_as_input_means_its_files_with_or_without_a_slash(tmp_path):
-    from pipeline.preprocess import main as preprocess
+    from sgns.pipeline.preprocess import main as preprocess
 
     (tmp_path / "in" / "sub").mkdir(parents=True)
     (tmp_path / "in" / "a.txt").write_text(CORPUS)
@@ -404,7 +407,7 @@ def test_a_directory_as_input_means_its_files_with_or_without_a_slash(tmp_path):
     "module,args,prog",
     [
         ("sgns.train.cli", ["--data", "d", "--output", "o", "--dim", "abc"], "sgns-train"),
-        ("pipeline.preprocess", ["--output", "o"], "sgns-preprocess"),
+        ("sgns.pipeline.preprocess", ["--output", "o"], "sgns-preprocess"),
         ("sgns.eval.cli", ["v.txt", "--topn", "x"], "sgns-eval"),
     ],
 )
@@ -447,7 +450,7 @@ def test_a_fifo_inside_a_run_or_dataset_is_refused_not_waited_on(tmp_path, fifo,
         "sgns-export": ("sgns.train.export", [run, "--output", str(tmp_path / "v")]),
         "sgns-train": ("sgns.train.cli", ["--data", data, "--output", run, "--resume",
                                           *TINY_ARGS]),
-        "sgns-preprocess": ("pipeline.preprocess",
+        "sgns-preprocess": ("sgns.pipeline.preprocess",
                             ["--input", run + "/config.json", "--output", data, "--append"]),
     }  # fmt: skip
     for prog in readers:
@@ -460,13 +463,13 @@ def test_a_link_in_a_dataset_is_removed_never_what_it_points_at(tmp_path):
     (tmp_path / "a.txt").write_text(CORPUS)
     data, mine = tmp_path / "data", tmp_path / "mine"
     args = ["--input", str(tmp_path / "a.txt"), "--output", str(data), "--min-count", "1"]
-    assert _cli("pipeline.preprocess", args + ["--num-shards", "1"])[0] == 0
+    assert _cli("sgns.pipeline.preprocess", args + ["--num-shards", "1"])[0] == 0
     mine.mkdir()
     (mine / "keep.txt").write_text("mine")
     os.symlink(mine, data / "pairs" / "inc-00001")  # left past the manifest: recovery removes it
     (tmp_path / "b.txt").write_text(CORPUS.replace("the", "a"))
     args = ["--input", str(tmp_path / "b.txt"), "--output", str(data), "--append"]
-    code, err = _cli("pipeline.preprocess", args)
+    code, err = _cli("sgns.pipeline.preprocess", args)
     assert code == 0, err[-2000:]
     assert (mine / "keep.txt").read_text() == "mine"
 

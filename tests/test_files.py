@@ -1,4 +1,4 @@
-"""One way to write a file atomically (sgns.files, pipeline.outputs): whole or not at all."""
+"""One way to write a file atomically (sgns.files, sgns.pipeline.outputs): whole or not at all."""
 
 import os
 import stat
@@ -6,8 +6,8 @@ import stat
 import numpy as np
 import pytest
 
-from pipeline.outputs import atomic_output, publish_file
 from sgns.files import TEMP_PREFIX, atomic_open, atomic_write
+from sgns.pipeline.outputs import atomic_output, publish_file
 from sgns.train.checkpoint import save_checkpoint
 from sgns.vectors import write_vectors
 

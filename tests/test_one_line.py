@@ -287,8 +287,8 @@ def test_control_bytes_of_a_file_are_shown_escaped(tmp_path, capsys):
 
 
 def test_input_names_with_commas_and_brackets_are_taken_as_they_are(tmp_path, capsys):
-    from pipeline.local import main as build_locally
     from sgns import dataset
+    from sgns.pipeline.local import main as build_locally
 
     for i, name in enumerate(("fi le,comma.txt", "b [x].txt", "[x]")):
         (tmp_path / name).write_text(f"a b c{i} a b a\n" * 50)

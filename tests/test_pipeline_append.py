@@ -10,11 +10,11 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.counting import select_vocabulary
-from pipeline.outdir import LOCK_FILE, DatasetLock, recover
-from pipeline.pairs import keep_probabilities
-from pipeline.preprocess import main
 from sgns import dataset
+from sgns.pipeline.counting import select_vocabulary
+from sgns.pipeline.outdir import LOCK_FILE, DatasetLock, recover
+from sgns.pipeline.pairs import keep_probabilities
+from sgns.pipeline.preprocess import main
 
 FAST = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 # "the" makes 30% of A and 10% of B: its keep probability over A+B (20%) differs from B's alone.
@@ -178,8 +178,8 @@ def test_appending_a_file_again_is_refused_naming_it(grown, tmp_path, capsys):
 
 
 def test_a_file_given_twice_in_one_run_is_refused_as_an_append_of_it_would_be(tmp_path, capsys):
-    from pipeline.config import PipelineConfig
-    from pipeline.local import build
+    from sgns.pipeline.config import PipelineConfig
+    from sgns.pipeline.local import build
 
     (tmp_path / "a.txt").write_text("x y z\n" * 50)
     shutil.copy(tmp_path / "a.txt", tmp_path / "copy.txt")
@@ -197,8 +197,8 @@ def test_a_file_given_twice_in_one_run_is_refused_as_an_append_of_it_would_be(tm
 
 
 def test_the_same_path_given_twice_is_read_once_with_or_without_beam(tmp_path):
-    from pipeline.config import PipelineConfig
-    from pipeline.local import build
+    from sgns.pipeline.config import PipelineConfig
+    from sgns.pipeline.local import build
 
     (tmp_path / "a.txt").write_text("x y z\n" * 50)
     twice = (str(tmp_path / "a.txt"), f"{tmp_path}/*.txt")
@@ -228,7 +228,7 @@ def test_a_failed_manifest_write_leaves_the_dataset_as_it_was(grown, tmp_path, m
     def broken(output, manifest):
         raise OSError("disk full")
 
-    monkeypatch.setattr("pipeline.manifest.write_manifest", broken)
+    monkeypatch.setattr("sgns.pipeline.manifest.write_manifest", broken)
     with pytest.raises(Exception, match="disk full"):
         _append([grown / "b.txt"], tmp_path / "ds")
     assert _bytes(tmp_path / "ds") == before  # vocab.tsv and counts.tsv were published: undone
@@ -282,7 +282,7 @@ def test_max_vocab_caps_the_new_words_and_never_evicts_old_ones():
 
 HOLD_LOCK = """
 import sys, time
-from pipeline.outdir import DatasetLock
+from sgns.pipeline.outdir import DatasetLock
 with DatasetLock(sys.argv[1]):
     print("held", flush=True)
     time.sleep(60)

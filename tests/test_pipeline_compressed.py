@@ -9,10 +9,10 @@ import os
 import pytest
 from test_pipeline_watch import FAST, _increments, _wait_for, _watch
 
-from pipeline.compressed import decode_problem
-from pipeline.preprocess import main
-from pipeline.watch import decodable
 from sgns import dataset
+from sgns.pipeline.compressed import decode_problem
+from sgns.pipeline.preprocess import main
+from sgns.pipeline.watch import decodable
 
 TEXT = "".join(f"w{i % 50} w{i % 7} w{i % 3} the\n" for i in range(20000)).encode()
 

@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 from corpora import write_corpus
 
-from pipeline.preprocess import main
 from sgns import dataset
+from sgns.pipeline.preprocess import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORDS = [f"w{i:03d}" for i in range(400)]
@@ -47,7 +47,7 @@ def test_dask_runner_is_taken_by_its_short_name_with_one_source_per_partition():
     from apache_beam.options.pipeline_options import StandardOptions
     from apache_beam.runners.dask.dask_runner import DaskOptions
 
-    from pipeline.preprocess import DASK_RUNNER, build_parser, check_options, pipeline_options
+    from sgns.pipeline.preprocess import DASK_RUNNER, build_parser, check_options, pipeline_options
 
     args = ["--runner", "DaskRunner", "--dask_client_address", "HOST:8786"]
     check_options(args, build_parser())  # its options are known, not refused as typos

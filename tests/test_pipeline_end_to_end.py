@@ -11,9 +11,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.pairs import keep_probabilities
-from pipeline.preprocess import main
 from sgns import dataset
+from sgns.pipeline.pairs import keep_probabilities
+from sgns.pipeline.preprocess import main
 
 # One in-process worker: the fastest way through Beam for a tiny corpus (the default local mode,
 # two worker processes, gets its own test below).
@@ -162,7 +162,7 @@ def test_merging_in_groups_gives_the_same_pairs(built, tmp_path, monkeypatch):
     root, _ = built
     small = ["--block-bytes", "1024", "--seed", "7"]
     assert _run(root / "corpus", tmp_path / "wide", *small) == 0
-    monkeypatch.setattr("pipeline.shards.MAX_FAN_IN", 3)  # many blocks -> merged in groups
+    monkeypatch.setattr("sgns.pipeline.shards.MAX_FAN_IN", 3)  # many blocks -> merged in groups
     assert _run(root / "corpus", tmp_path / "grouped", *small) == 0
     for p in (0, 1):
         grouped = _pairs(tmp_path / "grouped", p)
@@ -239,7 +239,15 @@ def test_invalid_options_rejected_before_the_pipeline(tmp_path, capsys, option, 
 @pytest.mark.slow
 def test_console_script_prints_one_line_and_exits_2(tmp_path):
     pattern = str(tmp_path / "no*.txt")
-    command = [sys.executable, "-m", "pipeline.preprocess", "--input", pattern, "--output", "o"]
+    command = [
+        sys.executable,
+        "-m",
+        "sgns.pipeline.preprocess",
+        "--input",
+        pattern,
+        "--output",
+        "o",
+    ]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
     done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env)

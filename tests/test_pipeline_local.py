@@ -6,8 +6,8 @@ import json
 
 from tree import file_bytes
 
-from pipeline.local import main as build_local
-from pipeline.preprocess import main as preprocess
+from sgns.pipeline.local import main as build_local
+from sgns.pipeline.preprocess import main as preprocess
 
 TEXT = "".join(f"w{i % 97} w{i % 13} the w{(i * 7) % 31} a{i % 5}\n" for i in range(6000))
 

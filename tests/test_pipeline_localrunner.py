@@ -12,7 +12,7 @@ import sys
 
 import apache_beam as beam
 
-from pipeline.localrunner import NO_TIME_FLUSH_MS, without_time_flush
+from sgns.pipeline.localrunner import NO_TIME_FLUSH_MS, without_time_flush
 
 CHILD = r"""
 import random, resource, sys
@@ -37,7 +37,7 @@ class Merge(beam.CombineFn):
     def extract_output(self, acc): return acc
 
 expected = sum(sum(counts(i).values()) for i in range(8))
-options = PipelineOptions([], runner="pipeline.localrunner.LocalRunner")
+options = PipelineOptions([], runner="sgns.pipeline.localrunner.LocalRunner")
 options.view_as(DirectOptions).direct_num_workers = 2
 options.view_as(DirectOptions).direct_running_mode = "multi_threading"
 with beam.Pipeline(options=options) as p:

@@ -10,9 +10,9 @@ import time
 import pytest
 from tree import file_bytes
 
-from pipeline import outdir
-from pipeline.outdir import LOCK_FILE, MARKER_FILE, STAGING_DIR, DatasetLock, recover
-from pipeline.preprocess import main
+from sgns.pipeline import outdir
+from sgns.pipeline.outdir import LOCK_FILE, MARKER_FILE, STAGING_DIR, DatasetLock, recover
+from sgns.pipeline.preprocess import main
 
 FAST = ["--num-shards", "2", "--min-count", "1", "--direct_num_workers", "1"]
 
@@ -163,8 +163,8 @@ def test_the_lock_admits_one_writer_among_several_processes(tmp_path, stale):
 def test_a_manifest_naming_files_outside_the_dataset_makes_no_run_write_there(
     tmp_path, capsys, append
 ):
-    from pipeline.config import PipelineConfig
-    from pipeline.local import build
+    from sgns.pipeline.config import PipelineConfig
+    from sgns.pipeline.local import build
 
     out = tmp_path / "ds"
     build(PipelineConfig((str(tmp_path / "a.txt"),), str(out), min_count=1),

@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from pipeline.blocks import Block, Source, read_blocks
-from pipeline.pairs import WordIds, block_word_ids
-from pipeline.read import plan_sources
+from sgns.pipeline.blocks import Block, Source, read_blocks
+from sgns.pipeline.pairs import WordIds, block_word_ids
+from sgns.pipeline.read import plan_sources
 
 
 def _blocks(data: bytes, block_bytes: int, max_len: int = 10000, start=0, end=-1) -> list[Block]:
@@ -136,8 +136,8 @@ def test_one_huge_token_in_a_gz_is_read_in_bounded_memory(tmp_path):
             f.write(b"x" * (1 << 20))  # one 64 MiB token
         f.write(b" b c\n")
     script = (
-        "import resource, sys; from pipeline.config import PipelineConfig; "
-        "from pipeline.local import build; "
+        "import resource, sys; from sgns.pipeline.config import PipelineConfig; "
+        "from sgns.pipeline.local import build; "
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
         "m = build(PipelineConfig(('x',), sys.argv[1], min_count=1), [sys.argv[2]]); "
         "grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before; "

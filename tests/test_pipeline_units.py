@@ -6,10 +6,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from pipeline.blocks import decode
-from pipeline.config import PipelineConfig
-from pipeline.counting import select_vocabulary
-from pipeline.pairs import (
+from sgns.pipeline.blocks import decode
+from sgns.pipeline.config import PipelineConfig
+from sgns.pipeline.counting import select_vocabulary
+from sgns.pipeline.pairs import (
     WordIds,
     block_rng,
     keep_probabilities,
@@ -17,8 +17,8 @@ from pipeline.pairs import (
     sentence_ids,
     subsample,
 )
-from pipeline.shuffle import merge_shuffle, pack, scatter, unpack
-from pipeline.tokens import (
+from sgns.pipeline.shuffle import merge_shuffle, pack, scatter, unpack
+from sgns.pipeline.tokens import (
     MAX_TOKEN_CHARS,
     arrow_splits_like_python,
     count_tokens,

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from pipeline.watch import settled
 from sgns import dataset
+from sgns.pipeline.watch import settled
 
 FAST = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,8 +31,8 @@ def test_watch_takes_a_file_only_once_it_has_settled():
 
 
 def test_watch_reads_a_file_and_its_copy_in_one_batch_once(tmp_path):
-    from pipeline.config import PipelineConfig
-    from pipeline.watch import new_files
+    from sgns.pipeline.config import PipelineConfig
+    from sgns.pipeline.watch import new_files
 
     (tmp_path / "a.txt").write_text("x y z\n" * 50)
     (tmp_path / "b.txt").write_text("x y z\n" * 50)
@@ -44,7 +44,7 @@ def test_watch_reads_a_file_and_its_copy_in_one_batch_once(tmp_path):
 
 def _watch(corpus, out, log, *extra, pattern="*.txt") -> subprocess.Popen:
     """sgns-preprocess --watch in a child process, its log going to the file `log`."""
-    command = [sys.executable, "-m", "pipeline.preprocess", "--input", f"{corpus}/{pattern}",
+    command = [sys.executable, "-m", "sgns.pipeline.preprocess", "--input", f"{corpus}/{pattern}",
                "--output", str(out), "--watch", "--poll-seconds", "0.2", *extra, *FAST]  # fmt: skip
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
     with open(log, "w") as f:

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = {
-    "sgns-preprocess": "pipeline.preprocess",
+    "sgns-preprocess": "sgns.pipeline.preprocess",
     "sgns-train": "sgns.train.cli",
     "sgns-export": "sgns.train.export",
     "sgns-eval": "sgns.eval.cli",

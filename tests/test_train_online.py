@@ -270,7 +270,7 @@ def test_increment_of_new_words_recovers_their_clusters_and_keeps_the_old(tmp_pa
     sys.path.insert(0, BENCH)
     from bench_online import make_split, score
 
-    from pipeline.preprocess import main as preprocess
+    from sgns.pipeline.preprocess import main as preprocess
 
     a, b, truth, old, new = make_split(str(tmp_path), 200_000, 1, 4)
     data, run = str(tmp_path / "data"), str(tmp_path / "run")
