@@ -4,7 +4,7 @@ PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 STAMP := .make/installed-$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
-.PHONY: install test test-fast lint demo bench bench-preprocess bench-train gpu-check gpu-check-data clean
+.PHONY: install test test-fast lint docs demo bench bench-preprocess bench-train gpu-check gpu-check-data clean
 
 # torch: an existing install is kept. Without one, ask for the CPU build 2.13.0 explicitly,
 # because a bare `torch` requirement makes pip download several GB of CUDA wheels.
@@ -26,11 +26,18 @@ lint: $(STAMP)
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 
+# The documentation site (docs/, mkdocs.yml) into site/, offline, warnings as errors. The command
+# reference, docs/commands.md, is first written again from the commands' parsers.
+docs: $(STAMP)
+	$(PYTHON) scripts/commands_doc.py
+	$(PYTHON) -m mkdocs build --strict --site-dir site
+
 # The main job on a built-in corpus: synth -> Beam -> torchrun -> eval -> report (scripts/demo.sh).
 demo: $(STAMP)
 	PYTHON=$(PYTHON) bash scripts/demo.sh demo
 
-# Speed and quality against gensim on the shared dev corpus; results are appended to BENCHMARKS.md.
+# Speed and quality against gensim on the shared dev corpus; each script appends its run log to
+# benchmarks/log/ (BENCHMARKS.md, the results page, is updated from it by hand).
 # Training data gets 5 passes (a fresh subsampling and window draw per epoch, as gensim does);
 # 3 rounds (seeds 1-3) of gensim, the native engine and torch's pool mode.
 CORPUS ?= ../shared/corpora/dev-corpus.txt.gz
@@ -50,4 +57,4 @@ gpu-check-data: $(STAMP)
 	$(PYTHON) -c "import gensim, os, shutil; d = os.path.join(os.path.dirname(gensim.__file__), 'test', 'test_data'); [shutil.copy(os.path.join(d, f), 'gpu-check-data') for f in ('wordsim353.tsv', 'simlex999.txt', 'questions-words.txt')]"
 
 clean:
-	rm -rf .make build dist *.egg-info .pytest_cache .ruff_cache demo bench-work gpu-check-data
+	rm -rf .make build dist *.egg-info .pytest_cache .ruff_cache demo bench-work gpu-check-data site

@@ -46,6 +46,7 @@ setup(
             "dask[distributed]>=2024.4.2",
             "apache-beam[aws]>=2.77",
             "moto[s3,server]>=5",
+            "mkdocs>=1.6",  # make docs, and tests/test_docs.py builds the site
         ],
     },
     entry_points={

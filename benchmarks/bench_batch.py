@@ -1,7 +1,7 @@
 """The torch engine's speed by batch size: is the cost per pair flat in the batch?
 
     python benchmarks/bench_batch.py --data DATASET [--batch 4096,16384,...] [--repeat 3]
-        [--epochs 1] [--threads 2] [--out BENCHMARKS.md]
+        [--epochs 1] [--threads 2] [--out benchmarks/log/train.md]
 
 Two measurements, both appended to --out:
 - runs: `sgns-train --engine torch` (pool mode, the defaults otherwise) on DATASET at each batch
@@ -93,7 +93,7 @@ def main(argv=None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "log", "train.md"))
     parser.add_argument("--interleaved-pairs", type=int, default=0, help="0: no interleaved runs")
     parser.add_argument("--interleaved-rounds", type=int, default=3)
     parser.add_argument("--skip-runs", action="store_true", help="only the interleaved measure")

@@ -1,7 +1,7 @@
 """The trainer's loader alone: pairs/s delivered as batches of tensors, by workers and batch size.
 
     python benchmarks/bench_loader.py --data DATASET [--workers 0,1,2] [--batch 4096,65536,262144]
-        [--repeat 3] [--out BENCHMARKS.md]
+        [--repeat 3] [--out benchmarks/log/train.md]
 
 DATASET is any sgns dataset (e.g. `sgns-preprocess --input ../shared/corpora/dev-corpus.txt.gz
 --output DATASET`). Each measurement streams every row group of pass 0 through
@@ -51,7 +51,7 @@ def main(argv=None) -> None:
     parser.add_argument("--workers", default="0,1,2")
     parser.add_argument("--batch", default="4096,65536,262144")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "log", "train.md"))
     args = parser.parse_args(argv)
     manifest, words, _, sizes = load_dataset(args.data, dataset.read_manifest(args.data))
     units = epoch_units(args.data, manifest, sizes, 0)

@@ -1,7 +1,7 @@
 """Online training benchmark: corpus A, then an increment B with new words, versus A+B from scratch.
 
     python benchmarks/bench_online.py [--tokens 4000000] [--epochs 3] [--new-clusters 4]
-        [--increment-lr 0.0125[,0.025,...]] [--replay 0[,0.25]] [--out BENCHMARKS.md]
+        [--increment-lr 0.0125[,0.025,...]] [--replay 0[,0.25]] [--out benchmarks/log/online.md]
 
 sgns-synth writes one corpus with planted clusters; its lines that hold a word of the last
 --new-clusters clusters form B, the others A (so B's cluster words are new words, which A lacks).
@@ -167,7 +167,7 @@ def main() -> None:
     p.add_argument("--replay", default="0")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--work", help="where to make the working directory (default: the temp dir)")
-    p.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    p.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "log", "online.md"))
     args = p.parse_args()
     args.increment_lr = [float(x) for x in args.increment_lr.split(",")]
     args.replay = [float(x) for x in args.replay.split(",")]

@@ -1,7 +1,7 @@
 """Does the order of the pairs explain the quality differences to gensim? An experiment.
 
     python benchmarks/bench_order.py --corpus ../shared/corpora/dev-corpus.txt.gz \\
-        --data DATA [--seeds 1,2] [--orders text,groups,shuffled] [--out BENCHMARKS.md]
+        --data DATA [--seeds 1,2] [--orders text,groups,shuffled] [--out benchmarks/log/train.md]
 
 DATA is an sgns dataset of the same corpus (its vocabulary is used). For each seed s, 5 passes of
 fresh subsampling and dynamic windows are drawn in memory with the pipeline's own rules

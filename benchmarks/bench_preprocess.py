@@ -1,7 +1,8 @@
 """Benchmark sgns-preprocess against gensim's vocabulary scan, at two corpus sizes.
 
     python benchmarks/bench_preprocess.py --corpus /work/shared/corpora/dev-corpus.txt.gz \\
-        --repeat 8 [--out BENCHMARKS.md] [--pipeline-args "--direct_running_mode=in_memory"]
+        --repeat 8 [--out benchmarks/log/preprocess.md]
+        [--pipeline-args "--direct_running_mode=in_memory"]
 
 The corpus is decompressed and repeated into a plain text file in a temporary folder: `--repeat`
 copies (the big size) and half as many (the small size, for the memory claim). On each file, in
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", required=True, help="text corpus (.gz allowed) to repeat")
     parser.add_argument("--repeat", type=int, default=8, help="copies in the big corpus")
-    parser.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "log", "preprocess.md"))
     parser.add_argument("--pipeline-args", default="", help="extra sgns-preprocess arguments")
     parser.add_argument("--work", default=None, help="temp folder (default: a new one in /tmp)")
     parser.add_argument("--small-lines", type=int, default=1000, help="0: no fixed-cost table")
@@ -233,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     command = shlex.join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
     if not os.path.exists(args.out):
         with open(args.out, "w") as f:
-            f.write("# Benchmarks\n")
+            f.write("# Run log: preprocessing\n")
     with open(args.out, "a") as f:
         f.write(
             f"\n### sgns-preprocess vs gensim vocabulary scan, "

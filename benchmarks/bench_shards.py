@@ -1,7 +1,8 @@
 """Pair shards old and new: bytes per pair, write speed (sorting and compression apart) and the
 trainer's read speed (decode, id check and, for sorted row groups, the shuffle).
 
-    python benchmarks/bench_shards.py --data DATASET [--repeat 3] [--out BENCHMARKS.md]
+    python benchmarks/bench_shards.py --data DATASET [--repeat 3]
+        [--out benchmarks/log/preprocess.md]
 
 DATASET is a schema-version-1 dataset (shuffled plain row groups: what the shard writer is
 given, in that order), e.g. `sgns-preprocess --passes 5` of the dev corpus built by sgns before
@@ -87,7 +88,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", required=True, help="a schema-version-1 dataset")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "log", "preprocess.md"))
     args = parser.parse_args(argv)
     manifest = dataset.read_manifest(args.data)
     if manifest["increments"][0].get("row_order") == dataset.ROW_ORDER_SORTED:

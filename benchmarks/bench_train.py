@@ -1,7 +1,7 @@
 """Benchmark sgns (sgns-preprocess + sgns-train) against gensim skip-gram on one corpus.
 
     python benchmarks/bench_train.py --corpus /work/shared/corpora/dev-corpus.txt.gz \\
-        [--out BENCHMARKS.md] [--systems native:pair,torch:pool,torch:pair]
+        [--out benchmarks/log/train.md] [--systems native:pair,torch:pool,torch:pair]
         [--batch-size 4096[,16384]] [--threads 2] [--ranks 1] [--repeat 3]
         [--variants '|--emulate-ranks 8|--emulate-ranks 8 --global-negatives']
 
@@ -249,7 +249,7 @@ def append_report(path: str, text: str, load: tuple) -> None:
     )
     with open(path, "a", encoding="utf-8") as f:
         if new:
-            f.write("# Benchmarks\n")
+            f.write("# Run log: training\n")
         f.write(f"\n### sgns-train vs gensim, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC\n\n")
         f.write(
             f"Machine: {platform.node()}, {os.cpu_count()} cores ({cpu}), "
@@ -263,7 +263,7 @@ def append_report(path: str, text: str, load: tuple) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", required=True)
-    parser.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "log", "train.md"))
     parser.add_argument(
         "--systems",
         default="native:pair,torch:pool,torch:pair",

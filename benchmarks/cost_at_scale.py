@@ -3,7 +3,7 @@ per stage for a corpus of C bytes of text, from the pipeline's own constants, fo
 reach their shard (--shuffle files: temporary piece objects; --shuffle runner: elements through
 the runner's GroupByKey, spilled to the merging worker's local disk).
 
-    python benchmarks/cost_at_scale.py                  # the README's tables (100 GB, 1 TB)
+    python benchmarks/cost_at_scale.py                  # docs/scaling.md's tables (100 GB, 1 TB)
     python benchmarks/cost_at_scale.py --check CORPUS   # the model against real runs, both modes
 
 The ratios below were measured on the dev corpus (15,770,619 bytes of text, 2,566,650 tokens,

@@ -1,6 +1,6 @@
 """`make gpu-check`: the torch engine on CUDA GPUs, in one command of under 8 minutes.
 
-    python benchmarks/gpu_check.py [--data gpu-check-data] [--out BENCHMARKS.md] [--quick]
+    python benchmarks/gpu_check.py [--data gpu-check-data] [--out benchmarks/log/gpu.md] [--quick]
 
 Without CUDA it prints one line saying it skipped and exits 0 (CI has no GPU). With one:
  1. the tests marked for GPUs (tests/test_gpu.py: the step against the CPU's, the captured
@@ -251,7 +251,7 @@ def report(lines: list[str], out: str, started: float, device: str) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=os.path.join(ROOT, "gpu-check-data"))
-    parser.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "log", "gpu.md"))
     parser.add_argument("--work", default="/tmp/sgns-gpu-check")
     parser.add_argument("--quick", action="store_true", help="tests and sync check only")
     parser.add_argument(

@@ -12,23 +12,36 @@ its first TOKEN_PREFIX_BYTES are kept (sgns.pipeline.tokens cuts every token to 
 characters anyway) and the rest of it is read past, so that memory stays within about two blocks
 whatever the input (a 400 MB token included).
 
-Bytes that are not UTF-8 become U+FFFD, one per bad byte, and are counted (not those in the part
-of a huge token that is read past).
+How the bytes become text is the `TextFormat`'s (sgns.pipeline.text): the codec and what undecodable
+bytes do (sgns.pipeline.decoding: not those in the part of a huge token that is read past), then
+normalisation and the tokenizer, so that `carry` counts the tokens the later stages see. With the
+words tokenizer, a piece without whitespace may also be cut after a character that always breaks
+words (text.WORD_BREAKS). A file that is not text (a NUL byte, a binary header) is refused.
 """
 
 from __future__ import annotations
 
-import re
+import functools
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from sgns.pipeline.decoding import (
+    Transcoder,
+    check_head,
+    check_nul,
+    codec_name,
+    decode,
+    stream_kind,
+    strict_message,
+)
+from sgns.pipeline.text import WORD_BREAKS, TextFormat
 from sgns.pipeline.tokens import MAX_TOKEN_CHARS
 
 _WHITESPACE = (b" ", b"\t", b"\r", b"\x0b", b"\x0c")
-_OTHER_SEPARATORS = tuple(  # what else str.split() splits on, as UTF-8 (\x1c-\x1f, U+3000 ...)
-    chr(c).encode() for c in range(0x3001) if chr(c).isspace() and chr(c) not in " \t\n\r\v\f"
-)
-_ESCAPED = re.compile("[\udc80-\udcff]")
+# What else str.split() splits on (\x1c-\x1f first, then U+0085, U+00A0 ... U+3000)
+_OTHER_SPACES = [chr(c) for c in range(0x3001) if chr(c).isspace() and chr(c) not in " \t\n\r\v\f"]
+_OTHER_SEPARATORS = tuple(c.encode() for c in _OTHER_SPACES)  # as UTF-8
+_PLAIN = TextFormat()  # UTF-8, whitespace tokens, as before these options
 # Bytes of a huge token kept: enough for MAX_TOKEN_CHARS + 1 characters (4 bytes at most each),
 # so that sgns.pipeline.tokens still sees it is too long, cuts it and counts it.
 TOKEN_PREFIX_BYTES = 4 * (MAX_TOKEN_CHARS + 1)
@@ -41,6 +54,8 @@ class Source(NamedTuple):
     path: str
     start: int = 0
     end: int = -1  # -1: to the end of the file
+    size: int = -1  # bytes of the whole file when known (a range's): what undecodable bytes
+    # are a share of; -1: the source is the whole file (compressed, or read without ranges)
 
 
 class Block(NamedTuple):
@@ -55,38 +70,49 @@ class Block(NamedTuple):
     # or corrupt .gz/.bz2, a permission error): why, naming the file. The vocabulary run reports
     # it and the increment stops there, before any pair is made.
     error: str | None = None
-
-
-def decode(data: bytes) -> tuple[str, int]:
-    """Text of UTF-8 bytes, each undecodable byte replaced by U+FFFD; and how many were."""
-    try:
-        return data.decode("utf-8"), 0
-    except UnicodeDecodeError:
-        # each bad byte becomes one lone surrogate U+DC80..U+DCFF, which valid UTF-8 never gives
-        text, bad = _ESCAPED.subn("\ufffd", data.decode("utf-8", "surrogateescape"))
-        return text, bad
+    # On a source's last block, with --errors limit, when some bytes could not be decoded:
+    # (path, encoding, undecodable bytes of the source, bytes of the file), summed per file by
+    # the driver (sgns.pipeline.decoding.refuse_undecodable).
+    undecodable: tuple[str, str, int, int] | None = None
 
 
 def read_blocks(
-    stream, source: Source, block_bytes: int, max_sentence_length: int
+    stream,
+    source: Source,
+    block_bytes: int,
+    max_sentence_length: int,
+    text_format: TextFormat = _PLAIN,
 ) -> Iterator[Block]:
-    """Blocks of the lines that start in `source`, read from the binary `stream` in chunks."""
+    """Blocks of the lines that start in `source`, read from the binary `stream` in chunks and
+    made text as `text_format` says."""
+    kind = stream_kind(text_format.encoding)
+    encoding = codec_name(text_format.encoding) if kind == "bytes" else "utf-8"  # of the blocks
+    strict = text_format.errors == "strict"
+    if kind == "transcoded":  # (read whole: sgns.pipeline.read.plan_sources)
+        assert source.start == 0 and source.end < 0, source
+        stream = Transcoder(stream, text_format.encoding, source.path, strict)
+    separators = _separators(encoding, text_format.tokenizer)
     end = source.end if source.end >= 0 else float("inf")
-    position = _skip_to_line_start(stream, source.start)  # file offset of buf[0]
+    position = first = _skip_to_line_start(stream, source.start)  # file offset of buf[0]
     buf = bytearray()
-    carry = index = 0
+    carry = index = undecodable = 0
     eof = False
+    head_checked = source.start > 0 or kind == "transcoded"  # (the transcoder checks its own)
     want = block_bytes
     if position >= end:  # the range holds no line start
         return
     while True:
         while len(buf) < want and not eof:
             chunk = stream.read(want - len(buf))
+            if not head_checked:
+                check_head(chunk[:4096], source.path, kind)
+                head_checked = True
+            check_nul(chunk, source.path, position + len(buf))
             eof = not chunk
             buf += chunk
         if not buf:
-            return
-        cut, last = _find_cut(buf, end - position, eof)
+            break
+        cut, last = _find_cut(buf, end - position, eof, separators)
         if cut < 0:  # no separator in a whole block: one huge token, read past its middle
             position += _drop_middle(buf)  # (no "\n" in what is dropped: the range end holds)
             want = len(buf) + block_bytes
@@ -94,11 +120,19 @@ def read_blocks(
         want = block_bytes
         data = bytes(buf[:cut])
         del buf[:cut]
+        try:
+            text, bad = decode(data, encoding, text_format.errors)
+        except UnicodeDecodeError as e:
+            at = position + e.start
+            raise ValueError(strict_message(source.path, text_format.encoding, at)) from None
         position += cut
-        text, bad = decode(data)
+        undecodable += bad
+        text = text_format.prepare(text)
         ends_line = data.endswith(b"\n")
         lines = data.count(b"\n") + (1 if last and not ends_line else 0)
-        yield Block(f"{source.file_index}:{source.start}:{index}", text, carry, lines, bad)
+        key = f"{source.file_index}:{source.start}:{index}"
+        tally = _tally(source, text_format, undecodable, stream, position - first) if last else None
+        yield Block(key, text, carry, lines, bad, undecodable=tally)
         index += 1
         if last:
             return
@@ -106,6 +140,35 @@ def read_blocks(
             carry = 0
         else:  # mid-line piece: it holds no "\n" (else we would have cut there)
             carry = (carry + len(text.split())) % max_sentence_length
+    tally = _tally(source, text_format, undecodable, stream, position - first)
+    if tally:  # the source ended right after a block: its count goes on an empty one
+        yield Block(f"{source.file_index}:{source.start}:{index}", "", 0, 0, 0, undecodable=tally)
+
+
+def _tally(source: Source, text_format: TextFormat, undecodable: int, stream, read: int):
+    """A source's Block.undecodable: with --errors limit and undecodable bytes, else None. The
+    file's bytes: its size, or those read (before transcoding) when the source is all of it."""
+    if text_format.errors != "limit" or not undecodable:
+        return None
+    total = source.size if source.size >= 0 else getattr(stream, "raw_bytes", read)
+    return source.path, text_format.encoding, undecodable, total
+
+
+@functools.cache
+def _separators(encoding: str, tokenizer: str) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    """(ASCII ones, all) of what a piece without ASCII whitespace may be cut after, as bytes of
+    the blocks' codec: the other characters str.split() splits on, and with the words tokenizer
+    the characters that always break words."""
+    others = _OTHER_SPACES + (list(WORD_BREAKS) if tokenizer == "words" else [])
+    if encoding == "utf-8" and tokenizer == "whitespace":
+        return _OTHER_SEPARATORS[:4], _OTHER_SEPARATORS
+    encoded = []
+    for character in others:
+        try:
+            encoded.append(character.encode(encoding))
+        except UnicodeEncodeError:
+            continue
+    return tuple(e for e in encoded if e.isascii()), tuple(encoded)
 
 
 def _skip_to_line_start(stream, start: int) -> int:
@@ -144,7 +207,12 @@ def _continues(byte: int) -> bool:
     return byte & 0xC0 == 0x80
 
 
-def _find_cut(buf: bytearray, left_in_range: int, eof: bool) -> tuple[int, bool]:
+def _find_cut(
+    buf: bytearray,
+    left_in_range: int,
+    eof: bool,
+    separators=(_OTHER_SEPARATORS[:4], _OTHER_SEPARATORS),
+) -> tuple[int, bool]:
     """Where to cut `buf` (bytes to emit, -1 for none yet) and whether this is the last block."""
     # The first line starting at or after the range end belongs to the next range.
     first_owned_end = max(left_in_range - 1, 0)
@@ -160,6 +228,6 @@ def _find_cut(buf: bytearray, left_in_range: int, eof: bool) -> tuple[int, bool]
     space = max(buf.rfind(w) for w in _WHITESPACE)
     if space >= 0:
         return space + 1, False
-    others = _OTHER_SEPARATORS[:4] if buf.isascii() else _OTHER_SEPARATORS  # (\x1c-\x1f first)
+    others = separators[0] if buf.isascii() else separators[1]
     ends = [buf.rfind(w) + len(w) for w in others if w in buf]
     return (max(ends) if ends else -1), False

@@ -6,6 +6,7 @@ saved in the manifest next to what it produced.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 from dataclasses import dataclass
 
@@ -16,6 +17,19 @@ DEFAULT_BLOCK_BYTES = 4 * 1024 * 1024
 # file per block and shard under the output; "runner", an element per block and shard through
 # the runner's GroupByKey (no objects but the shards). Both write the same dataset, byte for byte.
 SHUFFLES = ("files", "runner")
+# The most shard files one increment may have (passes x num_shards): each is a file, a
+# manifest entry and, per block, a temporary piece; past this a run spends its time on them.
+MAX_SHARD_FILES = 65_536
+# What undecodable bytes do (sgns.pipeline.decoding): "limit" replaces them by U+FFFD but refuses
+# a file where they are more than decoding.MAX_UNDECODABLE_SHARE of its bytes (and more than 3);
+# "strict" refuses the first; "replace" and "ignore" replace or drop them all. Text before
+# tokens: Unicode normalisation and the tokenizer (sgns.pipeline.text).
+ERRORS = ("limit", "strict", "replace", "ignore")
+NORMALIZATIONS = ("none", "nfc", "nfkc")
+TOKENIZERS = ("whitespace", "words")
+# Phrases (sgns.pipeline.phrases): rounds of bigram detection, scored as word2phrase or npmi.
+PHRASE_SCORERS = ("word2phrase", "npmi")
+MAX_PHRASE_ROUNDS = 10
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,15 @@ class PipelineConfig:
     overwrite: bool = False
     append: bool = False  # add an increment to the dataset in `output` (sgns.pipeline.increment)
     shuffle: str = "files"  # one of SHUFFLES; the CLI picks by runner (sgns.pipeline.preprocess)
+    encoding: str = "utf-8"  # any Python text codec
+    errors: str = "limit"  # one of ERRORS
+    normalize: str = "none"  # one of NORMALIZATIONS
+    tokenizer: str = "whitespace"  # one of TOKENIZERS
+    phrases: int = 0  # rounds of phrase detection before the vocabulary; 0: none
+    phrase_threshold: float = 100.0  # word2phrase's default (npmi's must lie in [-1, 1])
+    phrase_min_count: int = 5  # word2phrase's default
+    phrase_scorer: str = "word2phrase"  # one of PHRASE_SCORERS
+    phrase_max_vocab: int = 40_000_000  # pairs counted before pruning (gensim's max_vocab_size)
 
     def __post_init__(self):
         if isinstance(self.inputs, str) or not self.inputs or not all(self.inputs):
@@ -52,10 +75,23 @@ class PipelineConfig:
         _check_int("--max-sentence-length", self.max_sentence_length, 1)
         _check_int("--passes", self.passes, 1)
         _check_int("--num-shards", self.num_shards, 1)
+        if self.passes * self.num_shards > MAX_SHARD_FILES:
+            raise ValueError(
+                f"--passes {self.passes} x --num-shards {self.num_shards} is "
+                f"{self.passes * self.num_shards:,} shard files per increment (at most "
+                f"{MAX_SHARD_FILES:,}); lower --num-shards or --passes"
+            )
         _check_int("--seed", self.seed, 0, None)
         _check_int("--block-bytes", self.block_bytes, 1024)
         if self.shuffle not in SHUFFLES:
             raise ValueError(f"--shuffle must be files or runner, got {self.shuffle!r}")
+        _check_encoding(self.encoding)
+        for option, value, choices in (("--errors", self.errors, ERRORS),
+                                       ("--normalize", self.normalize, NORMALIZATIONS),
+                                       ("--tokenizer", self.tokenizer, TOKENIZERS)):  # fmt: skip
+            if value not in choices:
+                raise ValueError(f"{option} must be one of {', '.join(choices)}, got {value!r}")
+        _check_phrases(self)
         if self.append and self.overwrite:
             raise ValueError(
                 "--append adds to the dataset in --output and --overwrite replaces it: "
@@ -70,9 +106,41 @@ class PipelineConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
 
 
+def _check_encoding(encoding) -> None:
+    """A codec Python knows that decodes bytes to text (not base64, zlib or rot13)."""
+    try:
+        info = codecs.lookup(encoding) if isinstance(encoding, str) else None
+    except LookupError:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise ValueError(
+            f"--encoding {encoding!r} is not a text encoding Python knows: name one such as "
+            "utf-8, latin-1, cp1252, utf-16, shift_jis or gb18030 (the list: "
+            "docs.python.org/3/library/codecs.html#standard-encodings)"
+        )
+
+
 def _check_int(option: str, value, minimum: int, maximum: int | None = 2**31 - 1) -> None:
     """(The maximum: numbers past it overflow numpy's int64 draws or allocate without end.)"""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{option} must be an integer >= {minimum}, got {value!r}")
     if maximum is not None and value > maximum:
         raise ValueError(f"{option} must be at most {maximum}, got {value!r}")
+
+
+def _check_phrases(config: PipelineConfig) -> None:
+    _check_int("--phrases", config.phrases, 0, MAX_PHRASE_ROUNDS)
+    _check_int("--phrase-min-count", config.phrase_min_count, 1)
+    _check_int("--phrase-max-vocab", config.phrase_max_vocab, 1, None)
+    if config.phrase_scorer not in PHRASE_SCORERS:
+        raise ValueError(f"--phrase-scorer must be one of {', '.join(PHRASE_SCORERS)}, "
+                         f"got {config.phrase_scorer!r}")  # fmt: skip
+    threshold = config.phrase_threshold
+    number = isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
+    if not number or not abs(threshold) < float("inf"):
+        raise ValueError(f"--phrase-threshold must be a finite number, got {threshold!r}")
+    if config.phrase_scorer == "npmi" and not -1 <= threshold < 1:
+        raise ValueError(
+            f"--phrase-threshold {threshold:g} is outside npmi's range: with --phrase-scorer npmi "
+            "pass a threshold in [-1, 1), e.g. 0.5 (the default 100 is word2phrase's)"
+        )

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from sgns.dataset import vocab_fingerprint, words_fingerprint
 from sgns.pipeline.blocks import Block
+from sgns.pipeline.decoding import merge_tallies, refuse_undecodable
 from sgns.pipeline.tokens import count_tokens
 
 
@@ -24,6 +25,7 @@ class CorpusStats(NamedTuple):
     blocks: int = 0
     errors: tuple[str, ...] = ()  # inputs that could not be read to their end (Block.error)
     long_tokens: int = 0  # tokens cut to sgns.pipeline.tokens.MAX_TOKEN_CHARS
+    undecodable: tuple = ()  # sources' Block.undecodable (--errors limit)
 
     def add(self, other: CorpusStats) -> CorpusStats:
         return CorpusStats(*(a + b for a, b in zip(self, other)))
@@ -33,7 +35,9 @@ def count_block(block: Block, lowercase: bool) -> tuple[pa.Table, CorpusStats]:
     """Word counts (a table: sgns.pipeline.tokens.COUNTS_SCHEMA) and statistics of one block."""
     counts, tokens, cut = count_tokens(block.text, lowercase)
     errors = (block.error,) if block.error else ()
-    return counts, CorpusStats(block.lines, tokens, block.replaced_bytes, 1, errors, cut)
+    undecodable = (block.undecodable,) if block.undecodable else ()
+    stats = CorpusStats(block.lines, tokens, block.replaced_bytes, 1, errors, cut, undecodable)
+    return counts, stats
 
 
 def select_vocabulary(
@@ -78,17 +82,19 @@ def summarize(
         "long_tokens": stats.long_tokens,
         "blocks": stats.blocks,
         "bad_inputs": sorted(stats.errors),
+        "undecodable": merge_tallies(stats.undecodable),
     }
     return words, word_counts, merged, summary
 
 
 def check_vocabulary(summary: dict, min_count: int, paths: list[str] = ()) -> None:
-    """Refuse unreadable inputs, an empty corpus or an empty vocabulary (of the input files
-    `paths`), with the fix."""
+    """Refuse unreadable inputs, files with too many undecodable bytes, an empty corpus or an
+    empty vocabulary (of the input files `paths`), with the fix."""
     bad = summary.get("bad_inputs", [])
     if bad:
         more = f" (and {len(bad) - 1} more input(s) like it)" if len(bad) > 1 else ""
         raise ValueError(bad[0] + more)
+    refuse_undecodable(summary.get("undecodable", []))
     if summary["tokens"] == 0:
         named = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
         raise ValueError(f"the corpus is empty: the input files ({named}) hold no tokens")

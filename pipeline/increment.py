@@ -24,7 +24,12 @@ from sgns.pipeline.outputs import read_bytes
 log = logging.getLogger(__name__)
 
 MATCHING = ("lowercase", "max_sentence_length", "min_count", "max_vocab", "sample", "window")
-PER_INCREMENT = ("passes", "num_shards", "seed", "block_bytes")
+# phrases: an increment applies the dataset's phrase table, found with these (never again)
+MATCHING += ("phrases", "phrase_threshold", "phrase_min_count", "phrase_scorer", "phrase_max_vocab")
+# text before tokens (sgns.pipeline.text): a token must mean what it meant in the dataset
+MATCHING += ("normalize", "tokenizer")
+# how an increment's own files are decoded (sgns.pipeline.decoding) may differ from the dataset's
+PER_INCREMENT = ("passes", "num_shards", "seed", "block_bytes", "encoding", "errors")
 
 
 def read_dataset(output: str) -> dict | None:
@@ -59,11 +64,13 @@ def _shown(value) -> str:
 
 def check_settings(config: PipelineConfig, dataset_config: dict) -> None:
     """Refuse an increment whose MATCHING settings differ from the dataset's, naming each."""
+    fields = PipelineConfig.__dataclass_fields__  # (a setting newer than the dataset: default)
+    dataset = {name: dataset_config.get(name, fields[name].default) for name in MATCHING}
     differing = [
         f"--{name.replace('_', '-')} {_shown(getattr(config, name))} differs from the "
-        f"dataset's {name} {_shown(dataset_config.get(name))}"
+        f"dataset's {name} {_shown(dataset[name])}"
         for name in MATCHING
-        if getattr(config, name) != dataset_config.get(name)
+        if getattr(config, name) != dataset[name]
     ]
     if differing:
         raise ValueError(

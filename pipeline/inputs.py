@@ -3,10 +3,11 @@
 A file is recorded with its path, size, mtime and `head_tail_sha256`: the sha256 of its first MiB
 and its last MiB (the whole file when it is at most 2 MiB). Why not a full hash: the fingerprint
 is taken by the driver before the pipeline starts, and a full hash would read a 100 GB corpus
-once more, on one machine, before any worker starts; 2 MiB per file costs a few milliseconds
-locally and two ranged reads on an object store. With the size it catches the usual mistakes
-(the same file under another name, a file that grew or was cut); an edit in the middle of a big
-file that keeps its size is not caught (the mtime in the manifest is there for a person to check).
+once more, on one machine, before any worker starts; 2 MiB per file costs little locally
+(BENCHMARKS.md, "Figures behind the defaults") and two ranged reads on an object store. With
+the size it catches the usual mistakes (the same file under another name, a file that grew or
+was cut); an edit in the middle of a big file that keeps its size is not caught (the mtime in the
+manifest is there for a person to check).
 The mtime is recorded but is not part of the identity, because a copy gets a new one.
 """
 

@@ -4,7 +4,8 @@ For a machine that has no Beam (the GPU check: `benchmarks/gpu_check.py` builds 
 dataset there) and as the reference the Beam stages are tested against: on inputs under
 read.RANGE_BYTES (read whole by both) it writes the same vocabulary, counts and shards,
 byte for byte (tests/test_pipeline_local.py). It runs every stage's plain function in the same
-order and with the same seeds (modules of sgns.pipeline): blocks -> counts (counting) -> per
+order and with the same seeds (modules of sgns.pipeline): blocks -> phrase rounds and the
+table joined (phrase_blocks, with --phrases) -> counts (counting) -> per
 pass and block, ids, subsampling, windows and the scatter to shards (pairs, shuffle) -> per
 shard the merge of the blocks' pieces in their path order -> Parquet
 shards (pairfile) -> the manifest (records). Initial builds of local plain,
@@ -47,8 +48,11 @@ from sgns.pipeline.pairs import (
     make_pairs,
     subsample,
 )
+from sgns.pipeline.phrase_blocks import detect_rounds, join_block, prepare
+from sgns.pipeline.phrases import Phrases, format_phrases, table_entry
 from sgns.pipeline.records import build_manifest
 from sgns.pipeline.shuffle import PIECE_BATCH_ROWS, merge_shuffle, pack, scatter
+from sgns.pipeline.text import TextFormat
 from sgns.pipeline.tokens import counts_dict, merge_counts
 
 
@@ -65,8 +69,9 @@ def _blocks(config: PipelineConfig, paths: list[str]):
         raw = functools.partial(open, mode="rb")  # local files, no Beam
         with CheckedStream(path, raw) if is_checked(path) else raw(path) as stream:
             yield from read_blocks(
-                stream, Source(index, path), config.block_bytes, config.max_sentence_length
-            )
+                stream, Source(index, path), config.block_bytes, config.max_sentence_length,
+                TextFormat.of(config),
+            )  # fmt: skip
 
 
 def build(config: PipelineConfig, paths: list[str]) -> dict:
@@ -79,7 +84,7 @@ def build(config: PipelineConfig, paths: list[str]) -> dict:
         for p in paths
     ]
     check_distinct(inputs)
-    blocks = list(_blocks(config, paths))
+    blocks, phrases, table_bytes = _phrases(config, list(_blocks(config, paths)))
     tables, stats = [], CorpusStats()
     for block in blocks:
         counts, block_stats = count_block(block, config.lowercase)
@@ -87,14 +92,30 @@ def build(config: PipelineConfig, paths: list[str]) -> dict:
         stats = stats.add(block_stats)
     counts = counts_dict(merge_counts(tables))
     words, word_counts, merged, vocab = summarize(counts, stats, config.min_count, config.max_vocab)
-    check_vocabulary(vocab, config.min_count, paths)
+    check_vocabulary(vocab, config.min_count, paths)  # before any file is written
+    if table_bytes is not None:
+        os.makedirs(config.output, exist_ok=True)
+        atomic_write(os.path.join(config.output, dataset.PHRASES_FILE), table_bytes)
     seen, seen_counts = everything_seen(merged)
     add_fingerprints(vocab, words, word_counts, seen, seen_counts)
     _write_vocabulary(config.output, words, word_counts, seen, seen_counts)
     kept, shards = _write_pairs(config, blocks, words, word_counts)
-    manifest = build_manifest(config, inputs, vocab, kept, shards)
+    manifest = build_manifest(config, inputs, vocab, kept, shards, phrases=phrases)
     dataset.write_manifest_local(config.output, manifest)
     return manifest
+
+
+def _phrases(config: PipelineConfig, blocks: list) -> tuple[list, dict | None, bytes | None]:
+    """--phrases: the rounds (as sgns.pipeline.runs), the blocks phrased, the manifest's entry
+    and the bytes of phrases.tsv (written once the vocabulary is known to be good)."""
+    if not config.phrases:
+        return blocks, None, None
+    rows, rounds = detect_rounds(config, blocks)
+    data = format_phrases(rows)
+    if rows:
+        table = prepare(Phrases(rows))
+        blocks = [join_block(block, config, table) for block in blocks]
+    return blocks, table_entry(data, rounds), data
 
 
 def _write_vocabulary(output: str, words, word_counts, seen, seen_counts) -> None:
@@ -148,7 +169,9 @@ def _batches(packed: np.ndarray):
 
 
 def main(argv: list[str] | None = None) -> int:
-    names = ("min_count", "sample", "window", "passes", "num_shards", "seed", "block_bytes")
+    names = ("min_count", "sample", "window", "passes", "num_shards", "seed", "block_bytes",
+             "phrases", "phrase_threshold", "phrase_min_count", "phrase_scorer",
+             "phrase_max_vocab", "encoding", "errors", "normalize", "tokenizer")  # fmt: skip
     defaults = {name: PipelineConfig.__dataclass_fields__[name].default for name in names}
     p = OneLineParser(prog="python -m sgns.pipeline.local", description=__doc__.split("\n")[0])
     p.add_argument(

@@ -5,11 +5,10 @@ Beam 2.77's threaded workers (`direct_running_mode` multi_threading) flush each 
 a bundle every second from a timer thread, also while an element is half encoded; the runner
 decodes every flushed chunk on its own, so an element cut in two decodes as garbage. We saw it
 as a window count in the hundreds of millions and the process growing to all the machine's
-memory (22-24 GB, killed by the kernel), in the vocabulary run, whose per-bundle word counts are
-elements of megabytes: about one run in 30 on 2 busy cores, and within 3 runs in a stand-alone
-pipeline that only combines such elements. The size-based flush only ever cuts between
-elements, so `LocalRunner` sets the timer's interval of its threaded environments so long that
-it never fires. Everything else is FnApiRunner's.
+memory, in the vocabulary run, whose per-bundle word counts are elements of megabytes (how often
+and how large: BENCHMARKS.md, "Figures behind the defaults"). The size-based flush only ever
+cuts between elements, so `LocalRunner` sets the timer's interval of its threaded environments
+so long that it never fires. Everything else is FnApiRunner's.
 
 Versions: written for apache-beam 2.77 (setup.py asks for >= 2.77), whose Python SDK harness
 flushes on a timer (TimeBasedBufferingClosableOutputStream, DATA_BUFFER_TIME_LIMIT_MS = 1000 in

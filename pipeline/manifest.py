@@ -50,6 +50,7 @@ class WriteManifest(beam.PTransform):
         vocab: dict,
         base: dict | None = None,
         scratch: tuple[str, ...] = (),
+        phrases: dict | None = None,
     ):
         super().__init__()
         self._config = config
@@ -57,6 +58,7 @@ class WriteManifest(beam.PTransform):
         self._vocab = vocab  # the vocabulary run's summary: a few numbers
         self._base = base  # the dataset's manifest before this increment; None: initial build
         self._scratch = scratch  # files to delete before the manifest is written
+        self._phrases = phrases  # the initial build's phrases entry (--phrases), None without
 
     def expand(self, inputs):
         kept, shards = inputs
@@ -78,7 +80,9 @@ class WriteManifest(beam.PTransform):
         kept = dict(value for kind, value in facts if kind == KEPT)
         shards = [value for kind, value in facts if kind == SHARD]
         output, vocab = self._config.output, self._vocab
-        manifest = build_manifest(self._config, self._inputs, vocab, kept, shards, self._base)
+        manifest = build_manifest(
+            self._config, self._inputs, vocab, kept, shards, self._base, self._phrases
+        )
         pieces = FileSystems.join(output, PIECES_DIR)
         if FileSystems.exists(pieces):  # emptied by the shard writers; drop the folders
             FileSystems.delete([pieces])

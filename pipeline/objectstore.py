@@ -2,8 +2,8 @@
 
 Beam 2.77's S3 filesystem builds a new `apache_beam.io.aws.clients.s3.boto3_client.Client`, and
 with it a new boto3 session and client, for every file operation (exists, open, create, rename,
-delete, match); a new session loads botocore's service models from JSON again, about 0.2 s of
-CPU on this machine (BENCHMARKS.md, 2026-12-02), so a run that writes and reads a few thousand
+delete, match); a new session loads botocore's service models from JSON again, at a cost
+BENCHMARKS.md measures ("Object stores"), so a run that writes and reads a few thousand
 temporary pieces on s3:// spent most of its time there. `share_s3_clients` makes that class
 reuse one boto3 client (thread-safe) per process and S3 settings (the --s3_* options): a new Beam
 client starts with the attributes of the first one built with those settings, as built, so
@@ -52,7 +52,7 @@ def _settings(options) -> tuple:
     """The S3 settings of Beam options (PipelineOptions, a dict, or None), and this process."""
     if options is None or isinstance(options, dict):
         values = tuple((options or {}).get(name) for name in _SETTINGS)
-    else:  # (get_all_options would build a parser of every Beam option: ~25 ms a call)
+    else:  # (get_all_options would build a parser of every Beam option, on every call)
         from apache_beam.options.pipeline_options import S3Options
 
         s3 = options.view_as(S3Options)

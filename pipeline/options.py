@@ -10,7 +10,14 @@ import argparse
 import dataclasses
 
 from sgns.errors import OneLineParser
-from sgns.pipeline.config import SHUFFLES, PipelineConfig
+from sgns.pipeline.config import (
+    ERRORS,
+    NORMALIZATIONS,
+    PHRASE_SCORERS,
+    SHUFFLES,
+    TOKENIZERS,
+    PipelineConfig,
+)
 from sgns.pipeline.watch import WatchConfig
 
 PROG = "sgns-preprocess"
@@ -51,6 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
     add("--lowercase", action="store_const", const=True, default=None,
         help="lowercase text before splitting (default no; --append/--watch: the "
         "dataset's)")  # fmt: skip
+    add("--encoding", default=None, help="codec of the input files: utf-8, latin-1, cp1252, "
+        "utf-16, shift_jis ... (any Python codec; default utf-8; --append/--watch: the "
+        "dataset's)")  # fmt: skip
+    add("--errors", choices=ERRORS, default=None, help="bytes the codec cannot decode: limit "
+        "replaces each by U+FFFD but refuses a file where they pass 0.01%% of its bytes; strict "
+        "refuses the first; replace and ignore replace or drop them all (default limit; "
+        "--append/--watch: the dataset's)")  # fmt: skip
+    add("--normalize", choices=NORMALIZATIONS, default=None, help="Unicode normalisation "
+        "before tokens (default none; --append/--watch: the dataset's)")  # fmt: skip
+    add("--tokenizer", choices=TOKENIZERS, default=None, help="whitespace: str.split() of each "
+        "line; words: runs of Unicode letters, marks and digits, with ' - _ inside a word, "
+        "punctuation split off (default whitespace; --append/--watch: the dataset's)")  # fmt: skip
     setting("--min-count", int, "drop words rarer than this")
     setting("--max-vocab", int, "keep only the N most frequent words")
     setting("--sample", float, "subsampling threshold t; 0 = off")
@@ -60,6 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     setting("--num-shards", int, "Parquet shards per pass")
     setting("--seed", int, "seed of every random draw")
     setting("--block-bytes", int, "bytes of text per element")
+    setting("--phrases", int, "rounds of phrase detection before the vocabulary: each joins "
+            "the pairs a b that score above --phrase-threshold into one word a_b")  # fmt: skip
+    setting("--phrase-threshold", float, "a pair is a phrase when its score is above this "
+            "(word2phrase's score; npmi's: a bar in [-1, 1))")  # fmt: skip
+    setting("--phrase-min-count", int, "phrases: ignore pairs seen fewer times")
+    add("--phrase-scorer", choices=PHRASE_SCORERS, default=None, help="phrases: word2phrase's "
+        "score or gensim's npmi (default word2phrase; --append/--watch: the "
+        "dataset's)")  # fmt: skip
+    setting("--phrase-max-vocab", int, "phrases: pairs counted per round before the rarest are "
+            "pruned (gensim's max_vocab_size)")  # fmt: skip
     add("--shuffle", choices=SHUFFLES, default=None, help="how pairs reach their shard: files "
         "(temporary piece files under --output) or runner (the runner's GroupByKey); the same "
         "dataset either way (default: files on the local runner and DaskRunner, runner on "

@@ -19,9 +19,9 @@ old manifest goes first and the new one comes last; a swap cut short is finished
 DIR/.lock, taken and broken atomically by the kernel: a crashed holder's lock is free at once.
 On an object store (s3://, gs://) it takes no lock and writes nothing: there is no flock there,
 and a lock object would outlive a writer that crashed, blocking every later run until someone
-deleted it by hand. One writer at a time per output is then the user's to ensure (README, Object
-stores); everything else here works there by prefix: a "directory" is the objects below
-OUTPUT/, and a folder is removed or moved object by object.
+deleted it by hand. One writer at a time per output is then the user's to ensure
+(docs/scaling.md, Object stores); everything else here works there by prefix: a "directory" is
+the objects below OUTPUT/, and a folder is removed or moved object by object.
 """
 
 from __future__ import annotations
@@ -31,7 +31,14 @@ import os
 
 from apache_beam.io.filesystems import FileSystems
 
-from sgns.dataset import COUNTS_FILE, MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR, VOCAB_FILE
+from sgns.dataset import (
+    COUNTS_FILE,
+    MANIFEST_FILE,
+    PAIRS_DIR,
+    PHRASES_FILE,
+    SNAPSHOTS_DIR,
+    VOCAB_FILE,
+)
 from sgns.files import LOCK_FILE, TEMP_PREFIX, DirectoryLock
 from sgns.pipeline.increment import increment_folders, read_dataset
 from sgns.pipeline.manifest import write_manifest
@@ -43,7 +50,8 @@ log = logging.getLogger(__name__)
 MARKER_FILE = ".sgns-dataset"
 STAGING_DIR = TEMP_PREFIX + "overwrite"
 LEGACY_PIECES_DIR = ".tmp-pieces"  # what sgns before 2026-12 left after a killed run
-DATASET_ITEMS = (PAIRS_DIR, SNAPSHOTS_DIR, VOCAB_FILE, COUNTS_FILE)  # what a swap moves
+# what a swap moves (phrases.tsv: only a dataset built with --phrases has one)
+DATASET_ITEMS = (PAIRS_DIR, SNAPSHOTS_DIR, VOCAB_FILE, COUNTS_FILE, PHRASES_FILE)
 
 
 def _join(output: str, name: str) -> str:
@@ -162,6 +170,8 @@ def _finish_swap(staging: str, output: str) -> None:
         if _exists(source):
             _remove([_join(output, name)], "replaced by the new dataset")
             _move(source, _join(output, name))
+    if "phrases" not in manifest:  # the old dataset's table is not the new one's
+        _remove([_join(output, PHRASES_FILE)], "not part of the new dataset")
     write_manifest(output, manifest)
     _delete(staging)
     release(output)

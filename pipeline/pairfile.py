@@ -1,8 +1,8 @@
 """A shard's Parquet file: packed pairs written as the contract's row groups (no Beam here).
 
 Each row group is sorted by (center, context) and both columns are stored DELTA_BINARY_PACKED
-(no dictionary) and zstd-compressed: sorted ids make small deltas, which take about 1.8 bytes a
-pair instead of 8 (sgns.dataset's row order "sorted"; BENCHMARKS.md, "Compact pair shards").
+(no dictionary) and zstd-compressed: sorted ids make small deltas, which take a fraction of the
+8 bytes a pair of plain ids (sgns.dataset's row order "sorted"; BENCHMARKS.md, "Pair shards").
 The shard's shuffle is not lost: which pairs share a row group is still uniformly random, and
 the trainer shuffles each row group as it reads it (sgns.train.shards).
 """
@@ -19,7 +19,8 @@ from sgns.dataset import PAIR_COLUMNS, ROW_GROUP_ROWS, pair_schema
 from sgns.pipeline.shuffle import unpack
 
 # What ParquetWriter is given for every shard (pyarrow takes column_encoding only without a
-# dictionary). zstd's level 1 (pyarrow's default): higher levels save about 1% for half the speed.
+# dictionary). zstd's level 1 (pyarrow's default): higher levels save little for much of the speed
+# (BENCHMARKS.md, "Figures behind the defaults").
 WRITE_OPTIONS = {
     "compression": "zstd",
     "use_dictionary": False,

@@ -27,6 +27,7 @@ clean error) before any pair is made:
      MergeShards (one shuffled Parquet file per shard; the pieces go through files locally and
      on Dask, through the runner's own shuffle on others: --shuffle) -> WriteManifest (publishes
      vocab.tsv and counts.tsv, then replaces manifest.json: the one step that commits it)
+With --phrases N, the initial build runs N phrase rounds first (docs/phrases.md).
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def config_from_args(
     for name in MATCHING + PER_INCREMENT:
         value = getattr(args, name)
         if value is None:
-            value = dataset_config[name] if dataset_config else fields[name].default
+            value = (dataset_config or {}).get(name, fields[name].default)  # (older: default)
         settings[name] = value
     return PipelineConfig(
         inputs=split_inputs(args.input),
@@ -264,24 +265,30 @@ def main(argv: list[str] | None = None) -> int:
     for handler in logging.getLogger().handlers:
         handler.addFilter(_not_a_beam_traceback)
     try:
-        # before the first file is touched: the driver's own reads and writes (inputs, the
-        # output's state) then use the --s3_* / GCS options too, not only the pipeline's steps
-        FileSystems.set_options(pipeline_options(beam_args))  # (says a missing runner package)
-        logging.getLogger("distributed").setLevel(logging.WARNING)  # Dask's, once imported
-        check_options(beam_args, parser)
-        if args.watch or args.append or args.watch_max_increments is not None:
-            config = resolve_config(args, beam_args)
-        else:
-            config = config_from_args(args, None, beam_args)
-        with _quiet_workers():
-            if args.watch:
-                watch_config = WatchConfig(args.poll_seconds, args.watch_max_increments)
-                watch(config, watch_config, pipeline_options(beam_args))
-            else:
-                run(config, beam_args)
+        execute(args, beam_args, parser)
     except Exception as error:  # noqa: BLE001 - turned into one line, or re-raised
         return fail(PROG, store_error(error) or error)
     return 0
+
+
+def execute(args: argparse.Namespace, beam_args: list[str], parser) -> None:
+    """What sgns-preprocess runs once its command line is parsed (and sgns.preprocess, with
+    the same namespace): check the Beam options, settle the config, build or watch."""
+    # before the first file is touched: the driver's own reads and writes (inputs, the
+    # output's state) then use the --s3_* / GCS options too, not only the pipeline's steps
+    FileSystems.set_options(pipeline_options(beam_args))  # (says a missing runner package)
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # Dask's, once imported
+    check_options(beam_args, parser)
+    if args.watch or args.append or args.watch_max_increments is not None:
+        config = resolve_config(args, beam_args)
+    else:
+        config = config_from_args(args, None, beam_args)
+    with _quiet_workers():
+        if args.watch:
+            watch_config = WatchConfig(args.poll_seconds, args.watch_max_increments)
+            watch(config, watch_config, pipeline_options(beam_args))
+        else:
+            run(config, beam_args)
 
 
 if __name__ == "__main__":

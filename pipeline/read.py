@@ -18,8 +18,10 @@ from apache_beam.io.filesystems import FileSystems
 from sgns.errors import os_message
 from sgns.pipeline.blocks import Block, Source, read_blocks
 from sgns.pipeline.compressed import CheckedStream, is_checked
+from sgns.pipeline.decoding import stream_kind
 from sgns.pipeline.inputs import check_regular
 from sgns.pipeline.outputs import is_local  # (also shares S3 clients in the workers that read)
+from sgns.pipeline.text import TextFormat
 
 log = logging.getLogger(__name__)
 
@@ -85,48 +87,65 @@ def _is_directory(pattern: str, matched: list) -> bool:
     return not matched
 
 
-def plan_sources(files: list[tuple[str, int]], range_bytes: int = RANGE_BYTES) -> list[Source]:
-    """Split the files into sources: uncompressed files in byte ranges, compressed ones whole."""
+def plan_sources(
+    files: list[tuple[str, int]], range_bytes: int = RANGE_BYTES, encoding: str = "utf-8"
+) -> list[Source]:
+    """Split the files into sources: uncompressed files in byte ranges, compressed ones whole,
+    and every file whole in an encoding that is read in order (decoding.stream_kind)."""
     sources = []
+    whole = stream_kind(encoding) == "transcoded"
     for index, (path, size) in enumerate(files):
-        if CompressionTypes.detect_compression_type(path) != CompressionTypes.UNCOMPRESSED:
+        if is_checked(path) or whole:  # .gz, .bz2: decompressed whole; any other name is raw
             sources.append(Source(index, path))
             continue
         starts = range(0, max(size, 1), range_bytes)
         for start in starts:
-            sources.append(Source(index, path, start, min(start + range_bytes, size)))
+            sources.append(Source(index, path, start, min(start + range_bytes, size), size))
     return sources
 
 
 def open_source(source: Source):
-    """A binary stream of the source's file, decompressed by extension (ranges: uncompressed);
-    .gz and .bz2 are read to their end-of-stream marker or refused (sgns.pipeline.compressed)."""
+    """A binary stream of the source's file: .gz and .bz2 decompressed and read to their
+    end-of-stream marker or refused (sgns.pipeline.compressed), any other file raw."""
     if source.start or source.end >= 0:
         return FileSystems.open(source.path, compression_type=CompressionTypes.UNCOMPRESSED)
     if is_checked(source.path):
         return CheckedStream(source.path)
-    return FileSystems.open(source.path)
+    # raw bytes whatever the name (Beam would decompress .xz, .zst, .deflate by extension, with
+    # no end-of-stream check): such data is refused as binary, as the Beam-free path refuses it
+    return FileSystems.open(source.path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
 class ReadBlocks(beam.PTransform):
-    """PCollection[Source] -> PCollection[Block]."""
+    """PCollection[Source] -> PCollection[Block], made text as `text_format` says (default:
+    UTF-8 and whitespace tokens)."""
 
-    def __init__(self, block_bytes: int, max_sentence_length: int):
+    def __init__(
+        self, block_bytes: int, max_sentence_length: int, text_format: TextFormat | None = None
+    ):
         super().__init__()
         self._block_bytes = block_bytes
         self._max_sentence_length = max_sentence_length
+        self._text_format = text_format or TextFormat()
+
+    @classmethod
+    def of(cls, config) -> ReadBlocks:
+        """The reader of a PipelineConfig's blocks, text format included."""
+        return cls(config.block_bytes, config.max_sentence_length, TextFormat.of(config))
 
     def expand(self, sources):
         return sources | "ReadSource" >> beam.FlatMap(
-            _read_source, self._block_bytes, self._max_sentence_length
+            _read_source, self._block_bytes, self._max_sentence_length, self._text_format
         )
 
 
-def _read_source(source: Source, block_bytes: int, max_sentence_length: int) -> Iterator[Block]:
+def _read_source(
+    source: Source, block_bytes: int, max_sentence_length: int, text_format: TextFormat
+) -> Iterator[Block]:
     log.info("reading %s from byte %d", source.path, source.start)
     try:
         with open_source(source) as stream:
-            yield from read_blocks(stream, source, block_bytes, max_sentence_length)
+            yield from read_blocks(stream, source, block_bytes, max_sentence_length, text_format)
     except (ValueError, OSError) as e:  # reported by the driver, not raised inside the runner
         if isinstance(e, OSError):
             e = ValueError("cannot read input: " + os_message(e.errno, e.strerror, source.path))

@@ -67,9 +67,11 @@ def build_manifest(
     kept: dict[int, int],
     shards: list[dict],
     base: dict | None = None,
+    phrases: dict | None = None,
 ) -> dict:
     """The manifest after one more increment: `base` (the dataset's manifest; None for the
-    initial build) plus this run's increment, from the statistics of the run."""
+    initial build) plus this run's increment, from the statistics of the run; the phrase table's
+    entry is the initial build's (`phrases`), which every increment keeps."""
     index = len(base["increments"]) if base else 0
     now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     corpus = {k: vocab[k] for k in _CORPUS_KEYS}
@@ -80,6 +82,8 @@ def build_manifest(
         "inputs": list(inputs),
         "seed": config.seed,
         "num_shards": config.num_shards,
+        "encoding": config.encoding,  # how its files were decoded (may differ per increment)
+        "errors": config.errors,
         "row_order": ROW_ORDER_SORTED,  # sgns.pipeline.pairfile sorts each row group
         "vocab_size": vocab["size"],
         "vocab_sha256": vocab["vocab_sha256"],
@@ -88,6 +92,7 @@ def build_manifest(
         "passes": build_passes(config.passes, kept, shards),
     }
     increments = (base["increments"] if base else []) + [increment]
+    phrases = base.get("phrases") if base else phrases
     return {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
@@ -112,4 +117,4 @@ def build_manifest(
         },
         "stats": total_stats(increments),
         "increments": increments,
-    }
+    } | ({"phrases": phrases} if phrases else {})

@@ -7,8 +7,11 @@
      (pairs/inc-0000k/..., through piece files or the runner's shuffle: config.shuffle) ->
      WriteManifest, which publishes vocab.tsv and counts.tsv and then replaces manifest.json,
      the commit.
-A failure anywhere puts the dataset back as its manifest says (`sgns.pipeline.outdir.recover`);
-`replace_dataset` (--overwrite) builds the new dataset beside the old one and swaps it in.
+With --phrases N the initial build first runs N phrase rounds (ReadBlocks -> DetectPhrases:
+phrases.tsv), and both runs of every increment read blocks -> JoinPhrases (the dataset's table;
+sgns.pipeline.detect_phrases). A failure anywhere puts the dataset back as its manifest says
+(`sgns.pipeline.outdir.recover`); `replace_dataset` (--overwrite) builds the new dataset beside
+the old one and swaps it in.
 """
 
 from __future__ import annotations
@@ -25,6 +28,13 @@ from apache_beam.io.filesystems import FileSystems
 from sgns.dataset import VOCAB_FILE
 from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.counting import check_vocabulary
+from sgns.pipeline.detect_phrases import (
+    DetectPhrases,
+    applied_table,
+    finish_round,
+    join_phrases,
+    table_path,
+)
 from sgns.pipeline.increment import (
     base_folder,
     check_new_inputs,
@@ -35,6 +45,8 @@ from sgns.pipeline.inputs import check_distinct, describe_file
 from sgns.pipeline.make_pairs import MakePairs
 from sgns.pipeline.manifest import WriteManifest
 from sgns.pipeline.outdir import claim, recover, release, remove_tree, staging_path, swap_in
+from sgns.pipeline.outputs import read_bytes
+from sgns.pipeline.phrases import table_entry
 from sgns.pipeline.read import ReadBlocks, plan_sources
 from sgns.pipeline.shards import MergeShards
 from sgns.pipeline.vocabulary import CountVocabulary, read_summary, summary_path
@@ -65,19 +77,38 @@ class Increment(NamedTuple):
     inputs: list[dict]  # the manifest's records of its files
     vocab: dict  # the vocabulary run's summary
     base: dict | None  # the dataset's manifest before it; None for the initial build
+    phrases: dict | None = None  # the manifest's phrases entry (--phrases), None without
+
+
+def build_phrase_pipeline(
+    pipeline: beam.Pipeline, config: PipelineConfig, files, number: int, run: str
+) -> None:
+    """A phrase round (--phrases): ReadBlocks -> DetectPhrases (phrases.tsv and a summary)."""
+    _ = (
+        pipeline
+        | "ListSources" >> beam.Create(plan_sources(files, encoding=config.encoding))
+        | "ReadBlocks" >> ReadBlocks.of(config)
+        | "DetectPhrases" >> DetectPhrases(config, number, run)
+    )
 
 
 def build_vocabulary_pipeline(
-    pipeline: beam.Pipeline, config: PipelineConfig, files, folder: str, base: str | None = None
+    pipeline: beam.Pipeline,
+    config: PipelineConfig,
+    files,
+    folder: str,
+    base: str | None = None,
+    phrases: str | None = None,
 ) -> None:
-    """Run 1: ReadBlocks -> CountVocabulary (vocab.tsv, counts.tsv and a summary in `folder`,
-    the counts of `base`, the increment before, added)."""
-    _ = (
+    """Run 1: ReadBlocks (-> JoinPhrases, the table at `phrases`) -> CountVocabulary (vocab.tsv,
+    counts.tsv and a summary in `folder`, the counts of `base`, the increment before, added)."""
+    blocks = (
         pipeline
-        | "ListSources" >> beam.Create(plan_sources(files))
-        | "ReadBlocks" >> ReadBlocks(config.block_bytes, config.max_sentence_length)
-        | "CountVocabulary"
-        >> CountVocabulary(folder, config.lowercase, config.min_count, config.max_vocab, base)
+        | "ListSources" >> beam.Create(plan_sources(files, encoding=config.encoding))
+        | "ReadBlocks" >> ReadBlocks.of(config)
+    )
+    _ = join_phrases(blocks, config, phrases) | "CountVocabulary" >> CountVocabulary(
+        folder, config.lowercase, config.min_count, config.max_vocab, base
     )
 
 
@@ -86,10 +117,11 @@ def build_pairs_pipeline(
 ) -> None:
     """Run 2: ReadBlocks -> MakePairs (every pass of a block from one tokenisation);
     then MergeShards -> WriteManifest."""
-    read = ReadBlocks(config.block_bytes, config.max_sentence_length)
-    sources = pipeline | "ListSources" >> beam.Create(plan_sources(files))
+    read = ReadBlocks.of(config)
+    sources = pipeline | "ListSources" >> beam.Create(plan_sources(files, encoding=config.encoding))
     vocab_path = FileSystems.join(increment.folder, VOCAB_FILE)
-    blocks = sources | "ReadBlocks" >> read
+    table = applied_table(config.output, increment.phrases)
+    blocks = join_phrases(sources | "ReadBlocks" >> read, config, table)
     pieces, kept = blocks | "MakePairs" >> MakePairs(
         config, range(config.passes), uuid.uuid4().hex, vocab_path, increment.index
     )
@@ -98,8 +130,9 @@ def build_pairs_pipeline(
         config.shuffle,
     )  # fmt: skip
     shards = pieces | "MergeShards" >> merge
+    scratch = (summary_path(increment.folder),)
     _ = (kept, shards) | "WriteManifest" >> WriteManifest(
-        config, increment.inputs, increment.vocab, increment.base, (summary_path(increment.folder),)
+        config, increment.inputs, increment.vocab, increment.base, scratch, increment.phrases
     )
 
 
@@ -117,6 +150,24 @@ def run_pipeline(options, build, *args) -> None:
             client.close()
 
 
+def detect_phrases(config: PipelineConfig, files, options) -> dict:
+    """--phrases N: N rounds, each its own run (fewer when one finds no phrase: the next would
+    find none either); returns the manifest's phrases entry."""
+    rounds = []
+    for number in range(1, config.phrases + 1):
+        started, run = time.perf_counter(), uuid.uuid4().hex
+        run_pipeline(options, build_phrase_pipeline, config, files, number, run)
+        rounds.append(finish_round(config.output, run))
+        log.info(
+            "phrase round %d: %d phrases from %d pairs (%d pruned), %.1f s", number,
+            rounds[-1]["phrases"], rounds[-1]["bigrams"], rounds[-1]["pruned"],
+            time.perf_counter() - started,
+        )  # fmt: skip
+        if not rounds[-1]["phrases"]:
+            break
+    return table_entry(read_bytes(table_path(config.output)), rounds)
+
+
 def add_increment(config: PipelineConfig, files: list, base: dict | None, options) -> dict:
     """One increment (the initial build when `base` is None) of `files` (FileMetadata): both
     runs, committed by the manifest; on any failure the dataset is put back as it was."""
@@ -124,6 +175,7 @@ def add_increment(config: PipelineConfig, files: list, base: dict | None, option
     inputs = [describe_file(m) for m in files]
     if base is not None:
         check_new_inputs(inputs, base)
+        applied_table(config.output, base.get("phrases"))  # its phrases.tsv is the manifest's
     previous = base_folder(config.output, base) if base else None
     folder = increment_folders(config.output, index)[1]
     paths = [(m.path, m.size_in_bytes) for m in files]
@@ -134,13 +186,18 @@ def add_increment(config: PipelineConfig, files: list, base: dict | None, option
     claim(config.output)
     try:
         check_distinct(inputs)  # (in the try: recover then removes an initial build's marker)
+        phrases = base.get("phrases") if base else None
+        if base is None and config.phrases:
+            phrases = detect_phrases(config, paths, options)
+        increment = Increment(index, folder, inputs, {}, base, phrases)
+        table = applied_table(config.output, phrases)  # (checked against its sha256)
         started = time.perf_counter()
-        run_pipeline(options, build_vocabulary_pipeline, config, paths, folder, previous)
+        run_pipeline(options, build_vocabulary_pipeline, config, paths, folder, previous, table)
         vocab = read_summary(folder)
         log.info("vocabulary run: %.1f s", time.perf_counter() - started)
         check_vocabulary(vocab, config.min_count, [path for path, _ in paths])
         started = time.perf_counter()
-        increment = Increment(index, folder, inputs, vocab, base)
+        increment = increment._replace(vocab=vocab)
         run_pipeline(options, build_pairs_pipeline, config, paths, increment)
         log.info("pairs run (%d passes): %.1f s", config.passes, time.perf_counter() - started)
     except BaseException:

@@ -1,11 +1,11 @@
 """Count the vocabulary over the whole corpus and write the vocabulary file.
 
 Stages as in tf.Transform: count (one Arrow table of counts per block, summed by a CombineFn with
-Arrow's hash aggregation, because one element per word runs at ~60k elements/s) -> filter by
-min_count -> top max_vocab -> order by count descending, ties by word -> write vocab.tsv. What
-goes on is the file's path only: the pair stage loads the file once per worker, it is never a
-pickled side input. The vocabulary is its own pipeline run: the driver checks its summary before
-the pairs run starts.
+Arrow's hash aggregation, because one element per word is slow: BENCHMARKS.md, "Figures behind
+the defaults") -> filter by min_count -> top max_vocab -> order by count descending, ties by word
+-> write vocab.tsv. What goes on is the file's path only: the pair stage loads the file once per
+worker, it is never a pickled side input. The vocabulary is its own pipeline run: the driver
+checks its summary before the pairs run starts.
 
 The sum is a CombinePerKey under one key, which runners lift (partial sums before the shuffle),
 not CombineGlobally: its default value for an empty input is a side input, and Beam's DaskRunner

@@ -1,13 +1,16 @@
 """sgns: word2vec skip-gram with negative sampling — the pipeline (sgns.pipeline), trainer, tools.
 
-Importing this package does not import torch; the trainer modules do. From Python:
+Importing this package imports neither torch nor Beam; the trainer and pipeline modules do.
+From Python (sgns/api, docs/python.md):
 
     import sgns
+    wv = sgns.fit(sentences)  # token lists, or corpus files; or sgns.preprocess + sgns.train
     wv = sgns.load("run")  # a run directory, or any vector file sgns writes
     wv.most_similar(positive=["king", "woman"], negative=["man"], topn=5)
 
-`load` and `Vectors` (sgns/vectors/keyed.py) are imported at first use, so `import sgns` stays
-cheap.
+`fit`, `preprocess`, `train`, `Run` (sgns/api), `load`, `Vectors` (sgns/vectors/keyed.py) and
+`UsageError` (sgns/errors.py) are imported at first use, so `import sgns` stays cheap.
+`sgns.train` is also the trainer's package (sgns/train), made callable: called, it is the API's.
 """
 
 import os as _os
@@ -22,16 +25,28 @@ if not _os.path.isdir(_os.path.join(__path__[0], "pipeline")) and _os.path.isfil
     _os.path.join(_checkout, "pipeline", "__init__.py")
 ):
     __path__.append(_checkout)
-__all__ = ["Vectors", "load", "__version__"]
+__all__ = ["Run", "UsageError", "Vectors", "fit", "load", "preprocess", "train", "__version__"]
 
-_LAZY = {"Vectors", "load"}  # in sgns.vectors.keyed, imported when first asked for
+_LAZY = {"Run", "UsageError", "Vectors", "fit", "load", "preprocess", "train"}  # when asked for
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
+    if name == "train":  # the trainer's package, which is callable as the API's train
+        import sgns.train as package
+
+        return package
+    if name in ("Vectors", "load"):
         from sgns.vectors import keyed
 
         return getattr(keyed, name)
+    if name == "UsageError":
+        from sgns.errors import UsageError
+
+        return UsageError
+    if name in _LAZY:
+        from sgns import api
+
+        return getattr(api, name)
     raise AttributeError(f"module 'sgns' has no attribute {name!r}")
 
 

@@ -7,7 +7,8 @@ a Beam pipeline or a DataLoader worker arrive wrapped, their original text at th
 wrapper's: the original line is dug out. Anything else is a bug and keeps its traceback
 (`user_message` returns None). A bug that raises ValueError or OSError itself would be said in
 one line too: SGNS_DEBUG=1 in the environment makes every command re-raise instead, traceback
-and all. `OneLineParser` gives argparse's own errors the same one-line form.
+and all. `OneLineParser` gives argparse's own errors the same one-line form. The Python API
+(sgns.api) raises the same line as a `UsageError` (`usage_error`).
 
 The line is printable whatever a file held: a message quotes file content with `quote`, and
 `fail` escapes whatever non-printable character (a control byte, a newline) is left in it.
@@ -16,6 +17,7 @@ The line is printable whatever a file held: a message quotes file content with `
 from __future__ import annotations
 
 import argparse
+import difflib
 import errno
 import os
 import re
@@ -41,6 +43,21 @@ _ACTIONS = {
     errno.EEXIST: "a file is in the way of a directory:",
 }
 QUOTED_CHARS = 60  # of file content in a message
+
+
+class UsageError(ValueError):
+    """A user's mistake met by the Python API (sgns.fit, sgns.preprocess, sgns.train): its text
+    is the one line the command would print after "error: " (SGNS_DEBUG=1 raises the error
+    behind it instead, as the commands do). A ValueError: code that catches those catches it."""
+
+
+def usage_error(error: BaseException) -> UsageError | None:
+    """`error` as the Python API raises it: a UsageError holding the command's one line, or
+    None when it is no user's mistake (or SGNS_DEBUG is set): the caller re-raises it then."""
+    if isinstance(error, UsageError):
+        return error
+    message = user_message(error)
+    return None if message is None else UsageError(printable(message))
 
 
 def user_message(error: BaseException) -> str | None:
@@ -104,8 +121,26 @@ def fail(prog: str, error: BaseException, show: bool = True) -> int:
 
 class OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors (a missing or mistyped option) are one line and exit 2,
-    as every other mistake is; --help still prints the usage."""
+    as every other mistake is; --help still prints the usage. An unknown option is said with
+    its fix: `hints` (an option of another command, or of gensim, to what to use here), else
+    the nearest of this parser's options."""
+
+    hints: dict[str, str] = {}
 
     def error(self, message: str):
+        unknown = "unrecognized arguments: "
+        if message.startswith(unknown):
+            message += self._hints(message[len(unknown) :].split())
         sys.stderr.write(f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
         sys.exit(2)
+
+    def _hints(self, args: list[str]) -> str:
+        """ "; OPTION[, OPTION]: what to do" for each unknown option there is a hint for."""
+        ours = [o for action in self._actions for o in action.option_strings]
+        said: dict[str, list[str]] = {}
+        for option in (a.split("=", 1)[0] for a in args if a.startswith("--")):
+            close = difflib.get_close_matches(option, ours, n=1)
+            hint = self.hints.get(option) or (f"did you mean {close[0]}?" if close else None)
+            if hint:
+                said.setdefault(hint, []).append(option)
+        return "".join(f"; {', '.join(options)}: {hint}" for hint, options in said.items())

@@ -3,6 +3,9 @@
 import os
 import signal
 import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_group(command: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:
@@ -27,3 +30,32 @@ def _popen_args(kwargs: dict) -> dict:
     if kwargs.pop("capture_output"):
         kwargs.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     return kwargs
+
+
+def cli(module: str, args: list[str], limit_bytes: int | None = None, cwd=None, timeout=300,
+        memory_bytes: int | None = None, env: dict | None = None) -> tuple[int, str]:  # fmt: skip
+    """A command (`module`'s main) in a child process; returns (exit code, stderr). Optionally
+    with its files capped at `limit_bytes` (as a full disk would stop them) and its address
+    space at `memory_bytes` (so that a command that would take the machine's memory fails)."""
+    prelude = "import resource, signal; "
+    if limit_bytes is not None:
+        prelude += (
+            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+            f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit_bytes}, {limit_bytes})); "
+        )
+    if memory_bytes is not None:
+        prelude += f"resource.setrlimit(resource.RLIMIT_AS, ({memory_bytes}, {memory_bytes})); "
+    code = f"{prelude}import sys; from {module} import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd,
+        env=dict(os.environ, PYTHONPATH=ROOT, **(env or {})), timeout=timeout,
+    )  # fmt: skip
+    return done.returncode, done.stderr
+
+
+def one_line(stderr: str, prog: str) -> str:
+    """The one error line `prog` printed; fails unless there is exactly one and no traceback."""
+    lines = [ln for ln in stderr.splitlines() if ln.startswith(prog)]
+    assert len(lines) == 1 and lines[0].startswith(f"{prog}: error: "), stderr[-3000:]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    return lines[0]

@@ -1,16 +1,23 @@
-"""The Python API: `sgns.load` and `Vectors`, its documented example run, its numbers gensim's."""
+"""The Python API: `sgns.load` and `Vectors`, its documented example run, its numbers gensim's;
+`sgns.fit`, `sgns.preprocess` and `sgns.train`: their examples, the commands' files and lines."""
 
 import doctest
+import gzip
+import json
 import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from test_one_line import PROGRESS, run_command
 
 import sgns
+from sgns.api import commands, fitting
+from sgns.eval.planted import cluster_precision
 from sgns.eval.sets import read_analogies, read_similarity_pairs
 from sgns.rundir import VECTORS_FILE
+from sgns.synth import SynthConfig, planted_truth, sentences
 from sgns.vectors import keyed, write_vectors
 
 EXAMPLE_WORDS = ["man", "woman", "king", "queen", "apple"]
@@ -50,7 +57,14 @@ def test_load_and_vectors_are_reached_from_sgns_without_importing_torch():
         "assert 'sgns.vectors.keyed' not in sys.modules, 'import sgns loads the vectors'\n"
         "from sgns import Vectors, load\n"
         "assert 'torch' not in sys.modules, 'sgns.load imports torch'\n"
-        "assert {'Vectors', 'load'} <= set(dir(sgns))\n"
+        "from sgns import Run, UsageError, fit, preprocess, train\n"
+        "heavy = [m for m in ('torch', 'apache_beam') if m in sys.modules]\n"
+        "assert not heavy, f'reaching the API imports {heavy}'\n"
+        "names = {'Run', 'UsageError', 'Vectors', 'fit', 'load', 'preprocess', 'train'}\n"
+        "assert names <= set(dir(sgns)), names - set(dir(sgns))\n"
+        "import sgns.train.config  # the trainer's package: still the API's train when called\n"
+        "assert sgns.train is train and callable(sgns.train), sgns.train\n"
+        "assert sgns.train.config.TrainConfig.__name__ == 'TrainConfig'\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -185,3 +199,239 @@ def test_to_gensim_holds_the_same_words_and_vectors(monkeypatch):
     monkeypatch.setitem(sys.modules, "gensim.models", None)
     with pytest.raises(ImportError, match="pip install gensim"):
         sgns.Vectors(words, vectors).to_gensim()
+
+
+# --- sgns.fit, sgns.preprocess, sgns.train -----------------------------------------------------
+
+SMALL = SynthConfig(tokens=100_000)  # sgns-synth's language: planted clusters, in about 2 s
+FAST = {"dim": 24, "threads": 1}  # one thread: the same vectors every time; 5 epochs: < 1 s
+
+
+def _run_examples(module, tmp_path, monkeypatch) -> tuple[int, int]:
+    monkeypatch.chdir(tmp_path)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for test in doctest.DocTestFinder().find(module, globs={}):
+        runner.run(test)
+    return runner.summarize(verbose=False)
+
+
+def test_the_fit_examples_run(tmp_path, monkeypatch):
+    failed, attempted = _run_examples(fitting, tmp_path, monkeypatch)
+    assert attempted >= 8 and failed == 0
+
+
+@pytest.mark.slow  # Beam's pipeline, then the trainer
+def test_the_preprocess_and_train_examples_run(tmp_path, monkeypatch):
+    failed, attempted = _run_examples(commands, tmp_path, monkeypatch)
+    assert attempted >= 8 and failed == 0
+
+
+@pytest.mark.slow  # Beam's pipeline, then the trainer
+def test_the_python_pages_examples_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    page = os.path.join(os.path.dirname(os.path.dirname(__file__)), "docs", "python.md")
+    failed, attempted = doctest.testfile(
+        page, module_relative=False, optionflags=doctest.ELLIPSIS, verbose=False
+    )
+    assert attempted >= 15 and failed == 0
+
+
+def test_fit_on_token_lists_finds_the_planted_clusters():
+    truth = planted_truth(SMALL)
+    wv = sgns.fit(sentences(SMALL), **FAST)  # a generator: read once
+    assert isinstance(wv, sgns.Vectors) and wv.vectors.shape[1] == FAST["dim"]
+    found = cluster_precision(wv.words, wv.vectors, truth["clusters"])
+    chance = cluster_precision(wv.words, _random(len(wv), 24)[1], truth["clusters"])
+    assert found["cluster_words"] > 700  # (of 768: a few rare forms fall below min_count)
+    assert found["cluster_precision"] > 0.85 > 0.2 > chance["cluster_precision"], (found, chance)
+    for cluster in truth["clusters"][:4]:  # most_similar of a cluster word: its cluster
+        neighbours = [w for w, _ in wv.most_similar(cluster[0], topn=5)]
+        assert sum(w in cluster for w in neighbours) >= 4, (cluster[0], neighbours)
+
+
+def test_fit_on_files_equals_fit_on_their_token_lists(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    with gzip.open(folder / "part-0.txt.gz", "wt", encoding="utf-8") as f:  # a compressed file
+        f.writelines(" ".join(s) + "\n" for s in sentences(SMALL))
+    ours = sgns.fit(sentences(SMALL), **FAST)
+    for source in (str(folder / "part-0.txt.gz"), folder, [str(folder / "*.gz")]):
+        theirs = sgns.fit(source, **FAST)  # a file, a directory, a list of patterns
+        assert theirs.words == ours.words
+        np.testing.assert_array_equal(theirs.vectors, ours.vectors)
+    assert not np.array_equal(sgns.fit(folder, **FAST, seed=2).vectors, ours.vectors)
+
+
+def test_fit_keeps_its_work_in_workdir_or_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    os.makedirs(tmp_path / "tmp")
+    wv = sgns.fit(sentences(SMALL), **FAST)
+    assert os.listdir(tmp_path / "tmp") == []
+    work = tmp_path / "work"
+    kept = sgns.fit(sentences(SMALL), **FAST, workdir=work)
+    assert (work / "dataset" / "manifest.json").is_file() and (work / "corpus.txt").is_file()
+    loaded = sgns.load(str(work / "run"))
+    assert loaded.words == kept.words == wv.words
+    np.testing.assert_array_equal(loaded.vectors, kept.vectors)
+    with pytest.raises(sgns.UsageError, match="is not empty"):
+        sgns.fit(sentences(SMALL), workdir=work)
+
+
+def test_fit_takes_gensims_names(tmp_path):
+    work = tmp_path / "work"
+    gensim_names = {"vector_size": 16, "negative": 3, "workers": 1, "alpha": 0.05,
+                    "min_alpha": 0.0005, "iter": 1, "min_count": 3, "sg": 1, "hs": 0}  # fmt: skip
+    sgns.fit(sentences(SMALL), workdir=work, **gensim_names)
+    with open(work / "run" / "config.json") as f:
+        config = json.load(f)
+    ours = {"dim": 16, "negatives": 3, "threads": 1, "lr": 0.05, "epochs": 1}
+    assert {k: config[k] for k in ours} == ours
+    assert config["min_lr_ratio"] == pytest.approx(0.01)
+    with open(work / "dataset" / "manifest.json") as f:
+        assert json.load(f)["config"]["min_count"] == 3
+    for settings, said in [
+        ({"sg": 0}, "sg=0: sgns trains skip-gram (sg=1); leave sg out"),
+        ({"hs": 1}, "hs=1: sgns trains negative sampling; leave hs out"),
+        ({"dim": 8, "vector_size": 8}, "dim and vector_size are the same setting: give one"),
+    ]:
+        with pytest.raises(sgns.UsageError) as raised:
+            sgns.fit([["a", "b"]], **settings)
+        assert str(raised.value) == said
+
+
+@pytest.mark.parametrize(
+    "name,arguments,keyword,nearest",
+    [
+        ("fit", ([["a"]],), "windw", "window"),
+        ("fit", ([["a"]],), "negativs", "negatives"),
+        ("fit", ([["a"]],), "vocab", "max_vocab"),
+        ("train", ("d", "r"), "negative", "negatives"),  # gensim's names are fit's alone
+        ("train", ("d", "r"), "seeds", "seed"),
+        ("preprocess", ("c", "d"), "min_cont", "min_count"),
+        ("preprocess", ("c", "d"), "dim", None),  # a training option: none is near
+    ],
+)
+def test_an_unknown_keyword_is_one_line_naming_the_nearest(name, arguments, keyword, nearest):
+    with pytest.raises(sgns.UsageError) as raised:
+        getattr(sgns, name)(*arguments, **{keyword: 1})
+    said = str(raised.value)
+    assert said.startswith(f"sgns.{name} has no setting {keyword!r}") and "\n" not in said
+    if nearest:
+        assert said.endswith(f"(did you mean {nearest}?)"), said
+    else:
+        assert "min_count" in said and "window" in said, said  # then it lists them
+
+
+def test_token_lists_that_would_not_read_back_are_refused(tmp_path):
+    for corpus, said in [
+        ([["new york", "city"]], "sentence 1 holds the token 'new york'"),
+        ([["a"], ["b", ""]], "sentence 2 holds the token ''"),
+        ([["a", 3]], "sentence 1 holds 3: tokens are str"),
+        (["the cat sat"], "(a sentence is a list of tokens: 'the cat sat'.split())"),
+        ([["a"], "b c"], "sentence 2 is 'b c': a sentence is a list of str tokens"),
+        ([], "sgns.fit got no sentences and no corpus paths"),
+        (str(tmp_path / "none-*.txt"), f"no corpus file matches {str(tmp_path / 'none-*.txt')!r}"),
+        ("gs://b/corpus.txt", "sgns.fit reads local files"),
+    ]:
+        with pytest.raises(sgns.UsageError) as raised:
+            sgns.fit(corpus)
+        assert said in str(raised.value), (corpus, str(raised.value))
+
+
+def _command_line(prog: str, argv: list[str], capsys) -> str:
+    """The one error line `prog` prints for `argv`, less "PROG: error: "."""
+    capsys.readouterr()
+    assert run_command(prog, argv) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if not PROGRESS.match(line)]
+    assert len(lines) == 1 and lines[0].startswith(f"{prog}: error: "), lines
+    return lines[0][len(f"{prog}: error: ") :]
+
+
+def test_a_bad_value_is_the_commands_line(tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a b c\n" * 20)
+    data, run = str(tmp_path / "data"), str(tmp_path / "run")
+    cases = [  # (command, its argv, the same call from Python)
+        ("sgns-train", ["--data", data, "--output", run, "--dim", "0"],
+         lambda: sgns.train(data, run, dim=0)),
+        ("sgns-train", ["--data", data, "--output", run, "--engine", "native", "--device", "cuda"],
+         lambda: sgns.train(data, run, engine="native", device="cuda")),
+        ("sgns-train", ["--data", data, "--output", run], lambda: sgns.train(data, run)),
+        ("sgns-preprocess", ["--input", str(corpus), "--output", data, "--window", "0"],
+         lambda: sgns.preprocess(corpus, data, window=0)),
+        ("sgns-preprocess", ["--input", str(tmp_path / "no-*"), "--output", data],
+         lambda: sgns.preprocess(str(tmp_path / "no-*"), data)),
+        ("sgns-preprocess", ["--input", str(corpus), "--output", data, "--min-count", "50"],
+         lambda: sgns.preprocess(corpus, data, min_count=50)),
+    ]  # fmt: skip
+    for prog, argv, call in cases:
+        said = _command_line(prog, argv, capsys)
+        with pytest.raises(sgns.UsageError) as raised:
+            call()
+        assert str(raised.value) == said, (prog, argv)
+    for settings in ({"window": 0}, {"min_count": 50}):  # fit: the dataset's lines too
+        flag = "--" + next(iter(settings)).replace("_", "-")
+        argv = ["--input", str(corpus), "--output", data, flag, str(*settings.values())]
+        with pytest.raises(sgns.UsageError) as raised:
+            sgns.fit([["a", "b", "c"]] * 20, **settings)
+        said = _command_line("sgns-preprocess", argv, capsys)
+        assert str(raised.value) == said
+    argv = ["--data", data, "--output", run, "--dim", "many"]  # argparse's own line
+    said = _command_line("sgns-train", argv, capsys)
+    with pytest.raises(sgns.UsageError) as raised:
+        sgns.fit([["a"]], dim="many")
+    assert said == f"{raised.value} (see sgns-train --help)"
+
+
+def _files(root) -> dict[str, bytes]:
+    found = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(folder, name)
+            found[os.path.relpath(path, root)] = open(path, "rb").read()
+    return found
+
+
+def _without(document: dict, keys: set[str]):
+    """A JSON document less `keys` wherever they are (paths and times that differ by run)."""
+    if isinstance(document, dict):
+        return {k: _without(v, keys) for k, v in document.items() if k not in keys}
+    if isinstance(document, list):
+        return [_without(v, keys) for v in document]
+    return document
+
+
+@pytest.mark.slow  # Beam's pipeline twice, the trainer twice
+def test_preprocess_and_train_write_what_the_commands_write(tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("".join(" ".join(s) + "\n" for s in sentences(SMALL)))
+    settings = {"min_count": 3, "window": 4, "passes": 2, "num_shards": 3, "seed": 7}
+    options = [f"--{k.replace('_', '-')}={v}" for k, v in settings.items()]
+    ours_data, theirs_data = tmp_path / "ours-data", tmp_path / "theirs-data"
+    argv = ["--input", str(corpus), "--output", str(theirs_data), *options]
+    assert run_command("sgns-preprocess", argv) == 0
+    assert sgns.preprocess(str(corpus), str(ours_data), **settings) == str(ours_data)
+    ours, theirs = _files(ours_data), _files(theirs_data)
+    assert sorted(ours) == sorted(theirs) and len(ours) > 8
+    manifest = [_without(json.loads(d.pop("manifest.json")), {"created", "output"})
+                for d in (ours, theirs)]  # fmt: skip
+    assert manifest[0] == manifest[1] and ours == theirs
+
+    training = {"dim": 20, "epochs": 2, "threads": 1, "seed": 5, "negatives": 4}
+    options = [f"--{k}={v}" for k, v in training.items()]
+    argv = ["--data", str(theirs_data), "--output", str(tmp_path / "theirs-run"), *options]
+    assert run_command("sgns-train", argv) in (0, None)
+    run = sgns.train(ours_data, tmp_path / "ours-run", **training)
+    assert isinstance(run, sgns.Run) and os.fspath(run) == str(tmp_path / "ours-run")
+    ours, theirs = _files(tmp_path / "ours-run"), _files(tmp_path / "theirs-run")
+    assert sorted(ours) == sorted(theirs)
+    for name in ("vectors.txt", "vocab.tsv"):  # the vectors bit for bit
+        assert ours[name] == theirs[name], name
+    paths = {"data", "dataset", "output"}
+    assert _without(run.config, paths) == _without(json.loads(theirs["config.json"]), paths)
+    assert run.vectors.words == sgns.load(str(tmp_path / "theirs-run")).words
+
+
+def test_fit_refuses_an_encoding_for_sentences_that_are_str_already(tmp_path):
+    with pytest.raises(sgns.UsageError, match="encoding: for corpus files"):
+        sgns.fit([["caf\u00e9", "au", "lait"]] * 20, encoding="cp1252", workdir=str(tmp_path / "w"))

@@ -1,5 +1,5 @@
 """Every mistake a user can make, and every fault of the machine, is one line and exit 2
-(README "Errors"); nothing is lost on the way (sgns/errors.py)."""
+(docs/errors.md); nothing is lost on the way (sgns/errors.py)."""
 
 import errno
 import json
@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from procs import cli, one_line
 from train_helpers import tiny_config, write_tiny_dataset
 
 from sgns import dataset
@@ -25,29 +26,7 @@ TINY_ARGS = ["--dim", "8", "--batch-size", "50", "--lr", "0.05", "--seed", "3", 
 CORPUS = "".join(f"w{i % 40} w{i % 9} w{i % 5} the\n" for i in range(3000))
 
 
-def _cli(module: str, args: list[str], limit_bytes: int | None = None, cwd=None, timeout=300):
-    """A command in a child process (optionally with its files capped at `limit_bytes`, as a
-    full disk would stop them); returns (exit code, stderr)."""
-    prelude = ""
-    if limit_bytes is not None:
-        prelude = (
-            "import resource, signal; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
-            f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit_bytes}, {limit_bytes})); "
-        )
-    code = f"{prelude}import sys; from {module} import main; sys.exit(main(sys.argv[1:]))"
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=cwd,
-        timeout=timeout,
-    )  # fmt: skip
-    return done.returncode, done.stderr
-
-
-def _one_line(stderr: str, prog: str) -> str:
-    lines = [ln for ln in stderr.splitlines() if ln.startswith(prog)]
-    assert len(lines) == 1 and lines[0].startswith(f"{prog}: error: "), stderr[-3000:]
-    assert "Traceback" not in stderr, stderr[-3000:]
-    return lines[0]
+_cli, _one_line = cli, one_line
 
 
 def test_os_errors_read_as_what_went_wrong_and_the_file(tmp_path):
@@ -501,3 +480,26 @@ def test_no_command_writes_into_a_datasets_files_or_through_a_runs_links(tmp_pat
     os.symlink(tmp_path / "mine.png", run / "report-training.png")  # a run handed to the user
     assert _cli("sgns.report.cli", [str(run)])[0] == 0
     assert (tmp_path / "mine.png").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    "args,said",
+    [
+        (["--window", "10"], "--window: sgns-preprocess settings, fixed in the dataset"),
+        (["--min-count", "3", "--sample=1e-4"], "--min-count, --sample: sgns-preprocess"),
+        (["--vector-size", "50"], "--vector-size: gensim's name: use --dim"),
+        (["--dimm", "50"], "--dimm: did you mean --dim?"),
+    ],
+)
+def test_an_option_of_another_tool_is_said_with_the_fix(tmp_path, args, said):
+    code, err = _cli("sgns.train.cli", ["--data", str(tmp_path), "--output", "r", *args])
+    assert code == 2 and said in _one_line(err, "sgns-train")
+
+
+def test_a_corpus_given_as_the_dataset_says_how_to_make_one(tmp_path):
+    corpus = tmp_path / "corpus.txt.gz"
+    corpus.write_bytes(b"")
+    code, err = _cli("sgns.train.cli", ["--data", str(corpus), "--output", str(tmp_path / "r")])
+    line = _one_line(err, "sgns-train")
+    assert code == 2 and "is a file" in line and f"sgns-preprocess --input {corpus}" in line
+    assert not (tmp_path / "r").exists()

@@ -99,11 +99,15 @@ def _third_party(name: str) -> set[str]:
     return found
 
 
+API = "sgns.api"  # the Python API: the one place above both stages, calling each as its command
+
+
 def test_the_trainer_never_imports_the_pipeline_or_beam():
     for name in MODULES:
         if not name.startswith("sgns.pipeline"):
             assert "apache_beam" not in _third_party(name), name
-            assert not [m for m in GRAPH[name] if m.startswith("sgns.pipeline")], name
+            if name != API and not name.startswith(API + "."):
+                assert not [m for m in GRAPH[name] if m.startswith("sgns.pipeline")], name
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Every command's error path is one line naming the thing (README "Errors"): each console
+"""Every command's error path is one line naming the thing (docs/errors.md): each console
 command (setup.py's entry points) x bad inputs in each of its file arguments (missing, a
 directory where a file goes, empty, binary garbage, unreadable) and bad option values.
 

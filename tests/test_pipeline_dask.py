@@ -78,15 +78,6 @@ def local(tmp_path_factory):
     return corpus, root / "local"
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-    ) as cluster:
-        yield cluster
-
-
 @pytest.mark.slow
 def test_dask_runner_on_two_worker_processes_gives_the_local_dataset(local, cluster, tmp_path):
     from dask.distributed import Client

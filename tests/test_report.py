@@ -172,3 +172,52 @@ def test_cli_errors_are_one_line(tmp_path, capsys, extra, expected):
     assert main([run, *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("sgns-report: error: ") and expected in err[0]
+
+
+def test_a_users_file_beside_the_page_is_never_written_over(tmp_path, capsys):
+    run = _fake_run(tmp_path)
+    out = tmp_path / "u"
+    out.mkdir()
+    (out / "my-training.png").write_bytes(PNG + b"the user's own plot")
+    code = main([str(run), "--output", str(out / "my.html")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("sgns-report: error: ") and "\n" not in err
+    assert "my-training.png is in the way" in err
+    assert sorted(p.name for p in out.iterdir()) == ["my-training.png"]  # nothing written
+    assert (out / "my-training.png").read_bytes() == PNG + b"the user's own plot"
+    (out / "my-training.png").unlink()
+    assert main([str(run), "--output", str(out / "my.html")]) == 0
+    first = (out / "my-training.png").read_bytes()
+    assert main([str(run), "--output", str(out / "my.html")]) == 0  # its own plots: replaced
+    assert (out / "my-training.png").read_bytes().startswith(PNG) and first
+
+
+def test_the_page_names_the_run_lists_neighbours_and_only_the_options_that_applied(tmp_path):
+    run = _fake_run(tmp_path)
+    words = [f"w{i}" for i in range(40)]
+    vectors = np.zeros((40, 8))
+    vectors[np.arange(40), np.arange(40) % 8] = 1.0  # w0's nearest: w8, w16, w24, w32 (cosine 1)
+    write_vectors(str(run / "vectors.txt"), words, vectors)
+    config = {"negative_mode": "pair", "engine": "native", "pool_size": 50, "dim": 8,
+              "emulate_ranks": 0, "follow": False, "poll_seconds": 10.0}  # fmt: skip
+    (run / "config.json").write_text(json.dumps(config))
+    write_report(ReportConfig(str(run)))
+    html = (run / "report.html").read_text()
+    assert "<title>Training report: run</title>" in html and "sgns run run" not in html
+    assert "w8 1.00, w16 1.00, w24 1.00, w32 1.00" in html  # w0's row, in frequency order
+    assert ">negative_mode<" in html and ">dim<" in html
+    for left_out in ("pool_size", "emulate_ranks", "poll_seconds"):
+        assert f">{left_out}<" not in html, left_out
+    assert "3 option(s) that did not apply" in html
+
+
+def test_plots_an_older_report_wrote_beside_its_page_are_replaced(tmp_path):
+    import matplotlib.pyplot as plt
+
+    run = _fake_run(tmp_path)
+    write_report(ReportConfig(str(run)))
+    fig = plt.figure()
+    fig.savefig(run / "report-training.png")  # unmarked, as reports wrote them before
+    plt.close(fig)
+    assert main([str(run)]) == 0
+    assert b"tEXtSoftware\x00sgns-report" in (run / "report-training.png").read_bytes()[:65536]

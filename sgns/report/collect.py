@@ -13,6 +13,8 @@ import json
 import os
 from dataclasses import dataclass
 
+import numpy as np
+
 from sgns.dataset import parse_vocab
 from sgns.eval.planted import cluster_similarity
 from sgns.files import atomic_write, check_directory, check_file
@@ -127,6 +129,16 @@ def collect(cfg: ReportConfig) -> dict:
     """Everything the page shows, read from the run; plots are written beside the HTML."""
     notes: list[str] = []
     page: dict = {"run": cfg.run, "notes": notes, "images": {}}
+    legacy = plots.is_report(cfg.html_path)  # the page is ours: so are its unmarked plots
+    for name in PLOTS:  # before any is written: all or none
+        path = _image_path(cfg, name)
+        if os.path.islink(path):  # replaced by the plot, never written through
+            continue
+        if os.path.lexists(path) and not (os.path.isfile(path) and plots.is_ours(path, legacy)):
+            raise ValueError(
+                f"{path} is in the way of the report's plot beside {cfg.html_path} and was not "
+                "written by sgns-report; move it, or give --output another name"
+            )
     _add_metrics(cfg, page)
     page["config"] = _read_json(run_path(cfg.run, CONFIG_FILE), "config", notes)
     if page["config"] is None:
@@ -153,6 +165,9 @@ def collect(cfg: ReportConfig) -> dict:
         page["vocab"] = {"words": len(counts), "tokens": int(sum(counts))}
     _add_vectors(cfg, page, truth)
     return page
+
+
+PLOTS = ("training", "words", "clusters")  # the PNG files beside the page: {stem}-{name}.png
 
 
 def _image_path(cfg: ReportConfig, name: str) -> str:
@@ -198,12 +213,32 @@ def _add_vectors(cfg: ReportConfig, page: dict, truth: dict | None) -> None:
     top_words, top_vectors = words[: cfg.words], vectors[: cfg.words]
     plots.plot_projection(top_words, top_vectors, word_groups(top_words, truth), image, cfg.labels)
     _add_image(page, "words", image)
+    page["neighbours"] = neighbours(words, vectors)
     if truth and truth.get("clusters"):
         names = [f"cluster {c}" for c in range(len(truth["clusters"]))]
         image = _image_path(cfg, "clusters")
         similarity = cluster_similarity(words, vectors, truth["clusters"])
         plots.plot_cluster_similarity(similarity, names, image)
         _add_image(page, "clusters", image)
+
+
+NEIGHBOUR_WORDS = 8  # words whose nearest neighbours the page lists,
+NEIGHBOURS = 5  # this many each,
+SKIPPED_WORDS = 20  # after the most frequent ones (function words, mostly), when there are enough
+
+
+def neighbours(words: list[str], vectors, count: int = NEIGHBOUR_WORDS) -> list:
+    """[(word, [(neighbour, cosine), ...]), ...] of `count` frequent words (rows are in
+    frequency order), by cosine over the whole vocabulary."""
+    skip = SKIPPED_WORDS if len(words) >= SKIPPED_WORDS + 4 * count else 0
+    units = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    shown = []
+    for i in range(skip, min(skip + count, len(words))):
+        cosines = units @ units[i]
+        cosines[i] = -np.inf
+        best = np.argsort(-cosines, kind="stable")[: min(NEIGHBOURS, len(words) - 1)]
+        shown.append((words[i], [(words[j], float(cosines[j])) for j in best]))
+    return shown
 
 
 def write_report(cfg: ReportConfig) -> str:

@@ -158,7 +158,7 @@ def _image(page: dict, key: str, alt: str) -> str:
 
 def render_page(page: dict) -> str:
     """The whole HTML document."""
-    title = f"sgns run {os.path.basename(os.path.abspath(page['run']))}"
+    title = f"Training report: {os.path.basename(os.path.abspath(page['run']))}"
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     out = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>",
@@ -196,6 +196,10 @@ def _words_section(page: dict) -> str:
         f"<p class='sub'>PCA of unit vectors; {what}.</p>",
         _image(page, "words", "PCA map of frequent words"),
     ]
+    if page.get("neighbours"):
+        rows = [[w, ", ".join(f"{n} {c:.2f}" for n, c in near)] for w, near in page["neighbours"]]
+        parts.append("<p class='sub'>Nearest neighbours by cosine, of frequent words:</p>")
+        parts.append(_table(["word", "neighbours (cosine)"], rows))
     if "clusters" in page["images"]:
         parts.append(
             "<p class='sub'>Planted clusters: a bright diagonal on a dark field means "
@@ -205,8 +209,34 @@ def _words_section(page: dict) -> str:
     return "\n".join(parts)
 
 
+# Options that apply only to some runs: the page leaves them out of others (the testing aid
+# stop_after_steps never shows).
+APPLIES = {
+    "pool_size": lambda c: c.get("negative_mode") == "pool",
+    "pool_scale": lambda c: c.get("negative_mode") == "pool",
+    "micro_batch": lambda c: c.get("engine") == "torch",
+    "step_mode": lambda c: c.get("engine") == "torch",
+    "row_cap": lambda c: c.get("engine") == "torch",
+    "rounds": lambda c: c.get("emulate_ranks", 0) > 1 or c.get("world_size", 1) > 1,
+    "global_negatives": lambda c: c.get("emulate_ranks", 0) > 1 or c.get("world_size", 1) > 1,
+    "emulate_ranks": lambda c: c.get("emulate_ranks", 0) > 1,
+    "poll_seconds": lambda c: bool(c.get("follow")),
+    "follow_max_increments": lambda c: bool(c.get("follow")),
+    "stop_after_steps": lambda c: False,
+    "tensorboard": lambda c: bool(c.get("tensorboard")),
+}
+
+
+def applied_options(config: dict) -> dict:
+    """The options of a run's config.json that applied to it (`APPLIES`)."""
+    return {k: v for k, v in config.items() if APPLIES.get(k, lambda c: True)(config)}
+
+
 def _config_section(config: dict | None) -> str:
     if not config:
         return "<p>No configuration recorded.</p>"
-    rows = [[k, v if isinstance(v, str) else json.dumps(v)] for k, v in sorted(config.items())]
-    return _table(["option", "value"], rows)
+    shown = applied_options(config)
+    rows = [[k, v if isinstance(v, str) else json.dumps(v)] for k, v in sorted(shown.items())]
+    left = len(config) - len(shown)
+    note = f"<p class='sub'>{left} option(s) that did not apply to this run left out.</p>"
+    return _table(["option", "value"], rows) + (note if left else "")

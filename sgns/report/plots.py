@@ -6,6 +6,7 @@ nothing; the data it takes is plain lists and numpy arrays, so tests can call it
 
 from __future__ import annotations
 
+import os
 import re
 
 import matplotlib
@@ -31,11 +32,36 @@ MARKERS = ("o", "^", "D", "v")
 DARK = ("#3d3d3d", "#8c2d04", "#08306b")
 
 
+# The PNG text chunk that marks a plot as sgns-report's own: a later report replaces a file
+# beside its page only when it carries it (`is_ours`), never a user's file of the same name.
+SOFTWARE = "sgns-report"
+_MARK = b"tEXtSoftware\x00" + SOFTWARE.encode()
+
+
 def _save(fig, path: str) -> None:
     """The figure as a PNG at `path`, through a new file renamed there: a link at `path` is
     replaced, never written through (a run handed to the user could point it at their files)."""
     with atomic_open(path, durable=False) as f:
-        fig.savefig(f, format="png")
+        fig.savefig(f, format="png", metadata={"Software": SOFTWARE})
+
+
+def is_ours(path: str, legacy: bool = False) -> bool:
+    """Whether the file at `path` is a plot an sgns-report wrote (its text chunks come before
+    the image data, in the first bytes). `legacy`: also a plain matplotlib PNG, as reports
+    wrote before they marked their plots (for a plot beside a page that is an sgns report)."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    marks = (_MARK, b"tEXtSoftware\x00Matplotlib") if legacy else (_MARK,)
+    return head.startswith(b"\x89PNG\r\n\x1a\n") and any(m in head for m in marks)
+
+
+def is_report(path: str) -> bool:
+    """Whether the file at `path` is a page an sgns-report wrote (its title says so)."""
+    if not os.path.isfile(path):
+        return False
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    return any(t in head for t in (b"<title>Training report: ", b"<title>sgns run "))
 
 
 def smooth(values: np.ndarray, points: int = 25) -> np.ndarray:

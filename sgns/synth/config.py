@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sgns.synth.lexicon import RELATIONS
+from sgns.synth.lexicon import MARKERS_PER_RELATION, RELATIONS, capacity
+
+# The most scored pairs, and analogy questions per relation, a run writes: an evaluation set of
+# more only takes longer to write and to score (gensim's sets hold 353, 999 and 19,544 items).
+MAX_EVAL_ITEMS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -37,3 +41,26 @@ class SynthConfig:
             raise ValueError(f"--relations {self.relations}: at most {len(RELATIONS)} are defined")
         if self.cluster_size < 2:
             raise ValueError(f"--cluster-size {self.cluster_size}: a cluster needs >= 2 lemmas")
+        for name in ("analogies_per_relation", "similarity_pairs"):
+            if getattr(self, name) > MAX_EVAL_ITEMS:
+                raise ValueError(
+                    f"--{name.replace('_', '-')} must be at most {MAX_EVAL_ITEMS:,}, "
+                    f"not {getattr(self, name)}"
+                )
+        self._check_words()
+
+    def _check_words(self) -> None:
+        """Each kind of word may take at most half the words its syllable count makes: drawn
+        at random until unused, more would take ever longer to find (and then fail)."""
+        kinds = (
+            ("--function-words", 1, self.function_words + self.relations * MARKERS_PER_RELATION),
+            ("--clusters x --cluster-size", 2, self.clusters * self.cluster_size),
+            ("--filler-words", 3, self.filler_words),
+        )
+        for option, syllables, wanted in kinds:
+            if wanted > capacity(syllables) // 2:
+                raise ValueError(
+                    f"{option} asks for {wanted:,} words of {syllables} syllable(s); the "
+                    f"language makes {capacity(syllables):,}, at most half of them can be "
+                    "used: ask for fewer"
+                )

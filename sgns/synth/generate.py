@@ -21,12 +21,16 @@ Google's format) and PATH.similarity.tsv (word pairs with planted scores, WordSi
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import json
 import os
+from collections.abc import Iterator
 
 import numpy as np
 
+from sgns.files import atomic_open
 from sgns.synth.config import SynthConfig
 from sgns.synth.lexicon import Lexicon, build_lexicon
 from sgns.synth.truth import similarity_pairs, truth
@@ -100,6 +104,19 @@ def generate_text(cfg: SynthConfig, lex: Lexicon):
         yield "".join(with_space[ids + end * len(lex.words)])
 
 
+def sentences(cfg: SynthConfig) -> Iterator[list[str]]:
+    """The corpus as token lists, one per sentence, made as they are asked for: the lines
+    `write_synth` writes, for sgns.fit and the Python API's examples."""
+    for text in generate_text(cfg, make_lexicon(cfg)):
+        for line in text.splitlines():
+            yield line.split()
+
+
+def planted_truth(cfg: SynthConfig) -> dict:
+    """The ground truth `write_synth` writes beside the corpus (clusters, analogy questions)."""
+    return truth(cfg, make_lexicon(cfg))
+
+
 def make_lexicon(cfg: SynthConfig) -> Lexicon:
     """The lexicon of this configuration (a pure function of the config)."""
     return build_lexicon(
@@ -123,29 +140,41 @@ def output_paths(output: str, truth_path: str | None = None) -> dict[str, str]:
 
 
 def write_synth(cfg: SynthConfig, paths: dict[str, str]) -> dict:
-    """Generate and write the corpus and its truth files; returns the truth."""
+    """Generate and write the corpus and its truth files; returns the truth. Each file is
+    written atomically (sgns.files.atomic_open): a failed or interrupted run leaves the files
+    that were there as they were, and a path that is a symbolic link is replaced by the new
+    file, never written through to the file it points at."""
     lex = make_lexicon(cfg)
     os.makedirs(os.path.dirname(os.path.abspath(paths["corpus"])), exist_ok=True)
-    if paths["corpus"].endswith(".gz"):  # level 1: much faster than 9, a little larger
-        corpus = gzip.open(paths["corpus"], "wt", encoding="utf-8", compresslevel=1)
-    else:
-        corpus = open(paths["corpus"], "w", encoding="utf-8")
-    with corpus as f:
+    with _atomic_text(paths["corpus"], gzipped=paths["corpus"].endswith(".gz")) as f:
         for text in generate_text(cfg, lex):
             f.write(text)
     planted = truth(cfg, lex)
     planted["files"] = {k: v for k, v in paths.items() if k != "truth"}
-    with open(paths["truth"], "w", encoding="utf-8") as f:
+    with _atomic_text(paths["truth"]) as f:
         json.dump(planted, f, indent=1)
         f.write("\n")
-    with open(paths["questions"], "w", encoding="utf-8") as f:
+    with _atomic_text(paths["questions"]) as f:
         for section, questions in planted["analogies"].items():
             f.write(f": {section}\n")
             f.writelines(" ".join(q) + "\n" for q in questions)
-    with open(paths["similarity"], "w", encoding="utf-8") as f:
+    with _atomic_text(paths["similarity"]) as f:
         f.write(
             "# sgns-synth planted similarity: 9 = forms of one lemma, 6 = same cluster, "
             "1 = different clusters\n# Word 1\tWord 2\tScore\n"
         )
         f.writelines(f"{a}\t{b}\t{s:.1f}\n" for a, b, s in similarity_pairs(cfg, lex))
     return planted
+
+
+@contextlib.contextmanager
+def _atomic_text(path: str, gzipped: bool = False):
+    """A UTF-8 text file that becomes `path` when the block ends without an error (gzip level
+    1 when `gzipped`: much faster than 9, a little larger)."""
+    with atomic_open(path, durable=False) as raw:
+        stream = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1) if gzipped else raw
+        text = io.TextIOWrapper(stream, encoding="utf-8", newline="\n")
+        yield text
+        text.detach()  # flushed; `raw` stays open for atomic_open to commit
+        if gzipped:
+            stream.close()  # writes the gzip trailer (and leaves `raw` open)

@@ -33,6 +33,13 @@ class Lexicon:
         return [self.words[i] for i in self.forms[:, 0]]
 
 
+def capacity(syllables: int) -> int:
+    """How many distinct words of `syllables` syllables the patterns make: open syllables, and
+    a last one that may close with a consonant."""
+    open_syllables = len(CONSONANTS) * len(VOWELS)
+    return open_syllables ** (syllables - 1) * open_syllables * (1 + len(CONSONANTS))
+
+
 class _WordMaker:
     """Draws unused pronounceable words from syllable patterns."""
 

@@ -6,6 +6,7 @@ cfg.seed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict
 
 import numpy as np
@@ -14,6 +15,9 @@ from sgns.synth.config import SynthConfig
 from sgns.synth.lexicon import RELATIONS, Lexicon
 
 FORMAT = "sgns-synth-truth"
+# Up to this many lemma pairs, the questions are a prefix of their permutation (the demo's
+# language has 36,672); past it, a sample without replacement.
+PERMUTED_PAIRS = 10_000_000
 
 
 def analogy_questions(cfg: SynthConfig, lex: Lexicon) -> dict[str, list[list[str]]]:
@@ -23,7 +27,10 @@ def analogy_questions(cfg: SynthConfig, lex: Lexicon) -> dict[str, list[list[str
     wanted = min(cfg.analogies_per_relation, n * (n - 1))
     questions = {}
     for r, name in enumerate(lex.relation_names, start=1):
-        codes = rng.permutation(n * (n - 1))[:wanted]  # ordered pairs (a, c), a != c
+        if n * (n - 1) <= PERMUTED_PAIRS:  # ordered pairs (a, c), a != c
+            codes = rng.permutation(n * (n - 1))[:wanted]
+        else:  # a permutation of them all would not fit in memory
+            codes = rng.choice(n * (n - 1), wanted, replace=False)
         a, c = codes // (n - 1), codes % (n - 1)
         c = c + (c >= a)
         questions[name] = [
@@ -38,11 +45,11 @@ def analogy_questions(cfg: SynthConfig, lex: Lexicon) -> dict[str, list[list[str
     return questions
 
 
-def similarity_pairs(cfg: SynthConfig, lex: Lexicon) -> list[tuple[str, str, float]]:
-    """Word pairs scored 9 (two forms of one lemma), 6 (same cluster) or 1 (different clusters)."""
+def similarity_pairs(cfg: SynthConfig, lex: Lexicon) -> Iterator[tuple[str, str, float]]:
+    """Word pairs scored 9 (two forms of one lemma), 6 (same cluster) or 1 (different
+    clusters), made as they are asked for."""
     rng = np.random.default_rng([cfg.seed, 3])
     n_lemmas, n_forms = lex.forms.shape
-    pairs = []
     for i in range(cfg.similarity_pairs):
         a, b = rng.integers(0, n_lemmas, 2)
         kind = i % 3
@@ -55,8 +62,7 @@ def similarity_pairs(cfg: SynthConfig, lex: Lexicon) -> list[tuple[str, str, flo
             fb = (fa + 1) % n_forms
         same_cluster = a // cfg.cluster_size == b // cfg.cluster_size
         score = 9.0 if a == b else 6.0 if same_cluster else 1.0
-        pairs.append((lex.words[lex.forms[a, fa]], lex.words[lex.forms[b, fb]], score))
-    return pairs
+        yield lex.words[lex.forms[a, fa]], lex.words[lex.forms[b, fb]], score
 
 
 def truth(cfg: SynthConfig, lex: Lexicon) -> dict:

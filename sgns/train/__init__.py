@@ -24,4 +24,22 @@ in 1..N processes under torchrun (`python -m sgns.train`, or the sgns-train comm
     follow.py     --follow: train increments as the dataset grows
     metrics.py    RUN/metrics.jsonl, TensorBoard, progress
     export.py     the sgns-export command
+
+Called, this package is the Python API's train: `sgns.train(data, output, **settings)` is
+sgns.api.commands.train (the package and the call share the name `sgns.train`).
 """
+
+import sys as _sys
+import types as _types
+
+
+class _CallablePackage(_types.ModuleType):
+    def __call__(self, data, output, **settings):
+        """Train on the dataset `data` into the run directory `output`, as sgns-train does;
+        returns the Run (sgns.api.commands.train says all)."""
+        from sgns.api.commands import train
+
+        return train(data, output, **settings)
+
+
+_sys.modules[__name__].__class__ = _CallablePackage

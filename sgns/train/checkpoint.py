@@ -94,6 +94,9 @@ def load_checkpoint(path: str) -> dict:
     return state
 
 
+# No trained table comes near this magnitude: a dot product of such rows saturates the sigmoid,
+# and the divergence check (sgns.train.step) stops the run long before a row gets there.
+MAX_WEIGHT = 1e6
 _COUNTS = ("step", "epoch", "batch", "chunk", "pairs_done", "vocab_size", "metrics_bytes")
 _TYPES = {"config": dict, "stage": dict, "loss": dict, "vocab_fingerprint": str,
           "words_fingerprint": str}  # fmt: skip
@@ -108,6 +111,10 @@ def fields_problem(state: dict) -> str | None:
         return f"its table is {type(weights).__name__} {getattr(weights, 'dtype', '')}".strip()
     if weights.dim() != 2 or not bool(torch.isfinite(weights).all()):
         return f"its table of shape {tuple(weights.shape)} is not a matrix of finite numbers"
+    if weights.numel():  # (aminmax: no copy of the table, which may be most of the memory)
+        low, high = (float(x) for x in torch.aminmax(weights))
+        if max(-low, high) > MAX_WEIGHT:
+            return f"its table holds {max(-low, high):.3g}, past any trained value"
     wrong = [k for k, kind in _TYPES.items() if k in state and not isinstance(state[k], kind)]
     needed = ("loss", "step", "epoch", "batch", "pairs_done", "world_size")
     wrong += [k for k in needed if "stage" in state and k not in state]  # (older ones: refused)

@@ -33,6 +33,7 @@ def train_parser() -> argparse.ArgumentParser:
         description="Train word2vec skip-gram with negative sampling on an sgns dataset. "
         "Same command under torchrun for N processes.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        allow_abbrev=False,  # --negative (gensim's) is no prefix of ours: HINTS says the fix
     )
     p.add_argument("--data", required=True, help="dataset directory written by sgns-preprocess")
     p.add_argument("--output", required=True, help="run directory (created)")
@@ -220,7 +221,38 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--stop-after-steps", type=int, default=DEFAULTS["stop_after_steps"], help=argparse.SUPPRESS
     )  # testing aid: checkpoint and stop at this step
+    p.hints = HINTS
     return p
+
+
+# Options a user brings from sgns-preprocess or from gensim, and what sgns-train takes instead.
+_DATASET = "sgns-preprocess settings, fixed in the dataset (see its manifest.json)"
+HINTS = {
+    **{
+        f"--{name}": _DATASET
+        for name in (
+            "window",
+            "min-count",
+            "max-vocab",
+            "sample",
+            "lowercase",
+            "passes",
+            "num-shards",
+            "max-sentence-length",
+            "input",
+        )
+    },  # fmt: skip
+    "--vector-size": "gensim's name: use --dim",
+    "--size": "word2vec.c's name: use --dim",
+    "--negative": "use --negatives",
+    "--alpha": "use --lr",
+    "--min-alpha": "use --min-lr-ratio (min_alpha / alpha)",
+    "--iter": "use --epochs",
+    "--workers": "use --threads (or torchrun's --nproc-per-node for processes)",
+    "--sg": "sgns trains skip-gram only",
+    "--hs": "sgns trains negative sampling only",
+    "--cbow": "sgns trains skip-gram only",
+}
 
 
 def main(argv=None) -> None:

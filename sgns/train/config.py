@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass
 
 from sgns.train.native.build import MAX_DIM, MAX_NEGATIVES
@@ -26,6 +27,7 @@ STEP_MODES = ("auto", "eager", "compile", "graph")
 # updates per step, so the pool grows with the batch to keep that ratio where quality held.
 POOL_RATIO = 51.2
 MAX_INT = 2**31 - 1  # the most any integer option may be (but --seed; --dim: by its memory)
+MAX_PER_CORE = 4  # the most --threads, and --num-workers, per core of the machine
 # Online training: in a later stage, the rows of the words trained before start at increment_lr
 # and the new words' rows at lr; increment_lr 0 means lr * INCREMENT_LR_RATIO.
 INCREMENT_LR_RATIO = 0.125
@@ -47,7 +49,7 @@ class TrainConfig:
     negatives: int = 5  # negatives per positive pair (the expected count in pool mode)
     ns_exponent: float = 0.75
     epochs: int = 5
-    batch_size: int = 4096  # pairs per rank per step (the README's "Batch size" says how large)
+    batch_size: int = 4096  # pairs per rank per step (docs/training.md says how large)
     # torch engine: a step trains its batch in sequential micro-steps of this many pairs, each
     # with its own pool; what one summed update holds, and so what decides quality, is a
     # micro-step (batch_size is then only how much one launch or graph replay carries)
@@ -59,7 +61,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N (under torchrun cuda means cuda:LOCAL_RANK)
     num_workers: int = 0  # DataLoader worker processes per rank (0: read in the main process)
     threads: int = 0  # torch intra-op threads (0: leave torch's default)
-    # pool: one negative pool per batch; pair: negatives per pair; auto: pair with the native
+    # pool: one negative pool per micro-step; pair: negatives per pair; auto: pair with the native
     # engine, pool with the tensor step (settled with the engine: sgns.train.engines.resolve)
     negative_mode: str = "auto"
     engine: str = "auto"
@@ -125,6 +127,13 @@ class TrainConfig:
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{_flag(name)} must be >= 0, got {getattr(self, name)}")
+        cores = os.cpu_count() or 1
+        for name in ("num_workers", "threads"):  # past it, only contention (or a fork bomb)
+            if getattr(self, name) > MAX_PER_CORE * cores:
+                raise ValueError(
+                    f"{_flag(name)} {getattr(self, name)} is more than {MAX_PER_CORE} per core "
+                    f"of this machine's {cores}; use at most {MAX_PER_CORE * cores}"
+                )
         if not self.lr > 0:
             raise ValueError(f"--lr must be > 0, got {self.lr}")
         if self.increment_lr == 0:  # resolved here, so config.json records the rate used

@@ -34,6 +34,7 @@ from sgns.train.native.kernel import NativeKernel
 from sgns.train.plan import TrainingStage
 from sgns.train.sampler import AliasSampler, batch_key
 from sgns.train.seeds import stream_seed
+from sgns.train.table import check_batch_fits
 from sgns.train.torch_engine import TorchEngine
 
 
@@ -79,12 +80,12 @@ def for_blocks(config: TrainConfig, ranks: int) -> TrainConfig:
     Why: a bucket's pairs all have their centers in 1/N of the vocabulary and their contexts in
     another 1/N, so a frequent word's row recurs N times as often in a micro-step as in the
     whole stream, and one summed update of it overshoots as a micro-step N times larger would
-    (at 8 emulated ranks 4096- and 2048-pair micro-steps diverged, 512 trained). The pool is
+    (BENCHMARKS.md, "Figures behind the defaults": larger micro-steps diverged). The pool is
     what one process's micro-step has: drawn once per span, each of its rows moved once, at the
     span's end, by its deltas summed over the span's pairs (computed at the pool rows as the
     span began, but for the context updates a pool row gets meanwhile). Moved at every small
     micro-step, or shrunk with it, the pool lost quality against one process (BENCHMARKS.md,
-    "Summary, 2026-12-05, later (issue 18: the pool spans micro-steps)")."""
+    "Several ranks"; the screens: benchmarks/log/summaries.md, "Summary, 2026-12-05, later")."""
     if config.engine != "torch" or ranks == 1:
         return config
     target = max(1, config.micro_pairs // ranks)
@@ -93,8 +94,8 @@ def for_blocks(config: TrainConfig, ranks: int) -> TrainConfig:
 
 
 # The most micro-steps one pool spans in the block scheme: at 16 emulated ranks a pool over 16
-# micro-steps lost SimLex-999 that one over 8 kept (BENCHMARKS.md, "Summary, 2026-12-05, later
-# (issue 18: the pool spans micro-steps)").
+# micro-steps lost SimLex-999 that one over 8 kept (BENCHMARKS.md, "Figures behind the
+# defaults").
 MAX_POOL_SPAN = 8
 
 
@@ -120,6 +121,7 @@ def make_engine(
     makes one per rank it hosts: `rank` keys its draws (default: the process's rank), `noise`
     (V,) weights its negatives (default: count^ns_exponent over the whole vocabulary), and with
     `host_lr` the torch engine takes its lr from the caller; `span`: its micro-steps per pool."""
+    check_batch_fits(config.batch_size)
     if noise is None:
         sampler = AliasSampler(stage.counts, config.ns_exponent, ctx.device)
     else:

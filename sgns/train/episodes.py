@@ -33,23 +33,31 @@ from sgns.train.plan import BlockEpochPlan
 log = logging.getLogger(__name__)
 
 
-def blocks_of(config, ctx) -> int:
-    """Ranks of the block scheme: the processes, or those one process emulates (1: neither)."""
+def blocks_of(config, ctx, vocab: int) -> int:
+    """Ranks of the block scheme: the processes, or those one process emulates (1: neither).
+    `vocab`: the dataset's words, which no stage has more of (checked here, before any plan is
+    made for the ranks, and again for each stage by `start_stage`)."""
     if config.emulate_ranks > 1 and ctx.world_size > 1:
         raise ValueError(
             "--emulate-ranks trains N ranks in one process; run it without torchrun (or use "
             "--emulate-ranks 0)"
         )
-    return config.emulate_ranks if config.emulate_ranks > 1 else ctx.world_size
+    n = config.emulate_ranks if config.emulate_ranks > 1 else ctx.world_size
+    _check_words(n, vocab, config)
+    return n
+
+
+def _check_words(n: int, words: int, config) -> None:
+    if n > words:  # a block without a word has no negatives to draw
+        what = f"--emulate-ranks {n}" if config.emulate_ranks > 1 else f"{n} ranks"
+        raise ValueError(f"{what}: more ranks than the vocabulary has words ({words})")
 
 
 def start_stage(trainer, stage) -> tuple[Exchange, dict]:
     """The block scheme's exchange and engines for a stage: one engine per hosted rank, its
     negatives from its output block (the whole vocabulary's with --global-negatives)."""
     cfg, n = engines.for_blocks(trainer.config, trainer.blocks), trainer.blocks
-    if n > len(stage.words):  # a block without a word has no negatives to draw
-        what = f"--emulate-ranks {n}" if cfg.emulate_ranks > 1 else f"{n} ranks"
-        raise ValueError(f"{what}: more ranks than the vocabulary has words ({len(stage.words)})")
+    _check_words(n, len(stage.words), cfg)
     hosted = list(range(n)) if cfg.emulate_ranks > 1 else [trainer.ctx.rank]
     span = engines.scheme_span(trainer.config, n)
     if cfg.engine == "torch" and cfg.negative_mode == "pool" and trainer.ctx.is_main:

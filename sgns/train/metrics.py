@@ -114,7 +114,14 @@ class RunLog:
 def cut_back(path: str, step: int, size: int | None) -> None:
     """metrics.jsonl as it was when the checkpoint of `step` was written (`size` bytes)."""
     if size is not None:
-        if os.path.getsize(path) > size:
+        held = os.path.getsize(path)
+        if held < size:  # records the checkpoint's run wrote are gone: appending would hide it
+            raise ValueError(
+                f"{path!r} holds {held} bytes but held {size} when the checkpoint of step "
+                f"{step} was written: it was cut or replaced since; move it aside to resume "
+                "(a new one is started)"
+            )
+        if held > size:
             os.truncate(path, size)
         return
     with open(path, encoding="utf-8", errors="replace") as f:

@@ -74,7 +74,7 @@ def sgns_update(
         differ = torch.ne(negatives.unsqueeze(0), contexts.unsqueeze(1))  # (B, P)
     else:
         u_neg = u_neg.view(batch, -1, dim)  # (B, K, D)
-        s_neg = (u_neg * v.unsqueeze(1)).sum(2)  # (B, K); faster than a bmm of 1xD @ Dx1
+        s_neg = (u_neg * v.unsqueeze(1)).sum(2)  # (B, K); faster than a bmm (BENCHMARKS.md)
         differ = torch.ne(negatives, contexts.unsqueeze(1))  # (B, K)
     # (B, P|K): 1 where a negative counts; a padding pair has no negative term
     keep = differ.to(v.dtype) if mask is None else differ * mask.unsqueeze(1)
@@ -160,7 +160,7 @@ def row_multiplicity(mask: torch.Tensor, layout: RowLayout) -> torch.Tensor:
 
 # A mean loss per pair this many times the initial table's is divergence: SGD from word2vec's
 # initialisation lowers the loss; a run whose updates overshoot raises it without bound long
-# before it overflows (8 ranks whose summed changes overshot went from about 4 to 1e20, then inf).
+# before it overflows (one seen: BENCHMARKS.md, "Figures behind the defaults").
 LOSS_GROWTH = 4.0
 
 

@@ -40,20 +40,61 @@ def word_of_row(rows: torch.Tensor, vocab: int) -> torch.Tensor:
     return torch.remainder(rows, vocab)
 
 
+def _memory(device: torch.device) -> tuple[int, str]:
+    """(bytes, what they are): the free memory of a GPU, the physical memory of a CPU."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0], "free on the GPU"
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "of memory on this machine"
+
+
 def check_table_fits(vocab: int, dim: int, device: torch.device) -> None:
     """Raise ValueError, saying how much memory the table needs, when it cannot fit on
     `device` (the physical memory of a CPU, the free memory of a GPU)."""
     needed = table_rows(vocab) * dim * 4  # float32
-    if device.type == "cuda":
-        available, what = torch.cuda.mem_get_info(device)[0], "free on the GPU"
-    else:
-        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        what = "of memory on this machine"
+    available, what = _memory(device)
     if needed > available:
         raise ValueError(
             f"--dim {dim} with {vocab} words needs a table of {needed / 2**30:.1f} GiB "
             f"(2 x {vocab} x {dim} float32) but there are {available / 2**30:.1f} GiB {what}; "
             "lower --dim (or the vocabulary: --min-count, --max-vocab)"
+        )
+
+
+# Scratch of one torch micro-step, in float32-sized copies of its gathered rows and scores (the
+# rows, their gradients, the scores and their gradients, each with a temporary or two): an upper
+# bound, used only to refuse a step that cannot fit at all, before it allocates anything.
+STEP_COPIES = 4
+
+
+def check_step_fits(micro: int, negatives: int, pool: int | None, dim: int, device) -> None:
+    """Raise ValueError, saying what a torch micro-step needs, when its scratch cannot fit on
+    `device`: `micro` pairs, `negatives` per pair, or a shared pool of `pool` (pool mode)."""
+    drawn = pool if pool is not None else micro * negatives  # negative rows a micro-step gathers
+    scores = micro * (pool if pool is not None else negatives)
+    needed = STEP_COPIES * 4 * ((2 * micro + drawn) * dim + scores)
+    available, what = _memory(device)
+    if needed > available:
+        what_drawn = f"--pool-size {pool}" if pool is not None else f"--negatives {negatives}"
+        raise ValueError(
+            f"{what_drawn} with micro-steps of {micro} pairs and --dim {dim} needs about "
+            f"{needed / 2**30:.1f} GiB per micro-step but there are {available / 2**30:.1f} GiB "
+            f"{what}; lower --negatives (or --pool-size, --micro-batch)"
+        )
+
+
+# Copies of a batch's (centers, contexts) int64 ids a rank holds at once: the loader's, the one
+# being trained, and the device's.
+BATCH_COPIES = 3
+
+
+def check_batch_fits(batch_size: int) -> None:
+    """Raise ValueError when `batch_size` pairs' ids cannot fit in this machine's memory."""
+    needed = BATCH_COPIES * 2 * 8 * batch_size
+    available, what = _memory(torch.device("cpu"))
+    if needed > available:
+        raise ValueError(
+            f"--batch-size {batch_size} needs about {needed / 2**30:.1f} GiB for its pairs but "
+            f"there are {available / 2**30:.1f} GiB {what}; lower --batch-size"
         )
 
 

@@ -67,6 +67,8 @@ class TorchEngine:
         self.config, self.stage, self.sampler = config, stage, sampler
         self.vocab, device = len(stage.words), ctx.device
         self.micro = config.micro_pairs
+        pool = config.pool_size if config.negative_mode == "pool" else None
+        table.check_step_fits(self.micro, config.negatives, pool, config.dim, device)
         self.micro_steps = config.batch_size // self.micro
         pooled = config.negative_mode == "pool" and config.pool_scale
         self.scale = config.negatives / config.pool_size if pooled else 1.0

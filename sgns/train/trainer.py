@@ -67,7 +67,7 @@ class Trainer:
         if state is not None:
             config = as_saved(config, state["config"])
         self.config = config = engines.resolve(config, ctx.device, state and state["config"])
-        self.blocks = episodes.blocks_of(config, ctx)  # ranks of the block scheme (1: one)
+        self.blocks = episodes.blocks_of(config, ctx, self.manifest["vocab"]["size"])
         if state is not None:
             check_continuation(state, config, self.manifest, ctx.world_size)
         self.step, self.epoch, self.batch, self.chunk = 0, 0, 0, 0

@@ -25,7 +25,8 @@ class NativeKernel:
     """Applies batches of pairs to a CPU float32 table (2V, D) in place, `threads` at once,
     drawing each pair's negatives from `sampler`'s alias tables (sgns.train.sampler).
     The calling thread trains too: `threads` - 1 helper threads join it on each batch (handing
-    the batch over and reading the next one meanwhile was slower on 2 cores)."""
+    the batch over and reading the next one meanwhile was slower: BENCHMARKS.md, "Figures
+    behind the defaults")."""
 
     def __init__(self, sampler, negatives: int, threads: int = 1):
         lib = load()

@@ -17,9 +17,10 @@
  *
  * The negatives are drawn here, from Walker alias tables of count^0.75 (prob, alias: see
  * sgns/train/sampler.py), O(1) each, by a counter-based generator: draw j of pair i of the batch
- * comes from splitmix64(seed + i * k + j), where seed is drawn once per batch from the
- * rank's torch.Generator. The draws so depend on the batch and the pair, not on how the batch
- * is sliced across threads, and a checkpoint's generator state reproduces them.
+ * comes from splitmix64(seed + i * k + j), where seed is the batch's key (sgns.train.sampler:
+ * batch_key of the rank's negative stream and the step). The draws so depend on the batch and
+ * the pair, not on how the batch is sliced across threads, and a resumed run draws them again
+ * from the step alone (a checkpoint holds no generator state).
  *
  * lr_v and lr_u are lr, or lr * old_ratio for rows of words with id < old_words (online
  * training: old words move at the increment's lower rate). The loss -log sigmoid(f) for the

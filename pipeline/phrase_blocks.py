@@ -1,0 +1,277 @@
+"""What a phrase round computes per block, and a phrase table applied to a block: plain functions
+over numpy and Arrow (no Beam here), shared by the Beam stages (sgns.pipeline.detect_phrases) and
+the build without Beam (sgns.pipeline.local), which therefore write the same phrases.tsv.
+
+Tokens are those the pipeline counts (`str.split()` of each line, after `--lowercase`), in the
+sentences sgns.pipeline.pairs cuts (a line, and every max_sentence_length tokens of it); a block's
+distinct words are numbered once (Arrow's dictionary encoding) and everything after that is numpy
+on word numbers: the pairs of a round's table are looked up as (left, right) numbers, the greedy
+left-to-right join is a parity rule on runs of joinable positions, and a block's pair counts
+are `np.unique` of left * words + right. A phrase never crosses a sentence nor a block (a line
+longer than a block, text8's one line, loses only the pairs that straddle its cuts).
+
+A round's counts are keyed for the runner: the block's word counts under UNIGRAMS, its pair
+counts ("left right": tokens hold no space) split over BUCKETS keys by a hash of the two words,
+so that no machine ever holds every pair's count: each key is summed on its own. A bucket's sum
+is pruned as word2phrase's ReduceVocab prunes its table (drop counts <= min_reduce, then
+min_reduce += 1, until it fits) whenever it holds more than phrase_max_vocab / BUCKETS pairs:
+gensim's max_vocab_size bound. Pruning undercounts (a dropped pair restarts from 0), and where it
+happened depends on how the runner grouped the counts; the manifest counts the pairs dropped.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import NamedTuple
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sgns.pipeline.blocks import Block
+from sgns.pipeline.pairs import sentence_ids
+from sgns.pipeline.phrases import JOINER, Phrases, kept, round_rows, round_summary
+from sgns.pipeline.tokens import (
+    COUNTS_SCHEMA,
+    MAX_TOKEN_CHARS,
+    arrow_splits_like_python,
+    merge_counts,
+)
+
+UNIGRAMS = -1  # the key of a block's word counts; pair counts go under 0 .. BUCKETS - 1
+BUCKETS = 64
+COMPACT_AT = 16  # count tables held by an accumulator before they are summed (and pruned)
+PAIR_SEPARATOR = " "
+
+
+class Tokens(NamedTuple):
+    """A block's tokens: its distinct words (Arrow strings), the word number of each token and
+    the sentence number of each token."""
+
+    words: pa.Array
+    ids: np.ndarray
+    sentences: np.ndarray
+
+
+def prepare(phrases: Phrases | None) -> list[tuple[pa.Array, pa.Array]]:
+    """Each round's pairs as (left words, right words) Arrow arrays: what a worker keeps."""
+    if phrases is None:
+        return []
+    return [
+        (pa.array([p[0] for p in pairs], pa.large_string()),
+         pa.array([p[1] for p in pairs], pa.large_string()))
+        for pairs in (sorted(r) for r in phrases.rounds)
+    ]  # fmt: skip
+
+
+def block_tokens(block: Block, lowercase: bool, max_sentence_length: int) -> Tokens:
+    """The tokens and sentences of a block, as sgns.pipeline.tokens and pairs make them (the
+    words uncut: a word longer than MAX_TOKEN_CHARS is never part of a phrase)."""
+    text = block.text.lower() if lowercase else block.text
+    if arrow_splits_like_python(text):  # the C++ split, as sgns.pipeline.tokens takes it
+        lines = pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
+        split = pc.ascii_split_whitespace(lines)
+        flat = split.flatten()
+        nonempty = pc.greater(pc.binary_length(flat), 0)
+        parents = pc.list_parent_indices(split).filter(nonempty).to_numpy()
+        flat, lengths = flat.filter(nonempty), np.bincount(parents, minlength=len(lines))
+    else:
+        per_line = [line.split() for line in text.split("\n")]
+        flat = pa.array([w for words in per_line for w in words], pa.large_string())
+        lengths = np.array([len(words) for words in per_line], dtype=np.int64)
+    encoded = pc.dictionary_encode(flat)
+    ids = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return Tokens(encoded.dictionary, ids, sentence_ids(lengths, block.carry, max_sentence_length))
+
+
+def _numbers(words: pa.Array, among: pa.Array) -> np.ndarray:
+    """Each word's number in `among`, -1 where it is not there."""
+    return pc.fill_null(pc.index_in(words, value_set=among), -1).to_numpy().astype(np.int64)
+
+
+def greedy(joinable: np.ndarray) -> np.ndarray:
+    """Which positions i join with i + 1, left to right as word2phrase joins: a position whose
+    pair is joinable joins unless it was just joined into the pair before it; within a run of
+    joinable positions that is every other one from the run's start."""
+    if not joinable.any():
+        return joinable
+    starts = joinable & ~np.concatenate(([False], joinable[:-1]))
+    first = np.flatnonzero(starts)[np.maximum(np.cumsum(starts) - 1, 0)]
+    return joinable & ((np.arange(len(joinable)) - first) % 2 == 0)
+
+
+def _concat(words: pa.Array, left: np.ndarray, right: np.ndarray, separator: str) -> pa.Array:
+    """words[left[k]] + separator + words[right[k]] for each k."""
+    joiner = pa.scalar(separator, pa.large_string())
+    return pc.binary_join_element_wise(words.take(left), words.take(right), joiner)
+
+
+def join_round(tokens: Tokens, lefts: pa.Array, rights: pa.Array) -> Tokens:
+    """The tokens with one round's pairs (lefts[k], rights[k]) joined."""
+    words, ids, sentences = tokens
+    n = len(words)
+    left, right = _numbers(lefts, words), _numbers(rights, words)
+    codes = left[(left >= 0) & (right >= 0)] * n + right[(left >= 0) & (right >= 0)]
+    if len(ids) < 2 or not len(codes):
+        return tokens
+    pairs = ids[:-1] * n + ids[1:]
+    at = np.flatnonzero(greedy((sentences[:-1] == sentences[1:]) & np.isin(pairs, codes)))
+    if not len(at):
+        return tokens
+    distinct, inverse = np.unique(pairs[at], return_inverse=True)
+    joined = _concat(words, distinct // n, distinct % n, JOINER)
+    encoded = pc.dictionary_encode(joined)  # "a_b"+"c" and "a"+"b_c" are one word
+    new_words = encoded.dictionary
+    numbers = _numbers(new_words, words)  # a phrase may already be a word of the text
+    fresh = numbers < 0
+    numbers[fresh] = n + np.arange(int(fresh.sum()))
+    ids = ids.copy()
+    ids[at] = numbers[encoded.indices.to_numpy(zero_copy_only=False)][inverse]
+    keep = np.ones(len(ids), dtype=bool)
+    keep[at + 1] = False
+    words = pa.concat_arrays([words, new_words.filter(pa.array(fresh))])
+    return Tokens(words, ids[keep], sentences[keep])
+
+
+def phrased(block: Block, config, rounds: list) -> Tokens:
+    """The block's tokens with the rounds' phrases (`prepare`) joined, round after round."""
+    tokens = block_tokens(block, config.lowercase, config.max_sentence_length)
+    for lefts, rights in rounds:
+        tokens = join_round(tokens, lefts, rights)
+    return tokens
+
+
+def join_block(block: Block, config, rounds: list) -> Block:
+    """The block with its text rewritten as its phrased tokens, a sentence a line (so that every
+    later stage, tokenising it again, finds these tokens and these sentences; a line's first
+    sentence may continue the block before's, which no stage needs to know: carry 0)."""
+    words, ids, sentences = phrased(block, config, rounds)
+    if not len(ids):
+        return block._replace(text="", carry=0)
+    starts = np.flatnonzero(np.concatenate(([True], sentences[1:] != sentences[:-1])))
+    offsets = pa.array(np.append(starts, len(ids)).astype(np.int32))
+    tokens = pa.ListArray.from_arrays(offsets, words.take(pa.array(ids)))
+    lines = pc.binary_join(tokens, pa.scalar(" ", pa.large_string()))
+    return block._replace(text="\n".join(lines.to_pylist()) + "\n", carry=0)
+
+
+def count_block(block: Block, config, rounds: list) -> list[tuple[int, pa.Table]]:
+    """(key, count table) of one block in a round after `rounds`: (UNIGRAMS, word counts), then
+    (bucket, pair counts) for each bucket the block has pairs in (keys module docstring)."""
+    words, ids, sentences = phrased(block, config, rounds)
+    n = len(words)
+    counts = np.bincount(ids, minlength=n)
+    present = pa.array(counts > 0)
+    keyed = [
+        (UNIGRAMS, pa.table([words.filter(present), counts[counts > 0]], schema=COUNTS_SCHEMA))
+    ]
+    if len(ids) < 2:
+        return keyed
+    same = sentences[:-1] == sentences[1:]
+    left, right = ids[:-1][same], ids[1:][same]
+    length = pc.utf8_length(words).to_numpy().astype(np.int64)
+    fits = length[left] + length[right] + len(JOINER) <= MAX_TOKEN_CHARS
+    distinct, pair_counts = np.unique(left[fits] * n + right[fits], return_counts=True)
+    left, right = distinct // n, distinct % n
+    text = _concat(words, left, right, PAIR_SEPARATOR)
+    hashes = np.array([zlib.crc32(w.encode()) for w in words.to_pylist()], dtype=np.uint64)
+    buckets = (hashes[left] * np.uint64(0x9E3779B1) + hashes[right]) % np.uint64(BUCKETS)
+    order = np.argsort(buckets, kind="stable")
+    bounds = np.searchsorted(buckets[order], np.arange(BUCKETS + 1))
+    for bucket in range(BUCKETS):
+        if bounds[bucket] < bounds[bucket + 1]:
+            rows = pa.array(order[bounds[bucket] : bounds[bucket + 1]])
+            table = pa.table(
+                [text.take(rows), pa.array(pair_counts).take(rows)], schema=COUNTS_SCHEMA
+            )
+            keyed.append((bucket, table))
+    return keyed
+
+
+class Summed(NamedTuple):
+    """A key's count tables summed so far (an accumulator of the round's CombineFn)."""
+
+    tables: list  # COUNTS_SCHEMA tables, summed into one at COMPACT_AT
+    min_reduce: int = 1  # word2phrase's: the next pruning drops counts <= this
+    pruned: int = 0  # pairs dropped by pruning
+
+
+def add_counts(summed: Summed, table: pa.Table | None, cap: int | None) -> Summed:
+    """One more count table (None: nothing) in the sum; `cap`: the most pairs it may hold."""
+    if table is None:
+        return summed
+    tables = summed.tables + [table]
+    if len(tables) < COMPACT_AT:
+        return summed._replace(tables=tables)
+    return compact(summed._replace(tables=tables), cap)
+
+
+def merge_summed(parts: list[Summed], cap: int | None) -> Summed:
+    tables = [t for part in parts for t in part.tables]
+    min_reduce = max((part.min_reduce for part in parts), default=1)
+    return compact(Summed(tables, min_reduce, sum(part.pruned for part in parts)), cap)
+
+
+def compact(summed: Summed, cap: int | None) -> Summed:
+    """The sum as one table, pruned down to `cap` rows (module docstring) unless cap is None."""
+    table, min_reduce, pruned = merge_counts(summed.tables), summed.min_reduce, summed.pruned
+    while cap is not None and table.num_rows > cap:
+        survivors = table.filter(pc.greater(table["count"], min_reduce))
+        pruned += table.num_rows - survivors.num_rows
+        table, min_reduce = survivors, min_reduce + 1
+    return Summed([table], min_reduce, pruned)
+
+
+def bucket_cap(config) -> int:
+    """The most pairs one bucket's sum holds: phrase_max_vocab over the buckets."""
+    return max(1, -(-config.phrase_max_vocab // BUCKETS))
+
+
+def frequent_words(table: pa.Table, min_count: int) -> dict:
+    """The words of a count table seen at least min_count times, with their counts."""
+    table = table.filter(pc.greater_equal(table["count"], min_count))
+    return dict(zip(table["word"].to_pylist(), table["count"].to_pylist()))
+
+
+def score_bucket(table: pa.Table, unigrams: dict, total: int, config) -> list[tuple]:
+    """The phrases (left, right, score, count) of one bucket's summed pair counts."""
+    table = table.filter(pc.greater_equal(table["count"], config.phrase_min_count))
+    pairs = [
+        (*key.split(PAIR_SEPARATOR), count)
+        for key, count in zip(table["word"].to_pylist(), table["count"].to_pylist())
+    ]
+    return kept(pairs, unigrams, total, config)
+
+
+def detect_rounds(config, blocks: list[Block]) -> tuple[list, list[dict]]:
+    """--phrases without Beam: (the table's rows, each round's summary), rounds as the Beam runs
+    make them (sgns.pipeline.runs.detect_phrases), stopping after a round that finds none."""
+    rows: list = []
+    summaries = []
+    for number in range(1, config.phrases + 1):
+        found, summary = detect_round(config, blocks, prepare(Phrases(rows)), number)
+        rows, summaries = rows + found, summaries + [summary]
+        if not found:
+            break
+    return rows, summaries
+
+
+def detect_round(config, blocks: list[Block], rounds: list, number: int):
+    """One round without Beam, as sgns.pipeline.detect_phrases runs it: (its rows, its
+    summary). Each key's tables are summed in block order."""
+    sums: dict[int, Summed] = {}
+    cap = bucket_cap(config)
+    for block in blocks:
+        for key, table in count_block(block, config, rounds):
+            limit = None if key == UNIGRAMS else cap
+            sums[key] = add_counts(sums.get(key, Summed([])), table, limit)
+    words = compact(sums.pop(UNIGRAMS, Summed([])), None).tables[0]
+    total = int(pc.sum(words["count"]).as_py() or 0)
+    unigrams = frequent_words(words, config.phrase_min_count)
+    found, bigrams, pruned = [], 0, 0
+    for key in sorted(sums):
+        summed = compact(sums[key], cap)
+        found += score_bucket(summed.tables[0], unigrams, total, config)
+        bigrams, pruned = bigrams + summed.tables[0].num_rows, pruned + summed.pruned
+    rows = round_rows(found, number)
+    return rows, round_summary(number, total, words.num_rows, bigrams, pruned, len(rows))

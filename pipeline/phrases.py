@@ -1,0 +1,234 @@
+"""Phrases: word2phrase's bigram scores, the dataset's phrase table, and applying it to tokens.
+
+`sgns-preprocess --phrases N` runs N rounds of bigram detection before the vocabulary (Mikolov et
+al. 2013, "Distributed Representations of Words and Phrases", and word2vec.c's word2phrase; the
+Beam stages are sgns.pipeline.detect_phrases, the per-block work sgns.pipeline.phrase_blocks).
+A round counts every word a and every adjacent pair (a, b) of one sentence, then keeps the pairs
+
+    word2phrase (default):  (count(ab) - min_count) / count(a) / count(b) * total_words > threshold
+    npmi (gensim's):        log(p(ab) / (p(a) p(b))) / -log(p(ab)) > threshold, p(x) = count / total
+
+with count(ab) >= min_count (and, word2phrase's, count(a), count(b) >= min_count); npmi lies in
+[-1, 1], so its threshold must too. The kept pairs are joined into one token `a_b`, greedily left
+to right as word2phrase writes them ("a b c" with both pairs kept is "a_b c"), in the next round's
+text and in the text the vocabulary and the pairs are made of: two rounds make "new_york_times"
+from "new_york" and "times". A phrase never crosses a sentence and is never longer than a word may
+be (sgns.pipeline.tokens.MAX_TOKEN_CHARS).
+
+The table, DIR/phrases.tsv, is part of the dataset (named in its manifest, with its sha256): one
+line per phrase, "phrase<TAB>left<TAB>right<TAB>score<TAB>count<TAB>round", by round, then score
+descending, then phrase. `--append` and `--watch` apply it as it is (they never detect again).
+Your own text, tokenised as the dataset's (`--lowercase`: lowercase it first; then `str.split()`):
+
+    from sgns.pipeline.phrases import load_phrases
+    phrases = load_phrases("data/corpus")            # a dataset (local or s3://...) or its file
+    phrases.apply("the new york times".split())      # ['the', 'new_york_times'] after 2 rounds
+
+or, lines of text in, tokenised as the dataset's and phrased:
+    python -m sgns.pipeline.phrases DATASET < in.txt > out.txt
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from sgns import store
+from sgns.dataset import PHRASES_FILE, read_manifest
+from sgns.files import decode_text
+from sgns.pipeline.config import PHRASE_SCORERS
+
+SCORERS = PHRASE_SCORERS
+JOINER = "_"  # between the two parts of a phrase, as word2phrase writes them
+
+
+class Phrase(NamedTuple):
+    """One line of phrases.tsv: the pair (left, right) found in round `round`."""
+
+    left: str
+    right: str
+    score: float
+    count: int  # of the pair in the round's text
+    round: int  # 1, 2, ...: round r's parts may be phrases of rounds before it
+
+    @property
+    def phrase(self) -> str:
+        return self.left + JOINER + self.right
+
+
+def scores(
+    pair_counts: np.ndarray,
+    left_counts: np.ndarray,
+    right_counts: np.ndarray,
+    total: int,
+    min_count: int,
+    scorer: str,
+) -> np.ndarray:
+    """The score of each pair (float64): word2phrase's or gensim's npmi (module docstring)."""
+    pab, pa, pb = (
+        np.asarray(c, dtype=np.float64) for c in (pair_counts, left_counts, right_counts)
+    )
+    if scorer == "word2phrase":
+        return (pab - min_count) / pa / pb * float(total)
+    if scorer != "npmi":
+        raise ValueError(f"--phrase-scorer must be one of {', '.join(SCORERS)}, got {scorer!r}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pab, pa, pb = pab / total, pa / total, pb / total
+        return np.log(pab / (pa * pb)) / -np.log(pab)
+
+
+def kept(pairs: list[tuple[str, str, int]], unigrams: dict, total: int, settings) -> list[tuple]:
+    """(left, right, score, count) of the pairs (left, right, count(ab)) that make phrases under
+    `settings` (a PipelineConfig: phrase_min_count, phrase_threshold, phrase_scorer), given every
+    word's count of at least phrase_min_count (`unigrams`) and the round's number of tokens."""
+    min_count = settings.phrase_min_count
+    pairs = [p for p in pairs if p[2] >= min_count]
+    if not pairs:
+        return []
+    left = np.array([unigrams.get(p[0], 0) for p in pairs], dtype=np.int64)
+    right = np.array([unigrams.get(p[1], 0) for p in pairs], dtype=np.int64)
+    count = np.array([p[2] for p in pairs], dtype=np.int64)
+    score = scores(count, left, right, total, min_count, settings.phrase_scorer)
+    ok = (left >= min_count) & (right >= min_count) & (score > settings.phrase_threshold)
+    return [(p[0], p[1], float(s), p[2]) for p, s, keep in zip(pairs, score, ok) if keep]
+
+
+def round_rows(found: Iterable[tuple], number: int) -> list[Phrase]:
+    """A round's phrases (left, right, score, count) in the table's order: score descending,
+    then phrase (then left: "a_b"+"c" and "a"+"b_c" are one phrase)."""
+    rows = [Phrase(left, right, score, count, number) for left, right, score, count in found]
+    return sorted(rows, key=lambda r: (-r.score, r.phrase, r.left))
+
+
+def format_phrases(rows: Sequence[Phrase]) -> bytes:
+    """The bytes of phrases.tsv (the score as Python's shortest exact float text)."""
+    return "".join(
+        f"{r.phrase}\t{r.left}\t{r.right}\t{r.score!r}\t{r.count}\t{r.round}\n" for r in rows
+    ).encode("utf-8")
+
+
+def parse_phrases(data: bytes, name: str = PHRASES_FILE) -> list[Phrase]:
+    """The rows of phrases.tsv bytes (`name`: its path, for errors); ValueError naming the first
+    line that is not one, or rounds out of order."""
+    rows: list[Phrase] = []
+    text = decode_text(data, name)
+    for number, line in enumerate(text.split("\n")[:-1] if text else [], start=1):
+        fields = line.split("\t")
+        try:
+            phrase, left, right, score, count, round_number = fields
+            row = Phrase(left, right, float(score), int(count), int(round_number))
+        except ValueError:
+            row = None
+        if row is None or row.phrase != phrase or not left or not right or row.round < 1:
+            raise ValueError(
+                f"{name} line {number} is not 'phrase<TAB>left<TAB>right<TAB>score<TAB>count"
+                f"<TAB>round': {line[:80]!r}; rebuild the dataset (sgns-preprocess --overwrite)"
+            )
+        if row.round not in ((rows[-1].round, rows[-1].round + 1) if rows else (1,)):
+            raise ValueError(f"{name} line {number}: round {row.round} out of order")
+        rows.append(row)
+    return rows
+
+
+class Phrases:
+    """A phrase table: `apply` joins a sentence's tokens as the dataset's text was joined."""
+
+    def __init__(self, rows: Iterable[Phrase]):
+        self.rows = list(rows)
+        self.rounds: list[set[tuple[str, str]]] = []  # round r's pairs at index r - 1
+        for row in self.rows:
+            while len(self.rounds) < row.round:
+                self.rounds.append(set())
+            self.rounds[row.round - 1].add((row.left, row.right))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __contains__(self, phrase: str) -> bool:
+        return any(row.phrase == phrase for row in self.rows)  # (a few calls: no index)
+
+    def apply(self, tokens: Sequence[str]) -> list[str]:
+        """The tokens of one sentence with every round's pairs joined, greedily left to right."""
+        tokens = list(tokens)
+        for pairs in self.rounds:
+            joined, i = [], 0
+            while i < len(tokens):
+                if i + 1 < len(tokens) and (tokens[i], tokens[i + 1]) in pairs:
+                    joined.append(tokens[i] + JOINER + tokens[i + 1])
+                    i += 2
+                else:
+                    joined.append(tokens[i])
+                    i += 1
+            tokens = joined
+        return tokens
+
+
+def load_phrases(location: str) -> Phrases:
+    """The phrase table of a dataset (a directory or URI holding phrases.tsv) or of a phrases.tsv
+    file. An empty table (the dataset has none) joins nothing."""
+    directory = store.is_dir(location)
+    path = store.join(location, PHRASES_FILE) if directory else location
+    try:
+        data = store.read_bytes(path)
+    except FileNotFoundError:
+        if not directory:
+            raise
+        raise FileNotFoundError(
+            f"{location!r} has no {PHRASES_FILE}: its dataset was built without --phrases"
+        ) from None
+    return Phrases(parse_phrases(data, path))
+
+
+def table_entry(data: bytes, rounds: list[dict]) -> dict:
+    """The manifest's "phrases": the table file, its sha256 and size, each round's summary."""
+    return {
+        "file": PHRASES_FILE,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "phrases": len(parse_phrases(data)),
+        "rounds": rounds,
+    }
+
+
+def check_table(data: bytes, entry: dict, where: str) -> None:
+    """Refuse a phrases.tsv (read from `where`) that is not the one its manifest names."""
+    if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
+        raise ValueError(
+            f"{where} is not the phrase table the dataset's manifest was written with (its "
+            "sha256 differs): the dataset was changed since; restore it or rebuild the dataset"
+        )
+
+
+def round_summary(number: int, tokens: int, words: int, bigrams: int, pruned: int, found: int):
+    """What the manifest keeps of one round (a dict of numbers)."""
+    return {"round": number, "tokens": tokens, "distinct_words": words, "bigrams": bigrams,
+            "pruned": pruned, "phrases": found}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m sgns.pipeline.phrases DATASET: stdin's lines phrased as the dataset's text."""
+    from sgns.errors import OneLineParser, fail
+    from sgns.pipeline.text import TextFormat
+
+    parser = OneLineParser(prog="python -m sgns.pipeline.phrases", description=main.__doc__)
+    parser.add_argument("dataset", help="a dataset built with --phrases (a directory or URI)")
+    args = parser.parse_args(argv)
+    try:
+        manifest = read_manifest(args.dataset)
+        phrases = load_phrases(args.dataset)
+    except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
+        return fail(parser.prog, e)
+    config = manifest["config"]  # its tokens: --normalize, --tokenizer, then --lowercase
+    text = TextFormat(*(config.get(name, d) for name, d in zip(TextFormat._fields, TextFormat())))
+    for line in sys.stdin:
+        line = text.prepare(line)
+        tokens = (line.lower() if config.get("lowercase") else line).split()
+        sys.stdout.write(" ".join(phrases.apply(tokens)) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Write docs/commands.md, the command reference, from the commands' own argparse parsers.
+
+    python scripts/commands_doc.py            # (re)write docs/commands.md (`make docs` runs it)
+    python scripts/commands_doc.py --check    # exit 1, naming the difference, if it is stale
+
+The page is docs/commands.md.in (what is said of each command by hand) with every line
+`<!-- options: sgns-x -->` replaced by that command's options: one table per argparse group, each
+option as its parser has it (its flags and metavar, its default, its help). The parser is the one
+the command's `main(argv)` builds (setup.py's console scripts name the commands and modules), so
+no list of options is kept here: a new option, or a changed help or default, changes the page.
+tests/test_docs.py fails when the page on disk is not what this writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "docs" / "commands.md.in"
+PAGE = ROOT / "docs" / "commands.md"
+MARKER = re.compile(r"^<!-- options: (sgns-[a-z]+) -->$", re.M)
+HEADER = (
+    "<!-- Written by scripts/commands_doc.py from docs/commands.md.in and the commands' parsers:"
+    " edit those, then run `python scripts/commands_doc.py` (tests/test_docs.py checks it). -->"
+)
+
+
+def commands() -> dict[str, str]:
+    """Console command -> module of its main(), as setup.py declares them."""
+    setup = (ROOT / "setup.py").read_text(encoding="utf-8")
+    return dict(re.findall(r'"(sgns-[a-z]+)=([a-z_.]+):main"', setup))
+
+
+class _Built(BaseException):  # BaseException: a main's `except Exception` must not catch it
+    def __init__(self, parser: argparse.ArgumentParser):
+        super().__init__(parser.prog)
+        self.parser = parser
+
+
+def parser_of(module_name: str) -> argparse.ArgumentParser:
+    """The parser the module's main(argv) builds: caught as main starts parsing, before it acts."""
+    main = importlib.import_module(module_name).main
+    parse_known_args = argparse.ArgumentParser.parse_known_args
+
+    def built(self, args=None, namespace=None):
+        raise _Built(self)
+
+    argparse.ArgumentParser.parse_known_args = built  # parse_args calls it too
+    try:
+        main([])
+    except _Built as caught:
+        return caught.parser
+    finally:
+        argparse.ArgumentParser.parse_known_args = parse_known_args
+    raise RuntimeError(f"{module_name}.main parsed no command line")
+
+
+def visible_options(parser: argparse.ArgumentParser) -> list[str]:
+    """Every option string --help shows (what the page must hold), --help itself left out."""
+    return [
+        flag
+        for action in parser._actions  # noqa: SLF001 - argparse keeps its actions here
+        if action.help != argparse.SUPPRESS and not isinstance(action, argparse._HelpAction)  # noqa: SLF001
+        for flag in action.option_strings
+    ]
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell: one line, no column breaks or emphasis by accident."""
+    text = " ".join(text.split())
+    return re.sub(r"([\\|*<_`])", r"\\\1", text)
+
+
+def _default(action: argparse.Action) -> str:
+    if action.required:
+        return "required"
+    if action.nargs == 0:  # a flag: store_true, store_false, store_const
+        return "off"
+    if action.default is None or action.default == [] or action.default == argparse.SUPPRESS:
+        return ""
+    return str(action.default)
+
+
+def _meaning(formatter: argparse.HelpFormatter, action: argparse.Action, default: str) -> str:
+    text = formatter._expand_help(action) if action.help else ""  # noqa: SLF001 - its %(...)s
+    said = re.search(r"\s*\(default:? ([^()]*)\)$", text)
+    if said and default and said.group(1) == default:  # the default column says it
+        text = text[: said.start()]
+    return text
+
+
+def options_block(parser: argparse.ArgumentParser) -> str:
+    """The options of one parser as Markdown: its description, one table per group, its epilog."""
+    formatter = argparse.HelpFormatter(parser.prog, width=1000)
+    lines = [f"`{parser.prog} --help`: {_cell(parser.description or '')}", ""]
+    for group in parser._action_groups:  # noqa: SLF001 - argparse's groups, in --help's order
+        shown = [
+            a
+            for a in group._group_actions  # noqa: SLF001
+            if a.help != argparse.SUPPRESS and not isinstance(a, argparse._HelpAction)  # noqa: SLF001
+        ]
+        if not shown:
+            continue
+        title = (group.title or "options")[:1].upper() + (group.title or "options")[1:]
+        lines += [f"**{_cell(title)}**", ""]
+        if group.description:
+            lines += [_cell(group.description), ""]
+        lines += ["| option | default | meaning |", "|---|---|---|"]
+        for action in shown:
+            flags = formatter._format_action_invocation(action)  # noqa: SLF001 - as --help
+            default = _default(action)
+            meaning = _meaning(formatter, action, default)
+            lines.append(f"| `{flags}` | {_cell(default)} | {_cell(meaning)} |")
+        lines.append("")
+    if parser.epilog:
+        lines += [_cell(parser.epilog), ""]
+    return "\n".join(lines).rstrip("\n")
+
+
+def render() -> str:
+    """The page: the template with each command's options in place of its marker."""
+    template = TEMPLATE.read_text(encoding="utf-8")
+    modules = commands()
+    marked = MARKER.findall(template)
+    if sorted(marked) != sorted(modules):
+        raise SystemExit(
+            f"{TEMPLATE.relative_to(ROOT)} marks {sorted(marked)}; setup.py declares "
+            f"{sorted(modules)}: give each command one '<!-- options: sgns-x -->' line"
+        )
+    page = MARKER.sub(lambda m: options_block(parser_of(modules[m.group(1)])), template)
+    return f"{HEADER}\n\n{page.rstrip()}\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
+    args = parser.parse_args(argv)
+    page = render()
+    current = PAGE.read_text(encoding="utf-8") if PAGE.exists() else ""
+    if args.check:
+        if page == current:
+            return 0
+        diff = difflib.unified_diff(
+            current.splitlines(), page.splitlines(), "docs/commands.md", "from the parsers", n=0
+        )
+        print("\n".join(list(diff)[:40]), file=sys.stderr)
+        return 1
+    if page != current:
+        PAGE.write_text(page, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""`preprocess` and `train`: the two commands as Python calls, and `Run`, what `train` returns.
+
+Each call is what its command runs, given the same settings: the keywords are the command's
+options with underscores (`sgns-preprocess --min-count 3` is `min_count=3`), parsed by the
+command's own parser into the same config (PipelineConfig, TrainConfig), validated by it and
+run by the same code into the same files. A user's mistake is raised as `sgns.UsageError`
+holding the line the command would print; Beam and torch are imported only when called.
+
+A corpus file and its dataset, then a run on it, one thread so that it is the same every time
+(the corpus: sgns-synth's made-up language, 100,000 tokens):
+
+>>> import sgns
+>>> from sgns.synth import SynthConfig, sentences
+>>> with open("corpus.txt", "w") as f:
+...     f.writelines(" ".join(s) + "\\n" for s in sentences(SynthConfig(tokens=100_000)))
+>>> sgns.preprocess("corpus.txt", "data", min_count=5)
+'data'
+>>> run = sgns.train("data", "run", dim=32, threads=1)
+>>> run
+Run('run')
+>>> run.vectors
+Vectors(1089 words, 32 dimensions)
+>>> run.config["dim"], run.config["epochs"]
+(32, 5)
+>>> sgns.train("data", "run2", dim=0)
+Traceback (most recent call last):
+sgns.errors.UsageError: --dim must be >= 1, got 0
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+from pathlib import Path
+
+from sgns import rundir
+from sgns.api.settings import check_names, parse, settable, usage_errors
+from sgns.errors import UsageError
+from sgns.vectors.keyed import Vectors, load
+
+
+def preprocess(inputs, output, *, runner: str | None = None, beam_args=(), **settings) -> str:
+    """Build the dataset of the corpus files `inputs` in `output`, as `sgns-preprocess` does;
+    returns `output`.
+
+    `inputs`: a file, directory or pattern, or a list of them (as --input takes them; gs:// and
+    s3:// too). `settings`: sgns-preprocess's options (`sgns-preprocess --help`) with
+    underscores: min_count, max_vocab, sample, window, passes, num_shards, seed, lowercase,
+    overwrite, append, ... (defaults: PipelineConfig's, as the command's). Without `runner`
+    it runs where the command runs locally (Beam's local engine, 2 threads); `runner` (e.g.
+    "DataflowRunner", "DaskRunner") and `beam_args` (Beam's options as a command line:
+    ["--project", "P", "--temp_location", "gs://b/tmp"]) are the command's Beam options.
+    Beam's own log lines below WARNING are left out, as the command leaves them out.
+    """
+    from sgns.pipeline.objectstore import store_error
+    from sgns.pipeline.options import build_parser
+    from sgns.pipeline.preprocess import execute
+
+    parser = build_parser()
+    check_names("sgns.preprocess", settings, settable(parser, ("input", "output")))
+    args = parse(parser, settings, {"input": _as_list(inputs), "output": output})
+    beam = (["--runner", runner] if runner else []) + list(beam_args)
+    beam_logger = logging.getLogger("apache_beam")
+    if beam_logger.level == logging.NOTSET:  # a level the user set is theirs
+        beam_logger.setLevel(logging.WARNING)
+    with usage_errors(store_error):
+        execute(args, beam, parser)
+    return args.output
+
+
+def train(data, output, **settings) -> Run:
+    """Train on the dataset `data` into the run directory `output`, as `sgns-train` does;
+    returns the `Run`.
+
+    `settings`: sgns-train's options (`sgns-train --help`) with underscores: dim, negatives,
+    epochs, lr, seed, threads, engine, device, resume, ... (defaults: TrainConfig's). The run
+    directory holds what the command writes: config.json, vocab.tsv, checkpoint.pt,
+    metrics.jsonl, vectors.txt. Several processes are torchrun's, as for the command: a script
+    that calls sgns.train, started by `torchrun --nproc-per-node N script.py`, trains as one
+    rank of N (the environment torchrun sets decides), and only rank 0 writes; called from a
+    notebook it is one process. A loss that diverges raises
+    sgns.train.trainer.TrainingDiverged (the command's exit code 3); Ctrl-C, KeyboardInterrupt
+    (resume=True continues from the last checkpoint).
+    """
+    from sgns.train.cli import train_parser
+    from sgns.train.config import TrainConfig
+    from sgns.train.trainer import train as run_training
+
+    parser = train_parser()
+    check_names("sgns.train", settings, settable(parser, ("data", "output")))
+    args = parse(parser, settings, {"data": data, "output": output})
+    with usage_errors():
+        run_training(TrainConfig(**vars(args)))
+    return Run(args.output)
+
+
+class Run:
+    """A run directory `sgns-train` wrote: `path`; `vectors`, its vectors.txt as `Vectors`
+    (read at first use); `config`, its config.json. `os.fspath(run)` is the path, so a Run
+    goes wherever a path does (sgns.load, sgns.train(..., resume=True))."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r})"
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    @functools.cached_property
+    def vectors(self) -> Vectors:
+        return load(str(self.path / rundir.VECTORS_FILE))
+
+    @property
+    def config(self) -> dict:
+        with open(self.path / rundir.CONFIG_FILE, encoding="utf-8") as f:
+            return json.load(f)
+
+
+def _as_list(inputs) -> list:
+    if isinstance(inputs, (str, os.PathLike)):
+        return [inputs]
+    if isinstance(inputs, bytes) or not inputs:
+        raise UsageError(
+            f"inputs: give a file, directory or pattern, or a list of them: {inputs!r}"
+        )
+    return list(inputs)

@@ -1,0 +1,59 @@
+"""The dataset's names: its files, the pair schema, the manifest's version, and the one check
+that a path a manifest names stays inside the dataset (the layout: sgns.dataset's docstring)."""
+
+from __future__ import annotations
+
+FORMAT = "sgns-dataset"
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+ROW_ORDER_SORTED = "sorted"  # each row group sorted by (center, context): shuffle when reading
+ROW_ORDER_SHUFFLED = "shuffled"  # each row group in its (already random) order
+MANIFEST_FILE = "manifest.json"
+VOCAB_FILE = "vocab.tsv"
+COUNTS_FILE = "counts.tsv"
+PHRASES_FILE = "phrases.tsv"
+PAIRS_DIR = "pairs"
+SNAPSHOTS_DIR = "snapshots"
+CENTER = "center"
+CONTEXT = "context"
+PAIR_COLUMNS = (CENTER, CONTEXT)
+PAIR_DTYPE = "int32"
+# Rows per Parquet row group in the final shards: 131072 pairs = 1 MiB of ids. A row group is the
+# trainer's unit of streaming and of work split across ranks and loader workers, so it must be small
+# enough that a pass has many of them (and a worker holds only one or two in memory), and large
+# enough that per-unit costs (a seek, a metadata lookup, a decode call) vanish next to the data.
+ROW_GROUP_ROWS = 131072
+_DAMAGED = "the manifest is damaged; restore it or rebuild the dataset"
+
+
+def shard_path(increment: int, pass_index: int, shard: int, num_shards: int) -> str:
+    """Relative path of one shard file inside the dataset directory."""
+    return (
+        f"{PAIRS_DIR}/inc-{increment:05d}/pass-{pass_index:05d}/"
+        f"shard-{shard:05d}-of-{num_shards:05d}.parquet"
+    )
+
+
+def snapshot_path(increment: int, name: str) -> str:
+    """Relative path of the copy of `name` (VOCAB_FILE, COUNTS_FILE) made by an increment."""
+    return f"{SNAPSHOTS_DIR}/inc-{increment:05d}/{name}"
+
+
+def pair_schema():
+    """The pyarrow schema of a pair shard (pyarrow is imported lazily)."""
+    import pyarrow as pa
+
+    return pa.schema([(CENTER, pa.int32()), (CONTEXT, pa.int32())])
+
+
+def inside(relative, where: str, what: str) -> str:
+    """`relative` (named by the manifest `where` as `what`) if a normalised "/" path inside the
+    dataset (no empty, "." or ".." part, no "?"), else ValueError: nothing is touched outside."""
+    parts = relative.split("/") if isinstance(relative, str) else [""]
+    if any(part in ("", ".", "..") for part in parts) or "?" in relative:
+        raise ValueError(
+            f"{where} names {what} {relative!r}, which is not a relative path inside the dataset:"
+            " the manifest was damaged or edited; restore it or rebuild the dataset (nothing was"
+            " read or written there)"
+        )
+    return relative

@@ -1,0 +1,248 @@
+"""--phrases: word2phrase's bigram detection as pipeline stages. Scores are word2phrase's formula
+(checked by hand), two rounds make trigrams, the table is part of the dataset and --append
+applies it, the build without Beam equals Beam's byte for byte, DaskRunner gives the same
+table, and pruning bounds what a round holds."""
+
+import gzip
+import hashlib
+import io
+import math
+import os
+import random
+import shutil
+import sys
+
+import pyarrow as pa
+import pytest
+from tree import same_dataset
+
+from sgns import dataset
+from sgns.pipeline.blocks import Block
+from sgns.pipeline.config import PipelineConfig
+from sgns.pipeline.local import main as build_local
+from sgns.pipeline.phrase_blocks import Summed, add_counts, compact, join_block, prepare
+from sgns.pipeline.phrases import Phrase, Phrases, load_phrases
+from sgns.pipeline.phrases import main as phrases_command
+from sgns.pipeline.preprocess import main as preprocess
+from sgns.pipeline.tokens import COUNTS_SCHEMA
+
+FAST = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+# The hand-checked corpus: 14 tokens; new 5, york 4; the pair "new york" 3 times, every other
+# pair once; "york is" / "is new" never cross the line between "york" and "is".
+SMALL = "new york times\nnew york\nnew york city\nthe new car\nyork is new\n"
+
+
+def _noise(rng: random.Random, words: int) -> str:
+    return " ".join(f"w{rng.randrange(40)}" for _ in range(words))
+
+
+def _corpus() -> str:
+    """Lines of noise words; a third of them hold "new york times" (half "New York Times,"), a
+    third "york" alone, a third "times" alone. Round 1: new_york scores about N / (t + y) and
+    york_times about N t / ((t + y) (t + m)), half that (t, y, m: the three kinds of line, N:
+    the tokens); round 2: new_york_times scores about N / (t + m), as new_york did."""
+    rng = random.Random(5)
+    lines = []
+    for i in range(1500):
+        inserted = ("new york times", "york", "times")[i % 3]
+        if i % 6 == 3:
+            inserted = "New York Times,"  # --tokenizer words splits the comma off
+        before, after = _noise(rng, rng.randint(0, 6)), _noise(rng, rng.randint(0, 6))
+        lines.append(f"{before} {inserted} {after}")
+    return "\n".join(lines) + "\n"
+
+
+def _table(directory) -> list[list[str]]:
+    with open(os.path.join(directory, "phrases.tsv"), encoding="utf-8") as f:
+        return [line.rstrip("\n").split("\t") for line in f]
+
+
+def _vocab(directory) -> dict:
+    words, counts = dataset.read_vocab(str(directory))
+    return dict(zip(words, counts))
+
+
+def test_scores_are_word2phrases_formula_and_the_pairs_are_joined(tmp_path):
+    (tmp_path / "c.txt").write_text(SMALL)
+
+    def build(name, *more):
+        args = ["--input", str(tmp_path / "c.txt"), "--output", str(tmp_path / name),
+                "--min-count", "1", "--phrases", "1", "--phrase-min-count", "2", *more]  # fmt: skip
+        assert build_local(args) == 0
+
+    build("w2p", "--phrase-threshold", "0.5")
+    rows = _table(tmp_path / "w2p")
+    # only "new york" is seen >= 2 times: (count(ab) - min_count) / count(a) / count(b) * tokens
+    assert [r[:3] for r in rows] == [["new_york", "new", "york"]]
+    assert float(rows[0][3]) == pytest.approx((3 - 2) / 5 / 4 * 14, rel=1e-12)  # 0.7
+    assert rows[0][4:] == ["3", "1"]
+    vocab = _vocab(tmp_path / "w2p")
+    assert (vocab["new_york"], vocab["new"], vocab["york"]) == (3, 2, 1)
+    manifest = dataset.read_manifest(str(tmp_path / "w2p"))
+    assert manifest["stats"]["tokens"] == 14 - 3  # a phrase is one token
+    assert manifest["phrases"]["rounds"][0]["tokens"] == 14
+    # above the threshold only: 0.7 is not > 0.75
+    build("hi", "--phrase-threshold", "0.75")
+    assert _table(tmp_path / "hi") == [] and "new_york" not in _vocab(tmp_path / "hi")
+    # gensim's npmi: log(p(ab) / (p(a) p(b))) / -log(p(ab)), p = count / 14
+    build("npmi", "--phrase-scorer", "npmi", "--phrase-threshold", "0.4")
+    expected = math.log((3 / 14) / ((5 / 14) * (4 / 14))) / -math.log(3 / 14)  # 0.4816
+    rows = _table(tmp_path / "npmi")
+    assert [r[0] for r in rows] == ["new_york"]
+    assert float(rows[0][3]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_join_is_greedy_left_to_right_within_sentences():
+    phrases = Phrases([Phrase("a", "b", 9.0, 5, 1), Phrase("b", "c", 9.0, 5, 1),
+                       Phrase("a_b", "c", 9.0, 5, 2)])  # fmt: skip
+    assert phrases.apply("a b c b c".split()) == ["a_b_c", "b_c"]
+    assert phrases.apply("b a b".split()) == ["b", "a_b"]
+    # the blocks' vectorised join equals `apply` sentence by sentence, on ASCII and other text
+    rng = random.Random(1)
+    config = PipelineConfig(("x",), "out", max_sentence_length=5, lowercase=True)
+    for words in (["a", "b", "c", "A", "B"], ["a", "b", "c", "ä", "b\u00a0c"]):
+        lines = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 13))) for _ in range(80)]
+        block = Block("0:0:0", "\n".join(lines) + "\n", 3, len(lines), 0)
+        got = join_block(block, config, prepare(phrases)).text.split("\n")[:-1]
+        want, carry = [], 3  # the first line already had 3 tokens: its first sentence has 2
+        for line in lines:
+            tokens = line.lower().split()
+            cuts = [0, *range((5 - carry) % 5 or 5, len(tokens), 5), len(tokens)]
+            want += [" ".join(phrases.apply(tokens[a:b])) for a, b in zip(cuts, cuts[1:]) if b > a]
+            carry = 0
+        assert got == want
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The corpus (a plain file and a .gz one), built by Beam and without Beam, 2 rounds."""
+    root = tmp_path_factory.mktemp("phrases")
+    text = _corpus()
+    (root / "a.txt").write_text(text)
+    with gzip.open(root / "b.txt.gz", "wt") as f:
+        f.write(text[: len(text) // 3])
+    inputs = f"{root / 'a.txt'},{root / 'b.txt.gz'}"
+    settings = ["--min-count", "3", "--phrases", "2", "--phrase-threshold", "9", "--passes",
+                "2", "--num-shards", "3", "--block-bytes", "8192", "--lowercase",
+                "--tokenizer", "words"]  # fmt: skip
+    assert preprocess(["--input", inputs, "--output", str(root / "beam"), *settings, *FAST]) == 0
+    assert build_local(["--input", inputs, "--output", str(root / "local"), *settings]) == 0
+    return root, inputs, settings
+
+
+def test_two_rounds_make_trigrams_and_the_table_is_in_the_manifest(built):
+    root, _, _ = built
+    rows = _table(root / "beam")
+    # york_times, about half as likely as new_york, is no phrase
+    want = [["new_york", "new", "york", "1"], ["new_york_times", "new_york", "times", "2"]]
+    assert [r[:3] + r[5:] for r in rows] == want
+    vocab = _vocab(root / "beam")
+    text = (root / "a.txt").read_text() + gzip.decompress((root / "b.txt.gz").read_bytes()).decode()
+    trigrams = text.lower().count("new york times")
+    assert vocab["new_york_times"] == trigrams > 600 and "new" not in vocab and "york" in vocab
+    manifest = dataset.read_manifest(str(root / "beam"))
+    entry = manifest["phrases"]
+    data = (root / "beam" / "phrases.tsv").read_bytes()
+    assert entry["file"] == "phrases.tsv" and entry["phrases"] == len(rows) > 1
+    assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    assert [r["round"] for r in entry["rounds"]] == [1, 2] and entry["rounds"][1]["phrases"] > 0
+    assert manifest["config"]["phrases"] == 2 and manifest["config"]["phrase_threshold"] == 9
+    phrases = load_phrases(str(root / "beam"))  # the user's API
+    assert phrases.apply("the new york times said".split())[:2] == ["the", "new_york_times"]
+
+
+def test_without_beam_the_same_dataset_byte_for_byte(built):
+    root, _, _ = built
+    assert "phrases.tsv" in same_dataset(root / "beam", root / "local")
+
+
+def test_append_applies_the_datasets_table_and_refuses_other_settings(built, tmp_path, capsys):
+    root, _, _ = built
+    out = tmp_path / "data"
+    shutil.copytree(root / "beam", out)
+    table = (out / "phrases.tsv").read_bytes()
+    before = _vocab(out)
+    (tmp_path / "new.txt").write_text("the new york times said so\n" * 40)
+    assert preprocess(["--input", str(tmp_path / "new.txt"), "--output", str(out), "--append",
+                       *FAST]) == 0  # fmt: skip
+    after = _vocab(out)
+    assert after["new_york_times"] == before["new_york_times"] + 40
+    assert after.get("new", 0) == before.get("new", 0) == 0 and after["york"] == before["york"]
+    assert (out / "phrases.tsv").read_bytes() == table  # applied, never detected again
+    assert dataset.read_manifest(str(out))["phrases"]["sha256"] == hashlib.sha256(table).hexdigest()
+    (tmp_path / "more.txt").write_text("new york\n")
+    more = ["--input", str(tmp_path / "more.txt"), "--output", str(out), "--append"]
+    capsys.readouterr()
+    assert preprocess([*more, "--phrases", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--phrases 1 differs from the dataset's phrases 2" in err[0]
+    (out / "phrases.tsv").write_bytes(table + b"x\tx\n")  # edited after the dataset was built
+    assert preprocess(more) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "phrases.tsv" in err[0] and "sha256 differs" in err[0]
+
+
+def test_the_command_phrases_text_as_the_dataset_was(built, monkeypatch, capsys):
+    root, _, _ = built  # --lowercase --tokenizer words
+    monkeypatch.setattr(sys, "stdin", io.StringIO("The New York Times, said\nnew  york\n"))
+    assert phrases_command([str(root / "beam")]) == 0
+    assert capsys.readouterr().out == "the new_york_times said\nnew_york\n"
+
+
+def test_overwrite_without_phrases_leaves_no_table(built, tmp_path):
+    root, inputs, _ = built
+    out = tmp_path / "data"
+    shutil.copytree(root / "beam", out)
+    assert preprocess(["--input", inputs, "--output", str(out), "--overwrite", *FAST]) == 0
+    assert "phrases" not in dataset.read_manifest(str(out)) and "new" in _vocab(out)
+    assert not (out / "phrases.tsv").exists()
+    with pytest.raises(FileNotFoundError, match="built without --phrases"):
+        load_phrases(str(out))
+
+
+def test_pruning_bounds_what_a_bucket_holds(tmp_path):
+    summed = Summed([])
+    for i in range(40):  # 40 tables: 25 pairs seen once each, and "x y" twice
+        words = [f"p{i} q{j}" for j in range(25)] + ["x y"]
+        table = pa.table([words, [1] * 25 + [2]], schema=COUNTS_SCHEMA)
+        summed = add_counts(summed, table, cap=30)
+    summed = compact(summed, cap=30)
+    table = summed.tables[0]
+    assert table.num_rows <= 30 and summed.pruned >= 40 * 25 - 30
+    assert table.to_pydict()["word"] == ["x y"] and summed.min_reduce > 2
+    # through a build: 64 buckets of at most 1 pair each
+    (tmp_path / "c.txt").write_text(_corpus())
+    args = ["--input", str(tmp_path / "c.txt"), "--output", str(tmp_path / "d"), "--phrases", "1",
+            "--phrase-max-vocab", "64"]  # fmt: skip
+    assert build_local(args) == 0
+    (summary,) = dataset.read_manifest(str(tmp_path / "d"))["phrases"]["rounds"]
+    assert summary["bigrams"] <= 64 < summary["bigrams"] + summary["pruned"]
+
+
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (["--phrase-scorer", "npmi"], "--phrase-threshold 100 is outside npmi's range"),
+        (["--phrases", "-1"], "--phrases must be an integer >= 0"),
+        (["--phrase-min-count", "0"], "--phrase-min-count must be an integer >= 1"),
+        (["--phrase-threshold", "nan"], "--phrase-threshold must be a finite number"),
+    ],
+)
+def test_a_wrong_phrase_setting_is_one_line(tmp_path, capsys, args, said):
+    (tmp_path / "c.txt").write_text(SMALL)
+    out = str(tmp_path / "d")
+    assert preprocess(["--input", str(tmp_path / "c.txt"), "--output", out, *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and said in err[0], err
+    assert not os.path.exists(out)
+
+
+@pytest.mark.slow
+def test_dask_runner_finds_the_same_phrases(built, cluster, tmp_path):
+    root, inputs, settings = built
+    out = tmp_path / "dask"
+    runner = ["--runner", "DaskRunner", "--dask_client_address", cluster.scheduler_address]
+    assert preprocess(["--input", inputs, "--output", str(out), *settings, *runner]) == 0
+    for name in ("phrases.tsv", "vocab.tsv", "counts.tsv"):
+        assert (out / name).read_bytes() == (root / "local" / name).read_bytes(), name
+    assert not [n for n in os.listdir(out) if n.startswith(".sgns")]
