@@ -131,6 +131,13 @@ def _remove(paths: list[str], why: str = "left by an unfinished run") -> None:
 def recover(output: str) -> None:
     """Put a directory of ours back to what its manifest says (see the module docstring);
     a directory that is not ours is left alone."""
+    for name in (PAIRS_DIR, SNAPSHOTS_DIR):  # what we write in them would land elsewhere
+        folder = _join(output, name)
+        if is_local(folder) and os.path.islink(folder):
+            raise ValueError(
+                f"{folder} is a link (to {os.readlink(folder)}): a dataset's {name}/ is a folder "
+                "of its own, written only inside it; put the folder itself there"
+            )
     manifest = read_dataset(output)
     staged = _join(staging_path(output), MANIFEST_FILE)
     if manifest is None and FileSystems.exists(staged):  # (staged: a manifest, one object)

@@ -48,6 +48,12 @@ def list_files(patterns: tuple[str, ...], allow_missing: bool = False) -> list:
         for metadata in matched:
             if is_local(metadata.path) and os.path.isdir(metadata.path):
                 continue  # a folder inside a pattern's match: not a corpus file
+            try:  # the manifest names it, in UTF-8 JSON
+                metadata.path.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = metadata.path.encode("utf-8", "surrogateescape")
+                raise ValueError(f"input {shown!r}: its name is not UTF-8, which the manifest "
+                                 "must name it in; rename the file") from None  # fmt: skip
             if is_local(metadata.path):  # local: one name per file, a regular one
                 check_regular(metadata.path)
                 metadata = FileMetadata(

@@ -176,7 +176,18 @@ class DirectoryLock:
             raise ValueError(f"--output {directory} is a file, not a directory: give a directory")
         os.makedirs(directory, exist_ok=True)
         while True:
-            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, FILE_MODE)
+            if os.path.islink(self.path):  # never ours (we make a plain file): the link goes,
+                os.unlink(self.path)  # its target is never opened, let alone written
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, FILE_MODE)
+            except OSError as e:
+                if e.errno != errno.ELOOP:
+                    raise
+                continue  # a link made since we looked: remove it too
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise ValueError(f"{self.path} is {kind_of(os.stat(self.path).st_mode)}, not the "
+                                 "lock file sgns makes there: remove it")  # fmt: skip
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -35,8 +35,8 @@ REPORT_FILE = "report.html"
 
 # what a run needs again (--resume, sgns-export, sgns-eval, sgns-report), and a dataset's own
 # files: no command writes its --output over them
-RUN_OWN_FILES = (CONFIG_FILE, VOCAB_FILE, CHECKPOINT_FILE, METRICS_FILE, EVAL_FILE)
-DATASET_OWN_FILES = (MANIFEST_FILE, DATASET_VOCAB_FILE, COUNTS_FILE)
+RUN_OWN_FILES = (CONFIG_FILE, VOCAB_FILE, CHECKPOINT_FILE, METRICS_FILE, EVAL_FILE, LOCK_FILE)
+DATASET_OWN_FILES = (MANIFEST_FILE, DATASET_VOCAB_FILE, COUNTS_FILE, LOCK_FILE)
 
 
 def run_path(run: str, name: str) -> str:

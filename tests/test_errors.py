@@ -156,6 +156,8 @@ def test_a_users_directory_is_not_written_over_by_a_run(tmp_path):
         (lambda s: {**s, "batch": 10**6}, "past the plan"),
         (lambda s: {**s, "epoch": 99}, "past the plan"),
         (lambda s: {**s, "step": -5}, "is not counts"),
+        (lambda s: {**s, "step": s["step"] + 7}, "is not its epoch and batch's"),  # third probe
+        (lambda s: {**s, "step": 10**12}, "is not its epoch and batch's"),
         # issue 20, second probe: fields of other types end in one line, not a traceback
         (lambda s: {k: v for k, v in s.items() if k != "loss"}, "its loss missing"),
         (lambda s: {**s, "config": [1]}, "its config missing or not of the type"),

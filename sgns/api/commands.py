@@ -33,6 +33,7 @@ import functools
 import json
 import logging
 import os
+import shlex
 from pathlib import Path
 
 from sgns import rundir
@@ -51,7 +52,8 @@ def preprocess(inputs, output, *, runner: str | None = None, beam_args=(), **set
     overwrite, append, ... (defaults: PipelineConfig's, as the command's). Without `runner`
     it runs where the command runs locally (Beam's local engine, 2 threads); `runner` (e.g.
     "DataflowRunner", "DaskRunner") and `beam_args` (Beam's options as a command line:
-    ["--project", "P", "--temp_location", "gs://b/tmp"]) are the command's Beam options.
+    ["--project", "P", "--temp_location", "gs://b/tmp"], or one string a shell would split)
+    are the command's Beam options.
     Beam's own log lines below WARNING are left out, as the command leaves them out.
     """
     from sgns.pipeline.objectstore import store_error
@@ -61,6 +63,8 @@ def preprocess(inputs, output, *, runner: str | None = None, beam_args=(), **set
     parser = build_parser()
     check_names("sgns.preprocess", settings, settable(parser, ("input", "output")))
     args = parse(parser, settings, {"input": _as_list(inputs), "output": output})
+    if isinstance(beam_args, str):  # a command line's tail, as a shell would split it
+        beam_args = shlex.split(beam_args)
     beam = (["--runner", runner] if runner else []) + list(beam_args)
     beam_logger = logging.getLogger("apache_beam")
     if beam_logger.level == logging.NOTSET:  # a level the user set is theirs

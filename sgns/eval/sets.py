@@ -14,6 +14,7 @@ Analogy files: Google's questions-words.txt, ": section" lines then "a b c d" li
 from __future__ import annotations
 
 import gzip
+import math
 from dataclasses import dataclass, field
 
 from sgns.files import check_file
@@ -67,7 +68,7 @@ def _number(text: str) -> float | None:
         value = float(text)
     except ValueError:
         return None
-    return value if value == value else None  # NaN is no score
+    return value if math.isfinite(value) else None  # NaN and inf are no score
 
 
 def _header_score_column(fields: list[str]) -> int | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 from dataclasses import asdict
 
@@ -49,12 +50,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _same(a: str, b: str) -> bool:
+    return os.path.abspath(a) == os.path.abspath(b) or (
+        os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     args = parse_args(argv)
     try:
         cfg = SynthConfig(**{k: getattr(args, k) for k in asdict(SynthConfig())})
         paths = output_paths(args.output, args.truth)
+        shared = [n for n in paths if n != "truth" and _same(paths[n], paths["truth"])]
+        if shared:  # one file would be written over the other
+            raise ValueError(f"--truth {args.truth!r} is where the {shared[0]} file goes: "
+                             "give the truth file another name")  # fmt: skip
         for name, path in paths.items():  # never over a run's or a dataset's own files
             check_not_own_file(path, "--truth" if name == "truth" and args.truth else "--output")
         start = time.perf_counter()

@@ -38,6 +38,11 @@ class RunLog:
         if not enabled:
             return
         path = run_path(run, METRICS_FILE)
+        if os.path.islink(path):  # appended to or truncated, its target would be: refused
+            raise ValueError(
+                f"{path} is a link: a run writes its own metrics.jsonl; remove the link (or "
+                "put the file itself there) and run again"
+            )
         if resumed_at is not None and os.path.lexists(path):
             cut_back(check_file(path, "the run's"), *resumed_at)
         self.file = open(path, "a" if resumed_at is not None else "w", encoding="utf-8")

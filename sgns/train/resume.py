@@ -166,6 +166,10 @@ def check_same_plan(state: dict, stage, config) -> None:
     epoch = position["epoch"]
     if epoch > config.epochs or (epoch < config.epochs and _past(stage.plans[epoch], position)):
         _damaged(config, f"its position {position} is past the plan of its stage")
+    if not any(isinstance(p, BlockEpochPlan) for p in stage.plans):  # (theirs: known as routed)
+        at = stage.base_step + sum(p.steps for p in stage.plans[:epoch]) + position["batch"]
+        if position["step"] != at:  # the lr schedule and the negatives' keys follow the step
+            _damaged(config, f"its step {position['step']} is not its epoch and batch's, {at}")
 
 
 def _past(plan, position: dict) -> bool:

@@ -20,7 +20,8 @@ def alias_tables(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     otherwise gives alias[i].
     """
     weights = np.asarray(weights, dtype=np.float64)
-    if weights.ndim != 1 or len(weights) == 0 or not np.all(weights >= 0) or weights.sum() <= 0:
+    if (weights.ndim != 1 or len(weights) == 0 or not np.all(weights >= 0)
+            or not 0 < weights.sum() < np.inf):  # fmt: skip
         raise ValueError("alias tables need a non-empty vector of non-negative weights")
     n = len(weights)
     scaled = weights * (n / weights.sum())
@@ -74,7 +75,15 @@ class AliasSampler:
     state: the same on CPU and CUDA, inside a compiled or captured step, and after a resume."""
 
     def __init__(self, counts, exponent: float, device: torch.device | str = "cpu"):
-        prob, alias = alias_tables(np.asarray(counts, dtype=np.float64) ** exponent)
+        with np.errstate(over="ignore", divide="ignore"):
+            weights = np.asarray(counts, dtype=np.float64) ** exponent
+        total = weights.sum() if np.all(np.isfinite(weights)) else np.inf
+        if exponent != 1.0 and not (np.isfinite(total) and total > 0):  # (noise: weights given)
+            raise ValueError(
+                f"--ns-exponent {exponent}: the counts raised to it overflow or vanish for this "
+                "vocabulary; use a value near 0.75 (word2vec's; 0: uniform, 1: by frequency)"
+            )
+        prob, alias = alias_tables(weights)
         self.prob = torch.as_tensor(prob, dtype=torch.float32, device=device)  # (V,)
         self.alias = torch.as_tensor(alias, dtype=torch.int64, device=device)  # (V,)
         self.positions = {}  # shape -> arange, kept so a steady step allocates no index

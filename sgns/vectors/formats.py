@@ -75,6 +75,11 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
         # a word takes at least D 4-byte floats and a space (binary), or D numbers of a
         # character and a space each (text): no more rows than the rest of the file can hold
         fits = (os.fstat(f.fileno()).st_size - f.tell()) // (4 * dim + 1 if binary else 2 * dim)
+        if fits < 1:  # not one vector of D numbers fits: D is no dimension of this file
+            raise ValueError(
+                f"{path!r} has the header '{count} {dim}' but no room for one vector of {dim} "
+                "numbers: the file is not what its header says"
+            )
         short = f"{path!r} ends after {{}} of the {count} words its header '{count} {dim}' says"
         words: list[str] = []
         vectors = np.empty((min(count, fits), dim), dtype=np.float32)
@@ -85,6 +90,9 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
                 if len(row) != 4 * dim:
                     raise ValueError(f"{path!r} ends inside the vector of word {i}")
                 vectors[i] = np.frombuffer(row, dtype="<f4")
+                if not np.isfinite(vectors[i]).all():
+                    raise ValueError(f"{path!r}: the vector of word {i} holds a number that is "
+                                     "not finite")  # fmt: skip
                 if f.peek(1)[:1] == b"\n":
                     f.read(1)
             else:
@@ -103,6 +111,8 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
                     raise ValueError(
                         f"{path!r} line {i + 2} holds {quote(b' '.join(parts[1:]))}, not numbers"
                     ) from None
+                if not np.isfinite(vectors[i]).all():  # nan, inf: no vector, and no cosine
+                    raise ValueError(f"{path!r} line {i + 2} holds a number that is not finite")
     return words, vectors
 
 
