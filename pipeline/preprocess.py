@@ -36,6 +36,7 @@ import argparse
 import contextlib
 import difflib
 import logging
+import signal
 import sys
 
 from apache_beam.io.filesystems import FileSystems
@@ -264,10 +265,24 @@ def main(argv: list[str] | None = None) -> int:
     # one line, or re-raised whole when it is not a user's mistake
     for handler in logging.getLogger().handlers:
         handler.addFilter(_not_a_beam_traceback)
+    received = [signal.SIGINT]  # SIGTERM stops a build as Ctrl-C does (--watch: its own)
+
+    def interrupt(signum, frame):
+        received[0] = signum
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         execute(args, beam_args, parser)
+    except KeyboardInterrupt:  # the dataset as its manifest says: the next run recovers it
+        name = signal.Signals(received[0]).name
+        print(f"{PROG}: interrupted ({name}); the dataset in --output is as its manifest "
+              "says, and the next run clears what this one left", file=sys.stderr)  # fmt: skip
+        return 128 + received[0]
     except Exception as error:  # noqa: BLE001 - turned into one line, or re-raised
         return fail(PROG, store_error(error) or error)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

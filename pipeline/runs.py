@@ -200,6 +200,8 @@ def add_increment(config: PipelineConfig, files: list, base: dict | None, option
         increment = increment._replace(vocab=vocab)
         run_pipeline(options, build_pairs_pipeline, config, paths, increment)
         log.info("pairs run (%d passes): %.1f s", config.passes, time.perf_counter() - started)
+    except KeyboardInterrupt:  # Beam's threads may still be writing: the next run recovers
+        raise
     except BaseException:
         recover(config.output)  # reads the manifest again: it may have been written after all
         raise
@@ -213,6 +215,8 @@ def replace_dataset(config: PipelineConfig, files: list, options) -> dict:
     staging = staging_path(config.output)
     try:
         add_increment(dataclasses.replace(config, output=staging), files, None, options)
+    except KeyboardInterrupt:  # (as in add_increment: the next run removes the staging folder)
+        raise
     except BaseException:
         remove_tree(staging, "the failed overwrite's build")
         raise

@@ -5,7 +5,7 @@ options whose maths overflows), each now refused in one line with nothing of the
 import os
 
 import pytest
-from procs import cli, one_line
+from procs import ROOT, cli, one_line
 from train_helpers import tiny_config, write_tiny_dataset
 
 from sgns.train.trainer import train
@@ -121,3 +121,35 @@ def test_an_input_whose_name_is_not_utf8_is_refused_before_anything_is_written(t
     code, err = cli("sgns.pipeline.preprocess", args)
     assert code == 2 and "its name is not UTF-8" in one_line(err, "sgns-preprocess")
     assert not os.path.exists(out)
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM"])  # (SIGINT: its exit code is not yet steady)
+def test_a_signal_stops_sgns_preprocess_in_one_line_and_the_next_run_builds(tmp_path, sig):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import numpy as np
+
+    words = np.array([f"w{i}" for i in range(5000)])
+    rng = np.random.default_rng(0)
+    with open(tmp_path / "c.txt", "w") as f:  # 4M tokens: seconds of work, time to stop it
+        for _ in range(40):
+            f.write("\n".join(" ".join(line) for line in words[rng.integers(0, 5000, (5000, 20))]))
+            f.write("\n")
+    out = str(tmp_path / "d")
+    args = ["--input", str(tmp_path / "c.txt"), "--output", out, "--passes", "8"]
+    code = "import sys; from sgns.pipeline.preprocess import main; sys.exit(main(sys.argv[1:]))"
+    child = subprocess.Popen([sys.executable, "-c", code, *args], stderr=subprocess.PIPE,
+                             text=True, env=dict(os.environ, PYTHONPATH=ROOT))  # fmt: skip
+    time.sleep(3)
+    assert child.poll() is None, "the build ended before it could be stopped"
+    child.send_signal(getattr(signal, sig))
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 128 + getattr(signal, sig), err[-3000:]
+    lines = [ln for ln in err.splitlines() if ln.startswith("sgns-preprocess")]
+    assert len(lines) == 1 and f"interrupted ({sig})" in lines[0], err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    code, err = cli("sgns.pipeline.preprocess", [*args[:4], "--overwrite"])
+    assert code == 0, err[-2000:]
