@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 
 from sgns import dataset
 from sgns.train import seeds
 from sgns.train.shards import Unit, epoch_units, load_dataset
 from sgns.train.step import decayed_lr
+from sgns.train.table import host_memory
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def check_plan_size(epochs: int, units: int) -> None:
     """Refuse a stage whose plan (epochs x units per epoch) cannot fit in memory, instead of
     computing it for hours and then failing, before the first step."""
     needed = epochs * units * PLAN_UNIT_BYTES
-    available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    available = host_memory() // 2
     if needed > available:
         raise ValueError(
             f"--epochs {epochs} over {units} units (row groups) per epoch is a plan of "

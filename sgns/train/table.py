@@ -40,11 +40,16 @@ def word_of_row(rows: torch.Tensor, vocab: int) -> torch.Tensor:
     return torch.remainder(rows, vocab)
 
 
+def host_memory() -> int:
+    """Bytes of physical memory of this machine."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 def _memory(device: torch.device) -> tuple[int, str]:
     """(bytes, what they are): the free memory of a GPU, the physical memory of a CPU."""
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0], "free on the GPU"
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "of memory on this machine"
+    return host_memory(), "of memory on this machine"
 
 
 def check_table_fits(vocab: int, dim: int, device: torch.device) -> None:
