@@ -39,14 +39,16 @@ demo: $(STAMP)
 # Speed and quality against gensim on the shared dev corpus; each script appends its run log to
 # benchmarks/log/ (BENCHMARKS.md, the results page, is updated from it by hand).
 # Training data gets 5 passes (a fresh subsampling and window draw per epoch, as gensim does);
-# 3 rounds (seeds 1-3) of gensim, the native engine and torch's pool mode.
+# 3 rounds (seeds 1-3) of gensim, word2vec.c (the `word2vec` package compiles its source: a
+# benchmark-only dependency, installed here) and the native engine's two modes on 1 and 2 threads.
 CORPUS ?= ../shared/corpora/dev-corpus.txt.gz
 bench: bench-preprocess bench-train
 bench-preprocess: $(STAMP)
 	$(PYTHON) benchmarks/bench_preprocess.py --corpus $(CORPUS)
 bench-train: $(STAMP)
+	@command -v word2vec >/dev/null || $(PIP) install --no-deps "word2vec==0.11.1"
 	$(PYTHON) benchmarks/bench_train.py --corpus $(CORPUS) --preprocess-args "--passes 5" \
-		--systems native:pair,torch:pool --repeat 5
+		--systems native:group,native:pair --threads 1,2 --word2vec-c auto --repeat 3
 
 # On a machine with a CUDA GPU (no install step: such a machine may have no network). Without
 # CUDA it says it skipped and exits 0. Its data comes from `make gpu-check-data` (benchmarks/gpu_check.py).

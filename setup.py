@@ -20,7 +20,7 @@ setup(
     + ["sgns." + name for name in find_packages(include=["pipeline", "pipeline.*"])],
     package_dir={"sgns.pipeline": "pipeline"},
     # the native CPU engine's C source, compiled at first use (sgns/train/native)
-    package_data={"sgns.train.native": ["*.c"]},
+    package_data={"sgns.train.native": ["*.c", "*.h"]},
     install_requires=[
         "apache-beam>=2.77",
         "numpy>=1.24",

@@ -2,7 +2,14 @@
 
     python benchmarks/bench_phrases.py --corpus ../shared/corpora/dev-corpus.txt.gz \\
         [--parts agreement,timing,quality] [--threshold 100] [--min-count 5]
+        [--phrase-args '--phrase-connectors english'] [--rounds 0,1,2]
         [--word2phrase PATH] [--repeat 8] [--seeds 1,2,3] [--out benchmarks/log/phrases.md]
+
+--threshold and --min-count are word2phrase's (its score: agreement and timing compare with
+word2phrase and gensim's Phrases); quality runs sgns-preprocess's own defaults (gensim's npmi
+above 0.6) and says the settings each dataset's manifest records. --phrase-args: more
+sgns-preprocess options for every run with phrases (timing and quality, e.g. `--phrase-scorer
+word2phrase`); --rounds: the --phrases values timing and quality run.
 
 agreement: word2vec.c's own word2phrase (`pip install word2vec` compiles it; found on PATH or by
   --word2phrase) runs one round on the decompressed corpus with --threshold and --min-count, and
@@ -16,20 +23,22 @@ agreement: word2vec.c's own word2phrase (`pip install word2vec` compiles it; fou
 timing: the corpus repeated --repeat times (>= 20M tokens at 8 copies of the dev corpus), in one
   run: gensim's vocabulary scan (Word2Vec.build_vocab(LineSentence)), gensim's Phrases with one
   and two rounds (the same min_count and threshold; its default scorer), and sgns-preprocess with
-  --phrases 0, 1 and 2 (wall time of the whole command and of its phrase rounds, from its log),
-  each a subprocess; ratios to gensim's scan and to gensim's Phrases.
+  --phrases 0, 1 and 2 and word2phrase's score (wall time of the whole command and of its phrase
+  rounds, from its log), each a subprocess; ratios to gensim's scan and to gensim's Phrases.
 quality: for each seed and --phrases 0, 1 and 2: benchmarks/bench_train.py's preprocess
   (--passes 5) and training (native engine, 2 threads) and its scores (WordSim-353, SimLex-999,
   analogies: gensim's evaluation skips the pairs and questions whose words are not in the
   vocabulary, as a vocabulary with phrases is scored there), and the nearest neighbours of the
-  most frequent phrases. Each part prints its tables and appends them, with the date, the
-  machine, the load and the command, to --out (BENCHMARKS.md quotes them).
+  most frequent phrases and of a few named ones (NAMED). Each part prints its tables and
+  appends them, with the date, the machine, the load and the command, to --out (BENCHMARKS.md
+  quotes them).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import glob
 import os
 import re
 import shlex
@@ -45,6 +54,10 @@ from bench_train import HYPER, bench_preprocess, bench_sgns
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+SAID = ("phrase_scorer", "phrase_threshold", "phrase_min_count", "phrase_connectors")
+# phrases whose neighbours are shown when found, beside the six most frequent
+NAMED = ("new_york", "los_angeles", "world_war_ii", "computer_science", "roman_catholic_church",
+         "greek_mythology", "bank_of_america")  # fmt: skip
 GENSIM_SCAN = """
 import sys
 from gensim.models import Word2Vec
@@ -114,8 +127,10 @@ def agreement(args, work: str) -> str:
     with open(phrased, "rb") as f:
         outputs = [line.decode("utf-8", "replace").split() for line in f.read().split(b"\n")]
     theirs, unaligned = joined_pairs(inputs, outputs)
-    config = PipelineConfig((text,), work, phrases=1, phrase_threshold=args.threshold,
-                            phrase_min_count=args.min_count)  # fmt: skip
+    config = PipelineConfig(
+        (text,), work, phrases=1, phrase_scorer="word2phrase", phrase_threshold=args.threshold,
+        phrase_min_count=args.min_count,
+    )  # fmt: skip
     with open(text, "rb") as f:
         blocks = list(read_blocks(f, Source(0, text), config.block_bytes, 10000))
     rows, _ = detect_rounds(config, blocks)
@@ -184,7 +199,7 @@ def agreement(args, work: str) -> str:
 
 
 def timing(args, work: str) -> str:
-    """Part (b): gensim's scan and Phrases against the pipeline with 0, 1, 2 rounds."""
+    """Part (b): gensim's scan and Phrases against the pipeline with each of --rounds."""
     path = os.path.join(work, f"corpus-x{args.repeat}.txt")
     build_corpus(args.corpus, args.repeat, path)
     scan = measure([sys.executable, "-c", GENSIM_SCAN, path])
@@ -194,11 +209,12 @@ def timing(args, work: str) -> str:
                    str(args.threshold)]  # fmt: skip
         rows.append((f"gensim Phrases, {rounds} round(s)", rounds, measure(command)))
     gensim = {rounds: r["wall"] for _, rounds, r in rows[1:]}
-    for rounds in (0, 1, 2):
+    for rounds in args.rounds:
         command = [sys.executable, "-m", "sgns.pipeline.preprocess", "--input", path, "--output",
                    os.path.join(work, f"data-{rounds}"), "--phrases", str(rounds),
-                   "--phrase-threshold", str(args.threshold), "--phrase-min-count",
-                   str(args.min_count)]  # fmt: skip
+                   "--phrase-scorer", "word2phrase", "--phrase-threshold", f"{args.threshold:g}",
+                   "--phrase-min-count", str(args.min_count),
+                   *(shlex.split(args.phrase_args) if rounds else [])]  # fmt: skip
         result = measure(command)
         said = re.findall(r"phrase round \d+: .*, ([0-9.]+) s", result["stderr"])
         result["rounds_s"] = sum(float(s) for s in said)
@@ -216,44 +232,49 @@ def timing(args, work: str) -> str:
 
 
 def quality(args, work: str) -> str:
-    """Part (c): scores with --phrases 0, 1, 2 per seed (bench_train's machinery)."""
+    """Part (c): scores with each of --rounds per seed (bench_train's machinery)."""
     from gensim.models import KeyedVectors
 
     from sgns import dataset
 
     options = argparse.Namespace(corpus=args.corpus, train_args="", ranks=1, threads=2)
-    rows, neighbours = [], []
+    rows, neighbours, settings = [], [], {}
     for seed in args.seeds:
-        for rounds in (0, 1, 2):
-            options.preprocess_args = (f"--passes {HYPER['epochs']} --phrases {rounds} "
-                                       f"--phrase-threshold {args.threshold:g} "
-                                       f"--phrase-min-count {args.min_count}")  # fmt: skip
+        for rounds in args.rounds:
+            flags = ["--passes", str(HYPER["epochs"]), "--phrases", str(rounds)]
+            options.preprocess_args = shlex.join(flags) + (f" {args.phrase_args}" if rounds else "")
             name = os.path.join(work, f"r{rounds}")
             os.makedirs(name, exist_ok=True)
             data, prep_wall, prep_rss = bench_preprocess(options, name, seed)
-            words = dataset.read_manifest(data)["stats"]["tokens"]
+            manifest = dataset.read_manifest(data)
+            words, config = manifest["stats"]["tokens"], manifest["config"]
+            if rounds and "phrases" in manifest:  # what ran, as the dataset says
+                found = manifest["phrases"]["phrases"]
+                said = ", ".join(f"{k} {config[k]}" for k in SAID)
+                settings[rounds] = f"`--phrases {rounds}`: {found:,} phrases, {said}"
             row = bench_sgns(options, data, prep_wall, prep_rss, "native:pair", 4096, words, name,
                              seed)  # fmt: skip
             rows.append((rounds, seed, row["scores"]))
             print(rounds, seed, row["scores"], flush=True)
             if rounds and seed == args.seeds[0]:
-                kv = KeyedVectors.load_word2vec_format(
-                    os.path.join(name, f"run-native-pair-4096-seed{seed}", "vectors.txt")
-                )
+                (run,) = glob.glob(os.path.join(name, f"run-native-pair-4096*-seed{seed}"))
+                kv = KeyedVectors.load_word2vec_format(os.path.join(run, "vectors.txt"))
                 with open(os.path.join(data, "phrases.tsv"), encoding="utf-8") as f:
                     table = sorted((line.split("\t") for line in f), key=lambda r: -int(r[4]))
-                for phrase in [r[0] for r in table if r[0] in kv][:6]:
+                frequent = [r[0] for r in table if r[0] in kv][:6]
+                for phrase in frequent + [p for p in NAMED if p in kv and p not in frequent]:
                     near = ", ".join(w for w, _ in kv.most_similar(phrase, topn=5))
                     neighbours.append(f"- `--phrases {rounds}`, **{phrase}**: {near}")
     table = ["| --phrases | seeds | WS353 mean | SimLex mean | analogy mean | per seed |",
              "|---:|---:|---:|---:|---:|---|"]  # fmt: skip
-    for rounds in (0, 1, 2):
+    for rounds in args.rounds:
         mine = [s for r, _, s in rows if r == rounds]
         means = [statistics.fmean(s[i] for s in mine) for i in range(3)]
         seeds = ", ".join(f"{a:.4f}/{b:.4f}/{100 * c:.2f}" for a, b, c in mine)
         table.append(f"| {rounds} | {len(mine)} | {means[0]:.4f} | {means[1]:.4f} | "
                      f"{100 * means[2]:.2f}% | {seeds} |")  # fmt: skip
-    return "\n".join(table) + "\n\nNearest neighbours (first seed):\n\n" + "\n".join(neighbours)
+    said = "Phrase settings (the last seed's manifest): " + "; ".join(settings.values())
+    return "\n".join(table + ["", said, "", "Nearest neighbours (first seed):", "", *neighbours])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -262,6 +283,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--parts", default="agreement,timing,quality")
     parser.add_argument("--threshold", type=float, default=100.0)
     parser.add_argument("--min-count", type=int, default=5)
+    parser.add_argument("--phrase-args", default="", help="more sgns-preprocess options, "
+                        "for the runs with phrases")  # fmt: skip
+    parser.add_argument("--rounds", default="0,1,2", help="timing, quality: --phrases values")
     parser.add_argument("--word2phrase", default=None, help="the binary (default: on PATH)")
     parser.add_argument("--repeat", type=int, default=8, help="timing: copies of the corpus")
     parser.add_argument("--seeds", default="1,2,3", help="quality: training seeds")
@@ -269,6 +293,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", default=None, help="temp folder (default: a new one in /tmp)")
     args = parser.parse_args(argv)
     args.seeds = [int(s) for s in args.seeds.split(",")]
+    args.rounds = [int(r) for r in args.rounds.split(",")]
     parts = {"agreement": agreement, "timing": timing, "quality": quality}
     work = tempfile.mkdtemp(prefix="w2p-", dir=args.work)  # short: word2phrase's path limit
     sections = []

@@ -2,15 +2,17 @@
 
     python benchmarks/bench_train.py --corpus /work/shared/corpora/dev-corpus.txt.gz \\
         [--out benchmarks/log/train.md] [--systems native:pair,torch:pool,torch:pair]
-        [--batch-size 4096[,16384]] [--threads 2] [--ranks 1] [--repeat 3]
+        [--batch-size 4096[,16384]] [--threads 1,2] [--ranks 1] [--repeat 3]
+        [--word2vec-c auto|PATH]
         [--variants '|--emulate-ranks 8|--emulate-ranks 8 --global-negatives']
 
 In one run, with the same hyperparameters (dim 100, window 5, negative 5, sample 1e-3,
-min_count 5, 5 epochs), per round (seed 1..--repeat): gensim Word2Vec(sg=1, workers=2), our
-preprocess, then one training per (engine:negative mode, batch size), each a subprocess so wall
-time and peak RSS are per system. The round's seed seeds our preprocess too: gensim's seed draws
-its subsampling and windows, so ours are drawn afresh each round as well (with one dataset for
-all rounds, its one draw moves every round's SimLex alike, by up to ~0.007 here).
+min_count 5, 5 epochs), per round (seed 1..--repeat): gensim Word2Vec(sg=1, workers=2),
+word2vec.c (with --word2vec-c), our preprocess, then one training per (engine:negative mode,
+batch size, threads), each a subprocess so wall time and peak RSS are per system. The round's
+seed seeds our preprocess too: gensim's seed draws its subsampling and windows, so ours are drawn
+afresh each round as well (with one dataset for all rounds, its one draw moves every round's
+SimLex alike, by up to ~0.007 here).
 All vectors are scored the same way (gensim KeyedVectors: WordSim-353 and SimLex-999 Spearman,
 Google analogies restricted to the 30000 most frequent words). Pairs/s: ours from metrics.jsonl
 (pairs / summed epoch seconds); gensim's from its effective (post-subsampling) words times
@@ -24,10 +26,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gzip
+import itertools
 import json
 import os
 import platform
+import re
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -119,6 +125,37 @@ def bench_gensim(args, work: str, corpus_words: list, seed: int = 1) -> dict:
         "wall": wall,
         "words_s": info["raw_words"] / wall,
         "pairs_s": pairs / info["train_s"],
+        "pairs": pairs,
+        "rss": rss,
+        "scores": evaluate(out),
+    }
+
+
+def bench_word2vec_c(args, work: str, gensim: dict, seed: int) -> dict:
+    """word2vec.c's own skip-gram (the `word2vec` binary: `pip install --no-deps word2vec`
+    compiles word2vec.c) with the same hyperparameters and threads as gensim's workers, on the
+    corpus as plain text. It has no seed option (its generator starts at the thread's number);
+    its pairs/s is gensim's pair estimate of the same round over word2vec.c's wall time (its
+    vocabulary pass included), as it reports no count of its own."""
+    text = os.path.join(work, "corpus.txt")
+    if not os.path.exists(text):
+        opener = gzip.open if args.corpus.endswith(".gz") else open
+        with opener(args.corpus, "rb") as f, open(text + ".part", "wb") as g:
+            shutil.copyfileobj(f, g)
+        os.replace(text + ".part", text)
+    out = os.path.join(work, f"word2vec-c-{seed}.txt")
+    cmd = [args.word2vec_c, "-train", text, "-output", out, "-cbow", "0", "-hs", "0"]
+    cmd += ["-size", str(HYPER["dim"]), "-window", str(HYPER["window"])]
+    cmd += ["-negative", str(HYPER["negative"]), "-sample", str(HYPER["sample"])]
+    cmd += ["-min-count", str(HYPER["min_count"]), "-iter", str(HYPER["epochs"])]
+    cmd += ["-threads", str(args.gensim_workers), "-binary", "0"]
+    wall, rss, _ = run_measured(cmd)
+    return {
+        "system": f"word2vec.c sg threads={args.gensim_workers}",
+        "seed": seed,
+        "wall": wall,
+        "words_s": gensim["words_s"] * gensim["wall"] / wall,
+        "pairs_s": gensim["pairs"] / wall,
         "rss": rss,
         "scores": evaluate(out),
     }
@@ -154,11 +191,12 @@ def bench_sgns(
     work: str,
     seed: int = 1,
     variant: str = "",
+    threads: int = 2,
 ) -> dict:
     engine, mode = system.split(":")
     train_args = " ".join(a for a in (args.train_args, variant) if a)
     name = "".join(c if c.isalnum() else "-" for c in variant)
-    run = os.path.join(work, f"run-{engine}-{mode}-{batch}{name}-seed{seed}")
+    run = os.path.join(work, f"run-{engine}-{mode}-{batch}{name}-t{threads}-seed{seed}")
     launch = [sys.executable, "-m", "sgns.train"]
     if args.ranks > 1:  # torchrun, gloo ranks of --threads threads each
         launch = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
@@ -167,7 +205,7 @@ def bench_sgns(
     cmd = [*launch, "--data", data, "--output", run]
     cmd += flags(
         dim=HYPER["dim"], negatives=HYPER["negative"], epochs=HYPER["epochs"], engine=engine,
-        negative_mode=mode, batch_size=batch, device="cpu", threads=args.threads,
+        negative_mode=mode, batch_size=batch, device="cpu", threads=threads,
         checkpoint_interval=0, seed=seed,
     )  # fmt: skip
     cmd += shlex.split(train_args)
@@ -178,7 +216,7 @@ def bench_sgns(
     seconds = sum(r["seconds"] for r in epochs)
     total = prep_wall + wall
     return {
-        "system": f"sgns {engine} {mode} batch={batch} threads={args.threads}"
+        "system": f"sgns {engine} {mode} batch={batch} threads={threads}"
         + (f" ranks={args.ranks}" if args.ranks > 1 else "")
         + (f" {train_args}" if train_args else ""),
         "seed": seed,
@@ -224,7 +262,7 @@ def summary(rows: list[dict]) -> str:
         speed = statistics.median(r["pairs_s"] / gensim[r["seed"]]["pairs_s"] for r in mine)
         wall = statistics.median(r["wall"] / gensim[r["seed"]]["wall"] for r in mine)
         versus = ""
-        if not system.startswith("gensim"):
+        if system.startswith("sgns"):
             first = first or means
             versus = (
                 f"{means[0] - first[0]:+.4f}, {means[1] - first[1]:+.4f}, "
@@ -235,6 +273,26 @@ def summary(rows: list[dict]) -> str:
             f"{100 * means[2]:.2f}% | {speed:.2f} | {wall:.2f} | {versus} |"
         )
     return "\n".join(lines)
+
+
+def scaling(rows: list[dict]) -> str:
+    """Each sgns system's speed-up from its fewest threads to its most: the median over the
+    rounds of the ratio of pairs/s (the runs of one round, one after another)."""
+    lines = []
+    runs: dict = {}
+    for r in rows:
+        if r["system"].startswith("sgns"):
+            base, threads = re.subn(r" threads=(\d+)", "", r["system"])[0], r["system"]
+            count = int(re.search(r" threads=(\d+)", threads).group(1))
+            runs.setdefault(base, {}).setdefault(count, {})[r["seed"]] = r["pairs_s"]
+    for base, by_threads in runs.items():
+        if len(by_threads) < 2:
+            continue
+        low, high = min(by_threads), max(by_threads)
+        seeds = sorted(set(by_threads[low]) & set(by_threads[high]))
+        ratio = statistics.median(by_threads[high][s] / by_threads[low][s] for s in seeds)
+        lines.append(f"- {base}: {high} threads / {low} thread(s), pairs/s: {ratio:.2f}x")
+    return "\n\nThread scaling (median over rounds):\n\n" + "\n".join(lines) if lines else ""
 
 
 def append_report(path: str, text: str, load: tuple) -> None:
@@ -270,7 +328,18 @@ def main(argv=None) -> None:
         help="comma-separated sgns-train ENGINE:NEGATIVE_MODE to run",
     )
     parser.add_argument("--batch-size", default="4096", help="comma-separated batch sizes")
-    parser.add_argument("--threads", type=int, default=2, help="sgns-train --threads")
+    parser.add_argument(
+        "--threads",
+        default="2",
+        help="sgns-train --threads, comma-separated: each sgns system runs with each (e.g. 1,2: "
+        "the summary then gives each system's speed-up from the fewest threads to the most)",
+    )
+    parser.add_argument(
+        "--word2vec-c",
+        default=None,
+        help="word2vec.c's word2vec binary (PATH, or 'auto': found on PATH; `pip install "
+        "--no-deps word2vec` builds it): run it each round beside gensim",
+    )
     parser.add_argument("--gensim-workers", type=int, default=2)
     parser.add_argument(
         "--ranks", type=int, default=1, help="sgns-train processes under torchrun (gloo)"
@@ -297,12 +366,22 @@ def main(argv=None) -> None:
     os.makedirs(work, exist_ok=True)
     words: list = []
     rows = []
+    if args.word2vec_c == "auto":
+        args.word2vec_c = shutil.which("word2vec") or sys.exit(
+            "bench_train: no word2vec on PATH (pip install --no-deps word2vec builds it)"
+        )
     for seed in range(1, args.repeat + 1):
         rows.append(bench_gensim(args, work, words, seed))
         print(table(rows[-1:]), flush=True)
+        if args.word2vec_c:
+            rows.append(bench_word2vec_c(args, work, rows[-1], seed))
+            print(table(rows[-1:]), flush=True)
         data, prep_wall, prep_rss = bench_preprocess(args, work, seed)
         for system in args.systems.split(","):
-            for batch in (int(b) for b in args.batch_size.split(",")):
+            for batch, threads in itertools.product(
+                (int(b) for b in args.batch_size.split(",")),
+                (int(t) for t in args.threads.split(",")),
+            ):
                 for variant in args.variants.split("|"):
                     rows.append(
                         bench_sgns(
@@ -316,10 +395,11 @@ def main(argv=None) -> None:
                             work,
                             seed,
                             variant.strip(),
+                            threads,
                         )  # fmt: skip
                     )
                     print(rows[-1]["system"], seed, rows[-1]["scores"], flush=True)
-    text = table(rows) + "\n\n" + summary(rows)
+    text = table(rows) + "\n\n" + summary(rows) + scaling(rows)
     print(text)
     append_report(args.out, text, (load_before, os.getloadavg()[0]))
 

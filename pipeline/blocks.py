@@ -25,6 +25,7 @@ import functools
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from sgns.errors import UsageError
 from sgns.pipeline.decoding import (
     Transcoder,
     check_head,
@@ -124,7 +125,7 @@ def read_blocks(
             text, bad = decode(data, encoding, text_format.errors)
         except UnicodeDecodeError as e:
             at = position + e.start
-            raise ValueError(strict_message(source.path, text_format.encoding, at)) from None
+            raise UsageError(strict_message(source.path, text_format.encoding, at)) from None
         position += cut
         undecodable += bad
         text = text_format.prepare(text)

@@ -10,6 +10,8 @@ import codecs
 import dataclasses
 from dataclasses import dataclass
 
+from sgns.errors import UsageError
+
 # Text blocks are the pipeline's elements: big enough that per-element costs vanish next to the
 # numpy work, small enough that a worker holds a handful of them (text, ids and pairs) at once.
 DEFAULT_BLOCK_BYTES = 4 * 1024 * 1024
@@ -27,8 +29,11 @@ MAX_SHARD_FILES = 65_536
 ERRORS = ("limit", "strict", "replace", "ignore")
 NORMALIZATIONS = ("none", "nfc", "nfkc")
 TOKENIZERS = ("whitespace", "words")
-# Phrases (sgns.pipeline.phrases): rounds of bigram detection, scored as word2phrase or npmi.
-PHRASE_SCORERS = ("word2phrase", "npmi")
+# Phrases (sgns.pipeline.phrases): rounds of bigram detection, scored as word2phrase or npmi, and
+# each scorer's default threshold: npmi's measured on the dev corpus (docs/phrases.md: 0.5 costs
+# WordSim 0.03-0.05, 0.6 and 0.7 about what any change of the text does), word2phrase's its own.
+PHRASE_THRESHOLDS = {"npmi": 0.6, "word2phrase": 100.0}
+PHRASE_SCORERS = tuple(PHRASE_THRESHOLDS)
 MAX_PHRASE_ROUNDS = 10
 
 
@@ -56,27 +61,28 @@ class PipelineConfig:
     normalize: str = "none"  # one of NORMALIZATIONS
     tokenizer: str = "whitespace"  # one of TOKENIZERS
     phrases: int = 0  # rounds of phrase detection before the vocabulary; 0: none
-    phrase_threshold: float = 100.0  # word2phrase's default (npmi's must lie in [-1, 1])
+    phrase_threshold: float | None = None  # None: the scorer's (PHRASE_THRESHOLDS)
     phrase_min_count: int = 5  # word2phrase's default
-    phrase_scorer: str = "word2phrase"  # one of PHRASE_SCORERS
+    phrase_scorer: str = "npmi"  # one of PHRASE_SCORERS
     phrase_max_vocab: int = 40_000_000  # pairs counted before pruning (gensim's max_vocab_size)
+    phrase_connectors: str = "none"  # english, none, or a file of words (phrases.connector_words)
 
     def __post_init__(self):
         if isinstance(self.inputs, str) or not self.inputs or not all(self.inputs):
-            raise ValueError(f"--input needs one or more file patterns, got {self.inputs!r}")
+            raise UsageError(f"--input needs one or more file patterns, got {self.inputs!r}")
         if not self.output:
-            raise ValueError("--output needs a directory")
+            raise UsageError("--output needs a directory")
         _check_int("--min-count", self.min_count, 1)
         if self.max_vocab is not None:
             _check_int("--max-vocab", self.max_vocab, 1)
         if not isinstance(self.sample, (int, float)) or not 0 <= self.sample < float("inf"):
-            raise ValueError(f"--sample must be >= 0 (0 disables subsampling), got {self.sample}")
+            raise UsageError(f"--sample must be >= 0 (0 disables subsampling), got {self.sample}")
         _check_int("--window", self.window, 1)
         _check_int("--max-sentence-length", self.max_sentence_length, 1)
         _check_int("--passes", self.passes, 1)
         _check_int("--num-shards", self.num_shards, 1)
         if self.passes * self.num_shards > MAX_SHARD_FILES:
-            raise ValueError(
+            raise UsageError(
                 f"--passes {self.passes} x --num-shards {self.num_shards} is "
                 f"{self.passes * self.num_shards:,} shard files per increment (at most "
                 f"{MAX_SHARD_FILES:,}); lower --num-shards or --passes"
@@ -84,16 +90,16 @@ class PipelineConfig:
         _check_int("--seed", self.seed, 0, None)
         _check_int("--block-bytes", self.block_bytes, 1024)
         if self.shuffle not in SHUFFLES:
-            raise ValueError(f"--shuffle must be files or runner, got {self.shuffle!r}")
+            raise UsageError(f"--shuffle must be files or runner, got {self.shuffle!r}")
         _check_encoding(self.encoding)
         for option, value, choices in (("--errors", self.errors, ERRORS),
                                        ("--normalize", self.normalize, NORMALIZATIONS),
                                        ("--tokenizer", self.tokenizer, TOKENIZERS)):  # fmt: skip
             if value not in choices:
-                raise ValueError(f"{option} must be one of {', '.join(choices)}, got {value!r}")
+                raise UsageError(f"{option} must be one of {', '.join(choices)}, got {value!r}")
         _check_phrases(self)
         if self.append and self.overwrite:
-            raise ValueError(
+            raise UsageError(
                 "--append adds to the dataset in --output and --overwrite replaces it: "
                 "pass one of them"
             )
@@ -113,7 +119,7 @@ def _check_encoding(encoding) -> None:
     except LookupError:
         info = None
     if info is None or not getattr(info, "_is_text_encoding", True):
-        raise ValueError(
+        raise UsageError(
             f"--encoding {encoding!r} is not a text encoding Python knows: name one such as "
             "utf-8, latin-1, cp1252, utf-16, shift_jis or gb18030 (the list: "
             "docs.python.org/3/library/codecs.html#standard-encodings)"
@@ -123,24 +129,32 @@ def _check_encoding(encoding) -> None:
 def _check_int(option: str, value, minimum: int, maximum: int | None = 2**31 - 1) -> None:
     """(The maximum: numbers past it overflow numpy's int64 draws or allocate without end.)"""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{option} must be an integer >= {minimum}, got {value!r}")
+        raise UsageError(f"{option} must be an integer >= {minimum}, got {value!r}")
     if maximum is not None and value > maximum:
-        raise ValueError(f"{option} must be at most {maximum}, got {value!r}")
+        raise UsageError(f"{option} must be at most {maximum}, got {value!r}")
 
 
 def _check_phrases(config: PipelineConfig) -> None:
+    """Check the phrase settings; a threshold not given (None) becomes the scorer's default."""
     _check_int("--phrases", config.phrases, 0, MAX_PHRASE_ROUNDS)
     _check_int("--phrase-min-count", config.phrase_min_count, 1)
     _check_int("--phrase-max-vocab", config.phrase_max_vocab, 1, None)
     if config.phrase_scorer not in PHRASE_SCORERS:
-        raise ValueError(f"--phrase-scorer must be one of {', '.join(PHRASE_SCORERS)}, "
+        raise UsageError(f"--phrase-scorer must be one of {', '.join(PHRASE_SCORERS)}, "
                          f"got {config.phrase_scorer!r}")  # fmt: skip
+    connectors = config.phrase_connectors
+    if not isinstance(connectors, str) or not connectors:
+        raise UsageError("--phrase-connectors must be english, none or a file of words, "
+                         f"got {connectors!r}")  # fmt: skip
+    if config.phrase_threshold is None:
+        object.__setattr__(config, "phrase_threshold", PHRASE_THRESHOLDS[config.phrase_scorer])
     threshold = config.phrase_threshold
     number = isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
     if not number or not abs(threshold) < float("inf"):
-        raise ValueError(f"--phrase-threshold must be a finite number, got {threshold!r}")
+        raise UsageError(f"--phrase-threshold must be a finite number, got {threshold!r}")
     if config.phrase_scorer == "npmi" and not -1 <= threshold < 1:
-        raise ValueError(
+        raise UsageError(
             f"--phrase-threshold {threshold:g} is outside npmi's range: with --phrase-scorer npmi "
-            "pass a threshold in [-1, 1), e.g. 0.5 (the default 100 is word2phrase's)"
+            f"pass a threshold in [-1, 1) (its default is {PHRASE_THRESHOLDS['npmi']:g}; "
+            "word2phrase's score takes thresholds such as 100)"
         )

@@ -11,6 +11,7 @@ from typing import NamedTuple
 import pyarrow as pa
 
 from sgns.dataset import vocab_fingerprint, words_fingerprint
+from sgns.errors import UsageError
 from sgns.pipeline.blocks import Block
 from sgns.pipeline.decoding import merge_tallies, refuse_undecodable
 from sgns.pipeline.tokens import count_tokens
@@ -93,13 +94,13 @@ def check_vocabulary(summary: dict, min_count: int, paths: list[str] = ()) -> No
     bad = summary.get("bad_inputs", [])
     if bad:
         more = f" (and {len(bad) - 1} more input(s) like it)" if len(bad) > 1 else ""
-        raise ValueError(bad[0] + more)
+        raise UsageError(bad[0] + more)
     refuse_undecodable(summary.get("undecodable", []))
     if summary["tokens"] == 0:
         named = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
-        raise ValueError(f"the corpus is empty: the input files ({named}) hold no tokens")
+        raise UsageError(f"the corpus is empty: the input files ({named}) hold no tokens")
     if summary["size"] == 0:
-        raise ValueError(
+        raise UsageError(
             f"the vocabulary is empty: no word occurs --min-count {min_count} times "
             f"({summary['distinct_words']} distinct words; lower --min-count or add text)"
         )

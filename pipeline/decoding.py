@@ -33,6 +33,8 @@ import functools
 import logging
 import re
 
+from sgns.errors import UsageError
+
 # The default limit. Text in a one-byte codec read as UTF-8 has one undecodable byte per letter
 # outside ASCII, so even English text in cp1252 (its accented names, its curly quotes) passes 1 in
 # 10,000 bytes (docs/text.md has the measured shares). A UTF-8 file has none but for damage: a
@@ -99,7 +101,7 @@ def decode(data: bytes, encoding: str = "utf-8", errors: str = "replace") -> tup
 
 class Transcoder:
     """A binary stream of UTF-8: the bytes of `raw`, a binary stream in `encoding`, decoded in
-    order. An undecodable byte becomes 0xFF, or with `strict` a ValueError naming the file and
+    order. An undecodable byte becomes 0xFF, or with `strict` a UsageError naming the file and
     the byte. `raw_bytes`: how many bytes of `raw` were read."""
 
     READ_BYTES = 1 << 20
@@ -122,11 +124,17 @@ class Transcoder:
                 text = self._decoder.decode(chunk, final=self._eof)
             except UnicodeDecodeError as e:
                 offset = self.raw_bytes - held + e.start
-                raise ValueError(strict_message(self._path, self._encoding, offset)) from None
+                raise UsageError(strict_message(self._path, self._encoding, offset)) from None
             except UnicodeError as e:  # utf-16 and utf-32 read in order need a byte order mark
-                raise ValueError(
-                    f"input {self._path} cannot be read as {self._encoding} ({e}): name the "
-                    f"byte order, e.g. --encoding {self._encoding}-le or {self._encoding}-be"
+                said = f"input {self._path} cannot be read as {self._encoding}"
+                if "BOM" not in str(e):  # idna, punycode: they spell domain names, not files
+                    raise UsageError(
+                        f"{said}: it is no encoding of text files; name the file's encoding "
+                        "(--encoding utf-8, latin-1, cp1252, utf-16 ...)"
+                    ) from None
+                raise UsageError(
+                    f"{said} ({e}): name the byte order, e.g. --encoding {self._encoding}-le or "
+                    f"{self._encoding}-be"
                 ) from None
             self.raw_bytes += len(chunk)
             self._out += text.encode("utf-8", _MARK)
@@ -162,7 +170,7 @@ def merge_tallies(tallies) -> list[list]:
 
 
 def refuse_undecodable(tallies) -> None:
-    """ValueError naming the first file whose undecodable bytes are over the limit; a warning
+    """UsageError naming the first file whose undecodable bytes are over the limit; a warning
     naming the others that had any (their bytes are U+FFFD)."""
     refused = [t for t in tallies if _over_limit(t[2], t[3])]
     for path, encoding, bad, total in [t for t in tallies if t not in refused][:_WARNED]:
@@ -173,7 +181,7 @@ def refuse_undecodable(tallies) -> None:
     if refused:
         path, encoding, bad, total = refused[0]
         more = f" (and {len(refused) - 1} more file(s) like it)" if len(refused) > 1 else ""
-        raise ValueError(undecodable_message(path, encoding, bad, max(total, 1), more))
+        raise UsageError(undecodable_message(path, encoding, bad, max(total, 1), more))
 
 
 def _over_limit(bad: int, total: int) -> bool:
@@ -248,11 +256,11 @@ def check_head(head: bytes, path: str, kind: str) -> None:
     codec) a UTF-16/32 byte order mark, naming it and what it looks like."""
     found = binary_kind(head)
     if found:
-        raise ValueError(f"input {path} is not text: it looks like {found}; give text files")
+        raise UsageError(f"input {path} is not text: it looks like {found}; give text files")
     if kind != "transcoded":
         codec = next((name for bom, name in _BOMS if head.startswith(bom)), None)
         if codec:
-            raise ValueError(
+            raise UsageError(
                 f"input {path} starts with a {codec.upper()} byte order mark: pass --encoding "
                 f"{codec} to read it"
             )
@@ -264,7 +272,7 @@ def check_nul(chunk: bytes, path: str, offset: int) -> None:
     if at < 0:
         return
     hint = _utf16_hint(chunk) or "; a text file with NUL bytes: remove them (tr -d '\\000')"
-    raise ValueError(f"input {path} is not text: a NUL byte at byte {offset + at:,}{hint}")
+    raise UsageError(f"input {path} is not text: a NUL byte at byte {offset + at:,}{hint}")
 
 
 def _utf16_hint(chunk: bytes) -> str:

@@ -24,6 +24,7 @@ import logging
 import uuid
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils import shared
 
@@ -131,10 +132,16 @@ class JoinPhrasesFn(_WithTable):
 
 
 class CountBigramsFn(_WithTable):
-    """Block -> (key, count table) of one round (phrase_blocks.count_block)."""
+    """Block -> (key, count table) of one round (phrase_blocks.count_block), with the words of
+    --phrase-connectors (phrases.connector_words) as connectors."""
+
+    def __init__(self, config: PipelineConfig, path: str | None, run: str, connectors):
+        super().__init__(config, path, run)
+        self._connectors = tuple(connectors)
 
     def process(self, block: Block):
-        yield from count_block(block, self._config, self._rounds)
+        words = pa.array(self._connectors, pa.large_string())
+        yield from count_block(block, self._config, self._rounds, words)
 
 
 class SumCountsFn(beam.CombineFn):
@@ -172,17 +179,19 @@ class JoinPhrases(beam.PTransform):
 
 class DetectPhrases(beam.PTransform):
     """PCollection[Block] -> round `number`: writes phrases.tsv (the rounds before it, read from
-    it, and this one's phrases) and the round's summary (module docstring)."""
+    it, and this one's phrases) and the round's summary (module docstring); `connectors`: the
+    words of --phrase-connectors."""
 
-    def __init__(self, config: PipelineConfig, number: int, run: str):
+    def __init__(self, config: PipelineConfig, number: int, run: str, connectors=()):
         super().__init__()
         self._config, self._number, self._run = config, number, run
+        self._connectors = tuple(connectors)
         self._table = table_path(config.output)
 
     def expand(self, blocks):
         before = self._table if self._number > 1 else None
         counts = blocks | "CountBigrams" >> beam.ParDo(
-            CountBigramsFn(self._config, before, self._run)
+            CountBigramsFn(self._config, before, self._run, self._connectors)
         )
         nothing = blocks.pipeline | "NoWords" >> beam.Create([(UNIGRAMS, None)])
         words = (

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sgns import dataset
-from sgns.errors import OneLineParser, fail
+from sgns.errors import OneLineParser, UsageError, fail
 from sgns.files import atomic_open, atomic_write
 from sgns.pipeline.blocks import Source, read_blocks
 from sgns.pipeline.compressed import CheckedStream, is_checked
@@ -49,7 +49,7 @@ from sgns.pipeline.pairs import (
     subsample,
 )
 from sgns.pipeline.phrase_blocks import detect_rounds, join_block, prepare
-from sgns.pipeline.phrases import Phrases, format_phrases, table_entry
+from sgns.pipeline.phrases import Phrases, connector_words, format_phrases, table_entry
 from sgns.pipeline.records import build_manifest
 from sgns.pipeline.shuffle import PIECE_BATCH_ROWS, merge_shuffle, pack, scatter
 from sgns.pipeline.text import TextFormat
@@ -79,11 +79,9 @@ def build(config: PipelineConfig, paths: list[str]) -> dict:
     paths = sorted({os.path.abspath(p) for p in paths})  # one name per file, as list_files
     for path in paths:
         check_regular(path)
-    inputs = [
-        describe_file(_File(p, os.path.getsize(p), os.path.getmtime(p)), lambda q: open(q, "rb"))
-        for p in paths
-    ]
-    check_distinct(inputs)
+    raw = functools.partial(open, mode="rb")
+    inputs = [describe_file(_File(p, os.path.getsize(p), os.path.getmtime(p)), raw) for p in paths]
+    check_distinct(inputs, raw)
     blocks, phrases, table_bytes = _phrases(config, list(_blocks(config, paths)))
     tables, stats = [], CorpusStats()
     for block in blocks:
@@ -110,12 +108,13 @@ def _phrases(config: PipelineConfig, blocks: list) -> tuple[list, dict | None, b
     and the bytes of phrases.tsv (written once the vocabulary is known to be good)."""
     if not config.phrases:
         return blocks, None, None
-    rows, rounds = detect_rounds(config, blocks)
+    connectors = connector_words(config.phrase_connectors)
+    rows, rounds = detect_rounds(config, blocks, connectors)
     data = format_phrases(rows)
     if rows:
         table = prepare(Phrases(rows))
         blocks = [join_block(block, config, table) for block in blocks]
-    return blocks, table_entry(data, rounds), data
+    return blocks, table_entry(data, rounds, connectors), data
 
 
 def _write_vocabulary(output: str, words, word_counts, seen, seen_counts) -> None:
@@ -171,7 +170,8 @@ def _batches(packed: np.ndarray):
 def main(argv: list[str] | None = None) -> int:
     names = ("min_count", "sample", "window", "passes", "num_shards", "seed", "block_bytes",
              "phrases", "phrase_threshold", "phrase_min_count", "phrase_scorer",
-             "phrase_max_vocab", "encoding", "errors", "normalize", "tokenizer")  # fmt: skip
+             "phrase_max_vocab", "phrase_connectors", "encoding", "errors", "normalize",
+             "tokenizer")  # fmt: skip
     defaults = {name: PipelineConfig.__dataclass_fields__[name].default for name in names}
     p = OneLineParser(prog="python -m sgns.pipeline.local", description=__doc__.split("\n")[0])
     p.add_argument(
@@ -180,13 +180,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--output", required=True, help="dataset directory (new or empty)")
     p.add_argument("--lowercase", action="store_true")
     for name, value in defaults.items():
-        p.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
+        kind = float if value is None else type(value)  # (None: --phrase-threshold, the scorer's)
+        p.add_argument("--" + name.replace("_", "-"), type=kind, default=value)
     args = p.parse_args(argv)
     inputs = split_inputs(args.input)
     settings = {k: getattr(args, k) for k in defaults}
     try:
         if os.path.isdir(args.output) and os.listdir(args.output):
-            raise ValueError(f"--output {args.output!r} is not empty")
+            raise UsageError(f"--output {args.output!r} is not empty")
         config = PipelineConfig(inputs, args.output, lowercase=args.lowercase, **settings)
         manifest = build(config, list(inputs))
     except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised

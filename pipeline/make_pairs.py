@@ -23,6 +23,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils import shared
 
 from sgns.dataset import VOCAB_FILE
+from sgns.errors import UsageError
 from sgns.pipeline.blocks import Block
 from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.pairs import (
@@ -79,7 +80,7 @@ class MakePairsFn(beam.DoFn):
 
     def process(self, block: Block):
         if block.error:  # it read whole in the vocabulary run: it changed since
-            raise ValueError(block.error)
+            raise UsageError(block.error)
         config = self._config
         word_ids, sentences, tokens = block_word_ids(
             block, self._vocab.ids, config.lowercase, config.max_sentence_length

@@ -32,6 +32,7 @@ import re
 import threading
 import time
 
+from sgns.errors import UsageError
 from sgns.store import store_limits, store_tries
 
 _SETTINGS = (
@@ -74,7 +75,11 @@ def share_s3_clients() -> bool:
     build = beam_client.__init__
 
     def __init__(self, options):
-        key = (_settings(options), store_limits())
+        try:
+            limits = store_limits()
+        except ValueError as e:  # (said in one line through whatever Beam wraps it in)
+            raise StoreFailure(str(e)) from None
+        key = (_settings(options), limits)
         with _lock:
             fresh = _clients.get(key)
             if fresh is None:
@@ -123,14 +128,14 @@ class StoreFailure(Exception):
         self.line = line
 
 
-def store_error(error: BaseException) -> ValueError | None:
+def store_error(error: BaseException) -> UsageError | None:
     """The one line of the StoreFailure behind `error` (through Beam's wrappers and the
-    errors it raised in turn), as a ValueError; None when no request failed for good."""
+    errors it raised in turn), as a UsageError; None when no request failed for good."""
     seen = error
     while seen is not None:
         found = _LINE.search(str(seen))
         if found:
-            return ValueError(found[1].strip())
+            return UsageError(found[1].strip())
         seen = seen.__cause__ or seen.__context__
     return None
 

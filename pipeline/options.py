@@ -1,7 +1,10 @@
-"""sgns-preprocess's command-line options: one argparse parser over PipelineConfig's defaults.
+"""sgns-preprocess's options: the schema its parser, --help, docs/commands.md and
+sgns.preprocess(...) are made from (sgns.options), over PipelineConfig's defaults.
 
 Our own options come first; everything the parser does not know is a Beam pipeline option
-(sgns.pipeline.preprocess checks those against Beam's own).
+(sgns.pipeline.preprocess checks those against Beam's own). A dataset setting not given is None
+to the parser: PipelineConfig's default on a new dataset, the dataset's own on --append/--watch
+(sgns.pipeline.preprocess.config_from_args).
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from sgns.errors import OneLineParser
+from sgns.options import Applies, Option, Schema, unapplied
 from sgns.pipeline.config import (
     ERRORS,
     NORMALIZATIONS,
@@ -22,86 +25,179 @@ from sgns.pipeline.watch import WatchConfig
 
 PROG = "sgns-preprocess"
 DESCRIPTION = "corpus files -> dataset directory (vocab.tsv, Parquet pair shards, manifest)."
+DATASETS = "--append/--watch: the dataset's"  # what a dataset setting not given is there
+
+ESSENTIALS = "essentials"
+TEXT = "text and tokens"
+PHRASES = "phrases"
+OUTPUT = "shards and runner"
+ONLINE = "online: increments"
+GROUPS = (
+    (ESSENTIALS, "the vocabulary and the pairs"),
+    (TEXT, "how bytes become tokens (docs/text.md)"),
+    (PHRASES, "word2phrase's rounds before the vocabulary (docs/phrases.md)"),
+    (OUTPUT, "how the dataset is written"),
+    (ONLINE, "a dataset that grows (docs/online.md)"),
+)
+
+FINDS_PHRASES = Applies(
+    "--phrases", lambda c: c.get("phrases", 0) > 0, "this dataset finds no phrases (--phrases 0)"
+)
+WATCHING = Applies("--watch", lambda c: bool(c.get("watch")), "--watch is not given")
+_WATCH = {f.name: f.default for f in dataclasses.fields(WatchConfig)}
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows defaults, except None ones: those options say their default in their help."""
+def _setting(flag: str, text: str, group: str, **kw) -> Option:
+    """A dataset setting: recorded in the manifest; not given, the dataset's on --append/--watch."""
+    return Option(flag, text, group, unset=DATASETS, **kw)
 
-    def _get_help_string(self, action):
-        if action.default is None:
-            return action.help
-        return super()._get_help_string(action)
+
+OPTIONS = (
+    Option(
+        "--input",
+        "files, directories or patterns, comma-separated or repeated; an existing "
+        "name is taken as it is",
+        ESSENTIALS,
+        action="append",
+        required=True,
+    ),
+    Option("--output", "dataset directory to write", ESSENTIALS, required=True),
+    _setting("--min-count", "drop words rarer than this", ESSENTIALS),
+    _setting(
+        "--max-vocab", "keep only the N most frequent words", ESSENTIALS, type=int, shown="all"
+    ),
+    _setting("--sample", "subsampling threshold t; 0 = off", ESSENTIALS),
+    _setting("--window", "max window; b ~ U[1, window]", ESSENTIALS),
+    _setting("--passes", "independent subsampling/window draws", ESSENTIALS),
+    _setting("--seed", "seed of every random draw", ESSENTIALS),
+    _setting("--lowercase", "lowercase text before splitting", TEXT, action="store_const"),
+    _setting(
+        "--encoding",
+        "codec of the input files: utf-8, latin-1, cp1252, utf-16, shift_jis "
+        "... (any Python codec)",
+        TEXT,
+    ),
+    _setting(
+        "--errors",
+        "bytes the codec cannot decode: limit replaces each by U+FFFD but "
+        "refuses a file where they pass 0.01% of its bytes; strict refuses the first; "
+        "replace and ignore replace or drop them all",
+        TEXT,
+        choices=ERRORS,
+    ),
+    _setting("--normalize", "Unicode normalisation before tokens", TEXT, choices=NORMALIZATIONS),
+    _setting(
+        "--tokenizer",
+        "whitespace: str.split() of each line; words: runs of Unicode "
+        "letters, marks and digits, with ' - _ inside a word, punctuation split off",
+        TEXT,
+        choices=TOKENIZERS,
+    ),
+    _setting("--max-sentence-length", "cut longer lines into sentences of this many tokens", TEXT),
+    _setting(
+        "--phrases",
+        "rounds of phrase detection before the vocabulary: each joins the "
+        "pairs a b that score above --phrase-threshold into one word a_b",
+        PHRASES,
+    ),
+    _setting(
+        "--phrase-threshold",
+        "a pair is a phrase when its score is above this "
+        "(npmi's: a bar in [-1, 1); word2phrase's: a ratio to chance)",
+        PHRASES,
+        type=float,
+        shown="0.6 with npmi, 100 with word2phrase",
+        applies=FINDS_PHRASES,
+    ),
+    _setting("--phrase-min-count", "ignore pairs seen fewer times", PHRASES, applies=FINDS_PHRASES),
+    _setting(
+        "--phrase-scorer",
+        "gensim's npmi or word2phrase's score",
+        PHRASES,
+        choices=PHRASE_SCORERS,
+        applies=FINDS_PHRASES,
+    ),
+    _setting(
+        "--phrase-connectors",
+        "words a phrase never starts or ends with but may hold inside (bank_of_america): "
+        "english (gensim's connector words), none, or a file of words",
+        PHRASES,
+        applies=FINDS_PHRASES,
+    ),
+    _setting(
+        "--phrase-max-vocab",
+        "pairs counted per round before the rarest are pruned (gensim's max_vocab_size)",
+        PHRASES,
+        applies=FINDS_PHRASES,
+    ),
+    _setting("--num-shards", "Parquet shards per pass", OUTPUT),
+    _setting("--block-bytes", "bytes of text per element", OUTPUT),
+    Option(
+        "--shuffle",
+        "how pairs reach their shard: files (temporary piece files under "
+        "--output) or runner (the runner's GroupByKey); the same dataset either way",
+        OUTPUT,
+        default=None,
+        choices=SHUFFLES,
+        shown="files on the local runner and DaskRunner, runner on others",
+    ),
+    Option("--overwrite", "replace a dataset already in --output", OUTPUT, action="store_true"),
+    Option(
+        "--append",
+        "add the input files to the dataset in --output as a new increment (old "
+        "word ids never change)",
+        ONLINE,
+        action="store_true",
+    ),
+    Option(
+        "--watch",
+        "keep polling --input; add each batch of new, settled files as an "
+        "increment (the first builds the dataset if none)",
+        ONLINE,
+        action="store_true",
+        default=False,
+    ),
+    Option(
+        "--poll-seconds",
+        "seconds between polls; a file is taken once its size and mtime "
+        "stayed the same for one poll",
+        ONLINE,
+        default=_WATCH["poll_seconds"],
+        applies=WATCHING,
+    ),
+    Option(
+        "--watch-max-increments",
+        "stop after adding this many increments",
+        ONLINE,
+        default=_WATCH["max_increments"],
+        type=int,
+        shown="run until SIGINT/SIGTERM",
+        applies=WATCHING,
+    ),
+)
+
+SCHEMA = Schema(
+    prog=PROG,
+    description=DESCRIPTION,
+    groups=GROUPS,
+    options=OPTIONS,
+    config=PipelineConfig,
+    fields={"input": "inputs"},
+    epilog="Other options are Beam pipeline options (e.g. --runner DataflowRunner ...).",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    config_defaults = {f.name: f.default for f in dataclasses.fields(PipelineConfig)}
-    watch_defaults = {f.name: f.default for f in dataclasses.fields(WatchConfig)}
-    parser = OneLineParser(
-        prog=PROG,
-        description=DESCRIPTION,
-        formatter_class=_HelpFormatter,
-        allow_abbrev=False,  # never swallow a Beam option that starts like one of ours
-        epilog="Other options are Beam pipeline options (e.g. --runner DataflowRunner ...).",
-    )
-    add = parser.add_argument
+    """sgns-preprocess's parser, made from its schema."""
+    return SCHEMA.parser()
 
-    def setting(option: str, kind, text: str):
-        """A dataset setting: when not given, the dataset's own on --append/--watch (None)."""
-        name = option[2:].replace("-", "_")
-        default = "all" if config_defaults[name] is None else config_defaults[name]
-        add(option, type=kind, default=None, help=f"{text} (default {default}; "
-            "--append/--watch: the dataset's)")  # fmt: skip
 
-    add("--input", required=True, action="append", help="files, directories or patterns, "
-        "comma-separated or repeated; an existing name is taken as it is")  # fmt: skip
-    add("--output", required=True, help="dataset directory to write")
-    add("--lowercase", action="store_const", const=True, default=None,
-        help="lowercase text before splitting (default no; --append/--watch: the "
-        "dataset's)")  # fmt: skip
-    add("--encoding", default=None, help="codec of the input files: utf-8, latin-1, cp1252, "
-        "utf-16, shift_jis ... (any Python codec; default utf-8; --append/--watch: the "
-        "dataset's)")  # fmt: skip
-    add("--errors", choices=ERRORS, default=None, help="bytes the codec cannot decode: limit "
-        "replaces each by U+FFFD but refuses a file where they pass 0.01%% of its bytes; strict "
-        "refuses the first; replace and ignore replace or drop them all (default limit; "
-        "--append/--watch: the dataset's)")  # fmt: skip
-    add("--normalize", choices=NORMALIZATIONS, default=None, help="Unicode normalisation "
-        "before tokens (default none; --append/--watch: the dataset's)")  # fmt: skip
-    add("--tokenizer", choices=TOKENIZERS, default=None, help="whitespace: str.split() of each "
-        "line; words: runs of Unicode letters, marks and digits, with ' - _ inside a word, "
-        "punctuation split off (default whitespace; --append/--watch: the dataset's)")  # fmt: skip
-    setting("--min-count", int, "drop words rarer than this")
-    setting("--max-vocab", int, "keep only the N most frequent words")
-    setting("--sample", float, "subsampling threshold t; 0 = off")
-    setting("--window", int, "max window; b ~ U[1, window]")
-    setting("--max-sentence-length", int, "cut longer lines into sentences of this many tokens")
-    setting("--passes", int, "independent subsampling/window draws")
-    setting("--num-shards", int, "Parquet shards per pass")
-    setting("--seed", int, "seed of every random draw")
-    setting("--block-bytes", int, "bytes of text per element")
-    setting("--phrases", int, "rounds of phrase detection before the vocabulary: each joins "
-            "the pairs a b that score above --phrase-threshold into one word a_b")  # fmt: skip
-    setting("--phrase-threshold", float, "a pair is a phrase when its score is above this "
-            "(word2phrase's score; npmi's: a bar in [-1, 1))")  # fmt: skip
-    setting("--phrase-min-count", int, "phrases: ignore pairs seen fewer times")
-    add("--phrase-scorer", choices=PHRASE_SCORERS, default=None, help="phrases: word2phrase's "
-        "score or gensim's npmi (default word2phrase; --append/--watch: the "
-        "dataset's)")  # fmt: skip
-    setting("--phrase-max-vocab", int, "phrases: pairs counted per round before the rarest are "
-            "pruned (gensim's max_vocab_size)")  # fmt: skip
-    add("--shuffle", choices=SHUFFLES, default=None, help="how pairs reach their shard: files "
-        "(temporary piece files under --output) or runner (the runner's GroupByKey); the same "
-        "dataset either way (default: files on the local runner and DaskRunner, runner on "
-        "others)")  # fmt: skip
-    add("--overwrite", action="store_true", help="replace a dataset already in --output")
-    add("--append", action="store_true", help="add the input files to the dataset in --output "
-        "as a new increment (old word ids never change)")  # fmt: skip
-    add("--watch", action="store_true", help="keep polling --input; add each batch of new, "
-        "settled files as an increment (the first builds the dataset if none)")  # fmt: skip
-    add("--poll-seconds", type=float, default=watch_defaults["poll_seconds"],
-        help="--watch: seconds between polls; a file is taken once its size and mtime "
-        "stayed the same for one poll")  # fmt: skip
-    add("--watch-max-increments", type=int, default=None,
-        help="--watch: stop after adding this many increments (default: run until "
-        "SIGINT/SIGTERM)")  # fmt: skip
-    return parser
+def unapplied_options(args: argparse.Namespace, config: PipelineConfig) -> list[str]:
+    """A warning line for each option given on the command line (`args`) that the run of
+    `config` (settled: on --append, the dataset's settings) ignores."""
+    given = {
+        o.name: getattr(args, o.name)
+        for o in OPTIONS
+        if getattr(args, o.name) not in (None, SCHEMA.parser_default(o))
+    }
+    return unapplied(SCHEMA, given, {**config.to_json(), "watch": args.watch})

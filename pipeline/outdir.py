@@ -39,6 +39,7 @@ from sgns.dataset import (
     SNAPSHOTS_DIR,
     VOCAB_FILE,
 )
+from sgns.errors import UsageError
 from sgns.files import LOCK_FILE, TEMP_PREFIX, DirectoryLock
 from sgns.pipeline.increment import increment_folders, read_dataset
 from sgns.pipeline.manifest import write_manifest
@@ -81,7 +82,7 @@ def claim(output: str) -> None:
     foreign = [name for name in _entries(output) if name != LOCK_FILE]
     if foreign:
         shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
-        raise ValueError(
+        raise UsageError(
             f"--output {output!r} is not empty ({shown}) and holds no sgns dataset; "
             "choose a new or empty directory (nothing in it was changed)"
         )
@@ -134,9 +135,10 @@ def recover(output: str) -> None:
     for name in (PAIRS_DIR, SNAPSHOTS_DIR):  # what we write in them would land elsewhere
         folder = _join(output, name)
         if is_local(folder) and os.path.islink(folder):
-            raise ValueError(
+            raise UsageError(
                 f"{folder} is a link (to {os.readlink(folder)}): a dataset's {name}/ is a folder "
-                "of its own, written only inside it; put the folder itself there"
+                "of its own, written only inside it; copy the data into the dataset instead of "
+                "linking to it"
             )
     manifest = read_dataset(output)
     staged = _join(staging_path(output), MANIFEST_FILE)

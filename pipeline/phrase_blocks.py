@@ -5,18 +5,22 @@ the build without Beam (sgns.pipeline.local), which therefore write the same phr
 Tokens are those the pipeline counts (`str.split()` of each line, after `--lowercase`), in the
 sentences sgns.pipeline.pairs cuts (a line, and every max_sentence_length tokens of it); a block's
 distinct words are numbered once (Arrow's dictionary encoding) and everything after that is numpy
-on word numbers: the pairs of a round's table are looked up as (left, right) numbers, the greedy
-left-to-right join is a parity rule on runs of joinable positions, and a block's pair counts
-are `np.unique` of left * words + right. A phrase never crosses a sentence nor a block (a line
-longer than a block, text8's one line, loses only the pairs that straddle its cuts).
+on word numbers. A pair is a word that is no connector and the next such word (`_ends`), the
+connectors between included; without connector words, two adjacent words. A round's pairs are
+looked up as (left, right) numbers (those with connectors between checked one by one), the greedy
+left-to-right join is a parity rule on runs of joinable pairs, and a block's pair counts are
+`np.unique` of left * words + right (with connectors between: of their text). A phrase never
+crosses a sentence nor a block (a line longer than a block, text8's one line, loses only the
+pairs that straddle its cuts).
 
 A round's counts are keyed for the runner: the block's word counts under UNIGRAMS, its pair
-counts ("left right": tokens hold no space) split over BUCKETS keys by a hash of the two words,
-so that no machine ever holds every pair's count: each key is summed on its own. A bucket's sum
-is pruned as word2phrase's ReduceVocab prunes its table (drop counts <= min_reduce, then
-min_reduce += 1, until it fits) whenever it holds more than phrase_max_vocab / BUCKETS pairs:
-gensim's max_vocab_size bound. Pruning undercounts (a dropped pair restarts from 0), and where it
-happened depends on how the runner grouped the counts; the manifest counts the pairs dropped.
+counts ("left right", "left of right": tokens hold no space) split over BUCKETS keys by a hash of
+the two ends, so that no machine ever holds every pair's count: each key is summed on its own. A
+bucket's sum is pruned as word2phrase's ReduceVocab prunes its table (drop counts <= min_reduce,
+then min_reduce += 1, until it fits) whenever it holds more than phrase_max_vocab / BUCKETS
+pairs: gensim's max_vocab_size bound. Pruning undercounts (a dropped pair restarts from 0), and
+where it happened depends on how the runner grouped the counts; the manifest counts the pairs
+dropped.
 """
 
 from __future__ import annotations
@@ -53,15 +57,29 @@ class Tokens(NamedTuple):
     sentences: np.ndarray
 
 
-def prepare(phrases: Phrases | None) -> list[tuple[pa.Array, pa.Array]]:
-    """Each round's pairs as (left words, right words) Arrow arrays: what a worker keeps."""
-    if phrases is None:
-        return []
-    return [
-        (pa.array([p[0] for p in pairs], pa.large_string()),
-         pa.array([p[1] for p in pairs], pa.large_string()))
-        for pairs in (sorted(r) for r in phrases.rounds)
-    ]  # fmt: skip
+class RoundTable(NamedTuple):
+    """One round's phrases as a worker keeps them: the pairs without connector words between
+    (`lefts`, `rights`), those with (`spans`: (left, right, between) tuples) and every connector
+    word their phrases hold (`connectors`)."""
+
+    lefts: pa.Array
+    rights: pa.Array
+    spans: tuple
+    connectors: pa.Array
+
+
+def prepare(phrases: Phrases | None) -> list[RoundTable]:
+    """Each round of a phrase table as a worker keeps it (RoundTable)."""
+    tables = []
+    for pairs in (sorted(r) for r in (phrases.rounds if phrases is not None else [])):
+        plain = [(left, right) for left, right, between in pairs if not between]
+        spans = tuple(pair for pair in pairs if pair[2])
+        connectors = sorted({word for _, _, between in spans for word in between})
+        tables.append(RoundTable(
+            pa.array([p[0] for p in plain], pa.large_string()),
+            pa.array([p[1] for p in plain], pa.large_string()),
+            spans, pa.array(connectors, pa.large_string())))  # fmt: skip
+    return tables
 
 
 def block_tokens(block: Block, lowercase: bool, max_sentence_length: int) -> Tokens:
@@ -100,44 +118,87 @@ def greedy(joinable: np.ndarray) -> np.ndarray:
     return joinable & ((np.arange(len(joinable)) - first) % 2 == 0)
 
 
-def _concat(words: pa.Array, left: np.ndarray, right: np.ndarray, separator: str) -> pa.Array:
-    """words[left[k]] + separator + words[right[k]] for each k."""
-    joiner = pa.scalar(separator, pa.large_string())
+def _concat(words: pa.Array, left: np.ndarray, right: np.ndarray) -> pa.Array:
+    """words[left[k]] + PAIR_SEPARATOR + words[right[k]] for each k."""
+    joiner = pa.scalar(PAIR_SEPARATOR, pa.large_string())
     return pc.binary_join_element_wise(words.take(left), words.take(right), joiner)
 
 
-def join_round(tokens: Tokens, lefts: pa.Array, rights: pa.Array) -> Tokens:
-    """The tokens with one round's pairs (lefts[k], rights[k]) joined."""
+def _ends(words: pa.Array, ids: np.ndarray, sentences: np.ndarray, connectors: pa.Array):
+    """(a, b, same): the positions of each word that is no connector (a), of the next such word
+    (b), and whether both are in one sentence (same): then (a, b) is a phrase's candidate, with
+    the connectors between. Consecutive candidates share a word (b[k] == a[k + 1])."""
+    connector = np.zeros(len(words), dtype=bool)
+    numbers = _numbers(connectors, words) if len(connectors) else np.empty(0, np.int64)
+    connector[numbers[numbers >= 0]] = True
+    ends = np.flatnonzero(~connector[ids])
+    a, b = ends[:-1], ends[1:]
+    return a, b, sentences[a] == sentences[b]
+
+
+def _spans(tokens: Tokens, a: np.ndarray, b: np.ndarray, separator: str) -> pa.Array:
+    """The tokens a[k] .. b[k] of each span k joined with separator (one string each)."""
+    words, ids, _ = tokens
+    lengths = b - a + 1
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    at = np.repeat(a - offsets[:-1], lengths) + np.arange(offsets[-1])
+    parts = pa.LargeListArray.from_arrays(pa.array(offsets), words.take(pa.array(ids[at])))
+    return pc.binary_join(parts, pa.scalar(separator, pa.large_string()))
+
+
+def join_round(tokens: Tokens, table: RoundTable) -> Tokens:
+    """The tokens with one round's phrases joined, greedily left to right."""
     words, ids, sentences = tokens
     n = len(words)
-    left, right = _numbers(lefts, words), _numbers(rights, words)
-    codes = left[(left >= 0) & (right >= 0)] * n + right[(left >= 0) & (right >= 0)]
-    if len(ids) < 2 or not len(codes):
+    if len(ids) < 2:
         return tokens
-    pairs = ids[:-1] * n + ids[1:]
-    at = np.flatnonzero(greedy((sentences[:-1] == sentences[1:]) & np.isin(pairs, codes)))
+    a, b, same = _ends(words, ids, sentences, table.connectors)
+    left, right = _numbers(table.lefts, words), _numbers(table.rights, words)
+    codes = left[(left >= 0) & (right >= 0)] * n + right[(left >= 0) & (right >= 0)]
+    pairs = ids[a] * n + ids[b]
+    joinable = (b == a + 1) & np.isin(pairs, codes)
+    if table.spans:
+        joinable |= _spans_joinable(tokens, a, b, pairs, table.spans)
+    joinable &= same
+    at = np.flatnonzero(greedy(joinable))
     if not len(at):
         return tokens
-    distinct, inverse = np.unique(pairs[at], return_inverse=True)
-    joined = _concat(words, distinct // n, distinct % n, JOINER)
-    encoded = pc.dictionary_encode(joined)  # "a_b"+"c" and "a"+"b_c" are one word
+    a, b = a[at], b[at]
+    encoded = pc.dictionary_encode(_spans(tokens, a, b, JOINER))  # one word per phrase
     new_words = encoded.dictionary
     numbers = _numbers(new_words, words)  # a phrase may already be a word of the text
     fresh = numbers < 0
     numbers[fresh] = n + np.arange(int(fresh.sum()))
     ids = ids.copy()
-    ids[at] = numbers[encoded.indices.to_numpy(zero_copy_only=False)][inverse]
-    keep = np.ones(len(ids), dtype=bool)
-    keep[at + 1] = False
+    ids[a] = numbers[encoded.indices.to_numpy(zero_copy_only=False)]
+    inside = np.zeros(len(ids) + 1, dtype=np.int64)  # +1 after a span's start, -1 after its end
+    np.add.at(inside, np.concatenate((a + 1, b + 1)), np.repeat([1, -1], len(a)))
+    keep = np.cumsum(inside[:-1]) == 0
     words = pa.concat_arrays([words, new_words.filter(pa.array(fresh))])
     return Tokens(words, ids[keep], sentences[keep])
+
+
+def _spans_joinable(tokens: Tokens, a, b, pairs: np.ndarray, spans: tuple) -> np.ndarray:
+    """Which candidates (a, b) are a phrase of `spans` (left, right, between): their ends and
+    the connectors between them (few candidates: a Python check of those whose ends match)."""
+    words, ids, _ = tokens
+    n = len(words)
+    names = sorted({w for left, right, between in spans for w in (left, right, *between)})
+    number = dict(zip(names, _numbers(pa.array(names, pa.large_string()), words).tolist()))
+    wanted = {(number[left], number[right], tuple(number[w] for w in between))
+              for left, right, between in spans}  # fmt: skip
+    codes = [left * n + right for left, right, between in wanted if min(left, right, *between) >= 0]
+    joinable = np.zeros(len(a), dtype=bool)
+    for k in np.flatnonzero((b > a + 1) & np.isin(pairs, codes)):
+        joinable[k] = (ids[a[k]], ids[b[k]], tuple(ids[a[k] + 1 : b[k]].tolist())) in wanted
+    return joinable
 
 
 def phrased(block: Block, config, rounds: list) -> Tokens:
     """The block's tokens with the rounds' phrases (`prepare`) joined, round after round."""
     tokens = block_tokens(block, config.lowercase, config.max_sentence_length)
-    for lefts, rights in rounds:
-        tokens = join_round(tokens, lefts, rights)
+    for table in rounds:
+        tokens = join_round(tokens, table)
     return tokens
 
 
@@ -155,10 +216,12 @@ def join_block(block: Block, config, rounds: list) -> Block:
     return block._replace(text="\n".join(lines.to_pylist()) + "\n", carry=0)
 
 
-def count_block(block: Block, config, rounds: list) -> list[tuple[int, pa.Table]]:
+def count_block(block: Block, config, rounds: list, connectors: pa.Array):
     """(key, count table) of one block in a round after `rounds`: (UNIGRAMS, word counts), then
-    (bucket, pair counts) for each bucket the block has pairs in (keys module docstring)."""
-    words, ids, sentences = phrased(block, config, rounds)
+    (bucket, pair counts) for each bucket the block has pairs in (keys module docstring). A
+    pair's key is its words, the `connectors` between them included, joined with a space."""
+    tokens = phrased(block, config, rounds)
+    words, ids, sentences = tokens
     n = len(words)
     counts = np.bincount(ids, minlength=n)
     present = pa.array(counts > 0)
@@ -167,13 +230,21 @@ def count_block(block: Block, config, rounds: list) -> list[tuple[int, pa.Table]
     ]
     if len(ids) < 2:
         return keyed
-    same = sentences[:-1] == sentences[1:]
-    left, right = ids[:-1][same], ids[1:][same]
-    length = pc.utf8_length(words).to_numpy().astype(np.int64)
-    fits = length[left] + length[right] + len(JOINER) <= MAX_TOKEN_CHARS
-    distinct, pair_counts = np.unique(left[fits] * n + right[fits], return_counts=True)
-    left, right = distinct // n, distinct % n
-    text = _concat(words, left, right, PAIR_SEPARATOR)
+    a, b, same = _ends(words, ids, sentences, connectors)
+    length = np.concatenate(([0], np.cumsum(pc.utf8_length(words).to_numpy()[ids])))
+    fits = same & (length[b + 1] - length[a] + (b - a) * len(JOINER) <= MAX_TOKEN_CHARS)
+    a, b = a[fits], b[fits]
+    plain = b == a + 1
+    distinct, pair_counts = np.unique(ids[a[plain]] * n + ids[b[plain]], return_counts=True)
+    left, right, text = distinct // n, distinct % n, _concat(words, distinct // n, distinct % n)
+    if not plain.all():  # pairs with connectors between: counted by their text
+        a, b = a[~plain], b[~plain]
+        encoded = pc.dictionary_encode(_spans(tokens, a, b, PAIR_SEPARATOR))
+        indices = encoded.indices.to_numpy(zero_copy_only=False)
+        first = np.unique(indices, return_index=True)[1]
+        left, right = np.concatenate((left, ids[a[first]])), np.concatenate((right, ids[b[first]]))
+        text = pa.concat_arrays([text, encoded.dictionary])
+        pair_counts = np.concatenate((pair_counts, np.bincount(indices)))
     hashes = np.array([zlib.crc32(w.encode()) for w in words.to_pylist()], dtype=np.uint64)
     buckets = (hashes[left] * np.uint64(0x9E3779B1) + hashes[right]) % np.uint64(BUCKETS)
     order = np.argsort(buckets, kind="stable")
@@ -236,33 +307,35 @@ def frequent_words(table: pa.Table, min_count: int) -> dict:
 def score_bucket(table: pa.Table, unigrams: dict, total: int, config) -> list[tuple]:
     """The phrases (left, right, score, count) of one bucket's summed pair counts."""
     table = table.filter(pc.greater_equal(table["count"], config.phrase_min_count))
-    pairs = [
-        (*key.split(PAIR_SEPARATOR), count)
-        for key, count in zip(table["word"].to_pylist(), table["count"].to_pylist())
-    ]
+    pairs = []
+    for key, count in zip(table["word"].to_pylist(), table["count"].to_pylist()):
+        left, *between, right = key.split(PAIR_SEPARATOR)
+        pairs.append((left, right, count, tuple(between)))
     return kept(pairs, unigrams, total, config)
 
 
-def detect_rounds(config, blocks: list[Block]) -> tuple[list, list[dict]]:
+def detect_rounds(config, blocks: list[Block], connectors=()) -> tuple[list, list[dict]]:
     """--phrases without Beam: (the table's rows, each round's summary), rounds as the Beam runs
-    make them (sgns.pipeline.runs.detect_phrases), stopping after a round that finds none."""
+    make them (sgns.pipeline.runs.detect_phrases), stopping after a round that finds none;
+    `connectors`: the words of --phrase-connectors (phrases.connector_words)."""
     rows: list = []
     summaries = []
+    words = pa.array(list(connectors), pa.large_string())
     for number in range(1, config.phrases + 1):
-        found, summary = detect_round(config, blocks, prepare(Phrases(rows)), number)
+        found, summary = detect_round(config, blocks, prepare(Phrases(rows)), number, words)
         rows, summaries = rows + found, summaries + [summary]
         if not found:
             break
     return rows, summaries
 
 
-def detect_round(config, blocks: list[Block], rounds: list, number: int):
+def detect_round(config, blocks: list[Block], rounds: list, number: int, connectors: pa.Array):
     """One round without Beam, as sgns.pipeline.detect_phrases runs it: (its rows, its
     summary). Each key's tables are summed in block order."""
     sums: dict[int, Summed] = {}
     cap = bucket_cap(config)
     for block in blocks:
-        for key, table in count_block(block, config, rounds):
+        for key, table in count_block(block, config, rounds, connectors):
             limit = None if key == UNIGRAMS else cap
             sums[key] = add_counts(sums.get(key, Summed([])), table, limit)
     words = compact(sums.pop(UNIGRAMS, Summed([])), None).tables[0]

@@ -15,9 +15,17 @@ text and in the text the vocabulary and the pairs are made of: two rounds make "
 from "new_york" and "times". A phrase never crosses a sentence and is never longer than a word may
 be (sgns.pipeline.tokens.MAX_TOKEN_CHARS).
 
+Connector words (--phrase-connectors, gensim 4's connector_words): a phrase never starts or ends
+with one, but may hold them between its ends. With connectors, (a, b) is a word a, the next word b
+that is no connector, and the connectors between them, which are part of the pair: "bank of
+america" is the pair (bank, america) with "of" between, counted and scored as one pair (count(a),
+count(b) are the ends'), and joined as "bank_of_america".
+
 The table, DIR/phrases.tsv, is part of the dataset (named in its manifest, with its sha256): one
 line per phrase, "phrase<TAB>left<TAB>right<TAB>score<TAB>count<TAB>round", by round, then score
-descending, then phrase. `--append` and `--watch` apply it as it is (they never detect again).
+descending, then phrase; the phrase is left, the connectors between (if any) and right, joined
+with "_" (a connector word holds no "_", so the phrase says which they are). `--append` and
+`--watch` apply it as it is (they never detect again).
 Your own text, tokenised as the dataset's (`--lowercase`: lowercase it first; then `str.split()`):
 
     from sgns.pipeline.phrases import load_phrases
@@ -39,11 +47,15 @@ import numpy as np
 
 from sgns import store
 from sgns.dataset import PHRASES_FILE, read_manifest
+from sgns.errors import UsageError
 from sgns.files import decode_text
 from sgns.pipeline.config import PHRASE_SCORERS
 
 SCORERS = PHRASE_SCORERS
 JOINER = "_"  # between the two parts of a phrase, as word2phrase writes them
+# gensim 4's ENGLISH_CONNECTOR_WORDS (gensim.models.phrases): --phrase-connectors english
+ENGLISH_CONNECTORS = ("a", "an", "and", "at", "by", "for", "from", "in", "of", "on", "or", "the",
+                      "to", "with", "without")  # fmt: skip
 
 
 class Phrase(NamedTuple):
@@ -54,10 +66,34 @@ class Phrase(NamedTuple):
     score: float
     count: int  # of the pair in the round's text
     round: int  # 1, 2, ...: round r's parts may be phrases of rounds before it
+    between: tuple[str, ...] = ()  # the connector words between left and right
 
     @property
     def phrase(self) -> str:
-        return self.left + JOINER + self.right
+        return JOINER.join((self.left, *self.between, self.right))
+
+
+def connector_words(setting: str, read=store.read_bytes) -> tuple[str, ...]:
+    """The words of --phrase-connectors, sorted: english (ENGLISH_CONNECTORS), none, or a file
+    (`read` gives its bytes) of UTF-8 words separated by whitespace; UsageError naming it."""
+    if setting in ("none", "english"):
+        return ENGLISH_CONNECTORS if setting == "english" else ()
+    try:
+        words = decode_text(read(setting), setting).split()
+    except (FileNotFoundError, IsADirectoryError):
+        raise UsageError(
+            f"--phrase-connectors {setting!r} is no file: pass english (gensim's connector "
+            "words), none, or a file of words separated by whitespace"
+        ) from None
+    joined = [word for word in words if JOINER in word]
+    if joined or not words:
+        raise UsageError(
+            f"--phrase-connectors {setting}: "
+            + (f"the word {joined[0]!r} holds {JOINER!r}, which joins a phrase's words: "
+               "leave it out" if joined else "the file holds no word: pass none for no "
+               "connector words")
+        )  # fmt: skip
+    return tuple(sorted(set(words)))
 
 
 def scores(
@@ -75,16 +111,17 @@ def scores(
     if scorer == "word2phrase":
         return (pab - min_count) / pa / pb * float(total)
     if scorer != "npmi":
-        raise ValueError(f"--phrase-scorer must be one of {', '.join(SCORERS)}, got {scorer!r}")
+        raise UsageError(f"--phrase-scorer must be one of {', '.join(SCORERS)}, got {scorer!r}")
     with np.errstate(divide="ignore", invalid="ignore"):
         pab, pa, pb = pab / total, pa / total, pb / total
         return np.log(pab / (pa * pb)) / -np.log(pab)
 
 
-def kept(pairs: list[tuple[str, str, int]], unigrams: dict, total: int, settings) -> list[tuple]:
-    """(left, right, score, count) of the pairs (left, right, count(ab)) that make phrases under
-    `settings` (a PipelineConfig: phrase_min_count, phrase_threshold, phrase_scorer), given every
-    word's count of at least phrase_min_count (`unigrams`) and the round's number of tokens."""
+def kept(pairs: list[tuple], unigrams: dict, total: int, settings) -> list[tuple]:
+    """(left, right, score, count, between) of the pairs (left, right, count(ab), between) that
+    make phrases under `settings` (a PipelineConfig: phrase_min_count, phrase_threshold,
+    phrase_scorer), given every word's count of at least phrase_min_count (`unigrams`) and the
+    round's number of tokens."""
     min_count = settings.phrase_min_count
     pairs = [p for p in pairs if p[2] >= min_count]
     if not pairs:
@@ -94,14 +131,15 @@ def kept(pairs: list[tuple[str, str, int]], unigrams: dict, total: int, settings
     count = np.array([p[2] for p in pairs], dtype=np.int64)
     score = scores(count, left, right, total, min_count, settings.phrase_scorer)
     ok = (left >= min_count) & (right >= min_count) & (score > settings.phrase_threshold)
-    return [(p[0], p[1], float(s), p[2]) for p, s, keep in zip(pairs, score, ok) if keep]
+    return [(p[0], p[1], float(s), p[2], p[3]) for p, s, keep in zip(pairs, score, ok) if keep]
 
 
 def round_rows(found: Iterable[tuple], number: int) -> list[Phrase]:
-    """A round's phrases (left, right, score, count) in the table's order: score descending,
-    then phrase (then left: "a_b"+"c" and "a"+"b_c" are one phrase)."""
-    rows = [Phrase(left, right, score, count, number) for left, right, score, count in found]
-    return sorted(rows, key=lambda r: (-r.score, r.phrase, r.left))
+    """A round's phrases (left, right, score, count, between) in the table's order: score
+    descending, then phrase (then left: "a_b"+"c" and "a"+"b_c" are one phrase)."""
+    rows = [Phrase(left, right, score, count, number, between)
+            for left, right, score, count, between in found]  # fmt: skip
+    return sorted(rows, key=lambda r: (-r.score, r.phrase, r.left, r.between))
 
 
 def format_phrases(rows: Sequence[Phrase]) -> bytes:
@@ -120,18 +158,25 @@ def parse_phrases(data: bytes, name: str = PHRASES_FILE) -> list[Phrase]:
         fields = line.split("\t")
         try:
             phrase, left, right, score, count, round_number = fields
-            row = Phrase(left, right, float(score), int(count), int(round_number))
+            between = _between(phrase, left, right)
+            row = Phrase(left, right, float(score), int(count), int(round_number), between)
         except ValueError:
             row = None
         if row is None or row.phrase != phrase or not left or not right or row.round < 1:
-            raise ValueError(
+            raise UsageError(
                 f"{name} line {number} is not 'phrase<TAB>left<TAB>right<TAB>score<TAB>count"
                 f"<TAB>round': {line[:80]!r}; rebuild the dataset (sgns-preprocess --overwrite)"
             )
         if row.round not in ((rows[-1].round, rows[-1].round + 1) if rows else (1,)):
-            raise ValueError(f"{name} line {number}: round {row.round} out of order")
+            raise UsageError(f"{name} line {number}: round {row.round} out of order")
         rows.append(row)
     return rows
+
+
+def _between(phrase: str, left: str, right: str) -> tuple[str, ...]:
+    """The connector words a table's phrase holds between its left and right parts."""
+    inner = phrase[len(left) + 1 : len(phrase) - len(right) - 1]
+    return tuple(inner.split(JOINER)) if len(phrase) > len(left) + len(right) + 1 else ()
 
 
 class Phrases:
@@ -139,11 +184,11 @@ class Phrases:
 
     def __init__(self, rows: Iterable[Phrase]):
         self.rows = list(rows)
-        self.rounds: list[set[tuple[str, str]]] = []  # round r's pairs at index r - 1
+        self.rounds: list[set[tuple]] = []  # round r's (left, right, between) at index r - 1
         for row in self.rows:
             while len(self.rounds) < row.round:
                 self.rounds.append(set())
-            self.rounds[row.round - 1].add((row.left, row.right))
+            self.rounds[row.round - 1].add((row.left, row.right, row.between))
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -152,17 +197,25 @@ class Phrases:
         return any(row.phrase == phrase for row in self.rows)  # (a few calls: no index)
 
     def apply(self, tokens: Sequence[str]) -> list[str]:
-        """The tokens of one sentence with every round's pairs joined, greedily left to right."""
+        """The tokens of one sentence with every round's pairs joined, greedily left to right
+        (a pair's connector words, if any, joined with it: no other pair can start at a word
+        between its ends, as none starts with a connector)."""
         tokens = list(tokens)
         for pairs in self.rounds:
+            gaps = sorted({len(between) for _, _, between in pairs})
             joined, i = [], 0
             while i < len(tokens):
-                if i + 1 < len(tokens) and (tokens[i], tokens[i + 1]) in pairs:
-                    joined.append(tokens[i] + JOINER + tokens[i + 1])
-                    i += 2
-                else:
-                    joined.append(tokens[i])
-                    i += 1
+                end = i  # the last token joined into tokens[i]
+                for gap in gaps:
+                    j = i + 1 + gap
+                    if (
+                        j < len(tokens)
+                        and (tokens[i], tokens[j], tuple(tokens[i + 1 : j])) in pairs
+                    ):
+                        end = j
+                        break
+                joined.append(JOINER.join(tokens[i : end + 1]))
+                i = end + 1
             tokens = joined
         return tokens
 
@@ -183,12 +236,14 @@ def load_phrases(location: str) -> Phrases:
     return Phrases(parse_phrases(data, path))
 
 
-def table_entry(data: bytes, rounds: list[dict]) -> dict:
-    """The manifest's "phrases": the table file, its sha256 and size, each round's summary."""
+def table_entry(data: bytes, rounds: list[dict], connectors: Sequence[str] = ()) -> dict:
+    """The manifest's "phrases": the table file, its sha256 and size, the connector words of
+    --phrase-connectors (`connector_words`), each round's summary."""
     return {
         "file": PHRASES_FILE,
         "sha256": hashlib.sha256(data).hexdigest(),
         "phrases": len(parse_phrases(data)),
+        "connectors": list(connectors),
         "rounds": rounds,
     }
 
@@ -196,7 +251,7 @@ def table_entry(data: bytes, rounds: list[dict]) -> dict:
 def check_table(data: bytes, entry: dict, where: str) -> None:
     """Refuse a phrases.tsv (read from `where`) that is not the one its manifest names."""
     if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
-        raise ValueError(
+        raise UsageError(
             f"{where} is not the phrase table the dataset's manifest was written with (its "
             "sha256 differs): the dataset was changed since; restore it or rebuild the dataset"
         )

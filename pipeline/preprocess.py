@@ -43,7 +43,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.runners.runner import create_runner
 
-from sgns.errors import fail
+from sgns.errors import UsageError, fail
 from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.increment import (
     MATCHING,
@@ -54,10 +54,12 @@ from sgns.pipeline.increment import (
 )
 from sgns.pipeline.inputs import split_inputs
 from sgns.pipeline.objectstore import store_error
-from sgns.pipeline.options import PROG, build_parser
+from sgns.pipeline.options import PROG, build_parser, unapplied_options
 from sgns.pipeline.outdir import DatasetLock, claim, recover
+from sgns.pipeline.outputs import read_bytes
+from sgns.pipeline.phrases import connector_words
 from sgns.pipeline.read import list_files
-from sgns.pipeline.runs import add_increment, check_dask_paths, replace_dataset
+from sgns.pipeline.runs import add_increment, check_dask_paths, check_locations, replace_dataset
 from sgns.pipeline.watch import WatchConfig, watch
 
 log = logging.getLogger(__name__)
@@ -122,8 +124,16 @@ def unknown_options(beam_args: list[str]) -> list[str]:
     return unknown
 
 
+class _BeamParser(argparse.ArgumentParser):
+    """Beam's options as Beam parses them, but a bad value (`--direct_num_workers x`) is one
+    line: Beam's own parser would print its usage and exit."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (an option of Beam's)")
+
+
 def _beam_unknown(beam_args: list[str]) -> list[str]:
-    parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
+    parser = _BeamParser(allow_abbrev=False, add_help=False)
     for cls in {str(c): c for c in PipelineOptions.__subclasses__()}.values():
         cls._add_argparse_args(parser)  # noqa: SLF001 - how Beam itself collects them
     _, rest = parser.parse_known_args(beam_args)
@@ -141,7 +151,7 @@ def check_options(beam_args: list[str], parser: argparse.ArgumentParser) -> None
     for option in unknown:
         close = difflib.get_close_matches(option, ours, n=1)
         hints.append(f"{option} (did you mean {close[0]}?)" if close else option)
-    raise ValueError(
+    raise UsageError(
         f"unknown option(s) {', '.join(hints)}: neither sgns-preprocess nor Beam knows them "
         "(sgns-preprocess --help lists ours)"
     )
@@ -164,7 +174,7 @@ def pipeline_options(beam_args: list[str]) -> PipelineOptions:
         try:
             from apache_beam.runners.dask.dask_runner import DaskOptions  # imports dask.bag
         except ImportError as error:
-            raise ValueError(
+            raise UsageError(
                 f"--runner DaskRunner needs dask and distributed ({error}); install them with "
                 "pip install 'sgns[dask]'"
             ) from None
@@ -188,6 +198,8 @@ def run(config: PipelineConfig, beam_args: list[str]) -> dict:
     options = pipeline_options(beam_args)
     check_dask_paths(options, config)
     files = list_files(config.inputs)
+    if config.phrases and not config.append:  # a new dataset's words, before --output is touched
+        connector_words(config.phrase_connectors, read_bytes)
     with DatasetLock(config.output):
         if config.append:
             base = require_dataset(config.output)
@@ -198,7 +210,7 @@ def run(config: PipelineConfig, beam_args: list[str]) -> dict:
         if base is None or config.append:
             return add_increment(config, files, base, options)
         if not config.overwrite:
-            raise ValueError(
+            raise UsageError(
                 f"--output {config.output!r} already holds a dataset; pass --overwrite to "
                 "replace it or --append to add the input files to it"
             )
@@ -208,9 +220,9 @@ def run(config: PipelineConfig, beam_args: list[str]) -> dict:
 def resolve_config(args: argparse.Namespace, beam_args: list[str] = ()) -> PipelineConfig:
     """The config of an --append or --watch run: unset settings from the dataset, if any."""
     if args.watch_max_increments is not None and not args.watch:
-        raise ValueError("--watch-max-increments needs --watch")
+        raise UsageError("--watch-max-increments needs --watch")
     if args.watch and args.overwrite:
-        raise ValueError("--watch adds to the dataset in --output; drop --overwrite")
+        raise UsageError("--watch adds to the dataset in --output; drop --overwrite")
     dataset = read_dataset(args.output)
     if dataset is None and args.append and not args.watch:
         require_dataset(args.output)
@@ -291,13 +303,17 @@ def execute(args: argparse.Namespace, beam_args: list[str], parser) -> None:
     the same namespace): check the Beam options, settle the config, build or watch."""
     # before the first file is touched: the driver's own reads and writes (inputs, the
     # output's state) then use the --s3_* / GCS options too, not only the pipeline's steps
-    FileSystems.set_options(pipeline_options(beam_args))  # (says a missing runner package)
+    check_options(beam_args, parser)  # (first: Beam's parser would exit on a bad value)
+    options = pipeline_options(beam_args)  # (says a missing runner package)
+    FileSystems.set_options(options)
     logging.getLogger("distributed").setLevel(logging.WARNING)  # Dask's, once imported
-    check_options(beam_args, parser)
+    check_locations(split_inputs(args.input), args.output, options)
     if args.watch or args.append or args.watch_max_increments is not None:
         config = resolve_config(args, beam_args)
     else:
         config = config_from_args(args, None, beam_args)
+    for line in unapplied_options(args, config):  # an option given that this run ignores
+        log.warning("%s", line)
     with _quiet_workers():
         if args.watch:
             watch_config = WatchConfig(args.poll_seconds, args.watch_max_increments)

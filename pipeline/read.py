@@ -7,26 +7,31 @@ each source's blocks (`ReadBlocks`); how a stream is cut into blocks is sgns.pip
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
-from sgns.errors import os_message
+from sgns.errors import UsageError, os_message
 from sgns.pipeline.blocks import Block, Source, read_blocks
 from sgns.pipeline.compressed import CheckedStream, is_checked
-from sgns.pipeline.decoding import stream_kind
-from sgns.pipeline.inputs import check_regular
+from sgns.pipeline.decoding import Transcoder, check_head, check_nul, stream_kind
+from sgns.pipeline.inputs import HEAD_TAIL_BYTES, check_regular, text_head_fields
 from sgns.pipeline.outputs import is_local  # (also shares S3 clients in the workers that read)
+from sgns.pipeline.progress import SourceMeter
 from sgns.pipeline.text import TextFormat
 
 log = logging.getLogger(__name__)
 
 # Uncompressed files bigger than this are read as several byte ranges, in parallel.
 RANGE_BYTES = 16 * 1024 * 1024
+HEAD_BYTES = 4096  # of each input, checked on the driver (check_heads), as read_blocks checks
+HEAD_READERS = 16  # threads reading them
 
 
 def list_files(patterns: tuple[str, ...], allow_missing: bool = False) -> list:
@@ -37,7 +42,7 @@ def list_files(patterns: tuple[str, ...], allow_missing: bool = False) -> list:
     it is, never as a pattern: a file named "b [x].txt" is that file.
 
     Raises FileNotFoundError naming the first pattern that matches nothing, unless allow_missing,
-    and ValueError naming a local match that is not a regular file (a FIFO, a device, a socket).
+    and UsageError naming a local match that is not a regular file (a FIFO, a device, a socket).
     """
     found = {}
     for pattern in patterns:
@@ -52,7 +57,7 @@ def list_files(patterns: tuple[str, ...], allow_missing: bool = False) -> list:
                 metadata.path.encode("utf-8")
             except UnicodeEncodeError:
                 shown = metadata.path.encode("utf-8", "surrogateescape")
-                raise ValueError(f"input {shown!r}: its name is not UTF-8, which the manifest "
+                raise UsageError(f"input {shown!r}: its name is not UTF-8, which the manifest "
                                  "must name it in; rename the file") from None  # fmt: skip
             if is_local(metadata.path):  # local: one name per file, a regular one
                 check_regular(metadata.path)
@@ -122,6 +127,38 @@ def open_source(source: Source):
     return FileSystems.open(source.path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
+def check_heads(files: list, encoding: str = "utf-8", known: dict | None = None) -> dict:
+    """Refuse, on the driver and before any pipeline runs, a file (FileMetadata) whose first
+    HEAD_BYTES say it is not text: a known binary header or a NUL byte (decoding.check_head and
+    check_nul; .gz and .bz2 decompressed, as ReadBlocks reads them, which refuses the rest).
+    Returns path -> the content fields of each compressed file (sgns.pipeline.inputs): those
+    in `known` (path -> fields), else of its first MiB of text, read here for both."""
+    kind, known = stream_kind(encoding), known or {}
+
+    def check(metadata) -> dict | None:
+        path = metadata.path
+        wanted = is_checked(path) and path not in known
+        head = _head(path, HEAD_TAIL_BYTES if wanted else HEAD_BYTES)
+        if kind == "transcoded":  # (its own header check; then the text it decodes to)
+            check_nul(Transcoder(io.BytesIO(head[:HEAD_BYTES]), encoding, path).read(), path, 0)
+        else:
+            check_head(head[:HEAD_BYTES], path, kind)
+            check_nul(head[:HEAD_BYTES], path, 0)
+        return text_head_fields(head) if wanted else known.get(path)
+
+    with ThreadPoolExecutor(HEAD_READERS) as pool:  # (an object store: a request per file)
+        fields = list(pool.map(check, files))  # (the first bad file in order raises)
+    return {m.path: f for m, f in zip(files, fields) if f is not None}
+
+
+def _head(path: str, size: int) -> bytes:
+    try:
+        with open_source(Source(0, path)) as stream:
+            return stream.read(size)
+    except OSError as e:
+        raise UsageError("cannot read input: " + os_message(e.errno, e.strerror, path)) from None
+
+
 class ReadBlocks(beam.PTransform):
     """PCollection[Source] -> PCollection[Block], made text as `text_format` says (default:
     UTF-8 and whitespace tokens)."""
@@ -151,9 +188,13 @@ def _read_source(
     log.info("reading %s from byte %d", source.path, source.start)
     try:
         with open_source(source) as stream:
-            yield from read_blocks(stream, source, block_bytes, max_sentence_length, text_format)
-    except (ValueError, OSError) as e:  # reported by the driver, not raised inside the runner
+            meter = SourceMeter(source, stream)  # the bytes read, on the driver's bar if any
+            for block in read_blocks(stream, source, block_bytes, max_sentence_length, text_format):
+                yield block
+                meter.update()
+            meter.finish()
+    except (UsageError, OSError) as e:  # reported by the driver, not raised inside the runner
         if isinstance(e, OSError):
-            e = ValueError("cannot read input: " + os_message(e.errno, e.strerror, source.path))
+            e = UsageError("cannot read input: " + os_message(e.errno, e.strerror, source.path))
         why = str(e)
         yield Block(f"{source.file_index}:{source.start}:error", "", 0, 0, 0, error=why)

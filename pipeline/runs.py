@@ -26,6 +26,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from sgns.dataset import VOCAB_FILE
+from sgns.errors import UsageError
 from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.counting import check_vocabulary
 from sgns.pipeline.detect_phrases import (
@@ -46,8 +47,9 @@ from sgns.pipeline.make_pairs import MakePairs
 from sgns.pipeline.manifest import WriteManifest
 from sgns.pipeline.outdir import claim, recover, release, remove_tree, staging_path, swap_in
 from sgns.pipeline.outputs import read_bytes
-from sgns.pipeline.phrases import table_entry
-from sgns.pipeline.read import ReadBlocks, plan_sources
+from sgns.pipeline.phrases import connector_words, table_entry
+from sgns.pipeline.progress import input_bar
+from sgns.pipeline.read import ReadBlocks, check_heads, plan_sources
 from sgns.pipeline.shards import MergeShards
 from sgns.pipeline.vocabulary import CountVocabulary, read_summary, summary_path
 
@@ -60,10 +62,46 @@ def check_dask_paths(options, config: PipelineConfig) -> None:
     dask = options.view_as(StandardOptions).runner.endswith(".DaskRunner")
     remote = [p for p in (*config.inputs, config.output) if "://" in p]
     if dask and remote:
-        raise ValueError(
+        raise UsageError(
             f"--runner DaskRunner cannot read or write {remote[0]!r}: Beam's DaskRunner gives "
             "its workers no --s3_* (or GCS) options; use a filesystem every worker mounts"
         )
+
+
+_EXTRAS = {"gs": "gcp", "s3": "aws"}  # setup.py's extras that bring Beam's filesystem
+
+
+def check_locations(inputs, output: str, options) -> None:
+    """Refuse an --input or --output that no Beam filesystem here reads (a scheme that is none,
+    or gs:// without Beam's GCP extra), and a --runner that Beam cannot make, naming the option
+    and the fix, before anything is read or written: Beam says these as a plain ValueError, the
+    runner's only once its pipeline runs."""
+    from apache_beam.io.filesystem import BeamIOError
+    from apache_beam.options.pipeline_options import StandardOptions
+    from apache_beam.runners.runner import create_runner
+
+    for option, path in [*(("--input", p) for p in inputs), ("--output", output)]:
+        if "\0" in path:
+            raise UsageError(f"{option} {path!r} holds a NUL character; no path can")
+        scheme, _, rest = path.partition("://")
+        if scheme in _EXTRAS and not rest.split("/", 1)[0]:  # (Beam: a traceback, or the root)
+            raise UsageError(f"{option} {path!r} names no bucket: give {scheme}://BUCKET/PATH")
+        try:
+            FileSystems.get_filesystem(path)
+        except (ValueError, BeamIOError):  # (hdfs:// without its package: a BeamIOError)
+            extra = _EXTRAS.get(scheme)
+            fix = f"pip install 'sgns[{extra}]'" if extra else "give a local path, gs:// or s3://"
+            raise UsageError(
+                f"{option} {path!r}: Beam has no filesystem for {scheme}:// here; {fix}"
+            ) from None
+    runner = options.view_as(StandardOptions).runner
+    try:
+        create_runner(runner)
+    except (ValueError, ImportError, TypeError, AttributeError) as e:
+        said = str(e).splitlines()[0] if str(e).strip() else type(e).__name__
+        if not isinstance(e, ValueError):  # (Beam's ValueError lists its runners already)
+            said = f"Beam cannot make it ({said}): name a runner of Beam's, or a runner's class"
+        raise UsageError(f"--runner {runner}: {said}") from None
 
 
 log = logging.getLogger(__name__)
@@ -81,14 +119,14 @@ class Increment(NamedTuple):
 
 
 def build_phrase_pipeline(
-    pipeline: beam.Pipeline, config: PipelineConfig, files, number: int, run: str
+    pipeline: beam.Pipeline, config: PipelineConfig, files, number: int, run: str, connectors
 ) -> None:
     """A phrase round (--phrases): ReadBlocks -> DetectPhrases (phrases.tsv and a summary)."""
     _ = (
         pipeline
         | "ListSources" >> beam.Create(plan_sources(files, encoding=config.encoding))
         | "ReadBlocks" >> ReadBlocks.of(config)
-        | "DetectPhrases" >> DetectPhrases(config, number, run)
+        | "DetectPhrases" >> DetectPhrases(config, number, run, connectors)
     )
 
 
@@ -153,10 +191,11 @@ def run_pipeline(options, build, *args) -> None:
 def detect_phrases(config: PipelineConfig, files, options) -> dict:
     """--phrases N: N rounds, each its own run (fewer when one finds no phrase: the next would
     find none either); returns the manifest's phrases entry."""
-    rounds = []
+    rounds, connectors = [], connector_words(config.phrase_connectors, read_bytes)
     for number in range(1, config.phrases + 1):
         started, run = time.perf_counter(), uuid.uuid4().hex
-        run_pipeline(options, build_phrase_pipeline, config, files, number, run)
+        with input_bar(f"phrases {number}", sum(size for _, size in files)):
+            run_pipeline(options, build_phrase_pipeline, config, files, number, run, connectors)
         rounds.append(finish_round(config.output, run))
         log.info(
             "phrase round %d: %d phrases from %d pairs (%d pruned), %.1f s", number,
@@ -165,14 +204,18 @@ def detect_phrases(config: PipelineConfig, files, options) -> dict:
         )  # fmt: skip
         if not rounds[-1]["phrases"]:
             break
-    return table_entry(read_bytes(table_path(config.output)), rounds)
+    return table_entry(read_bytes(table_path(config.output)), rounds, connectors)
 
 
-def add_increment(config: PipelineConfig, files: list, base: dict | None, options) -> dict:
+def add_increment(
+    config: PipelineConfig, files: list, base: dict | None, options, texts: dict | None = None
+) -> dict:
     """One increment (the initial build when `base` is None) of `files` (FileMetadata): both
-    runs, committed by the manifest; on any failure the dataset is put back as it was."""
+    runs, committed by the manifest; on any failure the dataset is put back as it was.
+    `texts`: path -> the content fields of compressed files decoded already (--watch)."""
     index = len(base["increments"]) if base else 0
-    inputs = [describe_file(m) for m in files]
+    texts = check_heads(files, config.encoding, texts)  # a file that is not text: before any run
+    inputs = [describe_file(m, text=texts.get(m.path)) for m in files]
     if base is not None:
         check_new_inputs(inputs, base)
         applied_table(config.output, base.get("phrases"))  # its phrases.tsv is the manifest's
@@ -192,13 +235,15 @@ def add_increment(config: PipelineConfig, files: list, base: dict | None, option
         increment = Increment(index, folder, inputs, {}, base, phrases)
         table = applied_table(config.output, phrases)  # (checked against its sha256)
         started = time.perf_counter()
-        run_pipeline(options, build_vocabulary_pipeline, config, paths, folder, previous, table)
+        with input_bar("vocabulary", sum(size for _, size in paths)):
+            run_pipeline(options, build_vocabulary_pipeline, config, paths, folder, previous, table)
         vocab = read_summary(folder)
         log.info("vocabulary run: %.1f s", time.perf_counter() - started)
         check_vocabulary(vocab, config.min_count, [path for path, _ in paths])
         started = time.perf_counter()
         increment = increment._replace(vocab=vocab)
-        run_pipeline(options, build_pairs_pipeline, config, paths, increment)
+        with input_bar("pairs", sum(size for _, size in paths)):
+            run_pipeline(options, build_pairs_pipeline, config, paths, increment)
         log.info("pairs run (%d passes): %.1f s", config.passes, time.perf_counter() - started)
     except KeyboardInterrupt:  # Beam's threads may still be writing: the next run recovers
         raise

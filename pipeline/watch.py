@@ -1,9 +1,10 @@
 """`--watch`: keep polling the input patterns; add each batch of new, settled files as one
 increment (the first batch builds the dataset when --output holds none).
 
-New: no increment of the dataset read the file (by path). A file with the size and head/tail hash
-of one already read (a copy) is skipped with a warning; a file that changes after an increment
-read it is not read again (append new files, do not grow old ones).
+New: no increment of the dataset read the file (by path). A file that is one already read under
+another name (a copy, or the same text: sgns.pipeline.inputs) is skipped with a warning; a file
+that changes after an increment read it is not read again (append new files, do not grow old
+ones).
 
 Settled: two polls one interval apart saw the same size and mtime, and the size is not 0. A file
 still being written is therefore not taken half-written as long as its writer adds to it at least
@@ -11,7 +12,8 @@ once per poll interval; a writer that pauses longer must write under a name outs
 and rename the file in when done (a rename is atomic, and needs no timing assumption). A .gz or
 .bz2 file is taken only once it also decodes to its end-of-stream marker (sgns.pipeline.compressed):
 one that stops short is waited for (said once), a corrupt one is skipped and said, until either
-changes; neither holds back the other files of its poll, nor enters the manifest.
+changes; neither holds back the other files of its poll, nor enters the manifest. That check
+decodes the file once, and the text's fingerprint is taken in the same pass.
 
 Stopping: SIGINT (Ctrl-C) or SIGTERM while waiting stops at once; during an increment, the
 increment is finished and committed first, and a second signal abandons it (the dataset stays as
@@ -27,10 +29,17 @@ import signal
 import threading
 from dataclasses import dataclass
 
+from sgns.errors import UsageError
 from sgns.pipeline.compressed import decode_problem, is_checked
 from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.increment import read_dataset
-from sgns.pipeline.inputs import already_ingested, describe_file, ingested_paths, repeated_inputs
+from sgns.pipeline.inputs import (
+    already_ingested,
+    describe_file,
+    ingested_paths,
+    print_fields,
+    repeated_inputs,
+)
 from sgns.pipeline.outdir import DatasetLock, claim, recover
 from sgns.pipeline.read import list_files
 from sgns.pipeline.runs import add_increment
@@ -47,11 +56,11 @@ class WatchConfig:
 
     def __post_init__(self):
         if not isinstance(self.poll_seconds, (int, float)) or not self.poll_seconds > 0:
-            raise ValueError(f"--poll-seconds must be > 0, got {self.poll_seconds!r}")
+            raise UsageError(f"--poll-seconds must be > 0, got {self.poll_seconds!r}")
         if self.max_increments is not None and (
             not isinstance(self.max_increments, int) or self.max_increments < 1
         ):
-            raise ValueError(
+            raise UsageError(
                 f"--watch-max-increments must be an integer >= 1, got {self.max_increments!r}"
             )
 
@@ -96,7 +105,8 @@ class Stopper:
 
 def decodable(files: list, verdicts: dict) -> list:
     """The files that are not compressed, or decode to their end; the others are said once per
-    size and mtime (`verdicts` remembers them; a read error is not remembered)."""
+    size and mtime (`verdicts` remembers them, and of a file that decodes the content fields
+    that decoding gave, so that it is decoded once: `texts`; a read error is not remembered)."""
     ready = []
     for m in files:
         if not is_checked(m.path):
@@ -104,29 +114,43 @@ def decodable(files: list, verdicts: dict) -> list:
             continue
         key = (m.path, m.size_in_bytes, m.last_updated_in_seconds)
         if key not in verdicts:
+            printed = {}
             try:
-                verdicts[key] = decode_problem(m.path)
+                problem = decode_problem(m.path, printed)
             except OSError as e:  # could not read it now (not its data): try again next poll
                 log.warning("cannot read %s (%s): trying again at the next poll", m.path, e)
                 continue
-            if verdicts[key] is not None:
-                kind, message = verdicts[key]
+            verdicts[key] = problem or print_fields(printed[m.path])
+            if problem is not None:
+                kind, message = problem
                 what = "waiting for it to change" if kind == "truncated" else "skipping it"
                 log.warning("%s: %s", message, what)
-        if verdicts[key] is None:
+        if isinstance(verdicts[key], dict):
             ready.append(m)
     return ready
 
 
-def new_files(config: PipelineConfig, manifest: dict | None, skipped: set) -> list:
+def texts(files: list, verdicts: dict) -> dict:
+    """path -> the content fields `decodable` found of each of `files` that it decoded."""
+    found = (verdicts.get((m.path, m.size_in_bytes, m.last_updated_in_seconds)) for m in files)
+    return {m.path: text for m, text in zip(files, found) if isinstance(text, dict)}
+
+
+def new_files(
+    config: PipelineConfig, manifest: dict | None, skipped: set, ready=None, verdicts=None
+) -> list:
     """Files the patterns match now that no increment read (nor a copy of one), each content
-    once; copies are added to `skipped`, with a warning."""
+    once; copies are added to `skipped`, with a warning. `ready(files)`: those of the new files
+    that may be read now (settled, and decoding to their end: a compressed file's content is
+    its decompressed text, read only then, as `decodable` records in `verdicts`)."""
     known = ingested_paths(manifest)
     files = list_files(config.inputs, allow_missing=True)
     fresh = [m for m in files if m.path not in known and m.path not in skipped]
+    fresh = fresh if ready is None else ready(fresh)
     if not fresh:
         return fresh
-    described = [describe_file(m) for m in fresh]
+    decoded = texts(fresh, verdicts or {})
+    described = [describe_file(m, text=decoded.get(m.path)) for m in fresh]
     copies = already_ingested(described, manifest) if manifest is not None else {}
     for path, note in copies.items():
         log.warning("skipping %s: already in the dataset", note)
@@ -147,18 +171,24 @@ def watch(
     skipped: set = set()
     verdicts: dict = {}
     added = 0
+
+    def ready_now(found: list) -> list:
+        found, now = settled(found, seen)
+        seen.clear()
+        seen.update(now)
+        return decodable(found, verdicts)
+
     with DatasetLock(config.output), stopper:
         claim(config.output)
         recover(config.output)
         log.info("watching %s every %g s", ",".join(config.inputs), settings.poll_seconds)
         while not stopper.requested.is_set():
             manifest = read_dataset(config.output)
-            ready, seen = settled(new_files(config, manifest, skipped), seen)
-            ready = decodable(ready, verdicts)
+            ready = new_files(config, manifest, skipped, ready_now, verdicts)
             if ready:
                 stopper.busy = True
                 try:
-                    add_increment(config, ready, manifest, options)
+                    add_increment(config, ready, manifest, options, texts(ready, verdicts))
                 except KeyboardInterrupt:
                     log.info("increment abandoned; the dataset is as its manifest says")
                     break

@@ -1,11 +1,13 @@
-"""Write docs/commands.md, the command reference, from the commands' own argparse parsers.
+"""Write docs/commands.md, the command reference, from the commands' parsers and option schemas.
 
     python scripts/commands_doc.py            # (re)write docs/commands.md (`make docs` runs it)
     python scripts/commands_doc.py --check    # exit 1, naming the difference, if it is stale
 
 The page is docs/commands.md.in (what is said of each command by hand) with every line
-`<!-- options: sgns-x -->` replaced by that command's options: one table per argparse group, each
-option as its parser has it (its flags and metavar, its default, its help). The parser is the one
+`<!-- options: sgns-x -->` replaced by that command's options: one table per group, each option
+with its flags and metavar as --help shows them, its default, where it applies and its help. A
+command whose parser is made from a schema (sgns.options: sgns-train, sgns-preprocess) is tabled
+from the schema, in its groups; the others as their parsers have them. The parser is the one
 the command's `main(argv)` builds (setup.py's console scripts name the commands and modules), so
 no list of options is kept here: a new option, or a changed help or default, changes the page.
 tests/test_docs.py fails when the page on disk is not what this writes.
@@ -95,31 +97,69 @@ def _meaning(formatter: argparse.HelpFormatter, action: argparse.Action, default
 
 
 def options_block(parser: argparse.ArgumentParser) -> str:
-    """The options of one parser as Markdown: its description, one table per group, its epilog."""
+    """The options of one parser as Markdown: its description, one table per group, its epilog.
+    A parser made from a schema (sgns.options) is tabled from its schema, which says where
+    each option applies."""
+    schema = getattr(parser, "schema", None)
     formatter = argparse.HelpFormatter(parser.prog, width=1000)
     lines = [f"`{parser.prog} --help`: {_cell(parser.description or '')}", ""]
-    for group in parser._action_groups:  # noqa: SLF001 - argparse's groups, in --help's order
-        shown = [
-            a
-            for a in group._group_actions  # noqa: SLF001
-            if a.help != argparse.SUPPRESS and not isinstance(a, argparse._HelpAction)  # noqa: SLF001
-        ]
-        if not shown:
+    groups = _schema_groups(parser, schema) if schema else _parser_groups(parser)
+    for title, description, rows in groups:
+        if not rows:
             continue
-        title = (group.title or "options")[:1].upper() + (group.title or "options")[1:]
-        lines += [f"**{_cell(title)}**", ""]
-        if group.description:
-            lines += [_cell(group.description), ""]
-        lines += ["| option | default | meaning |", "|---|---|---|"]
-        for action in shown:
+        lines += [f"**{_cell(title[:1].upper() + title[1:])}**", ""]
+        if description:
+            lines += [_cell(description), ""]
+        if schema:
+            lines += ["| option | default | applies to | meaning |", "|---|---|---|---|"]
+        else:
+            lines += ["| option | default | meaning |", "|---|---|---|"]
+        for action, *cells in rows:
             flags = formatter._format_action_invocation(action)  # noqa: SLF001 - as --help
-            default = _default(action)
-            meaning = _meaning(formatter, action, default)
-            lines.append(f"| `{flags}` | {_cell(default)} | {_cell(meaning)} |")
+            if not schema:
+                cells = [_default(action), _meaning(formatter, action, _default(action))]
+            lines.append(f"| `{flags}` | " + " | ".join(_cell(c) for c in cells) + " |")
         lines.append("")
     if parser.epilog:
         lines += [_cell(parser.epilog), ""]
     return "\n".join(lines).rstrip("\n")
+
+
+def _parser_groups(parser: argparse.ArgumentParser):
+    """(title, description, [(action,)]) of each argparse group, in --help's order."""
+    for group in parser._action_groups:  # noqa: SLF001 - argparse's groups, in --help's order
+        shown = [
+            (a,)
+            for a in group._group_actions  # noqa: SLF001
+            if a.help != argparse.SUPPRESS and not isinstance(a, argparse._HelpAction)  # noqa: SLF001
+        ]
+        yield group.title or "options", group.description, shown
+
+
+def _schema_groups(parser: argparse.ArgumentParser, schema):
+    """(title, description, [(action, default, applies to, meaning)]) of each schema group."""
+    actions = {a.dest: a for a in parser._actions}  # noqa: SLF001
+    for title, description in schema.groups:
+        rows = [
+            (actions[o.name], *schema_row(schema, o))
+            for o in schema.options
+            if o.group == title and not o.hidden
+        ]
+        yield title, description, rows
+
+
+def schema_row(schema, option) -> tuple[str, str, str]:
+    """An option's cells in the page: its default, where it applies, what it means."""
+    if option.required:
+        default = "required"
+    elif option.is_flag:
+        default = "off"
+    else:
+        default = schema.default_text(option).removesuffix(f"; {option.unset}")
+    meaning = ("experimental: " if option.experimental else "") + option.help
+    if option.unset:
+        meaning += f" ({option.unset})"
+    return default, option.applies.label if option.applies else "", meaning
 
 
 def render() -> str:

@@ -1,14 +1,15 @@
 """How every command turns a mistake a user can make into one line: `user_message`.
 
-A user's mistake reaches a command as ValueError or FileNotFoundError (raised by our checks,
-naming the bad value and the fix), or as an OSError of the machine (a permission, a full disk,
-a directory where a file was meant), said as what went wrong and the file. Errors raised inside
-a Beam pipeline or a DataLoader worker arrive wrapped, their original text at the end of the
-wrapper's: the original line is dug out. Anything else is a bug and keeps its traceback
-(`user_message` returns None). A bug that raises ValueError or OSError itself would be said in
-one line too: SGNS_DEBUG=1 in the environment makes every command re-raise instead, traceback
-and all. `OneLineParser` gives argparse's own errors the same one-line form. The Python API
-(sgns.api) raises the same line as a `UsageError` (`usage_error`).
+A user's mistake is a `UsageError`, raised by our checks naming the bad value and the fix (or a
+FileNotFoundError naming a missing file), or an OSError of the machine (a permission, a full
+disk, a directory where a file was meant), said as what went wrong and the file. A UsageError
+raised inside a Beam pipeline or a DataLoader worker arrives wrapped, its original line at the
+end of the wrapper's text under its own name (sgns.errors.UsageError): that line is dug out.
+Anything else is a bug and keeps its traceback (`user_message` returns None): a ValueError from
+our code or a library included. An OSError that a bug raises would be said in one line too:
+SGNS_DEBUG=1 in the environment makes every command re-raise instead, traceback and all.
+`OneLineParser` gives argparse's own errors the same one-line form. The Python API (sgns.api)
+raises the same line as a `UsageError` (`usage_error`).
 
 The line is printable whatever a file held: a message quotes file content with `quote`, and
 `fail` escapes whatever non-printable character (a control byte, a newline) is left in it.
@@ -19,13 +20,14 @@ from __future__ import annotations
 import argparse
 import difflib
 import errno
+import logging
 import os
 import re
 import sys
 
 _BEAM_STEP = re.compile(r" \[while running '[^']*'\]")  # Beam appends the step that failed
 _WRAPPED = re.compile(
-    r"^(?:[\w.]+\.)?(?:ValueError|FileNotFoundError|PermissionError|IsADirectoryError|"
+    r"^(?:[\w.]+\.)?(?:UsageError|FileNotFoundError|PermissionError|IsADirectoryError|"
     r"NotADirectoryError|OSError): (.+)$",
     re.MULTILINE,
 )
@@ -43,21 +45,46 @@ _ACTIONS = {
     errno.EEXIST: "a file is in the way of a directory:",
 }
 QUOTED_CHARS = 60  # of file content in a message
+_NEGATIVE_NUMBER = re.compile(
+    r"^-(?:(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|inf|infinity|nan)$", re.IGNORECASE
+)
 
 
 class UsageError(ValueError):
-    """A user's mistake met by the Python API (sgns.fit, sgns.preprocess, sgns.train): its text
-    is the one line the command would print after "error: " (SGNS_DEBUG=1 raises the error
-    behind it instead, as the commands do). A ValueError: code that catches those catches it."""
+    """A user's mistake: a value, a file or a setting that cannot be right, named with the fix.
+    Its text is the one line a command prints after "error: ", and what the Python API (sgns.fit,
+    sgns.preprocess, sgns.train) raises (SGNS_DEBUG=1 raises the error behind it instead, as the
+    commands do). A ValueError, so that code catching those catches it; but a plain ValueError
+    is no user's mistake: a command shows its traceback."""
+
+
+class MissingFileError(UsageError, FileNotFoundError):
+    """The UsageError of a file that is not there: code that catches FileNotFoundError (as the
+    API raised before it said its errors in one line) catches it too."""
+
+
+def configure_logging(level: int, fmt: str) -> None:
+    """logging.basicConfig for a command's main, after dropping the root handlers whose stream
+    is closed: a main run before in the same process (a test, a notebook) may have left one on
+    a stderr that is gone, and basicConfig would keep it, so that every log line became a
+    "Logging error" traceback on stderr."""
+    for handler in list(logging.root.handlers):
+        if getattr(getattr(handler, "stream", None), "closed", False):
+            logging.root.removeHandler(handler)
+    logging.basicConfig(level=level, format=fmt)
 
 
 def usage_error(error: BaseException) -> UsageError | None:
-    """`error` as the Python API raises it: a UsageError holding the command's one line, or
-    None when it is no user's mistake (or SGNS_DEBUG is set): the caller re-raises it then."""
-    if isinstance(error, UsageError):
-        return error
+    """`error` as the Python API raises it: a UsageError holding the command's one line (a
+    MissingFileError for a FileNotFoundError), or None when it is no user's mistake (or
+    SGNS_DEBUG is set): the caller re-raises it then."""
     message = user_message(error)
-    return None if message is None else UsageError(printable(message))
+    if message is None:
+        return None
+    if isinstance(error, UsageError) and str(error) == message:  # (not wrapped by Beam)
+        return error
+    kind = MissingFileError if isinstance(error, FileNotFoundError) else UsageError
+    return kind(printable(message))
 
 
 def user_message(error: BaseException) -> str | None:
@@ -68,8 +95,8 @@ def user_message(error: BaseException) -> str | None:
     text = str(error)
     if isinstance(error, OSError) and error.errno is not None:
         return os_message(error.errno, error.strerror, error.filename)
-    direct = isinstance(error, (ValueError, FileNotFoundError)) and not text.startswith("Caught ")
-    if direct:  # (a DataLoader worker's error starts "Caught ValueError in ...")
+    direct = isinstance(error, (UsageError, FileNotFoundError)) and not text.startswith("Caught ")
+    if direct:  # (a DataLoader worker's error starts "Caught UsageError in ...")
         return _clean(text.splitlines()[0] if text.strip() else type(error).__name__)
     wrapped = _WRAPPED.findall(text)
     return _clean(wrapped[-1]) if wrapped else None
@@ -126,6 +153,13 @@ class OneLineParser(argparse.ArgumentParser):
     the nearest of this parser's options."""
 
     hints: dict[str, str] = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # a value that starts with "-" and reads as a number ("-inf", "-nan", "-1e-3") is a
+        # value, not an option: the option's own check then names it (argparse's matcher takes
+        # only "-5" and "-.5", and would say "--lr: expected one argument" for "--lr -inf")
+        self._negative_number_matcher = _NEGATIVE_NUMBER
 
     def error(self, message: str):
         unknown = "unrecognized arguments: "

@@ -31,6 +31,8 @@ import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from sgns.errors import UsageError
+
 TEMP_PREFIX = ".sgns-tmp-"  # temporary files and folders (sgns.pipeline.outdir removes only these)
 
 
@@ -108,7 +110,7 @@ def kind_of(mode: int) -> str:
 
 def check_file(path: str, what: str) -> str:
     """`path` when it is a regular file this process may read; else FileNotFoundError or
-    ValueError saying `what` (an option or a role: "--similarity", "vector file") and `path`
+    UsageError saying `what` (an option or a role: "--similarity", "vector file") and `path`
     and what is there instead, before anything opens it (a FIFO would block the reader), or
     PermissionError."""
     try:
@@ -116,21 +118,58 @@ def check_file(path: str, what: str) -> str:
     except FileNotFoundError:
         raise FileNotFoundError(f"{what} {_shown(path)} does not exist") from None
     if not stat.S_ISREG(mode):
-        raise ValueError(f"{what} {_shown(path)} is {kind_of(mode)}, not a file")
+        raise UsageError(f"{what} {_shown(path)} is {kind_of(mode)}, not a file")
     if not os.access(path, os.R_OK):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
     return path
 
 
+def path_argument(name: str, value) -> str:
+    """`value`, the argument `name` of a Python call that takes a path, as a str path; a
+    UsageError naming the argument when it is no path (a list, a number, bytes, a str with a
+    NUL character, which no command line and no filesystem holds)."""
+    if isinstance(value, (str, os.PathLike)):
+        path = os.fspath(value)
+        if isinstance(path, str) and "\0" in path:
+            raise UsageError(f"{name}: {path!r:.60} holds a NUL character; no path can")
+        if isinstance(path, str):
+            return path
+    raise UsageError(
+        f"{name}: give a path (str or os.PathLike), not {type(value).__name__} {value!r:.60}"
+    )
+
+
+SIDE_HEAD_BYTES = 1 << 16  # of a side file, enough to tell whose it is
+
+
+def check_side_file(path: str, ours, what: str, beside: str) -> None:
+    """Refuse to write `path`, the `what` a command writes beside the file its user named
+    (`beside`), when a file is there that no sgns command wrote: `ours(head)` tells that from
+    its first SIDE_HEAD_BYTES bytes. The user named `beside`, not this file: a file of theirs
+    there is not to be overwritten. An empty file holds nothing to lose, and a link is replaced
+    by the new file (atomic_open), never written through."""
+    if os.path.islink(path) or not os.path.lexists(path):
+        return
+    if stat.S_ISREG(os.stat(path).st_mode):
+        with open(path, "rb") as f:
+            head = f.read(SIDE_HEAD_BYTES)
+        if not head or ours(head):
+            return
+    raise UsageError(
+        f"{_shown(path)} is in the way of the {what} written beside {_shown(beside)}, and was not "
+        f"written by sgns; move it, or give {_shown(beside)} another name"
+    )
+
+
 def check_directory(path: str, what: str) -> str:
-    """`path` when it is a directory; else FileNotFoundError or ValueError saying `what` and
+    """`path` when it is a directory; else FileNotFoundError or UsageError saying `what` and
     `path` and what is there instead."""
     try:
         mode = os.stat(path).st_mode
     except (FileNotFoundError, NotADirectoryError):
         raise FileNotFoundError(f"{what} {_shown(path)} does not exist") from None
     if not stat.S_ISDIR(mode):
-        raise ValueError(f"{what} {_shown(path)} is {kind_of(mode)}, not a directory")
+        raise UsageError(f"{what} {_shown(path)} is {kind_of(mode)}, not a directory")
     return path
 
 
@@ -139,13 +178,13 @@ def _shown(path: str) -> str:  # a name with a newline would cut the one line sh
 
 
 def decode_text(data: bytes, name: str) -> str:
-    """`data`, the content of the file `name`, as UTF-8 text; ValueError naming the file and
+    """`data`, the content of the file `name`, as UTF-8 text; UsageError naming the file and
     the line and byte where it is not UTF-8."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
-        raise ValueError(
+        raise UsageError(
             f"{name} is not UTF-8 text (line {line}, byte {e.start}: {data[e.start : e.end]!r}):"
             " it is damaged, or not the file meant"
         ) from None
@@ -157,7 +196,7 @@ LOCK_FILE = ".lock"  # in a dataset or run directory: held by its one writer (Di
 class DirectoryLock:
     """An OS lock (flock) on DIR/.lock, with the holder's pid and host written in it, held while
     one process writes DIR: taken and broken by the kernel, so a crashed holder's is free at
-    once. `what` names the writer in the error a second one gets (ValueError)."""
+    once. `what` names the writer in the error a second one gets (UsageError)."""
 
     def __init__(self, directory: str, what: str):
         self.path, self.what = os.path.join(directory, LOCK_FILE), what
@@ -170,10 +209,10 @@ class DirectoryLock:
         self.release()
 
     def take(self) -> DirectoryLock:
-        """Take the lock (ValueError naming the holder when another process has it)."""
+        """Take the lock (UsageError naming the holder when another process has it)."""
         directory = os.path.dirname(self.path) or "."
         if os.path.exists(directory) and not os.path.isdir(directory):
-            raise ValueError(f"--output {directory} is a file, not a directory: give a directory")
+            raise UsageError(f"--output {directory} is a file, not a directory: give a directory")
         os.makedirs(directory, exist_ok=True)
         while True:
             if os.path.islink(self.path):  # never ours (we make a plain file): the link goes,
@@ -186,14 +225,14 @@ class DirectoryLock:
                 continue  # a link made since we looked: remove it too
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 os.close(fd)
-                raise ValueError(f"{self.path} is {kind_of(os.stat(self.path).st_mode)}, not the "
+                raise UsageError(f"{self.path} is {kind_of(os.stat(self.path).st_mode)}, not the "
                                  "lock file sgns makes there: remove it")  # fmt: skip
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "starting"
                 os.close(fd)
-                raise ValueError(
+                raise UsageError(
                     f"another {self.what} ({holder}) is writing "
                     f"{os.path.dirname(self.path)!r}; wait for it to finish"
                 ) from None

@@ -20,6 +20,7 @@ import os
 
 from sgns.dataset import COUNTS_FILE, MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR
 from sgns.dataset import VOCAB_FILE as DATASET_VOCAB_FILE
+from sgns.errors import UsageError
 from sgns.files import LOCK_FILE
 
 CONFIG_FILE = "config.json"
@@ -59,11 +60,11 @@ def is_run(directory: str) -> bool:
 
 
 def check_run_output(directory: str) -> None:
-    """Raise ValueError when `directory` exists, holds files and is no sgns run: a run would
+    """Raise UsageError when `directory` exists, holds files and is no sgns run: a run would
     write its config.json, vocab.tsv, metrics.jsonl and vectors.txt over a user's files."""
     held = [n for n in os.listdir(directory) if n != LOCK_FILE] if os.path.isdir(directory) else []
     if held and not is_run(directory):  # (the lock alone: a run that began)
-        raise ValueError(
+        raise UsageError(
             f"--output {directory!r} is a non-empty directory that is not an sgns run (it has "
             "no config.json of sgns-train); give a new or empty directory"
         )
@@ -81,7 +82,7 @@ def _in_dataset(directory: str) -> bool:
 
 
 def check_not_own_file(path: str, flag: str = "--output") -> None:
-    """Raise ValueError when `path` is one of a run's or a dataset's own files (writing there
+    """Raise UsageError when `path` is one of a run's or a dataset's own files (writing there
     would destroy the checkpoint --resume needs, the vocabulary sgns-export reads, ...)."""
     directory, name = os.path.split(os.path.abspath(path))
     of_run = name in RUN_OWN_FILES and is_run(directory)
@@ -89,7 +90,7 @@ def check_not_own_file(path: str, flag: str = "--output") -> None:
     of_data = of_data or _in_dataset(directory)
     if of_run or of_data:
         what = "run" if of_run else "dataset"
-        raise ValueError(
+        raise UsageError(
             f"{flag} {path!r} is the {what}'s own {name}; writing there would destroy it: give "
             "another file"
         )

@@ -20,6 +20,7 @@ import os
 import re
 from collections.abc import Iterator
 
+from sgns.errors import UsageError
 from sgns.files import check_file
 
 _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
@@ -52,7 +53,7 @@ def filesystem(location: str):
         try:
             store = fs.FileSystem.from_uri(location)[0]
         except (ValueError, TypeError) as e:  # pyarrow's ArrowInvalid is a ValueError
-            raise ValueError(f"cannot read {location!r}: {e}") from None
+            raise UsageError(f"cannot read {location!r}: {e}") from None
         if isinstance(store, fs.S3FileSystem):  # rebuilt from its pickled options, bounded
             timeout, retries = store_limits()
             rebuild, (options,) = store.__reduce__()
@@ -64,6 +65,9 @@ def filesystem(location: str):
 
 
 STORE_LIMITS = {"SGNS_S3_TIMEOUT": 10.0, "SGNS_S3_RETRIES": 2}  # a dead store: ~30 s, not minutes
+# At most: a dead store then ends a command in (10 + 1) x 300 s plus the clients' pauses between
+# tries (botocore's and pyarrow's: random, doubling from 1 s, at most 20 s), not in hours.
+MAX_TIMEOUT, MAX_RETRIES = 300.0, 10
 _AWS_ERROR = re.compile(r"AWS Error (\w+) during \w+ operation: (?:curlCode: \d+, )?([^;]*)")
 
 
@@ -75,9 +79,10 @@ def store_limits() -> tuple[float, int]:
         limits = float(timeout), int(retries)
     except ValueError:
         limits = (0.0, -1)
-    if not (0 < limits[0] < float("inf") and limits[1] >= 0):
-        raise ValueError(f"SGNS_S3_TIMEOUT={timeout!r}, SGNS_S3_RETRIES={retries!r}: give "
-                         "seconds above 0 and a count of retries")  # fmt: skip
+    if not (0 < limits[0] <= MAX_TIMEOUT and 0 <= limits[1] <= MAX_RETRIES):
+        raise UsageError(f"SGNS_S3_TIMEOUT={timeout!r}, SGNS_S3_RETRIES={retries!r}: give "
+                         f"seconds above 0 and at most {MAX_TIMEOUT:g}, and retries from 0 to "
+                         f"{MAX_RETRIES}")  # fmt: skip
     return limits
 
 
@@ -104,7 +109,7 @@ def _store_errors(location: str) -> Iterator[None]:
             cause = f"access denied ({code}): check the keys (AWS_ACCESS_KEY_ID ...) and the bucket"
         else:
             cause = f"{code} {detail}".strip()
-        raise ValueError(f"cannot read {location}: {cause}") from None
+        raise UsageError(f"cannot read {location}: {cause}") from None
 
 
 def read_bytes(location: str) -> bytes:

@@ -435,3 +435,64 @@ def test_preprocess_and_train_write_what_the_commands_write(tmp_path, capsys):
 def test_fit_refuses_an_encoding_for_sentences_that_are_str_already(tmp_path):
     with pytest.raises(sgns.UsageError, match="encoding: for corpus files"):
         sgns.fit([["caf\u00e9", "au", "lait"]] * 20, encoding="cp1252", workdir=str(tmp_path / "w"))
+
+
+@pytest.mark.parametrize(
+    "call,said",
+    [
+        (lambda: sgns.preprocess([["corpus.txt"]], "data"), "inputs: give a file"),
+        (lambda: sgns.preprocess(5, "data"), "inputs: give a list, not int 5"),
+        (lambda: sgns.preprocess("corpus.txt", ["data"]), "output: give a path"),
+        (lambda: sgns.preprocess("corpus.txt", "data", runner=3), "runner: give"),
+        (lambda: sgns.preprocess("corpus.txt", "data", beam_args=[1]), "beam_args: give str"),
+        (lambda: sgns.train(["data"], "run"), "data: give a path"),
+        (lambda: sgns.train("data", None), "output: give a path"),
+        (lambda: sgns.fit([["a"]], workdir=3), "workdir: give a path"),
+        (lambda: sgns.load(3), "path: give a path"),
+        # a NUL in a path: Python's open says "embedded null byte", a ValueError (a traceback)
+        (lambda: sgns.train("ds\0x", "run"), "data: 'ds\\x00x' holds a NUL character"),
+        (lambda: sgns.preprocess(["c.txt", "d\0.txt"], "data"), "inputs: 'd\\x00.txt' holds"),
+        (lambda: sgns.preprocess("c.txt", "d\0"), "output: 'd\\x00' holds a NUL"),
+        (lambda: sgns.load("v\0.txt"), "path: 'v\\x00.txt' holds a NUL"),
+        (lambda: sgns.preprocess("c.txt", "d", phrase_connectors="a\0"), "--phrase-connectors"),
+    ],
+)
+def test_an_argument_of_the_wrong_type_is_one_line_naming_it(call, said):
+    with pytest.raises(sgns.UsageError) as raised:
+        call()
+    assert str(raised.value).startswith(said) and "\n" not in str(raised.value), raised.value
+
+
+@pytest.mark.parametrize(
+    "inputs,output,runner,said",
+    [
+        ("xyz://a/b.txt", "data", None, "--input 'xyz://a/b.txt': Beam has no filesystem"),
+        ("{corpus}", "xyz://bucket/o", None, "--output 'xyz://bucket/o': Beam has no filesystem"),
+        ("{corpus}", "data", "NoSuchRunner", "--runner NoSuchRunner: Unexpected pipeline runner"),
+    ],
+)
+def test_a_place_or_runner_beam_has_not_is_one_line_naming_the_option(
+    tmp_path, monkeypatch, inputs, output, runner, said
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.txt").write_text("a b c\n" * 20)
+    with pytest.raises(sgns.UsageError) as raised:
+        sgns.preprocess(inputs.format(corpus="c.txt"), output, runner=runner, min_count=1)
+    assert str(raised.value).startswith(said) and "\n" not in str(raised.value), raised.value
+    assert os.listdir(tmp_path) == ["c.txt"]  # refused before anything was written
+
+
+def test_a_runs_config_that_is_no_json_is_a_usage_error_naming_it(tmp_path):
+    (tmp_path / "config.json").write_bytes(b'{"dim": 8')  # cut short
+    with pytest.raises(sgns.UsageError, match="config.json is not the JSON sgns-train writes"):
+        _ = sgns.Run(tmp_path).config
+
+
+def test_load_of_a_missing_or_bad_file_is_a_usage_error_of_the_kind_it_was(tmp_path):
+    with pytest.raises(sgns.UsageError, match="do not exist") as missing:
+        sgns.load(str(tmp_path / "nothing.txt"))
+    assert isinstance(missing.value, FileNotFoundError)  # (caught as before)
+    (tmp_path / "bad.txt").write_text("not vectors\n")
+    with pytest.raises(sgns.UsageError, match="word2vec header") as bad:
+        sgns.load(str(tmp_path / "bad.txt"))
+    assert isinstance(bad.value, ValueError) and not isinstance(bad.value, FileNotFoundError)

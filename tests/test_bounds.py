@@ -179,3 +179,51 @@ def test_a_metrics_file_shorter_than_its_checkpoint_says_stops_the_resume(tmp_pa
     code, err = _cli("sgns.train.cli", ["--data", data, "--output", run, "--resume", *SAME])
     assert code == 0, err
     assert os.path.exists(os.path.join(run, "vectors.txt"))
+
+
+def test_a_step_record_whose_step_is_no_count_is_kept_when_an_old_checkpoint_resumes(tmp_path):
+    from sgns.train.metrics import cut_back
+
+    metrics = tmp_path / "metrics.jsonl"  # (a checkpoint without metrics_bytes: cut by step)
+    lines = ['{"kind": "step", "step": 3}\n', '{"kind": "step", "step": "x"}\n',
+             '{"kind": "step", "step": 9}\n', '{"kind": "step", "step": null}\n']  # fmt: skip
+    metrics.write_text("".join(lines))
+    cut_back(str(metrics), 5, None)
+    assert metrics.read_text() == "".join(lines[:2] + lines[3:])
+
+
+def test_a_table_past_the_address_space_limit_is_refused_not_allocated(tmp_path, data):
+    from sgns import dataset
+
+    limit = 3 * 2**30  # ulimit -v: far below this machine's memory
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if physical < 3 * limit:
+        pytest.skip("this machine's memory is no larger than the limit the test sets")
+    words = dataset.read_manifest(data)["vocab"]["size"]
+    dim = str(limit // (8 * words) * 2)  # a table of twice the limit, well within the memory
+    args = ["--data", data, "--output", str(tmp_path / "run"), "--device", "cpu", "--dim", dim]
+    code, err = cli("sgns.train.cli", args, memory_bytes=limit, env={"OMP_NUM_THREADS": "1"})
+    line = _one_line(err, "sgns-train")
+    assert code == 2 and "address-space limit (ulimit -v)" in line and f"--dim {dim}" in line
+
+
+def test_a_cgroup_memory_limit_is_read_for_the_process_and_its_ancestors(tmp_path):
+    from sgns.train.table import cgroup_memory_limit
+
+    def limits(cgroup: str, files: dict) -> int | None:
+        (tmp_path / "cgroup").write_text(cgroup)
+        root = tmp_path / "fs"
+        for name, text in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+        found = cgroup_memory_limit(str(tmp_path / "cgroup"), str(root))
+        for name in files:
+            (root / name).unlink()
+        return found
+
+    assert limits("0::/a/b\n", {"memory.max": "max\n", "a/b/memory.max": "max\n"}) is None
+    assert limits("0::/a/b\n", {"a/memory.max": "1000\n", "a/b/memory.max": "5000\n"}) == 1000
+    v1 = "4:memory:/job\n1:cpu:/\n"
+    assert limits(v1, {"memory/job/memory.limit_in_bytes": "2048\n"}) == 2048
+    unlimited = {"memory/memory.limit_in_bytes": "9223372036854771712\n"}  # v1's "no limit"
+    assert limits(v1, unlimited) is None

@@ -20,6 +20,13 @@ def test_parse_vocab_names_the_bad_line():
         dataset.parse_vocab(b"the\t3\nbroken line\n")
 
 
+def test_a_vocabulary_with_a_word_twice_or_a_line_of_another_shape_is_refused():
+    with pytest.raises(ValueError, match="v.tsv line 3 holds the word 'a' of line 1 again"):
+        dataset.parse_vocab(b"a\t3\nb\t2\na\t1\n", "v.tsv")
+    with pytest.raises(ValueError, match="v.tsv line 2 is not 'word<TAB>count'"):
+        dataset.parse_vocab(b"a\t3\nb\t\t2\n", "v.tsv")  # (read as "b\t" before)
+
+
 def test_vocab_fingerprint_changes_with_counts():
     a = dataset.vocab_fingerprint(["a", "b"], [2, 1])
     assert a == dataset.vocab_fingerprint(["a", "b"], [2, 1])
@@ -36,9 +43,12 @@ def _manifest(**overrides):
         "increments": [
             {
                 "index": 0,
+                "stats": {"files": 1, "lines": 1, "tokens": 10},
                 "passes": [
                     {
                         "pass": p,
+                        "pairs": 5,
+                        "tokens_kept": 10,
                         "shards": [
                             {"path": dataset.shard_path(0, p, 0, 1), "pairs": 5, "row_groups": 1}
                         ],
@@ -111,8 +121,29 @@ def test_a_reader_given_an_unchecked_manifest_reads_no_shard_outside_the_dataset
     [
         (lambda m: m.update(increments={"0": {}}), "increments is dict, not a list"),
         (lambda m: m["increments"][0].update(passes=None), "increment 0's passes"),
-        (lambda m: m["increments"][0]["passes"][1]["shards"][0].pop("path"), "path or pairs"),
-        (lambda m: m["increments"][0]["passes"][0]["shards"][0].pop("pairs"), "path or pairs"),
+        (lambda m: m["increments"][0]["passes"][1]["shards"][0].pop("path"), "lacks its path"),
+        (lambda m: m["increments"][0]["passes"][0]["shards"][0].pop("pairs"), "lacks its pairs"),
+        # issue 20, fourth probe: any field of another kind, and anything listed twice
+        (lambda m: m.update(counts=[1, 2]), "counts is list, not an object"),
+        (lambda m: m.update(config=None), "config is null, not an object"),
+        (lambda m: m.update(stats="x"), "stats is 'x', not an object"),
+        (lambda m: m["vocab"].update(size=-1), "vocab's size is -1, not a count"),
+        (lambda m: m["vocab"].update(size=True), "vocab's size is true, not a count"),
+        (lambda m: m.update(increments=[]), "increments is empty"),
+        (lambda m: m["increments"][0]["stats"].update(tokens=1.5), "stats.tokens is 1.5"),
+        (
+            lambda m: m["increments"][0].update(inputs=[3]),
+            "an input of increment 0 is 3, not an object",
+        ),
+        (lambda m: m["increments"][0].update(passes=[]), "increment 0 has no passes"),
+        (lambda m: m["increments"].append(m["increments"][0]), "has the index 0, not 1"),
+        (lambda m: m["increments"][0]["passes"].reverse(), "pass 0 has the number 1"),
+        (
+            lambda m: m["increments"][0]["passes"][1]["shards"].append(
+                m["increments"][0]["passes"][1]["shards"][0]
+            ),
+            "is listed twice",
+        ),
     ],
 )
 def test_a_manifest_of_the_wrong_shape_is_refused_in_one_line(tmp_path, damage, said):

@@ -163,8 +163,24 @@ def test_a_users_directory_is_not_written_over_by_a_run(tmp_path):
         (lambda s: {**s, "config": [1]}, "its config missing or not of the type"),
         (lambda s: {**s, "stage": {**s["stage"], "end": "1"}}, "stage.end is not counts"),
         (lambda s: {**s, "metrics_bytes": "x"}, "metrics_bytes is not counts"),
+        # fourth probe: a stage's fields that training would take as they are
+        (lambda s: {**s, "stage": {**s["stage"], "lr": 1e9}}, "stage.lr 1000000000.0 is not"),
+        (lambda s: {**s, "stage": {**s["stage"], "lr": -0.5}}, "stage.lr -0.5 is not the run's"),
+        (lambda s: {**s, "stage": {**s["stage"], "base_step": 10**9}}, "stage.base_step"),
+        (lambda s: {**s, "stage": {**s["stage"], "old_words": 7}}, "stage.old_words 7 is not 0"),
+        (lambda s: {**s, "stage": {**s["stage"], "old_ratio": 1e9}}, "stage.old_ratio"),
         (lambda s: {**s, "loss": {**s["loss"], "sum": float("nan")}}, "loss.sum is not a finite"),
         (lambda s: {**s, "weights": s["weights"].fill_(float("nan"))}, "not a matrix of finite"),
+        # a review of issue 20: fields of another type than a dict's, and a dict's keys
+        (lambda s: {**s, "stage": 5}, "its stage missing or not of the type"),
+        (lambda s: {**s, "stage": None}, "its stage missing or not of the type"),
+        (lambda s: {**s, "loss": [1.0]}, "its loss missing or not of the type"),
+        (lambda s: {**s, "loss": {"sum": 0.0, "pairs": 0}}, "loss.record_sum, loss.record_pairs"),
+        (lambda s: {k: v for k, v in s.items() if k != "vocab_size"}, "its vocab_size missing"),
+        (lambda s: {**s, "config": {**s["config"], "emulate_ranks": "2"}}, "config.emulate_ranks"),
+        (lambda s: {**s, "config": {**s["config"], "lr": "0.05"}}, "its config.lr missing"),
+        (lambda s: {**s, "config": {**s["config"], "negative_mode": "xyz"}}, "config.negative_m"),
+        (lambda s: {**s, "config": {**s["config"], "engine": "auto"}}, "its config.engine"),
     ],
 )
 def test_a_checkpoint_that_does_not_fit_its_run_is_damaged_in_one_line(tmp_path, change, said):
@@ -182,6 +198,20 @@ def test_a_checkpoint_that_does_not_fit_its_run_is_damaged_in_one_line(tmp_path,
     line = _one_line(err, "sgns-train")
     assert code == 2 and "is damaged" in line and said in line, line
     assert not os.path.exists(os.path.join(run, "vectors.txt"))
+
+
+@pytest.mark.parametrize("stage", [5, None, "x"])
+def test_a_checkpoint_whose_stage_is_no_dict_is_damaged_for_export_too(tmp_path, stage):
+    import torch
+
+    data, run = str(tmp_path / "data"), str(tmp_path / "run")
+    write_tiny_dataset(data)
+    train(tiny_config(data, run, epochs=1))
+    path = checkpoint_path(run)
+    torch.save({**torch.load(path, weights_only=True), "stage": stage}, path)
+    code, err = _cli("sgns.train.export", [run, "--output", str(tmp_path / "v.txt")])
+    line = _one_line(err, "sgns-export")
+    assert code == 2 and "is damaged (its stage missing or not of the type" in line, line
 
 
 def test_sigterm_stops_a_run_in_one_line_as_ctrl_c_does(tmp_path):
@@ -249,6 +279,20 @@ def test_a_table_too_large_for_the_machine_says_how_much_it_needs(tmp_path):
                                         "--dim", "100000000000", "--device", "cpu"])  # fmt: skip
     line = _one_line(err, "sgns-train")
     assert code == 2 and "needs a table of 29802.3 GiB (2 x 40 x 100000000000 float32)" in line
+
+
+def test_a_fifo_as_the_checkpoint_is_not_a_file_not_an_empty_one(tmp_path):
+    data, run = str(tmp_path / "data"), str(tmp_path / "run")
+    write_tiny_dataset(data)
+    train(tiny_config(data, run, epochs=1))
+    os.remove(checkpoint_path(run))
+    os.mkfifo(checkpoint_path(run))
+    resume = ["--data", data, "--output", run, "--resume"]
+    for module, args in [("sgns.train.export", [run, "--output", str(tmp_path / "v")]),
+                         ("sgns.train.cli", resume)]:  # fmt: skip
+        code, err = _cli(module, args, timeout=60)
+        line = _one_line(err, "sgns-" + module.split(".")[-1].replace("cli", "train"))
+        assert code == 2 and "is a FIFO (named pipe), not a file" in line, line
 
 
 @pytest.mark.parametrize("content,said", [(b"", "is empty (0 bytes)"), (b"garbage" * 9, "damaged")])
@@ -505,3 +549,30 @@ def test_a_corpus_given_as_the_dataset_says_how_to_make_one(tmp_path):
     line = _one_line(err, "sgns-train")
     assert code == 2 and "is a file" in line and f"sgns-preprocess --input {corpus}" in line
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    "module,args,prog,option",
+    [
+        ("sgns.train.cli", ["--data", "d", "--output", "o", "--lr", "-inf"], "sgns-train", "--lr"),
+        ("sgns.train.cli", ["--data", "d", "--output", "o", "--lr", "-nan"], "sgns-train", "--lr"),
+        ("sgns.pipeline.preprocess", ["--input", "c", "--output", "o", "--sample", "-inf"],
+         "sgns-preprocess", "--sample"),
+    ],
+)  # fmt: skip
+def test_a_value_such_as_minus_inf_is_a_value_its_option_names(module, args, prog, option):
+    code, err = _cli(module, args)
+    line = _one_line(err, prog)
+    assert code == 2 and f"{option} must" in line and "expected one argument" not in line, line
+
+
+@pytest.mark.parametrize(
+    "encoding,said",
+    [("idna", "no encoding of text files"), ("utf-32", "--encoding utf-32-le or utf-32-be")],
+)
+def test_an_encoding_no_file_is_in_gets_the_right_advice(tmp_path, encoding, said):
+    (tmp_path / "c.txt").write_text(CORPUS)
+    args = ["--input", str(tmp_path / "c.txt"), "--output", str(tmp_path / "d")]
+    code, err = _cli("sgns.pipeline.local", [*args, "--encoding", encoding])
+    line = _one_line(err, "python -m sgns.pipeline.local")
+    assert code == 2 and said in line and ("byte order" in line) == (encoding != "idna"), line

@@ -1,5 +1,6 @@
 """sgns-eval: similarity, analogies, neighbours and planted truth, with gensim's numbers."""
 
+import gzip
 import json
 import os
 
@@ -116,6 +117,27 @@ def test_wordsim_layout_skips_comments_and_counts_malformed_lines(tmp_path):
     pairs = read_similarity_pairs(str(path))
     assert pairs.pairs == [("love", "sex", 6.77), ("tiger", "cat", 7.35)]
     assert pairs.malformed == 2
+
+
+@pytest.mark.parametrize("end", ["\r", "\r\n", "\n"])
+def test_lines_end_at_a_carriage_return_too_as_old_mac_and_windows_files_have_them(tmp_path, end):
+    pairs = [(f"w{i}", f"v{i}", float(i)) for i in range(25)]
+    sim = tmp_path / "sim.tsv"
+    sim.write_bytes(end.join(f"{a}\t{b}\t{score}" for a, b, score in pairs).encode() + b"\r")
+    assert read_similarity_pairs(str(sim)).pairs == pairs
+    questions = tmp_path / "q.txt"
+    questions.write_bytes(end.join([": s", "a b c d", "e f g h", ": t", "i j k l"]).encode())
+    analogies = read_analogies(str(questions))
+    assert [q[0] for q in analogies.questions] == ["s", "s", "t"] and analogies.malformed == 0
+
+
+@pytest.mark.parametrize("damage", ["cut", "garbage"])
+def test_a_damaged_gzip_evaluation_file_is_named(tmp_path, damage):
+    whole = gzip.compress("".join(f"w{i}\tv{i}\t{i}\n" for i in range(5000)).encode())
+    sim = tmp_path / "sim.tsv.gz"
+    sim.write_bytes(whole[: len(whole) // 2] if damage == "cut" else whole[:10] + b"x" * 500)
+    with pytest.raises(ValueError, match="sim.tsv.gz is not a whole gzip file"):
+        read_similarity_pairs(str(sim))
 
 
 def test_analogy_file_lines_outside_a_section_or_not_four_words_are_malformed(tmp_path):
@@ -257,3 +279,24 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.strip().endswith("sgns-eval: not in the vocabulary: nope")
     _one_line_error(capsys, [run, "--restrict-vocab", "0"], "--restrict-vocab")
     _one_line_error(capsys, [str(tmp_path / "absent.txt")], "absent.txt")
+
+
+def test_an_endless_line_is_one_malformed_line_read_in_bounded_memory(tmp_path):
+    from procs import cli, one_line
+
+    vectors = tmp_path / "v.txt"
+    write_vectors(str(vectors), ["a", "b", "c", "d"], np.eye(4, dtype=np.float32))
+    endless = b"a " * 32_000_000  # 64 MB without a newline: a split of it takes gigabytes
+    sim, questions = tmp_path / "sim.tsv", tmp_path / "q.txt"
+    sim.write_bytes(endless + b"\na\tb\t3\nc\td\t5\na\tc\t1\n")
+    questions.write_bytes(b": s\n" + endless + b"\na b c d\n")
+    pairs, analogies = read_similarity_pairs(str(sim)), read_analogies(str(questions))
+    assert (len(pairs.pairs), pairs.malformed) == (3, 1)
+    assert (len(analogies.questions), analogies.malformed) == (1, 1)
+    for option, path in (("--similarity", sim), ("--analogies", questions)):
+        code, err = cli("sgns.eval.cli", [str(vectors), option, str(path)],
+                        memory_bytes=2**30)  # fmt: skip
+        assert code == 0 and "Traceback" not in err, err[-2000:]
+    sim.write_bytes(endless)  # nothing else: said with its one malformed line
+    code, err = cli("sgns.eval.cli", [str(vectors), "--similarity", str(sim)], memory_bytes=2**30)
+    assert code == 2 and "(1 malformed line)" in one_line(err, "sgns-eval")

@@ -2,6 +2,7 @@
 options whose maths overflows), each now refused in one line with nothing of the user's touched.
 """
 
+import json
 import os
 
 import pytest
@@ -62,8 +63,12 @@ def test_a_dataset_folder_planted_as_a_link_is_refused(tmp_path, data):
     corpus.write_text("a b c d e f g h\n" * 40)
     code, err = cli("sgns.pipeline.preprocess",
                     ["--input", str(corpus), "--output", data, "--append"])  # fmt: skip
-    assert code == 2 and "is a link" in one_line(err, "sgns-preprocess")
+    line = one_line(err, "sgns-preprocess")
+    assert code == 2 and "is a link" in line and "copy the data into the dataset" in line, line
     assert sorted(os.listdir(elsewhere)) == before
+    code, err = cli("sgns.train.cli", ["--data", data, "--output", str(tmp_path / "r")])
+    line = one_line(err, "sgns-train")  # (its shards resolve outside the dataset)
+    assert code == 2 and "copy the data into the dataset instead of linking" in line, line
 
 
 def test_synth_refuses_a_truth_file_where_the_corpus_goes(tmp_path):
@@ -153,3 +158,225 @@ def test_a_signal_stops_sgns_preprocess_in_one_line_and_the_next_run_builds(tmp_
     assert "Traceback" not in err, err[-3000:]
     code, err = cli("sgns.pipeline.preprocess", [*args[:4], "--overwrite"])
     assert code == 0, err[-2000:]
+
+
+# A fourth probe of issue 20: damaged manifests, counts, shards and checkpoints; side files
+# that are a user's; compressed copies; no warning lines on stderr for any of them.
+
+
+def _clean_line(err: str, prog: str) -> str:
+    """The one error line, and no warning (numpy's, torch's, tqdm's) beside it."""
+    assert "Warning" not in err, err[-3000:]
+    return one_line(err, prog)
+
+
+@pytest.fixture
+def built(tmp_path) -> str:
+    """A dataset sgns-preprocess's stages wrote (snapshots, counts.tsv), made without Beam."""
+    from sgns.pipeline.local import main as build_locally
+
+    corpus = tmp_path / "corpus.txt"
+    words = [f"w{i}" for i in range(40)]
+    corpus.write_text("".join(" ".join(words[i % 7 :: 3]) + "\n" for i in range(300)))
+    out = str(tmp_path / "built")
+    assert build_locally(["--input", str(corpus), "--output", out, "--min-count", "1"]) == 0
+    return out
+
+
+def _edit_manifest(directory: str, change) -> None:
+    import json
+
+    path = os.path.join(directory, "manifest.json")
+    with open(path) as f:
+        manifest = json.load(f)
+    change(manifest)
+    with open(path, "w") as f:
+        json.dump(manifest, f)
+
+
+def _more(tmp_path) -> str:
+    corpus = tmp_path / "more.txt"
+    corpus.write_text("w1 w2 w3 w4 new1 new2\n" * 60)
+    return str(corpus)
+
+
+@pytest.mark.parametrize(
+    "change,said",
+    [
+        (lambda m: m.update(counts=[1, 2]), "counts is list, not an object"),
+        (lambda m: m.update(config=None), "config is null, not an object"),
+        (lambda m: m.update(increments=[]), "increments is empty"),
+        (lambda m: m["increments"][0].update(vocab_size="40"), "vocab_size is '40', not a count"),
+        (lambda m: m["increments"].append(m["increments"][0]), "has the index 0, not 1"),
+        (lambda m: m["increments"][0]["passes"][0]["shards"].append(
+            m["increments"][0]["passes"][0]["shards"][0]), "is listed twice"),
+    ],
+)  # fmt: skip
+def test_a_manifest_of_wrong_types_or_repeats_is_damaged_for_append_and_train(
+    tmp_path, built, change, said
+):
+    _edit_manifest(built, change)
+    args = ["--input", _more(tmp_path), "--output", built, "--append"]
+    code, err = cli("sgns.pipeline.preprocess", args)
+    line = _clean_line(err, "sgns-preprocess")
+    assert code == 2 and said in line and "manifest is damaged" in line, line
+    run = str(tmp_path / "run")
+    code, err = cli("sgns.train.cli", ["--data", built, "--output", run, "--dim", "8"])
+    line = _clean_line(err, "sgns-train")
+    assert code == 2 and said in line and "manifest is damaged" in line, line
+    assert not os.path.exists(run)
+
+
+def _rewrite(path: str, change) -> None:
+    with open(path) as f:
+        lines = f.read().split("\n")
+    change(lines)
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def test_counts_changed_since_the_manifest_are_refused_by_append(tmp_path, built):
+    before = open(os.path.join(built, "vocab.tsv")).read()
+    for name in ("counts.tsv", "snapshots/inc-00000/counts.tsv"):  # the file and its snapshot
+        _rewrite(os.path.join(built, name), lambda lines: lines.__setitem__(3, "w5\t999999999"))
+    args = ["--input", _more(tmp_path), "--output", built, "--append"]
+    code, err = cli("sgns.pipeline.preprocess", args)
+    assert code == 2 and "changed since the manifest" in _clean_line(err, "sgns-preprocess")
+    assert open(os.path.join(built, "vocab.tsv")).read() == before
+
+
+def _forge(directory: str, name: str, key: str, change) -> None:
+    """Change a vocabulary file and its snapshot, and the manifest's sha256 of it to match."""
+    import hashlib
+
+    for path in (name, f"snapshots/inc-00000/{name}"):
+        _rewrite(os.path.join(directory, path), change)
+    with open(os.path.join(directory, name), "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    _edit_manifest(directory, lambda m: m[key].update(sha256=digest))
+
+
+@pytest.mark.parametrize("name,key", [("counts.tsv", "counts"), ("vocab.tsv", "vocab")])
+def test_a_word_given_twice_in_a_vocabulary_file_is_refused_naming_file_and_line(
+    tmp_path, built, name, key
+):
+    _forge(built, name, key, lambda lines: lines.__setitem__(5, lines[2]))
+    args = ["--input", _more(tmp_path), "--output", built, "--append"]
+    code, err = cli("sgns.pipeline.preprocess", args)
+    line = _clean_line(err, "sgns-preprocess")
+    assert code == 2 and f"{name} line 6 holds the word" in line and "of line 3" in line, line
+    if key == "vocab":  # and what trains on it says the same
+        run = str(tmp_path / "run")
+        code, err = cli("sgns.train.cli", ["--data", built, "--output", run, "--dim", "8"])
+        assert code == 2 and f"{name} line 6 holds the word" in _clean_line(err, "sgns-train")
+
+
+def test_a_null_id_in_a_shard_is_damaged_without_a_warning(tmp_path, data):
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    manifest = json.load(open(os.path.join(data, "manifest.json")))
+    for statistics in (True, False):  # (caught from the footer, or as the row group is read)
+        shard = os.path.join(data, manifest["increments"][0]["passes"][0]["shards"][0]["path"])
+        table = pq.read_table(shard)
+        centers = table.column("center").to_pylist()
+        centers[1] = None
+        table = pa.table({"center": pa.array(centers, pa.int32()), "context": table["context"]})
+        pq.write_table(table, shard, write_statistics=statistics, row_group_size=64)
+        run = str(tmp_path / f"run{statistics}")
+        code, err = cli("sgns.train.cli", ["--data", data, "--output", run, "--dim", "8"])
+        line = _clean_line(err, "sgns-train")
+        assert code == 2 and "1 null center ids" in line and "damaged" in line, line
+
+
+def test_a_shard_that_links_outside_its_dataset_is_refused(tmp_path, data):
+    import json
+    import shutil
+
+    manifest = json.load(open(os.path.join(data, "manifest.json")))
+    shard = os.path.join(data, manifest["increments"][0]["passes"][0]["shards"][0]["path"])
+    outside = str(tmp_path / "outside.parquet")
+    shutil.move(shard, outside)
+    os.symlink(outside, shard)
+    code, err = cli("sgns.train.cli", ["--data", data, "--output", str(tmp_path / "r")])
+    line = _clean_line(err, "sgns-train")
+    assert code == 2 and "outside the dataset" in line and outside in line, line
+    assert "copy the data into the dataset instead of linking" in line, line
+    os.remove(shard)  # a link inside the dataset stays a file of it
+    shutil.move(outside, os.path.join(data, "moved.parquet"))
+    os.symlink(os.path.join(data, "moved.parquet"), shard)
+    code, err = cli("sgns.train.cli", ["--data", data, "--output", str(tmp_path / "r2"),
+                                       "--dim", "8", "--epochs", "1"])  # fmt: skip
+    assert code == 0, err[-2000:]
+
+
+def test_export_refuses_a_users_file_where_the_npy_vocabulary_goes(tmp_path, data):
+    run = tmp_path / "run"
+    train(tiny_config(data, str(run), epochs=1))
+    out = tmp_path / "v.npy"
+    (tmp_path / "v.vocab.tsv").write_text("the user's file\n")
+    code, err = cli("sgns.train.export", [str(run), "--output", str(out), "--format", "npy"])
+    assert code == 2 and "was not written by sgns" in _clean_line(err, "sgns-export")
+    assert (tmp_path / "v.vocab.tsv").read_text() == "the user's file\n" and not out.exists()
+    os.remove(tmp_path / "v.vocab.tsv")
+    for _ in range(2):  # its own earlier output is written over
+        code, err = cli("sgns.train.export", [str(run), "--output", str(out), "--format", "npy"])
+        assert code == 0, err[-2000:]
+
+
+@pytest.mark.parametrize("side", ["similarity.tsv", "questions-words.txt", "truth.json"])
+def test_synth_refuses_a_users_file_where_a_side_file_goes(tmp_path, side):
+    out = str(tmp_path / "c.txt")
+    for _ in range(2):  # its own earlier output is written over
+        code, err = cli("sgns.synth.cli", ["--output", out, "--tokens", "500"])
+        assert code == 0, err[-2000:]
+    (tmp_path / f"c.txt.{side}").write_text("the user's file\n")
+    code, err = cli("sgns.synth.cli", ["--output", out, "--tokens", "500"])
+    line = _clean_line(err, "sgns-synth")
+    assert code == 2 and f"c.txt.{side} is in the way" in line, line
+    assert (tmp_path / f"c.txt.{side}").read_text() == "the user's file\n"
+
+
+def test_synth_writes_over_its_truth_file_of_before_the_format_key_not_a_look_alike(tmp_path):
+    out, truth = str(tmp_path / "c.txt"), tmp_path / "c.txt.truth.json"
+    assert cli("sgns.synth.cli", ["--output", out, "--tokens", "500"])[0] == 0
+    planted = json.loads(truth.read_text())
+    del planted["format"]  # as a truth file of before the key began
+    truth.write_text(json.dumps(planted, indent=1) + "\n")
+    code, err = cli("sgns.synth.cli", ["--output", out, "--tokens", "500"])
+    assert code == 0 and json.loads(truth.read_text())["format"] == "sgns-synth-truth", err
+    mine = json.dumps({"config": planted["config"], "clusters": [], "mine": 1}, indent=1)
+    truth.write_text(mine)  # its first keys, and one of the user's: not ours
+    code, err = cli("sgns.synth.cli", ["--output", out, "--tokens", "500"])
+    assert code == 2 and "c.txt.truth.json is in the way" in _clean_line(err, "sgns-synth")
+    assert truth.read_text() == mine
+
+
+def test_the_same_text_compressed_and_plain_is_counted_once(tmp_path, built):
+    import bz2
+    import gzip
+
+    from sgns.pipeline.local import main as build_locally
+
+    text = b"".join(b"a%d b%d c d e\n" % (i % 9, i % 5) for i in range(400))
+    (tmp_path / "c.txt").write_bytes(text)
+    (tmp_path / "c.gz").write_bytes(gzip.compress(text))
+    (tmp_path / "c.bz2").write_bytes(bz2.compress(text))
+    for pair in (["c.txt", "c.gz"], ["c.gz", "c.bz2"]):
+        inputs = [str(tmp_path / name) for name in pair]
+        out = str(tmp_path / f"d-{pair[1]}")
+        code, err = cli("sgns.pipeline.preprocess", ["--input", ",".join(inputs), "--output", out])
+        assert code == 2 and "given twice in this run" in _clean_line(err, "sgns-preprocess")
+        assert build_locally(["--input", inputs[0], "--input", inputs[1], "--output", out]) == 2
+    corpus = os.path.join(os.path.dirname(built), "corpus.txt")  # the built dataset's own text
+    with open(corpus, "rb") as f:
+        (tmp_path / "again.gz").write_bytes(gzip.compress(f.read()))
+    args = ["--input", str(tmp_path / "again.gz"), "--output", built, "--append"]
+    code, err = cli("sgns.pipeline.preprocess", args)
+    assert code == 2 and "already in the dataset" in _clean_line(err, "sgns-preprocess")
+    import sgns
+
+    with pytest.raises(sgns.UsageError, match="given twice"):
+        sgns.fit([str(tmp_path / "c.txt"), str(tmp_path / "c.bz2")], workers=1, epochs=1)

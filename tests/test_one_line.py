@@ -79,6 +79,17 @@ OPTION_CASES = [
     ("sgns-preprocess", ["--input", "{corpus}", "--output", "{new}", "--sample", "nan"],
      "--sample"),
     ("sgns-preprocess", ["--input", "{corpus}", "--output", "{new}", "--window", "x"], "--window"),
+    # what Beam says as a plain ValueError, said before anything is written
+    ("sgns-preprocess", ["--input", "xyz://a/b.txt", "--output", "{new}"], "--input 'xyz://a/b"),
+    ("sgns-preprocess", ["--input", "{corpus}", "--output", "xyz://bucket/o"], "--output 'xyz:"),
+    ("sgns-preprocess", ["--input", "hdfs://a/b.txt", "--output", "{new}"], "--input 'hdfs://a/b"),
+    ("sgns-preprocess", ["--input", "{corpus}", "--output", "{new}", "--runner", "NoSuchRunner"],
+     "--runner NoSuchRunner"),
+    ("sgns-preprocess", ["--input", "{corpus}", "--output", "{new}", "--runner", "no.such.Runner"],
+     "--runner no.such.Runner"),
+    ("sgns-preprocess", ["--input", "s3://", "--output", "{new}"], "--input 's3://' names no"),
+    ("sgns-preprocess", ["--input", "{corpus}", "--output", "{new}", "--direct_num_workers", "x"],
+     "--direct_num_workers"),
     ("sgns-train", ["--data", "{data}", "--output", "{new}", "--dim", "0"], "--dim"),
     ("sgns-train", ["--data", "{data}", "--output", "{new}", "--lr", "inf"], "--lr"),
     ("sgns-train", ["--data", "{data}", "--output", "{new}", "--emulate-ranks", "100000"],
@@ -269,7 +280,7 @@ def test_a_vector_header_claiming_more_than_the_file_holds_is_refused(tmp_path, 
 
 
 def test_control_bytes_of_a_file_are_shown_escaped(tmp_path, capsys):
-    from sgns.errors import fail
+    from sgns.errors import UsageError, fail
 
     questions = tmp_path / "q.txt"
     questions.write_text(": sec\x1b[2Jtion\x07\nw000 w001 w002 w003\n")
@@ -282,7 +293,7 @@ def test_control_bytes_of_a_file_are_shown_escaped(tmp_path, capsys):
     assert run_command("sgns-eval", [str(vectors), "--neighbors", "w000"]) == 2
     line = _one_line(capsys, "sgns-eval")
     assert "line 3 holds b'1 \\x1b[2J\\x1b]0;owned\\x07 3 4', not numbers" in line
-    assert fail("prog", ValueError("a\x1b[31m b\tc\x07")) == 2  # whatever a message holds
+    assert fail("prog", UsageError("a\x1b[31m b\tc\x07")) == 2  # whatever a message holds
     assert _one_line(capsys, "prog") == "prog: error: a\\x1b[31m b\\tc\\x07"
 
 

@@ -4,8 +4,11 @@
 import bz2
 import gzip
 import json
+import logging
 import os
+from collections import Counter
 
+import numpy as np
 import pytest
 from test_pipeline_watch import FAST, _increments, _wait_for, _watch
 
@@ -124,3 +127,140 @@ def test_watch_tries_a_file_it_cannot_read_again_rather_than_skip_it(tmp_path, c
     verdicts = {}
     assert decodable(files, verdicts) == [] and verdicts == {}  # nothing remembered
     assert any("trying again" in r.getMessage() for r in caplog.records)
+
+
+# What identifies a compressed input (pipeline/inputs.py): its raw bytes, and its text only when
+# the first MiB of that text is another input's; decoding a whole file on the driver is the cost.
+
+
+class _Counted:
+    """An opener of local files that counts the raw bytes read through it, per file."""
+
+    def __init__(self):
+        self.read = Counter()
+
+    def __call__(self, path):
+        opened, counter = open(path, "rb"), self
+
+        class Counting:
+            def read(self, size=-1):
+                data = opened.read(size)
+                counter.read[path] += len(data)
+                return data
+
+            def __getattr__(self, name):
+                return getattr(opened, name)
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                opened.close()
+
+        return Counting()
+
+
+def _words(megabytes: float, seed: int = 0) -> bytes:
+    """Text of random words: gzip cannot shrink it much, so its compressed file is big too."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, 50_000, int(megabytes * 2**20 / 6))
+    return "\n".join(" ".join(f"w{i}" for i in line) for line in np.array_split(ids, 2000)).encode()
+
+
+def test_a_large_compressed_input_is_not_decompressed_in_the_driver_when_nothing_collides(
+    tmp_path,
+):
+    from sgns.pipeline.inputs import already_ingested, check_distinct, describe_file
+
+    text = _words(12)
+    big, other = tmp_path / "big.txt.gz", tmp_path / "other.txt"
+    big.write_bytes(gzip.compress(text, compresslevel=1))
+    other.write_bytes(_words(3, seed=1))
+    opener = _Counted()
+    described = [describe_file(_File(p), opener) for p in (big, other)]
+    check_distinct(described, opener)
+    manifest = {"increments": [{"index": 0, "inputs": [describe_file(_File(other), opener)]}]}
+    assert already_ingested(described[:1], manifest, opener) == {}
+    # the raw head and tail (2 MiB) and what one MiB of text takes: not the file's 5+ MB
+    assert opener.read[str(big)] < 3 * 2**20 < big.stat().st_size / 2
+    assert "content_head_tail_sha256" not in described[0]  # (not taken: nothing shares its head)
+    # the same text plain: the heads agree, so the text is decoded (once) and compared
+    (tmp_path / "big.txt").write_bytes(text)
+    again = describe_file(_File(tmp_path / "big.txt"), opener)
+    opener.read.clear()
+    with pytest.raises(ValueError, match="given twice in this run"):
+        check_distinct([again, described[0]], opener)
+    assert opener.read[str(big)] >= big.stat().st_size
+    assert described[0]["content_size"] == len(text)  # recorded: the manifest keeps it
+
+
+def test_an_old_compressed_input_is_decoded_when_a_new_one_shares_its_head_or_said_when_gone(
+    tmp_path, caplog
+):
+    from sgns.pipeline.inputs import already_ingested, describe_file
+
+    text = _words(1.5)
+    old = tmp_path / "old.txt.bz2"
+    old.write_bytes(bz2.compress(text))
+    entry = describe_file(_File(old), _Counted())
+    assert "content_head_tail_sha256" not in entry  # as the dataset recorded it
+    (tmp_path / "new.txt.gz").write_bytes(gzip.compress(text))
+    (tmp_path / "other.txt.gz").write_bytes(gzip.compress(text[:-20]))  # the same head only
+    new, other = (describe_file(_File(tmp_path / n)) for n in ("new.txt.gz", "other.txt.gz"))
+
+    def manifest():
+        return {"increments": [{"index": 0, "inputs": [dict(entry)]}]}
+
+    notes = already_ingested([new, other], manifest())
+    assert notes == {new["path"]: f"{new['path']} (same content as {old}, increment 0)"}
+    old.write_bytes(bz2.compress(text + b"more text\n"))  # replaced in place, the same head
+    (tmp_path / "longer.txt.gz").write_bytes(gzip.compress(text + b"more text\n"))
+    longer = describe_file(_File(tmp_path / "longer.txt.gz"))  # its text is not the dataset's
+    assert already_ingested([longer], manifest()) == {}  # the file at old's path is not old
+    old.unlink()  # its text can no longer be compared: said, and the new file is read
+    assert already_ingested([new], manifest()) == {}
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(said) == 2 and all(str(old) in w for w in said), said
+    assert longer["path"] in said[0] and "not the file that was read" in said[0]
+    assert new["path"] in said[1]
+
+
+def test_a_renamed_copy_of_an_input_of_a_dataset_written_before_content_fields_is_refused(
+    tmp_path, capsys, monkeypatch
+):
+    root = logging.getLogger()  # main() sets its handler on capsys's stream: put back after
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    (tmp_path / "a.txt.gz").write_bytes(gzip.compress(TEXT))
+    assert _build(tmp_path / "a.txt.gz", tmp_path / "d") == 0
+    path = tmp_path / "d" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    for entry in manifest["increments"][0]["inputs"]:  # as sgns-preprocess wrote them before
+        for key in [k for k in entry if k.startswith("content_")]:
+            del entry[key]
+    path.write_text(json.dumps(manifest))
+    (tmp_path / "a.txt.gz").rename(tmp_path / "renamed.txt.gz")
+    args = ["--input", str(tmp_path / "renamed.txt.gz"), "--output", str(tmp_path / "d")]
+    assert main([*args, "--append", "--min-count", "1", *FAST]) == 2
+    line = _one_error(capsys)
+    assert "already in the dataset" in line and "renamed.txt.gz" in line, line
+
+
+def test_watch_decodes_a_new_compressed_file_once_for_its_check_and_its_fingerprint(
+    tmp_path, monkeypatch
+):
+    from sgns.pipeline import compressed
+    from sgns.pipeline.config import PipelineConfig
+    from sgns.pipeline.watch import new_files, texts
+
+    text, path = _words(3), str(tmp_path / "a.txt.gz")
+    with open(path, "wb") as f:
+        f.write(gzip.compress(text, compresslevel=1))
+    opener = _Counted()
+    monkeypatch.setattr(compressed, "_beam_raw", opener)  # what its text is decoded from
+    verdicts = {}
+    config = PipelineConfig((f"{tmp_path}/*.gz",), str(tmp_path / "out"))
+    found = new_files(config, None, set(), lambda files: decodable(files, verdicts), verdicts)
+    assert [m.path for m in found] == [path]
+    assert opener.read[path] == os.path.getsize(path)  # once: the check's pass, no second
+    fields = texts(found, verdicts)[path]
+    assert fields["content_size"] == len(text) and "content_head_tail_sha256" in fields

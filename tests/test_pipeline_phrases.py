@@ -1,7 +1,8 @@
 """--phrases: word2phrase's bigram detection as pipeline stages. Scores are word2phrase's formula
-(checked by hand), two rounds make trigrams, the table is part of the dataset and --append
-applies it, the build without Beam equals Beam's byte for byte, DaskRunner gives the same
-table, and pruning bounds what a round holds."""
+(checked by hand), two rounds make trigrams, connector words (--phrase-connectors) never start or
+end a phrase but may stand inside one, the table is part of the dataset and --append applies it,
+the build without Beam equals Beam's byte for byte, DaskRunner gives the same table, and pruning
+bounds what a round holds."""
 
 import gzip
 import hashlib
@@ -21,7 +22,7 @@ from sgns.pipeline.blocks import Block
 from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.local import main as build_local
 from sgns.pipeline.phrase_blocks import Summed, add_counts, compact, join_block, prepare
-from sgns.pipeline.phrases import Phrase, Phrases, load_phrases
+from sgns.pipeline.phrases import ENGLISH_CONNECTORS, Phrase, Phrases, load_phrases
 from sgns.pipeline.phrases import main as phrases_command
 from sgns.pipeline.preprocess import main as preprocess
 from sgns.pipeline.tokens import COUNTS_SCHEMA
@@ -40,7 +41,9 @@ def _corpus() -> str:
     """Lines of noise words; a third of them hold "new york times" (half "New York Times,"), a
     third "york" alone, a third "times" alone. Round 1: new_york scores about N / (t + y) and
     york_times about N t / ((t + y) (t + m)), half that (t, y, m: the three kinds of line, N:
-    the tokens); round 2: new_york_times scores about N / (t + m), as new_york did."""
+    the tokens); round 2: new_york_times scores about N / (t + m), as new_york did. A fifth of
+    the lines end in "the bank of America": with connector words, the pair (bank, america),
+    "of" between; without, "the bank" and "bank of" are pairs as good."""
     rng = random.Random(5)
     lines = []
     for i in range(1500):
@@ -48,7 +51,7 @@ def _corpus() -> str:
         if i % 6 == 3:
             inserted = "New York Times,"  # --tokenizer words splits the comma off
         before, after = _noise(rng, rng.randint(0, 6)), _noise(rng, rng.randint(0, 6))
-        lines.append(f"{before} {inserted} {after}")
+        lines.append(f"{before} {inserted} {after}" + ("" if i % 5 else " the bank of America"))
     return "\n".join(lines) + "\n"
 
 
@@ -70,7 +73,7 @@ def test_scores_are_word2phrases_formula_and_the_pairs_are_joined(tmp_path):
                 "--min-count", "1", "--phrases", "1", "--phrase-min-count", "2", *more]  # fmt: skip
         assert build_local(args) == 0
 
-    build("w2p", "--phrase-threshold", "0.5")
+    build("w2p", "--phrase-scorer", "word2phrase", "--phrase-threshold", "0.5")
     rows = _table(tmp_path / "w2p")
     # only "new york" is seen >= 2 times: (count(ab) - min_count) / count(a) / count(b) * tokens
     assert [r[:3] for r in rows] == [["new_york", "new", "york"]]
@@ -82,7 +85,7 @@ def test_scores_are_word2phrases_formula_and_the_pairs_are_joined(tmp_path):
     assert manifest["stats"]["tokens"] == 14 - 3  # a phrase is one token
     assert manifest["phrases"]["rounds"][0]["tokens"] == 14
     # above the threshold only: 0.7 is not > 0.75
-    build("hi", "--phrase-threshold", "0.75")
+    build("hi", "--phrase-scorer", "word2phrase", "--phrase-threshold", "0.75")
     assert _table(tmp_path / "hi") == [] and "new_york" not in _vocab(tmp_path / "hi")
     # gensim's npmi: log(p(ab) / (p(a) p(b))) / -log(p(ab)), p = count / 14
     build("npmi", "--phrase-scorer", "npmi", "--phrase-threshold", "0.4")
@@ -90,6 +93,14 @@ def test_scores_are_word2phrases_formula_and_the_pairs_are_joined(tmp_path):
     rows = _table(tmp_path / "npmi")
     assert [r[0] for r in rows] == ["new_york"]
     assert float(rows[0][3]) == pytest.approx(expected, rel=1e-12)
+    # the default: npmi above 0.6 (0.4816 is not); word2phrase's default threshold is its 100
+    build("default")
+    config = dataset.read_manifest(str(tmp_path / "default"))["config"]
+    assert (config["phrase_scorer"], config["phrase_threshold"]) == ("npmi", 0.6)
+    assert _table(tmp_path / "default") == []
+    build("w2p-default", "--phrase-scorer", "word2phrase")
+    config = dataset.read_manifest(str(tmp_path / "w2p-default"))["config"]
+    assert (config["phrase_scorer"], config["phrase_threshold"]) == ("word2phrase", 100)
 
 
 def test_the_join_is_greedy_left_to_right_within_sentences():
@@ -97,10 +108,20 @@ def test_the_join_is_greedy_left_to_right_within_sentences():
                        Phrase("a_b", "c", 9.0, 5, 2)])  # fmt: skip
     assert phrases.apply("a b c b c".split()) == ["a_b_c", "b_c"]
     assert phrases.apply("b a b".split()) == ["b", "a_b"]
+    # with connector words between: "of" and "the" are joined with the pair that holds them
+    spans = Phrases([Phrase("b", "c", 9.0, 5, 1, ("of",)), Phrase("c", "a", 9.0, 5, 1),
+                     Phrase("a", "b", 9.0, 5, 1, ("of", "the")),
+                     Phrase("b_of_c", "a", 9.0, 5, 2, ("the",))])  # fmt: skip
+    assert spans.apply("b of c a of the b".split()) == ["b_of_c", "a_of_the_b"]
+    assert spans.apply("b of the c a the b c a".split()) == ["b", "of", "the", "c_a", "the", "b",
+                                                             "c_a"]  # fmt: skip
+    assert spans.apply("b of c the a".split()) == ["b_of_c_the_a"]
     # the blocks' vectorised join equals `apply` sentence by sentence, on ASCII and other text
     rng = random.Random(1)
     config = PipelineConfig(("x",), "out", max_sentence_length=5, lowercase=True)
-    for words in (["a", "b", "c", "A", "B"], ["a", "b", "c", "ä", "b\u00a0c"]):
+    cases = [(phrases, ["a", "b", "c", "A", "B"]), (phrases, ["a", "b", "c", "ä", "b\u00a0c"]),
+             (spans, ["a", "b", "c", "of", "the", "of", "B"])]  # fmt: skip
+    for phrases, words in cases:
         lines = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 13))) for _ in range(80)]
         block = Block("0:0:0", "\n".join(lines) + "\n", 3, len(lines), 0)
         got = join_block(block, config, prepare(phrases)).text.split("\n")[:-1]
@@ -122,9 +143,10 @@ def built(tmp_path_factory):
     with gzip.open(root / "b.txt.gz", "wt") as f:
         f.write(text[: len(text) // 3])
     inputs = f"{root / 'a.txt'},{root / 'b.txt.gz'}"
-    settings = ["--min-count", "3", "--phrases", "2", "--phrase-threshold", "9", "--passes",
-                "2", "--num-shards", "3", "--block-bytes", "8192", "--lowercase",
-                "--tokenizer", "words"]  # fmt: skip
+    settings = ["--min-count", "3", "--phrases", "2", "--phrase-scorer", "word2phrase",
+                "--phrase-threshold", "9", "--passes", "2", "--num-shards", "3", "--block-bytes",
+                "8192", "--lowercase", "--tokenizer", "words", "--phrase-connectors",
+                "english"]  # fmt: skip
     assert preprocess(["--input", inputs, "--output", str(root / "beam"), *settings, *FAST]) == 0
     assert build_local(["--input", inputs, "--output", str(root / "local"), *settings]) == 0
     return root, inputs, settings
@@ -133,13 +155,16 @@ def built(tmp_path_factory):
 def test_two_rounds_make_trigrams_and_the_table_is_in_the_manifest(built):
     root, _, _ = built
     rows = _table(root / "beam")
-    # york_times, about half as likely as new_york, is no phrase
-    want = [["new_york", "new", "york", "1"], ["new_york_times", "new_york", "times", "2"]]
-    assert [r[:3] + r[5:] for r in rows] == want
+    # york_times, about half as likely as new_york, is no phrase; "of" is a connector word
+    want = [["bank_of_america", "bank", "america", "1"], ["new_york", "new", "york", "1"],
+            ["new_york_times", "new_york", "times", "2"]]  # fmt: skip
+    assert sorted(r[:3] + r[5:] for r in rows) == want
     vocab = _vocab(root / "beam")
     text = (root / "a.txt").read_text() + gzip.decompress((root / "b.txt.gz").read_bytes()).decode()
     trigrams = text.lower().count("new york times")
     assert vocab["new_york_times"] == trigrams > 600 and "new" not in vocab and "york" in vocab
+    banks = text.lower().count("the bank of america")
+    assert vocab["bank_of_america"] == vocab["the"] == banks > 350 and "of" not in vocab
     manifest = dataset.read_manifest(str(root / "beam"))
     entry = manifest["phrases"]
     data = (root / "beam" / "phrases.tsv").read_bytes()
@@ -147,8 +172,38 @@ def test_two_rounds_make_trigrams_and_the_table_is_in_the_manifest(built):
     assert entry["sha256"] == hashlib.sha256(data).hexdigest()
     assert [r["round"] for r in entry["rounds"]] == [1, 2] and entry["rounds"][1]["phrases"] > 0
     assert manifest["config"]["phrases"] == 2 and manifest["config"]["phrase_threshold"] == 9
+    assert manifest["config"]["phrase_connectors"] == "english"
+    assert entry["connectors"] == sorted(ENGLISH_CONNECTORS)
     phrases = load_phrases(str(root / "beam"))  # the user's API
     assert phrases.apply("the new york times said".split())[:2] == ["the", "new_york_times"]
+    assert phrases.apply("a bank of america of".split()) == ["a", "bank_of_america", "of"]
+
+
+def test_a_phrase_never_starts_or_ends_with_a_connector_word(tmp_path):
+    (tmp_path / "c.txt").write_text(_corpus())
+    (tmp_path / "words.txt").write_text("of the\n")
+
+    def build(name, connectors) -> list[list[str]]:
+        args = ["--input", str(tmp_path / "c.txt"), "--output", str(tmp_path / name),
+                "--phrases", "1", "--phrase-scorer", "word2phrase", "--phrase-threshold", "9",
+                "--lowercase", "--phrase-connectors", connectors]  # fmt: skip
+        assert build_local(args) == 0
+        return _table(tmp_path / name)
+
+    def ends(rows) -> set:
+        return {w for r in rows for w in (r[1], r[2], r[0].split("_")[0], r[0].split("_")[-1])}
+
+    # without connector words, "the bank" and "of america" are phrases as good as any
+    rows = build("none", "none")
+    assert ends(rows) & set(ENGLISH_CONNECTORS) == {"the", "of"}
+    assert "bank_of_america" not in [r[0] for r in rows]
+    rows = build("english", "english")
+    assert not ends(rows) & set(ENGLISH_CONNECTORS)
+    assert ["bank_of_america", "bank", "america"] in [r[:3] for r in rows]
+    # a file of words: the same phrases here (no other connector word is in the text)
+    assert build("file", str(tmp_path / "words.txt")) == rows
+    entry = dataset.read_manifest(str(tmp_path / "file"))["phrases"]
+    assert entry["connectors"] == ["of", "the"]
 
 
 def test_without_beam_the_same_dataset_byte_for_byte(built):
@@ -162,11 +217,12 @@ def test_append_applies_the_datasets_table_and_refuses_other_settings(built, tmp
     shutil.copytree(root / "beam", out)
     table = (out / "phrases.tsv").read_bytes()
     before = _vocab(out)
-    (tmp_path / "new.txt").write_text("the new york times said so\n" * 40)
+    (tmp_path / "new.txt").write_text("the new york times said so\nat the bank of america\n" * 40)
     assert preprocess(["--input", str(tmp_path / "new.txt"), "--output", str(out), "--append",
                        *FAST]) == 0  # fmt: skip
     after = _vocab(out)
     assert after["new_york_times"] == before["new_york_times"] + 40
+    assert after["bank_of_america"] == before["bank_of_america"] + 40 and "of" not in after
     assert after.get("new", 0) == before.get("new", 0) == 0 and after["york"] == before["york"]
     assert (out / "phrases.tsv").read_bytes() == table  # applied, never detected again
     assert dataset.read_manifest(str(out))["phrases"]["sha256"] == hashlib.sha256(table).hexdigest()
@@ -176,6 +232,10 @@ def test_append_applies_the_datasets_table_and_refuses_other_settings(built, tmp
     assert preprocess([*more, "--phrases", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--phrases 1 differs from the dataset's phrases 2" in err[0]
+    assert preprocess([*more, "--phrase-connectors", "none"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "--phrase-connectors none differs from the dataset's phrase_connectors english" in err[0]
     (out / "phrases.tsv").write_bytes(table + b"x\tx\n")  # edited after the dataset was built
     assert preprocess(more) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -184,9 +244,10 @@ def test_append_applies_the_datasets_table_and_refuses_other_settings(built, tmp
 
 def test_the_command_phrases_text_as_the_dataset_was(built, monkeypatch, capsys):
     root, _, _ = built  # --lowercase --tokenizer words
-    monkeypatch.setattr(sys, "stdin", io.StringIO("The New York Times, said\nnew  york\n"))
+    text = "The New York Times, said\nnew  york\nThe Bank of America.\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
     assert phrases_command([str(root / "beam")]) == 0
-    assert capsys.readouterr().out == "the new_york_times said\nnew_york\n"
+    assert capsys.readouterr().out == "the new_york_times said\nnew_york\nthe bank_of_america\n"
 
 
 def test_overwrite_without_phrases_leaves_no_table(built, tmp_path):
@@ -222,14 +283,21 @@ def test_pruning_bounds_what_a_bucket_holds(tmp_path):
 @pytest.mark.parametrize(
     "args, said",
     [
-        (["--phrase-scorer", "npmi"], "--phrase-threshold 100 is outside npmi's range"),
+        (["--phrase-threshold", "100"], "--phrase-threshold 100 is outside npmi's range"),
         (["--phrases", "-1"], "--phrases must be an integer >= 0"),
         (["--phrase-min-count", "0"], "--phrase-min-count must be an integer >= 1"),
         (["--phrase-threshold", "nan"], "--phrase-threshold must be a finite number"),
+        (
+            ["--phrases", "1", "--phrase-connectors", "no-such-file"],
+            "--phrase-connectors 'no-such-file' is no file: pass english",
+        ),
+        (["--phrases", "1", "--phrase-connectors", "CONNECTORS"], "the word 'new_york' holds '_'"),
     ],
 )
 def test_a_wrong_phrase_setting_is_one_line(tmp_path, capsys, args, said):
     (tmp_path / "c.txt").write_text(SMALL)
+    (tmp_path / "connectors.txt").write_text("of\nnew_york\n")
+    args = [str(tmp_path / "connectors.txt") if a == "CONNECTORS" else a for a in args]
     out = str(tmp_path / "d")
     assert preprocess(["--input", str(tmp_path / "c.txt"), "--output", out, *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -3,6 +3,7 @@ against a real S3 server on 127.0.0.1 (tests/s3server.py): the local run's datas
 output's safety logic on an object store (ours or refused, prefix-aware, failures put back), and
 a store that stops answering, refuses, or refuses the keys: one line in bounded time."""
 
+import errno
 import io
 import json
 import logging
@@ -158,7 +159,7 @@ def test_a_failing_append_on_s3_leaves_the_dataset_as_it_was(s3_server, corpus, 
 
     def fails_after_one_shard(path, chunks):
         if written:
-            raise ValueError("injected failure while writing a shard")
+            raise OSError(errno.EIO, "injected failure while writing a shard")
         written.append(path)
         return real_write(path, chunks)
 
@@ -319,3 +320,17 @@ def test_a_missing_bucket_is_one_line(s3_server, corpus, limits, capsys, tmp_pat
     local = (str(corpus[1] / "part-000*"), str(tmp_path / "x"))
     paths = (missing + "/*", local[1]) if where == "input" else (local[0], missing)
     _fails_in_one_line(capsys, ("s3://sgns-no-such-bucket/", "does not exist"), s3_server, *paths)
+
+
+@pytest.mark.parametrize(
+    "name,value",
+    [("SGNS_S3_TIMEOUT", "nan"), ("SGNS_S3_RETRIES", "1e3"), ("SGNS_S3_RETRIES", "11")],
+)
+def test_a_bad_store_setting_is_one_line(s3_server, corpus, limits, capsys, tmp_path, monkeypatch,  # noqa: F811
+                                         name, value):  # fmt: skip
+    monkeypatch.setenv(name, value)  # (past 10 retries a dead store would take minutes again)
+    words = (f"{name}={value}", "retries from 0 to 10")
+    bucket, _ = corpus
+    _fails_in_one_line(
+        capsys, words, s3_server, f"s3://{bucket}/corpus/part-000.txt", str(tmp_path / "x")
+    )

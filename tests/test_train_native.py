@@ -7,6 +7,7 @@ import tempfile
 import numpy as np
 import pytest
 import torch
+from train_helpers import check_threads_agree
 
 from sgns.train.config import TrainConfig
 from sgns.train.engines import resolve
@@ -83,24 +84,11 @@ def test_draws_follow_count_to_the_power_and_depend_only_on_seed_and_pair():
 
 @needs_native
 def test_threads_share_a_batch_and_train_each_pair_once():
-    # Threads take chunks of the batch as they come. At lr 0 nothing moves, so the summed loss
-    # is each pair's loss at the start, whatever the order: a chunk dropped or trained twice
-    # would change it by its share (1/78 here).
     _, sampler, weights, centers, contexts = _setup(vocab=200, dim=16, pairs=20_000)
-    one = NativeKernel(sampler, 5, threads=1)
-    three = NativeKernel(sampler, 5, threads=3)
-    frozen = weights.clone()
-    loss1 = one.step(frozen, centers, contexts, 9, 0.0)
-    assert three.step(frozen, centers, contexts, 9, 0.0) == pytest.approx(loss1, rel=1e-9)
-    assert torch.equal(frozen, weights)
-    # Training: in another order (and with races on shared rows, as word2vec.c), three
-    # threads bring the loss down as far as one does.
-    a, b = weights.clone(), weights.clone()
-    for seed in range(10):
-        last1 = one.step(a, centers, contexts, seed, 0.02)
-        last3 = three.step(b, centers, contexts, seed, 0.02)
-    assert last1 < 0.8 * loss1
-    assert last3 == pytest.approx(last1, rel=0.02)
+    check_threads_agree(
+        NativeKernel(sampler, 5, threads=1), NativeKernel(sampler, 5, threads=3), weights,
+        centers, contexts,
+    )  # fmt: skip
 
 
 @needs_native
@@ -124,8 +112,9 @@ def _config(**kw):
 
 
 @needs_native
-def test_auto_picks_native_per_pair_on_cpu_and_torch_for_a_pool():
-    assert (_config().engine, _config().negative_mode) == ("native", "pair")
+def test_auto_picks_native_groups_on_cpu_and_torch_for_a_pool():
+    assert (_config().engine, _config().negative_mode) == ("native", "group")
+    assert _config(negative_mode="pair").engine == "native"
     assert _config(negative_mode="pool").engine == "torch"
     assert _config(engine="torch").negative_mode == "pool"
     assert _config(engine="torch", negative_mode="pair").negative_mode == "pair"

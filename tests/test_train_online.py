@@ -16,6 +16,7 @@ import torch
 from train_helpers import append_tiny_increment, tiny_config, write_tiny_dataset
 
 from sgns import dataset
+from sgns.errors import UsageError
 from sgns.rundir import STOP_FILE
 from sgns.train import distributed
 from sgns.train.checkpoint import checkpoint_path, load_checkpoint
@@ -77,6 +78,33 @@ def test_checkpoint_words_must_be_the_first_words_of_the_dataset():
     for other in (["b", "a", "c"], ["a"], ["a", "x", "b"]):
         with pytest.raises(ValueError, match="another vocabulary"):
             check_vocab_prefix(2, fingerprint, other, "run", "data")
+
+
+def _renamed(data: str) -> None:
+    """The dataset in `data` with other words, consistent with its manifest."""
+    words, counts = dataset.read_vocab(data)
+    renamed = dataset.format_vocab(["z" + w for w in words], counts)
+    with open(os.path.join(data, dataset.VOCAB_FILE), "wb") as f:
+        f.write(renamed)
+    manifest = dataset.read_manifest(data)
+    manifest["vocab"]["sha256"] = hashlib.sha256(renamed).hexdigest()
+    dataset.write_manifest_local(data, manifest)
+
+
+@pytest.mark.parametrize("vocab_size,rename", [(30, False), (40, True)])
+def test_a_dataset_rebuilt_under_a_follower_with_other_words_is_refused(
+    trained, vocab_size, rename
+):
+    data, run, _ = trained
+    trainer = Trainer(_config(data, run, resume=True), distributed.setup("cpu"))
+    assert trainer.stage.end == 1
+    shutil.rmtree(data)  # rebuilt, fewer words or others, and grown since: as --follow reads it
+    write_tiny_dataset(data, vocab_size=vocab_size, pairs=800, shards=2)
+    if rename:
+        _renamed(data)
+    trainer.manifest = append_tiny_increment(data, new_words=6, pairs=400)
+    with pytest.raises(UsageError, match="another vocabulary"):
+        trainer.grow(2)
 
 
 def test_follow_decisions():
@@ -161,6 +189,53 @@ def test_an_increment_stopped_midway_and_resumed_ends_with_the_same_weights(trai
     train(_config(data, parts, resume=True, replay=0.5))
     a, b = (load_checkpoint(checkpoint_path(r)) for r in (run, parts))
     assert a["step"] == b["step"] > stop and torch.equal(a["weights"], b["weights"])
+
+
+@pytest.mark.parametrize(
+    "field,value,said",
+    [("base_step", 10**6, "is not its epoch and batch's"),
+     ("old_words", 3, "stage.old_words 3 is not 40"),
+     ("old_ratio", -1.0, "stage.old_ratio -1.0 is not above 0"), ("lr", 1e9, "stage.lr")],
+)  # fmt: skip
+def test_a_later_stages_damaged_record_is_refused_not_trained(trained, tmp_path, field, value,
+                                                              said):  # fmt: skip
+    data, run, before = trained
+    stop = before["step"] + 5
+    assert train(_config(data, run, resume=True, stop_after_steps=stop)) is None
+    path = checkpoint_path(run)
+    state = torch.load(path, weights_only=True)
+    assert state["stage"]["first"] == 1
+    state["stage"][field] = value
+    torch.save(state, path)
+    with pytest.raises(ValueError, match="is damaged") as refused:
+        train(_config(data, run, resume=True))
+    assert said in str(refused.value)
+
+
+def test_a_block_scheme_checkpoint_whose_step_is_past_its_stage_is_damaged(tmp_path):
+    data, run = str(tmp_path / "data"), str(tmp_path / "run")
+    write_tiny_dataset(data, vocab_size=40, pairs=800, shards=2)
+    config = _config(data, run, emulate_ranks=2, stop_after_steps=3)
+    assert train(config) is None
+    state = torch.load(checkpoint_path(run), weights_only=True)
+    state["step"] = 10**6  # (in the block scheme no function of its epoch and chunk alone)
+    torch.save(state, checkpoint_path(run))
+    with pytest.raises(ValueError, match="puts its step 1000000 outside the stage's"):
+        train(_config(data, run, emulate_ranks=2, resume=True))
+
+
+def test_a_finished_block_scheme_run_resumes(tmp_path):
+    # its episodes take as many steps as their largest bucket: more than the plan's count of
+    # balanced buckets, and still no damage
+    data, run = str(tmp_path / "data"), str(tmp_path / "run")
+    write_tiny_dataset(data, vocab_size=40, pairs=800, shards=2)
+    config = _config(data, run, emulate_ranks=2, rounds=4)
+    train(config)
+    state = torch.load(checkpoint_path(run), weights_only=True)
+    assert state["step"] > state["stage"]["total_steps"]  # the case in question
+    train(_config(data, run, emulate_ranks=2, rounds=4, resume=True))
+    assert torch.equal(torch.load(checkpoint_path(run), weights_only=True)["weights"],
+                       state["weights"])  # fmt: skip
 
 
 def test_resume_without_new_increments_changes_nothing(trained, tmp_path):

@@ -31,7 +31,8 @@ def _config(data, output, **kw):
 
 
 @pytest.mark.parametrize(
-    "engine,mode,workers", [("torch", "pool", 0), ("torch", "pair", 2), ("native", "pair", 1)]
+    "engine,mode,workers",
+    [("torch", "pool", 0), ("torch", "pair", 2), ("native", "pair", 1), ("native", "group", 2)],
 )
 def test_killed_and_resumed_run_ends_with_the_same_vectors(tiny, tmp_path, engine, mode, workers):
     if engine == "native" and not build.available():

@@ -212,3 +212,24 @@ def _driver(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     _driver(sys.argv[1:])
+
+
+def check_threads_agree(one, three, weights, centers, contexts) -> None:
+    """Kernels `one` (1 thread) and `three` (3 threads, taking chunks of the batch as they come)
+    train each pair once: at lr 0 nothing moves, so the summed loss is each pair's at the start
+    whatever the order (a chunk dropped or trained twice would change it by its share); and
+    training in another order (with races on shared rows, as word2vec.c), three threads bring
+    the loss down as far as one does."""
+    import pytest
+    import torch
+
+    frozen = weights.clone()
+    loss1 = one.step(frozen, centers, contexts, 9, 0.0)
+    assert three.step(frozen, centers, contexts, 9, 0.0) == pytest.approx(loss1, rel=1e-9)
+    assert torch.equal(frozen, weights)
+    a, b = weights.clone(), weights.clone()
+    for seed in range(10):
+        last1 = one.step(a, centers, contexts, seed, 0.02)
+        last3 = three.step(b, centers, contexts, seed, 0.02)
+    assert last1 < 0.8 * loss1
+    assert last3 == pytest.approx(last1, rel=0.02)

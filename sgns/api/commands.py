@@ -39,6 +39,7 @@ from pathlib import Path
 from sgns import rundir
 from sgns.api.settings import check_names, parse, settable, usage_errors
 from sgns.errors import UsageError
+from sgns.files import check_file, path_argument
 from sgns.vectors.keyed import Vectors, load
 
 
@@ -62,10 +63,16 @@ def preprocess(inputs, output, *, runner: str | None = None, beam_args=(), **set
 
     parser = build_parser()
     check_names("sgns.preprocess", settings, settable(parser, ("input", "output")))
+    output = path_argument("output", output)
     args = parse(parser, settings, {"input": _as_list(inputs), "output": output})
     if isinstance(beam_args, str):  # a command line's tail, as a shell would split it
         beam_args = shlex.split(beam_args)
-    beam = (["--runner", runner] if runner else []) + list(beam_args)
+    if runner is not None and not isinstance(runner, str):
+        raise UsageError(f"runner: give a runner's name (str), not {runner!r:.60}")
+    beam_args = _listed("beam_args", beam_args)
+    if not all(isinstance(a, str) for a in beam_args):
+        raise UsageError(f"beam_args: give str options (or one str), not {beam_args!r:.60}")
+    beam = (["--runner", runner] if runner else []) + beam_args
     beam_logger = logging.getLogger("apache_beam")
     if beam_logger.level == logging.NOTSET:  # a level the user set is theirs
         beam_logger.setLevel(logging.WARNING)
@@ -94,7 +101,8 @@ def train(data, output, **settings) -> Run:
 
     parser = train_parser()
     check_names("sgns.train", settings, settable(parser, ("data", "output")))
-    args = parse(parser, settings, {"data": data, "output": output})
+    given = {"data": path_argument("data", data), "output": path_argument("output", output)}
+    args = parse(parser, settings, given)
     with usage_errors():
         run_training(TrainConfig(**vars(args)))
     return Run(args.output)
@@ -120,15 +128,29 @@ class Run:
 
     @property
     def config(self) -> dict:
-        with open(self.path / rundir.CONFIG_FILE, encoding="utf-8") as f:
-            return json.load(f)
+        path = str(self.path / rundir.CONFIG_FILE)
+        with open(check_file(path, "the run's"), "rb") as f:
+            data = f.read()
+        try:
+            return json.loads(data.decode("utf-8"))
+        except ValueError as e:  # (a file edited or cut since: not sgns-train's)
+            raise UsageError(f"{path} is not the JSON sgns-train writes ({e})") from None
 
 
-def _as_list(inputs) -> list:
+def _as_list(inputs) -> list[str]:
     if isinstance(inputs, (str, os.PathLike)):
-        return [inputs]
-    if isinstance(inputs, bytes) or not inputs:
+        return [path_argument("inputs", inputs)]
+    items = _listed("inputs", inputs)
+    if not items or not all(isinstance(i, (str, os.PathLike)) for i in items):  # (bytes: ints)
         raise UsageError(
-            f"inputs: give a file, directory or pattern, or a list of them: {inputs!r}"
+            f"inputs: give a file, directory or pattern, or a list of them: {inputs!r:.80}"
         )
-    return list(inputs)
+    return [path_argument("inputs", i) for i in items]
+
+
+def _listed(name: str, value) -> list:
+    """`value` as a list, when it is one, a tuple or another iterable; else a UsageError."""
+    try:
+        return list(value)
+    except TypeError:
+        raise UsageError(f"{name}: give a list, not {type(value).__name__} {value!r:.60}") from None

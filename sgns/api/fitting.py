@@ -29,6 +29,7 @@ import tempfile
 from sgns.api.commands import train
 from sgns.api.settings import check_names, parse, usage_errors
 from sgns.errors import UsageError, quote
+from sgns.files import path_argument
 from sgns.pipeline.config import PipelineConfig
 from sgns.train.config import TrainConfig
 from sgns.vectors.keyed import Vectors
@@ -149,7 +150,7 @@ def _workdir(path):
         with tempfile.TemporaryDirectory(prefix="sgns-fit-") as temporary:
             yield temporary
         return
-    path = os.fspath(path)
+    path = path_argument("workdir", path)
     if os.path.isdir(path) and os.listdir(path):
         raise UsageError(f"workdir {path!r} is not empty: give a new or empty directory")
     with usage_errors():

@@ -52,6 +52,9 @@ def parse(parser: argparse.ArgumentParser, settings: dict, given: dict) -> argpa
             argv.append(f"{option}={os.fspath(item)}")
     for dest, value in settings.items():
         argv += _as_arguments(actions[dest], dest, value)
+    for argument in argv:  # (no command line holds one; a path with one is none)
+        if "\0" in argument:
+            raise UsageError(f"{printable(argument)}: a setting holds a NUL character")
 
     def refuse(message: str):
         raise UsageError(printable(message))

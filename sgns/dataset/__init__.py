@@ -77,18 +77,26 @@ Manifest (JSON object)::
     counts            {"file": "counts.tsv", "snapshot": snapshot_path(last increment,
                        COUNTS_FILE), "sha256": hex digest of counts.tsv, "distinct_words": lines,
                        "total_count": sum of its counts (every token read so far)}
-    phrases           --phrases only: {"file": PHRASES_FILE, "sha256", "phrases", "rounds"}
+    phrases           --phrases only: {"file": PHRASES_FILE, "sha256", "phrases", "connectors"
+                      (the words of --phrase-connectors; absent before 2026-12-05), "rounds"}
     stats             totals over increments: files, lines, tokens, oov_tokens,
                       replaced_bytes, long_tokens (tokens cut to tokens.MAX_TOKEN_CHARS
                       characters; absent in datasets written before 2026-12-04), pairs (summed
                       over passes), tokens_kept (summed over passes)
-    increments        list of increments, in order:
+    increments        list of increments, in order (at least one; each field a reader uses
+                      is checked for its kind, sgns.dataset.shape, and no increment or shard
+                      is listed twice):
       index           0, 1, ...
       created         ISO-8601 UTC time the increment was written
       inputs          the input files of this increment, one object each: "path" (as given to
                       the readers; absolute for local files), "size" (bytes), "mtime" (seconds,
-                      as the filesystem reports it), "head_tail_sha256" (sha256 of the first MiB
-                      and the last MiB of the raw bytes; of the whole file up to 2 MiB)
+                      as the filesystem reports it), "head_tail_sha256" (sha256 of the first
+                      MiB and the last MiB of its bytes; of all of them up to 2 MiB); since
+                      2026-12-05 "content_head_sha256" (sha256 of the first MiB of its text: of
+                      a .gz or .bz2 decompressed), "content_size" and "content_head_tail_sha256"
+                      (its text's size and head_tail_sha256: of a plain file the size only, its
+                      text being its bytes; of a .gz or .bz2 only once taken, as
+                      sgns.pipeline.inputs says)
       seed, num_shards  the seed and shards per pass of this increment's pairs
       row_order       ROW_ORDER_SORTED for increments written since version 2; absent
                       (ROW_ORDER_SHUFFLED) in older ones, also inside a version-2 manifest that
@@ -129,6 +137,7 @@ from sgns.dataset.layout import (  # noqa: F401 - the contract's names, read as 
 )
 from sgns.dataset.manifest import (  # noqa: F401
     Shard,
+    check_resolved,
     dump_manifest,
     pass_shards,
     read_manifest,

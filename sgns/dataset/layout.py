@@ -3,6 +3,8 @@ that a path a manifest names stays inside the dataset (the layout: sgns.dataset'
 
 from __future__ import annotations
 
+from sgns.errors import UsageError
+
 FORMAT = "sgns-dataset"
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -48,10 +50,10 @@ def pair_schema():
 
 def inside(relative, where: str, what: str) -> str:
     """`relative` (named by the manifest `where` as `what`) if a normalised "/" path inside the
-    dataset (no empty, "." or ".." part, no "?"), else ValueError: nothing is touched outside."""
+    dataset (no empty, "." or ".." part, no "?"), else UsageError: nothing is touched outside."""
     parts = relative.split("/") if isinstance(relative, str) else [""]
     if any(part in ("", ".", "..") for part in parts) or "?" in relative:
-        raise ValueError(
+        raise UsageError(
             f"{where} names {what} {relative!r}, which is not a relative path inside the dataset:"
             " the manifest was damaged or edited; restore it or rebuild the dataset (nothing was"
             " read or written there)"

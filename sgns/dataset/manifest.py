@@ -9,13 +9,14 @@ from dataclasses import dataclass
 
 from sgns import files, store
 from sgns.dataset.layout import (
-    _DAMAGED,
     FORMAT,
     MANIFEST_FILE,
     READABLE_VERSIONS,
     ROW_ORDER_SHUFFLED,
     inside,
 )
+from sgns.dataset.shape import check_shape
+from sgns.errors import UsageError
 
 
 def dump_manifest(manifest: dict) -> str:
@@ -24,60 +25,36 @@ def dump_manifest(manifest: dict) -> str:
 
 
 def validate_manifest(manifest: dict, where: str = "manifest") -> dict:
-    """Check the format and version a reader relies on; returns the manifest."""
+    """Check the format and version a reader relies on, and the shape of every field it reads
+    (sgns.dataset.shape); returns the manifest."""
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ValueError(f"{where} is not an sgns dataset manifest (no format {FORMAT!r})")
+        raise UsageError(f"{where} is not an sgns dataset manifest (no format {FORMAT!r})")
     version = manifest.get("schema_version")
     if version not in READABLE_VERSIONS:
         readable = ", ".join(map(str, READABLE_VERSIONS))
-        raise ValueError(
+        raise UsageError(
             f"{where} has schema_version {version!r}; this sgns reads versions {readable}. "
             "Re-run sgns-preprocess with this version, or use the sgns that wrote it."
         )
     for key in ("vocab", "config", "increments", "stats"):
         if key not in manifest:
-            raise ValueError(f"{where} lacks the field {key!r}: the dataset is incomplete")
-    _check_files(manifest, where)
+            raise UsageError(f"{where} lacks the field {key!r}: the dataset is incomplete")
+    check_shape(manifest, where)
     return manifest
-
-
-def _listed(value, where: str, what: str) -> list:
-    if isinstance(value, list):
-        return value
-    raise ValueError(f"{where}: {what} is {type(value).__name__}, not a list: {_DAMAGED}")
-
-
-def _check_files(manifest: dict, where: str) -> None:
-    """Every file the manifest names, before any is read or written: the vocabulary's, the
-    counts' and the phrases' files and snapshots (`inside`), every shard's path and pairs."""
-    for key, name in [(k, f) for k in ("vocab", "counts", "phrases") for f in ("file", "snapshot")]:
-        entry = manifest.get(key)
-        if isinstance(entry, dict) and name in entry:
-            inside(entry[name], where, f"{key}.{name}")
-    for i, increment in enumerate(_listed(manifest["increments"], where, "increments")):
-        passes = increment.get("passes") if isinstance(increment, dict) else None
-        for p, listed in enumerate(_listed(passes, where, f"increment {i}'s passes")):
-            what = f"increment {i} pass {p}"
-            shards = listed.get("shards") if isinstance(listed, dict) else None
-            for shard in _listed(shards, where, f"{what}'s shards"):
-                if not isinstance(shard, dict) or not {"path", "pairs"} <= shard.keys():
-                    raise ValueError(f"{where}: a shard of {what} lacks its path or pairs "
-                                     f"({shard!r:.80}): {_DAMAGED}")  # fmt: skip
-                inside(shard["path"], where, f"a shard path of {what}")
 
 
 def read_manifest(directory: str) -> dict:
     """The validated manifest of a dataset: a local directory, or a URI (sgns.store).
 
     Raises FileNotFoundError when the directory has no manifest (it is not a dataset, or the run
-    that wrote it did not finish) and ValueError when the manifest is one we cannot read.
+    that wrote it did not finish) and UsageError when the manifest is one we cannot read.
     """
     path = store.join(directory, MANIFEST_FILE)
     try:
         data = store.read_bytes(path)
     except (FileNotFoundError, NotADirectoryError):
         if not store.is_uri(directory) and os.path.isfile(directory):  # a corpus, say
-            raise ValueError(
+            raise UsageError(
                 f"dataset directory {directory!r} is a file: a dataset is the directory "
                 f"sgns-preprocess writes (sgns-preprocess --input {directory} --output DATA)"
             ) from None
@@ -88,12 +65,27 @@ def read_manifest(directory: str) -> dict:
             "(run sgns-preprocess, and let it finish)"
         ) from None
     except IsADirectoryError:
-        raise ValueError(f"{path} is a directory, not a manifest") from None
+        raise UsageError(f"{path} is a directory, not a manifest") from None
     try:
         manifest = json.loads(data.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path} is not valid JSON: {e}") from None
+        raise UsageError(f"{path} is not valid JSON: {e}") from None
     return validate_manifest(manifest, path)
+
+
+def check_resolved(directory: str, path: str, what: str) -> str:
+    """`path`, a file of the local dataset `directory`, unless it resolves through a link to a
+    file outside the dataset (UsageError: nothing is read there); a URI is taken as it is."""
+    if store.is_uri(directory):
+        return path
+    root, real = os.path.realpath(directory), os.path.realpath(path)
+    if os.path.commonpath([root, real]) != root:
+        raise UsageError(
+            f"{what} {path} is a link to {real}, outside the dataset {directory}: a dataset "
+            "reads only its own files; copy the data into the dataset instead of linking to it "
+            "(nothing was read)"
+        )
+    return path
 
 
 def write_manifest_local(directory: str, manifest: dict) -> None:

@@ -20,7 +20,7 @@ import os
 import sys
 import time
 
-from sgns.errors import OneLineParser, fail, printable
+from sgns.errors import OneLineParser, UsageError, configure_logging, fail, printable
 from sgns.eval.planted import evaluate_synthetic, load_truth
 from sgns.eval.scoring import (
     evaluate_analogies,
@@ -86,7 +86,7 @@ def check_args(args: argparse.Namespace) -> None:
     for name in ("restrict_vocab", "synth_k", "topn"):
         if getattr(args, name) < 1:
             flag = "--" + name.replace("_", "-")
-            raise ValueError(f"{flag} must be at least 1, not {getattr(args, name)}")
+            raise UsageError(f"{flag} must be at least 1, not {getattr(args, name)}")
     named = [("--similarity", p) for p in args.similarity]
     named += [("--analogies", p) for p in args.analogies]
     named += [("--synth-truth", args.synth_truth)] if args.synth_truth else []
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> dict:
         result["neighbors"] = {w: [[n, round(s, 4)] for n, s in ns] for w, ns in found.items()}
         result["unknown_words"] = unknown
         if not found and not (args.similarity or args.analogies or truth):  # nothing to show
-            raise ValueError(f"none of {', '.join(unknown)} is in the vocabulary of {args.vectors}")
+            raise UsageError(f"none of {', '.join(unknown)} is in the vocabulary of {args.vectors}")
     log.info("evaluated in %.1f s", time.perf_counter() - start)
     return result
 
@@ -180,7 +180,7 @@ def _analogy_rows(r: dict) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    configure_logging(logging.INFO, "%(asctime)s %(name)s: %(message)s")
     args = parse_args(argv)
     try:
         result = run(args)

@@ -12,6 +12,7 @@ import json
 
 import numpy as np
 
+from sgns.errors import UsageError
 from sgns.eval.scoring import WordIndex, evaluate_analogy_set, unit_rows
 from sgns.eval.sets import AnalogySet
 from sgns.files import check_file, decode_text
@@ -25,9 +26,9 @@ def load_truth(path: str) -> dict:
         try:
             truth = json.loads(decode_text(f.read(), path))
         except json.JSONDecodeError as e:
-            raise ValueError(f"{path} is not valid JSON: {e}") from None
+            raise UsageError(f"{path} is not valid JSON: {e}") from None
     if not isinstance(truth, dict) or "clusters" not in truth or "analogies" not in truth:
-        raise ValueError(f"{path} is not an sgns-synth truth file (no clusters/analogies)")
+        raise UsageError(f"{path} is not an sgns-synth truth file (no clusters/analogies)")
     return truth
 
 

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import gzip
 import math
+import re
+import zlib
 from dataclasses import dataclass, field
 
+from sgns.errors import UsageError
 from sgns.files import check_file
 
 # Header names (lower-cased, prefix match) that mark the score column of a similarity file.
@@ -40,21 +43,60 @@ class AnalogySet:
     malformed: int = 0
 
 
+# Bytes of one line at most: a pair or a question is a few words (and a number); a longer line
+# is counted as malformed and read past in pieces, so memory stays bounded whatever the file.
+LINE_BYTES = 1 << 16
+
+
 def _lines(path: str):
-    """The lines of an evaluation file (.gz by extension); ValueError for a binary one."""
+    """The lines of an evaluation file (.gz by extension), without their ends ("\n", "\r\n"
+    or a lone "\r", as text mode reads them), None for one over LINE_BYTES; UsageError for a
+    binary one."""
     check_file(path, "evaluation file")
     opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if "\0" in line:
-                raise ValueError(f"evaluation file {path} holds NUL bytes: it is binary, not text")
-            yield line
+    with opener(path, "rb") as f:
+        try:
+            for line in _split(f, LINE_BYTES):
+                if line is not None and b"\0" in line:
+                    raise UsageError(
+                        f"evaluation file {path} holds NUL bytes: it is binary, not text"
+                    )
+                yield None if line is None else line.decode("utf-8", errors="replace")
+        except (gzip.BadGzipFile, EOFError, zlib.error) as e:  # a damaged or cut-short .gz
+            raise UsageError(f"evaluation file {path} is not a whole gzip file ({e})") from None
+
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+def _split(f, limit: int):
+    """The lines of the binary file `f`, each None when it is `limit` bytes or longer: read in
+    pieces of `limit` bytes, so that at most two are held whatever the file."""
+    held, skipping = b"", False  # skipping: the line held began more than `limit` bytes ago
+    while True:
+        piece = f.read(limit)
+        held += piece
+        start = 0
+        for end in _LINE_END.finditer(held):
+            if end.group() == b"\r" and end.end() == len(held) and piece:
+                break  # (a "\r\n" the next piece may complete)
+            line = held[start : end.start()]
+            yield None if skipping or len(line) >= limit else line
+            start, skipping = end.end(), False
+        held = held[start:]
+        if not piece:
+            if held:
+                yield None if skipping or len(held) >= limit else held
+            return
+        if len(held) > limit:  # a line past the limit: forget it up to its end
+            held, skipping = held[-1:] if held.endswith(b"\r") else b"", True
 
 
 def _check_found(path: str, found: int, malformed: int, what: str, layout: str) -> None:
     if not found:
-        raise ValueError(
-            f"evaluation file {path} holds no {what} ({malformed} malformed lines): give a file "
+        raise UsageError(
+            f"evaluation file {path} holds no {what} ({malformed} malformed "
+            f"line{'' if malformed == 1 else 's'}): give a file "
             f"in the {layout} layout"
         )
 
@@ -86,6 +128,9 @@ def read_similarity_pairs(path: str) -> PairSet:
     score_column = None
     seen_data = False
     for line in _lines(path):
+        if line is None:
+            result.malformed += 1
+            continue
         if not line.strip() or line.startswith("#"):
             continue
         fields = _fields(line)
@@ -113,6 +158,9 @@ def read_analogies(path: str) -> AnalogySet:
     result = AnalogySet()
     section = None
     for line in _lines(path):
+        if line is None:
+            result.malformed += 1
+            continue
         if line.startswith(":"):
             section = line[1:].strip() or "(unnamed)"
             result.sections.append(section)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from sgns.errors import OneLineParser, fail
+from sgns.errors import OneLineParser, configure_logging, fail
 from sgns.report.collect import ReportConfig, write_report
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    configure_logging(logging.INFO, "%(asctime)s %(name)s: %(message)s")
     args = parse_args(argv)
     try:
         cfg = ReportConfig(

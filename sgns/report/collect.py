@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sgns.dataset import parse_vocab
+from sgns.errors import UsageError
 from sgns.eval.planted import cluster_similarity
 from sgns.files import atomic_write, check_directory, check_file
 from sgns.report import plots
@@ -53,9 +54,9 @@ class ReportConfig:
             if getattr(self, name) is not None:
                 check_file(getattr(self, name), "--" + name.replace("_", "-"))
         if self.output is not None and os.path.isdir(self.output):
-            raise ValueError(f"--output {self.output} is a directory; give the HTML file to write")
+            raise UsageError(f"--output {self.output} is a directory; give the HTML file to write")
         if self.words < 2 or self.labels < 0:
-            raise ValueError(
+            raise UsageError(
                 f"--words must be >= 2 and --labels >= 0, not {self.words}, {self.labels}"
             )
 
@@ -90,7 +91,7 @@ def read_metrics(path: str) -> tuple[list[dict], list[dict], int]:
 
 def _read_json(path: str, what: str, notes: list[str], given: str = "") -> dict | None:
     """The JSON object in `path`, or None and a note on the page when there is none; a file the
-    user named with the option `given` that is no JSON object is an error (ValueError)."""
+    user named with the option `given` that is no JSON object is an error (UsageError)."""
     if not os.path.exists(path):
         return None
     try:
@@ -100,7 +101,7 @@ def _read_json(path: str, what: str, notes: list[str], given: str = "") -> dict 
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         problem = f"could not be read ({e})"
     if problem and given:
-        raise ValueError(f"{given} {path} {problem}: give the file sgns-eval --json or sgns-synth "
+        raise UsageError(f"{given} {path} {problem}: give the file sgns-eval --json or sgns-synth "
                          "wrote")  # fmt: skip
     if problem:
         notes.append(f"{what} {path} {problem}; it is left out.")
@@ -135,7 +136,7 @@ def collect(cfg: ReportConfig) -> dict:
         if os.path.islink(path):  # replaced by the plot, never written through
             continue
         if os.path.lexists(path) and not (os.path.isfile(path) and plots.is_ours(path, legacy)):
-            raise ValueError(
+            raise UsageError(
                 f"{path} is in the way of the report's plot beside {cfg.html_path} and was not "
                 "written by sgns-report; move it, or give --output another name"
             )
@@ -152,7 +153,7 @@ def collect(cfg: ReportConfig) -> dict:
         )
     if page["eval"] is not None and not renders(page["eval"]):
         if cfg.eval:
-            raise ValueError(f"--eval {eval_path} is not what sgns-eval --json writes")
+            raise UsageError(f"--eval {eval_path} is not what sgns-eval --json writes")
         notes.append(f"evaluation {eval_path} is not what sgns-eval --json writes; left out.")
         page["eval"] = None
     truth_path = cfg.synth_truth or ((page["eval"] or {}).get("synthetic") or {}).get("file")

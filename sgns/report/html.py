@@ -9,6 +9,8 @@ from html import escape
 
 import numpy as np
 
+from sgns.train.options import applies
+
 CSS = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
        max-width: 1120px; margin: 24px auto; padding: 0 16px; }
@@ -209,27 +211,20 @@ def _words_section(page: dict) -> str:
     return "\n".join(parts)
 
 
-# Options that apply only to some runs: the page leaves them out of others (the testing aid
-# stop_after_steps never shows).
-APPLIES = {
-    "pool_size": lambda c: c.get("negative_mode") == "pool",
-    "pool_scale": lambda c: c.get("negative_mode") == "pool",
-    "micro_batch": lambda c: c.get("engine") == "torch",
-    "step_mode": lambda c: c.get("engine") == "torch",
-    "row_cap": lambda c: c.get("engine") == "torch",
-    "rounds": lambda c: c.get("emulate_ranks", 0) > 1 or c.get("world_size", 1) > 1,
-    "global_negatives": lambda c: c.get("emulate_ranks", 0) > 1 or c.get("world_size", 1) > 1,
-    "emulate_ranks": lambda c: c.get("emulate_ranks", 0) > 1,
-    "poll_seconds": lambda c: bool(c.get("follow")),
-    "follow_max_increments": lambda c: bool(c.get("follow")),
-    "stop_after_steps": lambda c: False,
-    "tensorboard": lambda c: bool(c.get("tensorboard")),
-}
+# Switches the page shows only when on (beside the options that did not apply, which it leaves
+# out as sgns-train's schema says: sgns.train.options).
+SHOWN_WHEN_ON = ("emulate_ranks", "tensorboard")
+# config.json's fields that are no option: what the run settled, where it read, how many ranks
+RECORDS = ("dataset", "world_size")
 
 
 def applied_options(config: dict) -> dict:
-    """The options of a run's config.json that applied to it (`APPLIES`)."""
-    return {k: v for k, v in config.items() if APPLIES.get(k, lambda c: True)(config)}
+    """The options of a run's config.json that applied to it (and its records)."""
+    return {
+        k: v
+        for k, v in config.items()
+        if k in RECORDS or (applies(k, config) and (k not in SHOWN_WHEN_ON or v))
+    }
 
 
 def _config_section(config: dict | None) -> str:

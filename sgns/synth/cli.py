@@ -14,10 +14,11 @@ import os
 import time
 from dataclasses import asdict
 
-from sgns.errors import OneLineParser, fail
+from sgns.errors import OneLineParser, UsageError, configure_logging, fail
+from sgns.files import check_side_file
 from sgns.rundir import check_not_own_file
 from sgns.synth.config import SynthConfig
-from sgns.synth.generate import output_paths, write_synth
+from sgns.synth.generate import output_paths, side_file_ours, write_synth
 from sgns.synth.lexicon import RELATIONS
 
 log = logging.getLogger(__name__)
@@ -57,17 +58,19 @@ def _same(a: str, b: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    configure_logging(logging.INFO, "%(asctime)s %(name)s: %(message)s")
     args = parse_args(argv)
     try:
         cfg = SynthConfig(**{k: getattr(args, k) for k in asdict(SynthConfig())})
         paths = output_paths(args.output, args.truth)
         shared = [n for n in paths if n != "truth" and _same(paths[n], paths["truth"])]
         if shared:  # one file would be written over the other
-            raise ValueError(f"--truth {args.truth!r} is where the {shared[0]} file goes: "
+            raise UsageError(f"--truth {args.truth!r} is where the {shared[0]} file goes: "
                              "give the truth file another name")  # fmt: skip
         for name, path in paths.items():  # never over a run's or a dataset's own files
             check_not_own_file(path, "--truth" if name == "truth" and args.truth else "--output")
+            if name != "corpus" and not (name == "truth" and args.truth):  # (not named: ours)
+                check_side_file(path, side_file_ours(name), f"{name} file", args.output)
         start = time.perf_counter()
         planted = write_synth(cfg, paths)
     except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised

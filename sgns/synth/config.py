@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sgns.errors import UsageError
 from sgns.synth.lexicon import MARKERS_PER_RELATION, RELATIONS, capacity
 
 # The most scored pairs, and analogy questions per relation, a run writes: an evaluation set of
@@ -29,21 +30,21 @@ class SynthConfig:
         positive = ("tokens", "clusters", "cluster_size", "relations", "function_words")
         for name in positive:
             if getattr(self, name) < 1:
-                raise ValueError(
+                raise UsageError(
                     f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}"
                 )
         for name in ("filler_words", "analogies_per_relation", "similarity_pairs", "seed"):
             if getattr(self, name) < 0:
-                raise ValueError(
+                raise UsageError(
                     f"--{name.replace('_', '-')} must be >= 0, not {getattr(self, name)}"
                 )
         if self.relations > len(RELATIONS):
-            raise ValueError(f"--relations {self.relations}: at most {len(RELATIONS)} are defined")
+            raise UsageError(f"--relations {self.relations}: at most {len(RELATIONS)} are defined")
         if self.cluster_size < 2:
-            raise ValueError(f"--cluster-size {self.cluster_size}: a cluster needs >= 2 lemmas")
+            raise UsageError(f"--cluster-size {self.cluster_size}: a cluster needs >= 2 lemmas")
         for name in ("analogies_per_relation", "similarity_pairs"):
             if getattr(self, name) > MAX_EVAL_ITEMS:
-                raise ValueError(
+                raise UsageError(
                     f"--{name.replace('_', '-')} must be at most {MAX_EVAL_ITEMS:,}, "
                     f"not {getattr(self, name)}"
                 )
@@ -59,7 +60,7 @@ class SynthConfig:
         )
         for option, syllables, wanted in kinds:
             if wanted > capacity(syllables) // 2:
-                raise ValueError(
+                raise UsageError(
                     f"{option} asks for {wanted:,} words of {syllables} syllable(s); the "
                     f"language makes {capacity(syllables):,}, at most half of them can be "
                     "used: ask for fewer"

@@ -26,13 +26,15 @@ import gzip
 import io
 import json
 import os
+import re
 from collections.abc import Iterator
 
 import numpy as np
 
 from sgns.files import atomic_open
 from sgns.synth.config import SynthConfig
-from sgns.synth.lexicon import Lexicon, build_lexicon
+from sgns.synth.lexicon import RELATIONS, Lexicon, build_lexicon
+from sgns.synth.truth import FORMAT as TRUTH_FORMAT
 from sgns.synth.truth import similarity_pairs, truth
 
 # Generation constants: shape, not options. Content slot: 0-3 function/filler words, a marker if
@@ -139,6 +141,37 @@ def output_paths(output: str, truth_path: str | None = None) -> dict[str, str]:
     }
 
 
+# How each file write_synth writes beside the corpus begins: a file there that begins otherwise
+# is not one sgns-synth wrote, and is not written over (`side_file_ours`).
+SIMILARITY_HEADER = "# sgns-synth planted similarity"
+_STARTS = {
+    "truth": f'{{\n "format": "{TRUTH_FORMAT}"'.encode(),
+    "questions": f": {RELATIONS[0][0]}\n".encode(),  # (its first section, every relation's first)
+    "similarity": SIMILARITY_HEADER.encode(),
+}
+
+
+# The truth file's keys (json.dump, indent 1: a key at the top level is a line's first after one
+# space). One written before it began with "format" begins with its config, then its clusters.
+TRUTH_KEYS = {"format", "config", "clusters", "relations", "function_words", "analogies", "files"}
+_TOP_KEY = re.compile(rb'^ "(\w+)": ', re.MULTILINE)
+
+
+def side_file_ours(name: str):
+    """`ours(head)` for sgns.files.check_side_file: whether the first bytes of a file are those
+    of the `name` file ("truth", "questions", "similarity") that write_synth writes."""
+    if name == "truth":
+        return _truth_head
+    return lambda head: head.startswith(_STARTS[name])
+
+
+def _truth_head(head: bytes) -> bool:
+    if head.startswith(_STARTS["truth"]):
+        return True
+    keys = {key.decode() for key in _TOP_KEY.findall(head)}
+    return head.startswith(b'{\n "config": {') and {"config", "clusters"} <= keys <= TRUTH_KEYS
+
+
 def write_synth(cfg: SynthConfig, paths: dict[str, str]) -> dict:
     """Generate and write the corpus and its truth files; returns the truth. Each file is
     written atomically (sgns.files.atomic_open): a failed or interrupted run leaves the files
@@ -160,7 +193,7 @@ def write_synth(cfg: SynthConfig, paths: dict[str, str]) -> dict:
             f.writelines(" ".join(q) + "\n" for q in questions)
     with _atomic_text(paths["similarity"]) as f:
         f.write(
-            "# sgns-synth planted similarity: 9 = forms of one lemma, 6 = same cluster, "
+            f"{SIMILARITY_HEADER}: 9 = forms of one lemma, 6 = same cluster, "
             "1 = different clusters\n# Word 1\tWord 2\tScore\n"
         )
         f.writelines(f"{a}\t{b}\t{s:.1f}\n" for a, b, s in similarity_pairs(cfg, lex))

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sgns.errors import UsageError
+
 # (relation name, suffix of the derived form); the names label the analogy sections.
 RELATIONS = (("plural", "si"), ("diminutive", "ki"), ("feminine", "na"), ("augmentative", "zo"))
 MARKERS_PER_RELATION = 4
@@ -62,7 +64,7 @@ class _WordMaker:
             if word not in self.used and not self.used.intersection(derived):
                 self.used.update([word, *derived])
                 return word
-        raise ValueError(f"cannot make more unique {syllables}-syllable words; ask for fewer words")
+        raise UsageError(f"cannot make more unique {syllables}-syllable words; ask for fewer words")
 
 
 def build_lexicon(

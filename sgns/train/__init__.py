@@ -2,6 +2,7 @@
 in 1..N processes under torchrun (`python -m sgns.train`, or the sgns-train command).
 
     config.py     TrainConfig: every setting and default; validates, never acts
+    options.py    sgns-train's options: one schema of help, groups, where each applies
     cli.py        the sgns-train command line; __main__.py runs it
     trainer.py    Trainer: one rank's run, stage by stage, epoch by epoch; train()
     plan.py       training stages and each epoch's split of the stream across ranks

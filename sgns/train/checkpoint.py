@@ -30,14 +30,17 @@ the copy to the host and the write run on a background thread (`CheckpointWriter
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
-from sgns.files import atomic_open
+from sgns.errors import UsageError
+from sgns.files import atomic_open, check_file
 from sgns.rundir import CHECKPOINT_FILE, run_path
+from sgns.train.config import ENGINES, NEGATIVE_MODES, TrainConfig
 from sgns.train.engines import scheme_span
 
 
@@ -76,21 +79,22 @@ class _Recorder:
 
 
 def load_checkpoint(path: str) -> dict:
-    """The checkpoint at `path`; ValueError when it is not one this trainer wrote."""
+    """The checkpoint at `path`; UsageError when it is not one this trainer wrote."""
     fix = "remove it to start anew, or point --output elsewhere"
+    check_file(path, "checkpoint")  # (a FIFO: "is a FIFO, not a file", never opened)
     if os.path.getsize(path) == 0:
-        raise ValueError(f"checkpoint {path} is empty (0 bytes): {fix}")
+        raise UsageError(f"checkpoint {path} is empty (0 bytes): {fix}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch's own message would suggest an unsafe load
-        raise ValueError(
+        raise UsageError(
             f"checkpoint {path} is damaged or not an sgns checkpoint ({type(e).__name__}): {fix}"
         ) from None
     if not isinstance(state, dict) or "weights" not in state or "config" not in state:
-        raise ValueError(f"{path} is not an sgns checkpoint: {fix}")
+        raise UsageError(f"{path} is not an sgns checkpoint: {fix}")
     problem = fields_problem(state)
     if problem:
-        raise ValueError(f"checkpoint {path} is damaged ({problem}): {fix}")
+        raise UsageError(f"checkpoint {path} is damaged ({problem}): {fix}")
     return state
 
 
@@ -100,6 +104,10 @@ MAX_WEIGHT = 1e6
 _COUNTS = ("step", "epoch", "batch", "chunk", "pairs_done", "vocab_size", "metrics_bytes")
 _TYPES = {"config": dict, "stage": dict, "loss": dict, "vocab_fingerprint": str,
           "words_fingerprint": str}  # fmt: skip
+# what a checkpoint with a stage holds (older ones, without, are refused by sgns.train.resume)
+_NEEDED = ("loss", "step", "epoch", "batch", "pairs_done", "world_size", "vocab_size")
+_PARTS = {"stage": ("first", "end", "base_step", "lr", "old_words", "old_ratio"),
+          "loss": ("sum", "pairs", "record_sum", "record_pairs")}  # fmt: skip
 
 
 def fields_problem(state: dict) -> str | None:
@@ -116,10 +124,41 @@ def fields_problem(state: dict) -> str | None:
         if max(-low, high) > MAX_WEIGHT:
             return f"its table holds {max(-low, high):.3g}, past any trained value"
     wrong = [k for k, kind in _TYPES.items() if k in state and not isinstance(state[k], kind)]
-    needed = ("loss", "step", "epoch", "batch", "pairs_done", "world_size")
-    wrong += [k for k in needed if "stage" in state and k not in state]  # (older ones: refused)
-    if wrong:
+    if "stage" in state:
+        wrong += [k for k in _NEEDED if k not in state]
+        for part, keys in _PARTS.items():
+            if isinstance(state.get(part), dict):  # (else named above)
+                wrong += [f"{part}.{k}" for k in keys if k not in state[part]]
+    wrong += _config_problems(state.get("config", {}))
+    if wrong:  # (before the checks below, which take these types)
         return f"its {', '.join(wrong)} missing or not of the type sgns-train writes"
+    return _numbers_problem(state)
+
+
+def _config_problems(config) -> list[str]:
+    """The fields of a checkpoint's config whose values are not of their TrainConfig type."""
+    if not isinstance(config, dict):
+        return []  # (said as its config)
+    kinds = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
+    kinds["pool_span"] = "int"
+    accept = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+    wrong = [
+        f"config.{name}"
+        for name, value in config.items()
+        if name in kinds and type(value) not in accept.get(kinds[name], (type(value),))
+    ]
+    choices = {"engine": ENGINES, "negative_mode": NEGATIVE_MODES}  # ("auto": never saved)
+    return wrong + [
+        f"config.{name}"
+        for name, known in choices.items()
+        if name in config
+        and f"config.{name}" not in wrong
+        and (config[name] not in known or config[name] == "auto")
+    ]
+
+
+def _numbers_problem(state: dict) -> str | None:
+    """Counters that are not counts, or rates and loss sums that are not finite numbers."""
     stage, loss = state.get("stage", {}), state.get("loss", {})
     counts = [(k, state.get(k, 0)) for k in _COUNTS] + [("world_size", state.get("world_size", 1))]
     counts += [(f"stage.{k}", v) for k, v in stage.items() if k not in ("lr", "old_ratio")]

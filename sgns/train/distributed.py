@@ -18,6 +18,8 @@ import torch
 import torch.distributed as dist
 from torch.distributed.constants import default_pg_timeout
 
+from sgns.errors import UsageError
+
 
 @dataclass(frozen=True)
 class Context:
@@ -45,7 +47,7 @@ def setup(device: str = "auto") -> Context:
     if device == "cuda":
         device = f"cuda:{local_rank}"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} was asked for but CUDA is not available; use cpu")
+        raise UsageError(f"device {device!r} was asked for but CUDA is not available; use cpu")
     dev = torch.device(device)
     if dev.type == "cuda":
         torch.cuda.set_device(dev)

@@ -10,23 +10,28 @@ none.
 
 - torch (`TorchEngine`, sgns.train.torch_engine): micro-steps of summed updates computed at
   the parameters before each, with no host round trip. Any device.
-- native (`NativeEngine`, sgns.train.native): the batch's pairs are applied one by one in place,
-  in C. CPU only.
+- native (`NativeEngine`, sgns.train.native): the batch's pairs are applied in place in C, in
+  groups of one center's pairs sharing their negatives (negative mode "group", the default), or
+  one by one ("pair"). CPU only.
 
 Neither engine talks to other ranks: with several, each trains the blocks its rank owns
 (sgns.train.blocks), and the ranks exchange blocks between episodes (sgns.train.exchange).
 
-`resolve` settles engine and negative mode "auto" once, when the run starts: native per-pair on
+`resolve` settles engine and negative mode "auto" once, when the run starts: native in groups on
 a CPU where the kernel builds (else torch pool, with a warning), torch pool on CUDA; a resumed
-run keeps the engine and mode of its checkpoint.
+run keeps the engine and mode of its checkpoint. The log says what it settled on and why (e.g.
+"--negative-mode pool uses the torch engine").
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+import os
 
 import torch
 
+from sgns.errors import UsageError
 from sgns.train import distributed
 from sgns.train.config import TrainConfig
 from sgns.train.native import build
@@ -37,37 +42,79 @@ from sgns.train.seeds import stream_seed
 from sgns.train.table import check_batch_fits
 from sgns.train.torch_engine import TorchEngine
 
+log = logging.getLogger(__name__)
+
+# The native engine's negative mode "auto" in one process: groups scored above pairs on all three
+# benchmarks (BENCHMARKS.md, "The native engine's groups"), and touch fewer rows per pair. With
+# several ranks it is "pair" (the block scheme owns rows by center and context: `resolve`).
+NATIVE_MODE = "group"
+
 
 def resolve(config: TrainConfig, device: torch.device, saved: dict | None = None) -> TrainConfig:
-    """`config` with engine and negative_mode settled for `device`. `saved`: the config of the
-    checkpoint being resumed, whose choices an "auto" keeps (a checkpoint written before the
-    engines existed trained the tensor step)."""
+    """`config` with engine and negative_mode settled for `device`, said in the log with why.
+    `saved`: the config of the checkpoint being resumed, whose choices an "auto" keeps (a
+    checkpoint written before the engines existed trained the tensor step)."""
     engine, mode = config.engine, config.negative_mode
-    if saved is not None:
-        engine = saved.get("engine", "torch") if engine == "auto" else engine
-        mode = saved.get("negative_mode", mode) if mode == "auto" else mode
+    why = f"--engine {engine}"
+    if saved is not None and engine == "auto":
+        engine, why = saved.get("engine", "torch"), "the checkpoint's"
+    if saved is not None and mode == "auto":
+        mode = saved.get("negative_mode", mode)
     cpu = device.type == "cpu"
     if engine == "native":
         if not cpu:
-            raise ValueError("--engine native runs on the CPU; use --device cpu or --engine torch")
+            raise UsageError("--engine native runs on the CPU; use --device cpu or --engine torch")
         try:
             build.load()
         except build.NativeUnavailable as e:
-            raise ValueError(f"--engine native cannot be built here: {e}") from None
+            raise UsageError(f"--engine native cannot be built here: {e}") from None
     elif engine == "auto":
-        fits = config.dim <= build.MAX_DIM and config.negatives <= build.MAX_NEGATIVES
-        usable = cpu and mode != "pool" and fits and build.available()
-        engine = "native" if usable else "torch"
+        engine, why = _auto_engine(config, cpu, mode)
+    several = config.emulate_ranks > 1 or int(os.environ.get("WORLD_SIZE", "1")) > 1
     if mode == "auto":
-        mode = "pair" if engine == "native" else "pool"
+        mode = ("pair" if several else NATIVE_MODE) if engine == "native" else "pool"
+        ranks = " and several ranks" if several and engine == "native" else ""
+        why += f"; negative mode auto: {mode} with the {engine} engine{ranks}"
+    if mode == "group" and several:
+        raise UsageError(
+            "--negative-mode group trains one process: the block scheme of several ranks owns "
+            "input rows by center and output rows by context, and a group writes the other way "
+            "round; use --negative-mode pair"
+        )
     if engine == "native" and mode == "pool":
-        raise ValueError("--engine native trains per-pair negatives; use --negative-mode pair")
+        raise UsageError(
+            "--engine native trains per-pair or grouped negatives; use --negative-mode pair or "
+            "group"
+        )
+    if engine == "torch" and mode == "group":
+        raise UsageError(
+            "--negative-mode group is the native engine's, which cannot train this run ("
+            + why
+            + "): use --negative-mode pool or pair"
+        )
     if engine == "torch" and config.batch_size % config.micro_pairs:
-        raise ValueError(
+        raise UsageError(
             f"--batch-size {config.batch_size} must be a multiple of --micro-batch "
             f"{config.micro_batch} (or at most it) for the torch engine's micro-steps"
         )
+    log.info("engine %s, negative mode %s (%s)", engine, mode, why)
     return dataclasses.replace(config, engine=engine, negative_mode=mode)
+
+
+def _auto_engine(config: TrainConfig, cpu: bool, mode: str) -> tuple[str, str]:
+    """Engine "auto" settled: native on a CPU where it can train the config, else torch; and
+    why, as the log says it (an option that switches the engine names itself)."""
+    if not cpu:
+        return "torch", "engine auto: torch on a GPU"
+    if mode == "pool":
+        return "torch", "--negative-mode pool uses the torch engine"
+    if config.dim > build.MAX_DIM or config.negatives > build.MAX_NEGATIVES:
+        too_wide = config.dim > build.MAX_DIM
+        said = f"--dim {config.dim}" if too_wide else f"--negatives {config.negatives}"
+        return "torch", f"{said} is more than the native engine takes: the torch engine"
+    if not build.available():
+        return "torch", "engine auto: the native engine does not build here (said above)"
+    return "native", "engine auto: native on the CPU"
 
 
 def for_blocks(config: TrainConfig, ranks: int) -> TrainConfig:
@@ -135,7 +182,8 @@ def make_engine(
 class NativeEngine:
     def __init__(self, config, rank: int, stage: TrainingStage, sampler: AliasSampler, threads):
         self.stage, self.sampler = stage, sampler
-        self.kernel = NativeKernel(sampler, config.negatives, threads)
+        group = config.group_size if config.negative_mode == "group" else 0
+        self.kernel = NativeKernel(sampler, config.negatives, threads, group)
         self.seed = stream_seed(config.seed, "negatives", rank)
         old = stage.old_ratio != 1.0
         self.old = (stage.old_words, stage.old_ratio) if old else (0, 1.0)
@@ -147,7 +195,8 @@ class NativeEngine:
         pass  # the kernel is keyed by the step it is given
 
     def step(self, weights, centers, contexts, valid, step: int, lr: float) -> torch.Tensor:
-        """As TorchEngine.step; the pairs are applied one by one, in C, on the CPU."""
+        """As TorchEngine.step; the pairs are applied in groups or one by one, in C, on the
+        CPU."""
         centers, contexts = centers[:valid], contexts[:valid]
         seed = batch_key(self.seed, step)  # the batch's negatives: drawn in C from this key
         loss = self.kernel.step(weights, centers, contexts, seed, lr, *self.old)

@@ -24,6 +24,7 @@ import time
 
 import torch
 
+from sgns.errors import UsageError
 from sgns.train import blocks, engines
 from sgns.train.exchange import Exchange
 from sgns.train.loader import read_units
@@ -38,7 +39,7 @@ def blocks_of(config, ctx, vocab: int) -> int:
     `vocab`: the dataset's words, which no stage has more of (checked here, before any plan is
     made for the ranks, and again for each stage by `start_stage`)."""
     if config.emulate_ranks > 1 and ctx.world_size > 1:
-        raise ValueError(
+        raise UsageError(
             "--emulate-ranks trains N ranks in one process; run it without torchrun (or use "
             "--emulate-ranks 0)"
         )
@@ -50,7 +51,7 @@ def blocks_of(config, ctx, vocab: int) -> int:
 def _check_words(n: int, words: int, config) -> None:
     if n > words:  # a block without a word has no negatives to draw
         what = f"--emulate-ranks {n}" if config.emulate_ranks > 1 else f"{n} ranks"
-        raise ValueError(f"{what}: more ranks than the vocabulary has words ({words})")
+        raise UsageError(f"{what}: more ranks than the vocabulary has words ({words})")
 
 
 def start_stage(trainer, stage) -> tuple[Exchange, dict]:

@@ -12,7 +12,7 @@ import os
 import sys
 
 from sgns import dataset, rundir
-from sgns.errors import OneLineParser, fail
+from sgns.errors import OneLineParser, UsageError, fail
 from sgns.files import check_directory, check_file
 from sgns.train.checkpoint import checkpoint_path, load_checkpoint
 from sgns.train.table import vectors_from_weights
@@ -22,7 +22,7 @@ from sgns.vectors import FORMATS, write_vectors
 def export_run(run: str, output: str, fmt: str = "text", which: str = "input") -> None:
     """Write the vectors of the run directory `run` to `output` in `fmt`."""
     if os.path.isdir(output):
-        raise ValueError(f"--output {output!r} is a directory; give the path of the file to write")
+        raise UsageError(f"--output {output!r} is a directory; give the path of the file to write")
     rundir.check_not_own_file(output)
     path = checkpoint_path(check_directory(run, "run directory"))
     if not os.path.exists(path):
@@ -31,11 +31,11 @@ def export_run(run: str, output: str, fmt: str = "text", which: str = "input") -
     vocab = rundir.run_path(run, rundir.VOCAB_FILE)
     with open(check_file(vocab, "the run's"), "rb") as f:
         words, counts = dataset.parse_vocab(f.read(), vocab)
-    if dataset.vocab_fingerprint(words, counts) != state["vocab_fingerprint"]:
-        raise ValueError(f"{run}/{rundir.VOCAB_FILE} does not match the checkpoint's vocabulary")
+    if dataset.vocab_fingerprint(words, counts) != state.get("vocab_fingerprint"):
+        raise UsageError(f"{run}/{rundir.VOCAB_FILE} does not match the checkpoint's vocabulary")
     shape, rows = tuple(state["weights"].shape), 2 * len(words)
     if shape[0] != rows or not shape[1]:
-        raise ValueError(f"the checkpoint in {run!r} is damaged: its table is {shape}, not "
+        raise UsageError(f"the checkpoint in {run!r} is damaged: its table is {shape}, not "
                          f"({rows}, dim) for the {len(words)} words of its vocabulary")  # fmt: skip
     write_vectors(output, words, vectors_from_weights(state["weights"], which), fmt)
 

@@ -16,6 +16,7 @@ import time
 import torch
 from tqdm import tqdm
 
+from sgns.errors import UsageError
 from sgns.files import atomic_write, check_file
 from sgns.rundir import METRICS_FILE, TENSORBOARD_DIR, run_path
 from sgns.train import distributed
@@ -39,7 +40,7 @@ class RunLog:
             return
         path = run_path(run, METRICS_FILE)
         if os.path.islink(path):  # appended to or truncated, its target would be: refused
-            raise ValueError(
+            raise UsageError(
                 f"{path} is a link: a run writes its own metrics.jsonl; remove the link (or "
                 "put the file itself there) and run again"
             )
@@ -50,7 +51,7 @@ class RunLog:
             try:
                 from torch.utils.tensorboard import SummaryWriter
             except ImportError:
-                raise ValueError(
+                raise UsageError(
                     "--tensorboard needs the tensorboard package (pip install tensorboard)"
                 ) from None
             self.writer = SummaryWriter(run_path(run, TENSORBOARD_DIR))
@@ -121,7 +122,7 @@ def cut_back(path: str, step: int, size: int | None) -> None:
     if size is not None:
         held = os.path.getsize(path)
         if held < size:  # records the checkpoint's run wrote are gone: appending would hide it
-            raise ValueError(
+            raise UsageError(
                 f"{path!r} holds {held} bytes but held {size} when the checkpoint of step "
                 f"{step} was written: it was cut or replaced since; move it aside to resume "
                 "(a new one is started)"
@@ -141,7 +142,12 @@ def _is_step_record(line: str) -> bool:
         record = json.loads(line)
     except json.JSONDecodeError:
         return False
-    return isinstance(record, dict) and record.get("kind") == "step" and "step" in record
+    # (a step that is no count, in a file edited since: no record of ours, kept)
+    return (
+        isinstance(record, dict)
+        and record.get("kind") == "step"
+        and type(record.get("step")) is int
+    )
 
 
 class Interval:

@@ -32,6 +32,7 @@ import dataclasses
 import logging
 
 from sgns import dataset
+from sgns.errors import UsageError
 from sgns.train import seeds
 from sgns.train.shards import Unit, epoch_units, load_dataset
 from sgns.train.step import decayed_lr
@@ -128,14 +129,15 @@ def make_plans(
     plans = []
     new = {**manifest, "increments": manifest["increments"][first:]}
     old = {**manifest, "increments": manifest["increments"][:first]}
+    group = config.group_size if config.negative_mode == "group" else 0  # read grouped
     for epoch in range(config.epochs):
-        units = epoch_units(config.data, new, sizes, epoch, config.seed, first)
+        units = epoch_units(config.data, new, sizes, epoch, config.seed, first, group)
         if epoch == 0:
             check_plan_size(config.epochs, len(units))
             if config.epochs * len(units) > LOGGED_PLAN_UNITS:  # seconds to minutes: say so
                 log.info("planning %d epochs of %d units each", config.epochs, len(units))
         if first and config.replay:
-            every_old = epoch_units(config.data, old, sizes, epoch, config.seed, first)
+            every_old = epoch_units(config.data, old, sizes, epoch, config.seed, first, group)
             units += replay_units(every_old, config.replay, config.seed, first, epoch)
         if blocks > 1:
             chunk_pairs = -(-sum(u.pairs for u in units) // config.rounds)
@@ -163,7 +165,7 @@ def check_plan_size(epochs: int, units: int) -> None:
     needed = epochs * units * PLAN_UNIT_BYTES
     available = host_memory() // 2
     if needed > available:
-        raise ValueError(
+        raise UsageError(
             f"--epochs {epochs} over {units} units (row groups) per epoch is a plan of "
             f"{epochs * units:,} units, about {needed / 2**30:.1f} GiB, more than half of this "
             f"machine's memory ({2 * available / 2**30:.1f} GiB); lower --epochs"
@@ -175,11 +177,11 @@ def manifest_at(manifest: dict, end: int) -> dict:
     snapshot that increment wrote (the manifest itself when end is its last increment)."""
     increments = manifest["increments"]
     if not 1 <= end <= len(increments):
-        raise ValueError(f"the dataset has {len(increments)} increments, not {end}")
+        raise UsageError(f"the dataset has {len(increments)} increments, not {end}")
     if end == len(increments):
         return manifest
     if "snapshot" not in manifest["vocab"]:
-        raise ValueError("the dataset names no vocabulary snapshots: rebuild it (sgns-preprocess)")
+        raise UsageError("the dataset names no vocabulary snapshots: rebuild it (sgns-preprocess)")
     last = increments[end - 1]
     vocab = {
         "size": last["vocab_size"],

@@ -10,6 +10,7 @@ import os
 
 from sgns import dataset, rundir, store
 from sgns.files import atomic_write
+from sgns.train.options import unapplied_options
 from sgns.train.table import vectors_from_weights
 from sgns.vectors import write_vectors
 
@@ -18,7 +19,10 @@ log = logging.getLogger(__name__)
 
 def write_config(config, world_size: int) -> None:
     """RUN/config.json: the settled config, the dataset's absolute path (or its URI) and the
-    ranks."""
+    ranks; and in the log, a warning for each option given that this run ignores (an engine's,
+    a mode's, several ranks', --follow's: sgns.train.options)."""
+    for line in unapplied_options(config, world_size):
+        log.warning("%s", line)
     os.makedirs(config.output, exist_ok=True)
     record = {
         **config.to_dict(),

@@ -12,6 +12,8 @@ import math
 import numpy as np
 import torch
 
+from sgns.errors import UsageError
+
 
 def alias_tables(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Vose's alias tables for a discrete distribution proportional to `weights` (V,).
@@ -79,7 +81,7 @@ class AliasSampler:
             weights = np.asarray(counts, dtype=np.float64) ** exponent
         total = weights.sum() if np.all(np.isfinite(weights)) else np.inf
         if exponent != 1.0 and not (np.isfinite(total) and total > 0):  # (noise: weights given)
-            raise ValueError(
+            raise UsageError(
                 f"--ns-exponent {exponent}: the counts raised to it overflow or vanish for this "
                 "vocabulary; use a value near 0.75 (word2vec's; 0: uniform, 1: by frequency)"
             )

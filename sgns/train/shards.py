@@ -20,7 +20,9 @@ import pyarrow as pa
 import torch
 
 from sgns import dataset, store
+from sgns.errors import UsageError
 from sgns.train import seeds
+from sgns.train.native import build
 
 
 @dataclass(frozen=True)
@@ -32,12 +34,13 @@ class Unit:
     pairs: int
     # (seed, ids) of the stream "rows" that orders a sorted row group; None: read as stored
     order: tuple[int, ...] | None = None
+    group: int = 0  # > 0: read in groups of at most this many pairs with one center (`grouped`)
 
 
 def scan_shard(path: str, vocab_size: int) -> list[int]:
     """Row-group sizes of one shard, after checking it cheaply from its Parquet footer.
 
-    Raises ValueError naming the file when it is unreadable, has the wrong columns (or columns
+    Raises UsageError naming the file when it is unreadable, has the wrong columns (or columns
     of other than integers), or its column statistics show ids outside [0, vocab_size).
     """
     try:
@@ -46,13 +49,13 @@ def scan_shard(path: str, vocab_size: int) -> list[int]:
     except (FileNotFoundError, NotADirectoryError):
         raise FileNotFoundError(f"shard {path} listed in the manifest does not exist") from None
     except Exception as e:  # pyarrow raises several types for a damaged file
-        raise ValueError(f"shard {path} is not a readable Parquet file ({e})") from None
+        raise UsageError(f"shard {path} is not a readable Parquet file ({e})") from None
     names = [meta.schema.column(i).name for i in range(meta.num_columns)]
     if sorted(names) != sorted(dataset.PAIR_COLUMNS):
-        raise ValueError(f"shard {path} has columns {names}, expected {list(dataset.PAIR_COLUMNS)}")
+        raise UsageError(f"shard {path} has columns {names}, expected {list(dataset.PAIR_COLUMNS)}")
     for field in schema:
         if not pa.types.is_integer(field.type):
-            raise ValueError(
+            raise UsageError(
                 f"shard {path} column {field.name!r} holds {field.type}, not integer word ids: "
                 "the file is no sgns shard; rebuild the dataset (sgns-preprocess)"
             )
@@ -62,14 +65,23 @@ def scan_shard(path: str, vocab_size: int) -> list[int]:
         sizes.append(group.num_rows)
         for c in range(group.num_columns):
             stats = group.column(c).statistics
+            if stats is not None and stats.has_null_count and stats.null_count:
+                raise _holds_nulls(path, g, names[c], stats.null_count)
             if stats is None or not stats.has_min_max or group.num_rows == 0:
                 continue
             if stats.min < 0 or stats.max >= vocab_size:
-                raise ValueError(
+                raise UsageError(
                     f"shard {path} row group {g} has {names[c]} ids in [{stats.min}, {stats.max}] "
                     f"but the vocabulary has {vocab_size} words: the dataset is inconsistent"
                 )
     return sizes
+
+
+def _holds_nulls(path: str, group: int, column: str, nulls: int) -> UsageError:
+    return UsageError(
+        f"shard {path} row group {group} has {nulls} null {column} ids: the file is damaged "
+        "(an sgns shard holds no nulls); rebuild the dataset (sgns-preprocess)"
+    )
 
 
 def scan_dataset(directory: str, manifest: dict, vocab_size: int) -> dict[str, list[int]]:
@@ -79,9 +91,10 @@ def scan_dataset(directory: str, manifest: dict, vocab_size: int) -> dict[str, l
     for epoch in range(passes):
         for shard in dataset.pass_shards(directory, manifest, epoch):
             if shard.path not in sizes:
+                dataset.check_resolved(directory, shard.path, "shard")
                 sizes[shard.path] = scan_shard(shard.path, vocab_size)
                 if sum(sizes[shard.path]) != shard.pairs:
-                    raise ValueError(
+                    raise UsageError(
                         f"shard {shard.path} holds {sum(sizes[shard.path])} pairs but the manifest "
                         f"says {shard.pairs}: the dataset is inconsistent"
                     )
@@ -99,24 +112,60 @@ def load_dataset(directory: str, manifest: dict | None = None):
     except FileNotFoundError as e:
         raise FileNotFoundError(f"{directory!r} lacks {e.filename}") from None
     if not words:
-        raise ValueError(f"the vocabulary of {directory!r} is empty: nothing to train")
+        raise UsageError(f"the vocabulary of {directory!r} is empty: nothing to train")
     sizes = scan_dataset(directory, manifest, len(words))
     return manifest, words, counts, sizes
 
 
 def epoch_units(
     directory: str, manifest: dict, sizes: dict[str, list[int]], epoch: int, seed: int = 0,
-    stage: int = 0,
+    stage: int = 0, group: int = 0,
 ):  # fmt: skip
-    """All units of the pass that `epoch` reads, in manifest order; those of sorted increments
-    with their "rows" stream of (seed, stage (its first increment), epoch, unit)."""
+    """All units of the pass that `epoch` reads, in manifest order; those of sorted increments,
+    and all with `group` (Unit.group), with their "rows" stream of (seed, stage (its first
+    increment), epoch, unit)."""
     units = []
     for shard in dataset.pass_shards(directory, manifest, epoch):
-        sort = shard.row_order == dataset.ROW_ORDER_SORTED
+        keyed = group or shard.row_order == dataset.ROW_ORDER_SORTED
         key = (seed, stage, epoch, shard.increment, shard.pass_index, shard.number)
         for g, n in enumerate(sizes[shard.path]):
-            units.append(Unit(shard.path, g, n, (*key, g) if sort else None))
+            units.append(Unit(shard.path, g, n, (*key, g) if keyed else None, group))
     return units
+
+
+def group_order(centers: np.ndarray, group: int, draws) -> np.ndarray:
+    """The grouped reading order of a row group (Unit.group): each center's pairs together, in
+    a random order, cut into runs of at most `group`, the runs in a random order (the native
+    engine's negative mode "group" trains a run as one group sharing its negatives:
+    sgns_groups.c). Drawn from `draws`: by the kernel's sgns_group_order in O(n) from a sorted
+    row group, else by `grouped`."""
+    n = len(centers)
+    key = int(torch.randint(0, 2**62, (), generator=draws))
+    centers = np.ascontiguousarray(centers, dtype=np.int32)
+    out, work = np.empty(n, dtype=np.int64), np.empty(3 * n + 1, dtype=np.int64)
+    status = build.load().sgns_group_order(
+        centers.ctypes.data, n, group, key, out.ctypes.data, work.ctypes.data
+    )
+    if status == 0:
+        return out
+    return grouped(centers, torch.randperm(n, generator=draws).numpy(), group, draws)
+
+
+def grouped(centers: np.ndarray, order: np.ndarray, group: int, draws) -> np.ndarray:
+    """`order` (a permutation of a row group's pairs) rearranged into groups: each center's
+    pairs together, in `order`'s relative order, cut into runs of at most `group`, and the runs
+    in a random order drawn from `draws` (`group_order` for a row group that is not sorted)."""
+    if len(order) == 0:
+        return order
+    by_center = np.argsort(centers[order], kind="stable")
+    order, run = order[by_center], centers[order][by_center]
+    index = np.arange(len(run))
+    first = np.empty(len(run), dtype=bool)
+    first[0], first[1:] = True, run[1:] != run[:-1]
+    run_start = np.maximum.accumulate(np.where(first, index, 0))
+    groups = np.cumsum(first | ((index - run_start) % group == 0)) - 1
+    rank = torch.randperm(int(groups[-1]) + 1, generator=draws).numpy()
+    return order[np.argsort(rank[groups], kind="stable")]
 
 
 class RowGroupReader:
@@ -136,7 +185,7 @@ class RowGroupReader:
 
     def read_into(self, unit: Unit, rows: np.ndarray) -> None:
         """Write the unit's centers and contexts, in its reading order, into `rows` (2, pairs):
-        one copy, or one gather by the permutation of a sorted row group."""
+        one copy, or one gather by the permutation of a sorted (or grouped) row group."""
         centers, contexts = self._decode(unit)
         self._check_ids(unit, (centers, contexts))
         if unit.order is None:
@@ -144,7 +193,10 @@ class RowGroupReader:
             return
         seed, *ids = unit.order
         draws = seeds.stream_generator(seed, "rows", *ids)
-        order = torch.randperm(unit.pairs, generator=draws).numpy()  # (pairs,)
+        if unit.group:
+            order = group_order(centers, unit.group, draws)
+        else:
+            order = torch.randperm(unit.pairs, generator=draws).numpy()  # (pairs,)
         np.take(centers, order, out=rows[0], mode="clip")  # a permutation: never out of range,
         np.take(contexts, order, out=rows[1], mode="clip")  # and "clip" writes `out` unbuffered
 
@@ -153,16 +205,21 @@ class RowGroupReader:
             if unit.path != self.file_path:
                 self.file, self.file_path = store.open_parquet(unit.path), unit.path
             table = self.file.read_row_group(unit.row_group, columns=list(dataset.PAIR_COLUMNS))
-            arrays = tuple(
+            # a null would become whatever casting NaN to int32 gives on this machine: refused
+            nulls = [(c, table.column(c).null_count) for c in dataset.PAIR_COLUMNS]
+            nulls = [(c, n) for c, n in nulls if n]
+            arrays = () if nulls else tuple(
                 table.column(c).to_numpy().astype(np.int32, copy=False)
                 for c in dataset.PAIR_COLUMNS
-            )
+            )  # fmt: skip
         except Exception as e:
-            raise ValueError(
+            raise UsageError(
                 f"shard {unit.path} row group {unit.row_group} cannot be read ({e})"
             ) from None
+        if nulls:
+            raise _holds_nulls(unit.path, unit.row_group, *nulls[0])
         if len(arrays[0]) != unit.pairs:
-            raise ValueError(f"shard {unit.path} row group {unit.row_group} changed size")
+            raise UsageError(f"shard {unit.path} row group {unit.row_group} changed size")
         return arrays
 
     def _check_ids(self, unit: Unit, arrays: tuple[np.ndarray, np.ndarray]) -> None:
@@ -171,7 +228,7 @@ class RowGroupReader:
         low = min(int(a.min()) for a in arrays)
         high = max(int(a.max()) for a in arrays)
         if low < 0 or high >= self.vocab_size:
-            raise ValueError(
+            raise UsageError(
                 f"shard {unit.path} row group {unit.row_group} has word ids in [{low}, {high}] "
                 f"but the vocabulary has {self.vocab_size} words: the dataset is inconsistent"
             )

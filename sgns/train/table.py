@@ -15,9 +15,12 @@ table out: old rows are copied bit for bit, new input rows are drawn as word2vec
 from __future__ import annotations
 
 import os
+import resource
 
 import numpy as np
 import torch
+
+from sgns.errors import UsageError
 
 
 def table_rows(vocab: int) -> int:
@@ -41,24 +44,79 @@ def word_of_row(rows: torch.Tensor, vocab: int) -> torch.Tensor:
 
 
 def host_memory() -> int:
-    """Bytes of physical memory of this machine."""
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    """Bytes of memory this process may take on the host (`_host_memory`)."""
+    return _host_memory()[0]
+
+
+def _host_memory() -> tuple[int, str]:
+    """(bytes, what they are): the physical memory of this machine, or less where a limit on
+    this process is smaller: its address space (RLIMIT_AS, `ulimit -v`; less what it maps
+    already) or its cgroup's memory (`cgroup_memory_limit`). A table past a limit would end
+    in an allocation error, not in the one line of a check."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    found = [(page * os.sysconf("SC_PHYS_PAGES"), "of memory on this machine")]
+    address_space = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if address_space != resource.RLIM_INFINITY:
+        try:
+            with open("/proc/self/statm") as f:
+                mapped = int(f.read().split()[0]) * page
+        except (OSError, ValueError, IndexError):
+            mapped = 0
+        what = "left under this process's address-space limit (ulimit -v)"
+        found.append((max(0, address_space - mapped), what))
+    cgroup = cgroup_memory_limit()
+    if cgroup is not None:
+        found.append((cgroup, "under this process's cgroup memory limit"))
+    return min(found)
+
+
+def cgroup_memory_limit(cgroups: str = "/proc/self/cgroup", root: str = "/sys/fs/cgroup"):
+    """The smallest memory limit of this process's cgroup and its ancestors (cgroup v2's
+    memory.max, v1's memory/memory.limit_in_bytes), in bytes; None when there is none."""
+    try:
+        with open(cgroups) as f:
+            lines = [line.rstrip("\n").split(":", 2) for line in f]
+    except OSError:
+        lines = []
+    places = [("", "memory.max"), ("", "memory/memory.limit_in_bytes")]
+    for parts in (p for p in lines if len(p) == 3):
+        if parts[0] == "0" and parts[1] == "":
+            places.append((parts[2], "memory.max"))
+        elif "memory" in parts[1].split(","):
+            places.append((parts[2], "memory/memory.limit_in_bytes"))
+    limits = []
+    for path, name in places:
+        folder, _, file = name.rpartition("/")
+        parts = [p for p in path.split("/") if p]
+        for depth in range(len(parts) + 1):  # the cgroup and each of its ancestors
+            limit = _read_limit(os.path.join(root, folder, *parts[:depth], file))
+            limits += [limit] if limit is not None else []
+    return min(limits, default=None)
+
+
+def _read_limit(path: str) -> int | None:
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() and int(text) < 2**62 else None  # ("max": none)
 
 
 def _memory(device: torch.device) -> tuple[int, str]:
-    """(bytes, what they are): the free memory of a GPU, the physical memory of a CPU."""
+    """(bytes, what they are): the free memory of a GPU, the memory a CPU may take."""
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0], "free on the GPU"
-    return host_memory(), "of memory on this machine"
+    return _host_memory()
 
 
 def check_table_fits(vocab: int, dim: int, device: torch.device) -> None:
-    """Raise ValueError, saying how much memory the table needs, when it cannot fit on
+    """Raise UsageError, saying how much memory the table needs, when it cannot fit on
     `device` (the physical memory of a CPU, the free memory of a GPU)."""
     needed = table_rows(vocab) * dim * 4  # float32
     available, what = _memory(device)
     if needed > available:
-        raise ValueError(
+        raise UsageError(
             f"--dim {dim} with {vocab} words needs a table of {needed / 2**30:.1f} GiB "
             f"(2 x {vocab} x {dim} float32) but there are {available / 2**30:.1f} GiB {what}; "
             "lower --dim (or the vocabulary: --min-count, --max-vocab)"
@@ -72,7 +130,7 @@ STEP_COPIES = 4
 
 
 def check_step_fits(micro: int, negatives: int, pool: int | None, dim: int, device) -> None:
-    """Raise ValueError, saying what a torch micro-step needs, when its scratch cannot fit on
+    """Raise UsageError, saying what a torch micro-step needs, when its scratch cannot fit on
     `device`: `micro` pairs, `negatives` per pair, or a shared pool of `pool` (pool mode)."""
     drawn = pool if pool is not None else micro * negatives  # negative rows a micro-step gathers
     scores = micro * (pool if pool is not None else negatives)
@@ -80,7 +138,7 @@ def check_step_fits(micro: int, negatives: int, pool: int | None, dim: int, devi
     available, what = _memory(device)
     if needed > available:
         what_drawn = f"--pool-size {pool}" if pool is not None else f"--negatives {negatives}"
-        raise ValueError(
+        raise UsageError(
             f"{what_drawn} with micro-steps of {micro} pairs and --dim {dim} needs about "
             f"{needed / 2**30:.1f} GiB per micro-step but there are {available / 2**30:.1f} GiB "
             f"{what}; lower --negatives (or --pool-size, --micro-batch)"
@@ -93,11 +151,11 @@ BATCH_COPIES = 3
 
 
 def check_batch_fits(batch_size: int) -> None:
-    """Raise ValueError when `batch_size` pairs' ids cannot fit in this machine's memory."""
+    """Raise UsageError when `batch_size` pairs' ids cannot fit in this machine's memory."""
     needed = BATCH_COPIES * 2 * 8 * batch_size
     available, what = _memory(torch.device("cpu"))
     if needed > available:
-        raise ValueError(
+        raise UsageError(
             f"--batch-size {batch_size} needs about {needed / 2**30:.1f} GiB for its pairs but "
             f"there are {available / 2**30:.1f} GiB {what}; lower --batch-size"
         )
@@ -147,5 +205,5 @@ def vectors_from_weights(weights: torch.Tensor, which: str = "input") -> np.ndar
     elif which == "average":
         out = (weights[:vocab] + weights[vocab:]) / 2
     else:
-        raise ValueError(f"--vectors {which!r}: choose input or average")
+        raise UsageError(f"--vectors {which!r}: choose input or average")
     return out.numpy().astype(np.float32)

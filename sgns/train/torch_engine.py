@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import torch
 
+from sgns.errors import UsageError
 from sgns.train import table
 from sgns.train.plan import TrainingStage
 from sgns.train.sampler import AliasSampler, batch_key
@@ -45,7 +46,7 @@ def step_mode(config, device: torch.device) -> str:
     replay one."""
     if config.step_mode != "auto":
         if config.step_mode == "graph" and device.type != "cuda":
-            raise ValueError("--step-mode graph needs a CUDA device")
+            raise UsageError("--step-mode graph needs a CUDA device")
         return config.step_mode
     return "graph" if device.type == "cuda" else "eager"
 

@@ -30,9 +30,9 @@ import time
 
 import torch
 
-from sgns import dataset, rundir
+from sgns import dataset, errors, rundir
 from sgns.files import DirectoryLock
-from sgns.train import distributed, engines, episodes, run_files, seeds
+from sgns.train import distributed, engines, episodes, resume, run_files, seeds
 from sgns.train.checkpoint import (
     CheckpointWriter,
     checkpoint_path,
@@ -85,7 +85,7 @@ class Trainer:
         if state is None:
             stage = self._load_stage(0, len(self.manifest["increments"]), 0, lr=config.lr)
             if stage.total_steps == 0:
-                raise ValueError(f"dataset {config.data!r} has no pairs")
+                raise errors.UsageError(f"dataset {config.data!r} has no pairs")
             init = seeds.stream_generator(config.seed, "init")  # the same table on every rank
             check_table_fits(len(stage.words), config.dim, ctx.device)
             weights = init_weights(len(stage.words), config.dim, init)  # (2V, D)
@@ -130,11 +130,11 @@ class Trainer:
         """Start the stage of increments [current end, end): the tables grow to its vocabulary,
         the noise distribution follows its merged counts; the lr schedule restarts, at lr for
         the new words' rows and at increment_lr for the old words' rows (`scale_old_rows`)."""
-        first, cfg = self.stage.end, self.config
-        ratio = cfg.increment_lr / cfg.lr
+        first, cfg, ratio = self.stage.end, self.config, self.config.increment_lr / self.config.lr
         stage = self._load_stage(
             first, end, self.step, lr=cfg.lr, old_words=len(self.words), old_ratio=ratio
         )
+        resume.check_grown(self, stage)  # (--follow: a dataset rebuilt underneath: refused)
         init = seeds.stream_generator(cfg.seed, "grow", first)  # the same rows on all ranks
         weights = grow_weights(self.weights.cpu(), len(stage.words), init)
         log.info(

@@ -13,8 +13,8 @@ import os
 import numpy as np
 
 from sgns.dataset import format_vocab, parse_vocab
-from sgns.errors import quote
-from sgns.files import atomic_open, atomic_write, check_file
+from sgns.errors import UsageError, quote
+from sgns.files import atomic_open, atomic_write, check_file, check_side_file
 
 FORMATS = ("text", "binary", "npy")
 
@@ -26,25 +26,34 @@ def write_vectors(path: str, words: list[str], vectors: np.ndarray, fmt: str = "
     words, one per line in row order (counts are written as 0).
     """
     if fmt not in FORMATS:
-        raise ValueError(f"unknown vector format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        raise UsageError(f"unknown vector format {fmt!r}; choose one of {', '.join(FORMATS)}")
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
         raise ValueError(f"{len(words)} words but vectors of shape {vectors.shape}")
     if fmt == "npy":
+        check_side_file(npy_vocab_path(path), _is_npy_vocab, "vocabulary", path)
         with atomic_open(path) as f:
             np.save(f, vectors)
         atomic_write(npy_vocab_path(path), format_vocab(words, [0] * len(words)))
         return
     with atomic_open(path) as f:
         f.write(f"{vectors.shape[0]} {vectors.shape[1]}\n".encode())
-        if fmt == "text":
+        if fmt == "text":  # one % per row: a format call per number took seconds at 3M numbers
+            line = " ".join(["%.6g"] * vectors.shape[1])
             for word, row in zip(words, vectors):
-                f.write(word.encode("utf-8") + b" " + " ".join(f"{x:.6g}" for x in row).encode())
+                f.write(word.encode("utf-8") + b" " + (line % tuple(row.tolist())).encode())
                 f.write(b"\n")
         else:
             little = vectors.astype("<f4", copy=False)
             for word, row in zip(words, little):
                 f.write(word.encode("utf-8") + b" " + row.tobytes() + b"\n")
+
+
+def _is_npy_vocab(head: bytes) -> bool:
+    """Whether `head`, the first bytes of a file, is of a vocabulary written beside a .npy
+    (above): "word<TAB>0" lines."""
+    lines = head.split(b"\n")[:-1]  # (the last: cut short, or empty)
+    return bool(lines) and all(line.endswith(b"\t0") and line.count(b"\t") == 1 for line in lines)
 
 
 def npy_vocab_path(path: str) -> str:
@@ -68,15 +77,15 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
     with open(path, "rb") as f:
         header = f.readline(_HEADER_BYTES).split()
         if len(header) != 2 or not all(h.isdigit() for h in header):
-            raise ValueError(f"{path!r} does not start with a word2vec header line 'V D'")
+            raise UsageError(f"{path!r} does not start with a word2vec header line 'V D'")
         count, dim = int(header[0]), int(header[1])
         if count < 1 or dim < 1:
-            raise ValueError(f"{path!r} has the header '{count} {dim}': it holds no vectors")
+            raise UsageError(f"{path!r} has the header '{count} {dim}': it holds no vectors")
         # a word takes at least D 4-byte floats and a space (binary), or D numbers of a
         # character and a space each (text): no more rows than the rest of the file can hold
         fits = (os.fstat(f.fileno()).st_size - f.tell()) // (4 * dim + 1 if binary else 2 * dim)
         if fits < 1:  # not one vector of D numbers fits: D is no dimension of this file
-            raise ValueError(
+            raise UsageError(
                 f"{path!r} has the header '{count} {dim}' but no room for one vector of {dim} "
                 "numbers: the file is not what its header says"
             )
@@ -88,31 +97,31 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
                 words.append(_read_binary_word(f, path, short.format(i)))
                 row = f.read(4 * dim)
                 if len(row) != 4 * dim:
-                    raise ValueError(f"{path!r} ends inside the vector of word {i}")
+                    raise UsageError(f"{path!r} ends inside the vector of word {i}")
                 vectors[i] = np.frombuffer(row, dtype="<f4")
                 if not np.isfinite(vectors[i]).all():
-                    raise ValueError(f"{path!r}: the vector of word {i} holds a number that is "
+                    raise UsageError(f"{path!r}: the vector of word {i} holds a number that is "
                                      "not finite")  # fmt: skip
                 if f.peek(1)[:1] == b"\n":
                     f.read(1)
             else:
                 line = f.readline()
                 if not line:
-                    raise ValueError(f"{short.format(i)} (line {i + 2} is missing)")
+                    raise UsageError(f"{short.format(i)} (line {i + 2} is missing)")
                 parts = line.rstrip(b"\r\n").split(b" ")
                 if len(parts) != dim + 1:
-                    raise ValueError(
+                    raise UsageError(
                         f"{path!r} line {i + 2} has {len(parts) - 1} numbers, not {dim}"
                     )
                 words.append(parts[0].decode("utf-8", errors="replace"))
                 try:
                     vectors[i] = np.asarray(parts[1:], dtype=np.float32)
                 except ValueError:
-                    raise ValueError(
+                    raise UsageError(
                         f"{path!r} line {i + 2} holds {quote(b' '.join(parts[1:]))}, not numbers"
                     ) from None
                 if not np.isfinite(vectors[i]).all():  # nan, inf: no vector, and no cosine
-                    raise ValueError(f"{path!r} line {i + 2} holds a number that is not finite")
+                    raise UsageError(f"{path!r} line {i + 2} holds a number that is not finite")
     return words, vectors
 
 
@@ -129,9 +138,9 @@ def _read_npy(path: str) -> tuple[list[str], np.ndarray]:
     try:
         vectors = np.load(path, allow_pickle=False, mmap_mode="r")
     except (ValueError, OSError, EOFError) as e:
-        raise ValueError(f"{path!r} is not a readable .npy file ({e})") from None
+        raise UsageError(f"{path!r} is not a readable .npy file ({e})") from None
     if vectors.ndim != 2 or len(vectors) != len(words):
-        raise ValueError(f"{path!r} holds an array of shape {vectors.shape}, not one row for "
+        raise UsageError(f"{path!r} holds an array of shape {vectors.shape}, not one row for "
                          f"each of the {len(words)} words of {vocab!r}")  # fmt: skip
     return words, np.array(vectors)
 
@@ -162,9 +171,9 @@ def _read_binary_word(f, path: str, short: str) -> str:
     while True:
         ch = f.read(1)
         if not ch and not word:
-            raise ValueError(short)  # where the next word should begin
+            raise UsageError(short)  # where the next word should begin
         if not ch:
-            raise ValueError(f"{path!r} ends inside a word")
+            raise UsageError(f"{path!r} ends inside a word")
         if ch == b" ":
             return word.decode("utf-8", errors="replace")
         word += ch

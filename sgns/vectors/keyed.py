@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from sgns.errors import UsageError, usage_error
 from sgns.eval.scoring import _top_rows, evaluate_analogies, evaluate_similarity, load_vectors
+from sgns.files import path_argument
 from sgns.vectors.formats import write_vectors
 
 GENSIM_RESTRICT = 300000  # gensim's restrict_vocab default for both evaluations
@@ -17,8 +19,17 @@ GENSIM_RESTRICT = 300000  # gensim's restrict_vocab default for both evaluations
 
 def load(path: str) -> Vectors:
     """The vectors of a word2vec text or binary file, a .npy file with its .vocab.tsv beside it
-    (the format is told from the content), or a run directory (its vectors.txt)."""
-    words, vectors = load_vectors(path)
+    (the format is told from the content), or a run directory (its vectors.txt). A file that
+    is missing or no vector file: sgns.UsageError, in one line (a MissingFileError, which is
+    also a FileNotFoundError, for a missing one)."""
+    path = path_argument("path", path)
+    try:
+        words, vectors = load_vectors(path)
+    except (UsageError, FileNotFoundError) as error:
+        raised = usage_error(error)
+        if raised is None or raised is error:
+            raise
+        raise raised from None
     return Vectors(words, vectors)
 
 
@@ -50,7 +61,7 @@ class Vectors:
         self.words = list(words)
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)  # (V, D)
         if self.vectors.ndim != 2 or len(self.vectors) != len(self.words):
-            raise ValueError(f"{len(self.words)} words but vectors of shape {self.vectors.shape}")
+            raise UsageError(f"{len(self.words)} words but vectors of shape {self.vectors.shape}")
         self._rows: dict[str, int] = {}
         for row, word in enumerate(self.words):
             self._rows.setdefault(word, row)  # a repeated word: its first, most frequent row
@@ -100,7 +111,7 @@ class Vectors:
         left out; `restrict`: only the first `restrict` words are candidates."""
         positive, negative = _as_list(positive), _as_list(negative)
         if not positive and not negative:
-            raise ValueError("most_similar needs a word in positive or negative")
+            raise UsageError("most_similar needs a word in positive or negative")
         terms, query_rows = [], []
         for sign, items in ((1, positive), (-1, negative)):
             for item in items:

@@ -1,10 +1,11 @@
-"""Building the native kernel: sgns_kernel.c compiled at first use, cached on disk, loaded.
+"""Building the native kernel: sgns_kernel.c and sgns_groups.c compiled at first use, cached on
+disk, loaded.
 
-The system C compiler (`$CC`, else `cc`) builds `sgns_kernel.c` with `-O3 -march=native` (or
-without -march where a compiler or CPU lacks it) into a shared library cached under
-`$SGNS_CACHE` (default ~/.cache/sgns; the temp directory when that cannot be written), keyed by
-the source, the flags, the compiler and the CPU. The kernel's size limits are defined here and
-handed to the compiler (-D), so Python and C cannot disagree on them.
+The system C compiler (`$CC`, else `cc`) builds them (with sgns_common.h) with `-O3
+-march=native` (or without -march where a compiler or CPU lacks it) into one shared library
+cached under `$SGNS_CACHE` (default ~/.cache/sgns; the temp directory when that cannot be
+written), keyed by the sources, the flags, the compiler and the CPU. The kernel's size limits
+are defined here and handed to the compiler (-D), so Python and C cannot disagree on them.
 
 `available()` says whether the kernel builds here; without a compiler the trainer falls back to
 the tensor step (and says so). No torch here: the config checks the limits without a build.
@@ -24,9 +25,15 @@ import threading
 
 log = logging.getLogger(__name__)
 
-SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sgns_kernel.c")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCES = [os.path.join(_HERE, name) for name in ("sgns_kernel.c", "sgns_groups.c")]
+HEADERS = [os.path.join(_HERE, "sgns_common.h")]  # in the cache key, as the sources are
 MAX_DIM, MAX_NEGATIVES = 4096, 256  # the kernel's stack buffers: a row and a pair's targets
-_LIMITS = [f"-DSGNS_MAX_DIM={MAX_DIM}", f"-DSGNS_MAX_NEGATIVES={MAX_NEGATIVES}"]
+MAX_GROUP = 256  # pairs of one group (negative mode "group": sgns_groups)
+_LIMITS = [
+    f"-DSGNS_MAX_DIM={MAX_DIM}", f"-DSGNS_MAX_NEGATIVES={MAX_NEGATIVES}",
+    f"-DSGNS_MAX_GROUP={MAX_GROUP}",
+]  # fmt: skip
 _FLAG_SETS = (
     ["-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno", *_LIMITS],
     ["-O3", "-fopenmp-simd", "-fno-math-errno", *_LIMITS],  # compilers or CPUs without -march
@@ -63,7 +70,7 @@ def _compile(cc: str, flags: list[str], target: str) -> None:
     fd, temp = tempfile.mkstemp(suffix=".so", dir=os.path.dirname(target))
     os.close(fd)
     try:
-        cmd = [*cc.split(), *flags, "-shared", "-fPIC", "-o", temp, SOURCE, "-lm"]
+        cmd = [*cc.split(), *flags, "-shared", "-fPIC", "-o", temp, *SOURCES, "-lm"]
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
             raise NativeUnavailable(f"{' '.join(cmd)} failed: {result.stderr.strip()[-500:]}")
@@ -74,12 +81,18 @@ def _compile(cc: str, flags: list[str], target: str) -> None:
 
 
 def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
-    """The C functions' signatures (see sgns_kernel.c)."""
+    """The C functions' signatures (see sgns_kernel.c and sgns_groups.c)."""
     p, i64, u64, f32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_uint64, ctypes.c_float
     lib.sgns_batch.restype = ctypes.c_int
     lib.sgns_batch.argtypes = [
         p, i64, i64, p, p, i64, p, i64, i64, p, p, u64, f32, i64, f32, p
     ]  # fmt: skip
+    lib.sgns_groups.restype = ctypes.c_int
+    lib.sgns_groups.argtypes = [
+        p, i64, i64, p, p, i64, p, i64, i64, i64, p, p, u64, f32, i64, f32, p
+    ]  # fmt: skip
+    lib.sgns_group_order.restype = ctypes.c_int
+    lib.sgns_group_order.argtypes = [p, i64, i64, u64, p, p]
     lib.sgns_draw.restype = None
     lib.sgns_draw.argtypes = [p, p, i64, u64, i64, i64, i64, p]
     return lib
@@ -89,8 +102,10 @@ def _build() -> ctypes.CDLL:
     cc = _compiler()
     if not cc:
         raise NativeUnavailable(f"no C compiler ({os.environ.get('CC', 'cc')!r} not found)")
-    with open(SOURCE, "rb") as f:
-        source = f.read()
+    source = b""
+    for path in SOURCES + HEADERS:
+        with open(path, "rb") as f:
+            source += f.read() + b"\0"
     try:
         version = subprocess.run(
             [*cc.split(), "--version"], capture_output=True, text=True, timeout=30

@@ -11,12 +11,13 @@ differs between runs.
 from __future__ import annotations
 
 import ctypes
+import functools
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import torch
 
 from sgns.train import table
-from sgns.train.native.build import MAX_DIM, MAX_NEGATIVES, load
+from sgns.train.native.build import MAX_DIM, MAX_GROUP, MAX_NEGATIVES, load
 
 CHUNK = 256  # pairs a thread takes at a time from a batch (sgns_batch)
 
@@ -28,9 +29,15 @@ class NativeKernel:
     the batch over and reading the next one meanwhile was slower: BENCHMARKS.md, "Figures
     behind the defaults")."""
 
-    def __init__(self, sampler, negatives: int, threads: int = 1):
+    def __init__(self, sampler, negatives: int, threads: int = 1, group: int = 0):
+        """`group` > 0: train in groups of at most `group` consecutive pairs with one center,
+        sharing their negatives (sgns_groups; negative mode "group"); 0: pair by pair."""
         lib = load()
         self.fn, self.draw_fn = lib.sgns_batch, lib.sgns_draw
+        if group:
+            if not 1 <= group <= MAX_GROUP:
+                raise ValueError(f"the native engine takes groups of 1..{MAX_GROUP} pairs")
+            self.fn = functools.partial(_with_group, lib.sgns_groups, group)
         self.prob = sampler.prob.to(torch.float32).contiguous()  # (V,)
         self.alias = sampler.alias.to(torch.int64).contiguous()  # (V,)
         if self.prob.device.type != "cpu":
@@ -109,5 +116,12 @@ class NativeKernel:
 
     def _call(self, args: tuple, loss_slot: int) -> None:
         status = self.fn(*args, ctypes.c_void_p(loss_slot))
+        if status == 2:
+            raise MemoryError("the native kernel could not allocate its scratch for a group")
         if status != 0:  # the checks above make this unreachable; never add a garbage loss
             raise RuntimeError(f"the native kernel refused the batch (status {status})")
+
+
+def _with_group(fn, group: int, *args):
+    """sgns_groups called with sgns_batch's arguments: `group` goes after k (the ninth)."""
+    return fn(*args[:9], group, *args[9:])
