@@ -35,7 +35,7 @@ ONLINE = "online: increments"
 GROUPS = (
     (ESSENTIALS, "the vocabulary and the pairs"),
     (TEXT, "how bytes become tokens (docs/text.md)"),
-    (PHRASES, "word2phrase's rounds before the vocabulary (docs/phrases.md)"),
+    (PHRASES, "rounds of bigram detection before the vocabulary (docs/phrases.md)"),
     (OUTPUT, "how the dataset is written"),
     (ONLINE, "a dataset that grows (docs/online.md)"),
 )

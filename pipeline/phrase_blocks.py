@@ -305,7 +305,7 @@ def frequent_words(table: pa.Table, min_count: int) -> dict:
 
 
 def score_bucket(table: pa.Table, unigrams: dict, total: int, config) -> list[tuple]:
-    """The phrases (left, right, score, count) of one bucket's summed pair counts."""
+    """The phrases (left, right, between, score, count) of one bucket's summed pair counts."""
     table = table.filter(pc.greater_equal(table["count"], config.phrase_min_count))
     pairs = []
     for key, count in zip(table["word"].to_pylist(), table["count"].to_pylist()):

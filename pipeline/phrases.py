@@ -5,8 +5,10 @@ al. 2013, "Distributed Representations of Words and Phrases", and word2vec.c's w
 Beam stages are sgns.pipeline.detect_phrases, the per-block work sgns.pipeline.phrase_blocks).
 A round counts every word a and every adjacent pair (a, b) of one sentence, then keeps the pairs
 
-    word2phrase (default):  (count(ab) - min_count) / count(a) / count(b) * total_words > threshold
-    npmi (gensim's):        log(p(ab) / (p(a) p(b))) / -log(p(ab)) > threshold, p(x) = count / total
+    npmi (gensim's; default, threshold 0.6):
+        log(p(ab) / (p(a) p(b))) / -log(p(ab)) > threshold, p(x) = count / total
+    word2phrase (threshold 100):
+        (count(ab) - min_count) / count(a) / count(b) * total_words > threshold
 
 with count(ab) >= min_count (and, word2phrase's, count(a), count(b) >= min_count); npmi lies in
 [-1, 1], so its threshold must too. The kept pairs are joined into one token `a_b`, greedily left
@@ -85,6 +87,8 @@ def connector_words(setting: str, read=store.read_bytes) -> tuple[str, ...]:
             f"--phrase-connectors {setting!r} is no file: pass english (gensim's connector "
             "words), none, or a file of words separated by whitespace"
         ) from None
+    except (UsageError, OSError) as e:  # (a directory, text that is not UTF-8, a store's fault)
+        raise UsageError(f"--phrase-connectors {setting}: {e}") from None
     joined = [word for word in words if JOINER in word]
     if joined or not words:
         raise UsageError(

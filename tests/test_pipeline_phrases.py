@@ -22,7 +22,13 @@ from sgns.pipeline.blocks import Block
 from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.local import main as build_local
 from sgns.pipeline.phrase_blocks import Summed, add_counts, compact, join_block, prepare
-from sgns.pipeline.phrases import ENGLISH_CONNECTORS, Phrase, Phrases, load_phrases
+from sgns.pipeline.phrases import (
+    ENGLISH_CONNECTORS,
+    Phrase,
+    Phrases,
+    connector_words,
+    load_phrases,
+)
 from sgns.pipeline.phrases import main as phrases_command
 from sgns.pipeline.preprocess import main as preprocess
 from sgns.pipeline.tokens import COUNTS_SCHEMA
@@ -177,6 +183,13 @@ def test_two_rounds_make_trigrams_and_the_table_is_in_the_manifest(built):
     phrases = load_phrases(str(root / "beam"))  # the user's API
     assert phrases.apply("the new york times said".split())[:2] == ["the", "new_york_times"]
     assert phrases.apply("a bank of america of".split()) == ["a", "bank_of_america", "of"]
+
+
+def test_a_connectors_file_that_cannot_be_read_is_named_with_its_option(tmp_path):
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9 de la".encode("latin-1"))
+    for bad in (tmp_path, tmp_path / "latin1.txt"):  # a folder; text that is not UTF-8
+        with pytest.raises(ValueError, match=f"--phrase-connectors {bad}: "):
+            connector_words(str(bad))
 
 
 def test_a_phrase_never_starts_or_ends_with_a_connector_word(tmp_path):
