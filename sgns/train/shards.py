@@ -137,35 +137,22 @@ def group_order(centers: np.ndarray, group: int, draws) -> np.ndarray:
     """The grouped reading order of a row group (Unit.group): each center's pairs together, in
     a random order, cut into runs of at most `group`, the runs in a random order (the native
     engine's negative mode "group" trains a run as one group sharing its negatives:
-    sgns_groups.c). Drawn from `draws`: by the kernel's sgns_group_order in O(n) from a sorted
-    row group, else by `grouped`."""
+    sgns_groups.c), drawn from `draws` by the kernel's sgns_group_order in O(n). A row group
+    that is not sorted by center (a version-1 shuffled shard) is sorted for it first."""
     n = len(centers)
     key = int(torch.randint(0, 2**62, (), generator=draws))
     centers = np.ascontiguousarray(centers, dtype=np.int32)
+    by_center = None
+    if n > 1 and np.any(centers[1:] < centers[:-1]):
+        by_center = np.argsort(centers, kind="stable")
+        centers = np.ascontiguousarray(centers[by_center])
     out, work = np.empty(n, dtype=np.int64), np.empty(3 * n + 1, dtype=np.int64)
     status = build.load().sgns_group_order(
         centers.ctypes.data, n, group, key, out.ctypes.data, work.ctypes.data
     )
-    if status == 0:
-        return out
-    return grouped(centers, torch.randperm(n, generator=draws).numpy(), group, draws)
-
-
-def grouped(centers: np.ndarray, order: np.ndarray, group: int, draws) -> np.ndarray:
-    """`order` (a permutation of a row group's pairs) rearranged into groups: each center's
-    pairs together, in `order`'s relative order, cut into runs of at most `group`, and the runs
-    in a random order drawn from `draws` (`group_order` for a row group that is not sorted)."""
-    if len(order) == 0:
-        return order
-    by_center = np.argsort(centers[order], kind="stable")
-    order, run = order[by_center], centers[order][by_center]
-    index = np.arange(len(run))
-    first = np.empty(len(run), dtype=bool)
-    first[0], first[1:] = True, run[1:] != run[:-1]
-    run_start = np.maximum.accumulate(np.where(first, index, 0))
-    groups = np.cumsum(first | ((index - run_start) % group == 0)) - 1
-    rank = torch.randperm(int(groups[-1]) + 1, generator=draws).numpy()
-    return order[np.argsort(rank[groups], kind="stable")]
+    if status != 0:  # (sorted above: unreachable)
+        raise RuntimeError(f"sgns_group_order refused sorted centers (status {status})")
+    return out if by_center is None else by_center[out]
 
 
 class RowGroupReader:

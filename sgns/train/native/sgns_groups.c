@@ -196,7 +196,7 @@ static inline int64_t below(uint64_t seed, uint64_t i, int64_t bound)
  * are sorted, so that each center's pairs are one run: each run's pairs in a random order, cut
  * into groups of at most `group`, the groups in a random order, all drawn from `seed`. Writes
  * the order (n pair indices) into out; `work` is scratch for 3n + 1 int64. Returns 1, writing
- * nothing, when the centers are not sorted (the caller orders them otherwise), else 0. O(n),
+ * nothing, when the centers are not sorted (the caller sorts them first), else 0. O(n),
  * where sorting would be O(n log n): the trainer's loader runs it on every row group it reads. */
 int sgns_group_order(const int32_t *centers, int64_t n, int64_t group, uint64_t seed,
                      int64_t *out, int64_t *work)
