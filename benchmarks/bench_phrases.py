@@ -112,7 +112,8 @@ def agreement(args, work: str) -> str:
     from sgns.pipeline.blocks import Source, read_blocks
     from sgns.pipeline.config import PipelineConfig
     from sgns.pipeline.phrase_blocks import detect_rounds
-    from sgns.pipeline.phrases import Phrases, scores
+    from sgns.pipeline.phrase_counts import scores
+    from sgns.pipeline.phrases import Phrases
 
     binary = args.word2phrase or shutil.which("word2phrase")
     if not binary:

@@ -36,17 +36,13 @@ from sgns.pipeline.outputs import read_bytes, write_bytes
 from sgns.pipeline.phrase_blocks import (
     BUCKETS,
     UNIGRAMS,
-    Summed,
-    add_counts,
     bucket_cap,
-    compact,
     count_block,
-    frequent_words,
     join_block,
-    merge_summed,
     prepare,
     score_bucket,
 )
+from sgns.pipeline.phrase_counts import Summed, add_counts, compact, frequent_words, merge_summed
 from sgns.pipeline.phrases import (
     Phrases,
     check_table,
@@ -145,7 +141,7 @@ class CountBigramsFn(_WithTable):
 
 
 class SumCountsFn(beam.CombineFn):
-    """Count tables summed per key (phrase_blocks.Summed), pruned to `cap` rows (None: never)."""
+    """Count tables summed per key (phrase_counts.Summed), pruned to `cap` rows (None: never)."""
 
     def __init__(self, cap: int | None):
         self._cap = cap

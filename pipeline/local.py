@@ -26,7 +26,7 @@ import numpy as np
 
 from sgns import dataset
 from sgns.errors import OneLineParser, UsageError, fail
-from sgns.files import atomic_open, atomic_write
+from sgns.files import atomic_open, atomic_write, resolved_path
 from sgns.pipeline.blocks import Source, read_blocks
 from sgns.pipeline.compressed import CheckedStream, is_checked
 from sgns.pipeline.config import PipelineConfig
@@ -76,7 +76,7 @@ def _blocks(config: PipelineConfig, paths: list[str]):
 
 def build(config: PipelineConfig, paths: list[str]) -> dict:
     """Build the dataset of the files `paths` into config.output; returns its manifest."""
-    paths = sorted({os.path.abspath(p) for p in paths})  # one name per file, as list_files
+    paths = sorted({resolved_path(p) for p in paths})  # one name per file, as list_files
     for path in paths:
         check_regular(path)
     raw = functools.partial(open, mode="rb")

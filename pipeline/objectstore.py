@@ -131,8 +131,9 @@ class StoreFailure(Exception):
 def store_error(error: BaseException) -> UsageError | None:
     """The one line of the StoreFailure behind `error` (through Beam's wrappers and the
     errors it raised in turn), as a UsageError; None when no request failed for good."""
-    seen = error
-    while seen is not None:
+    seen, walked = error, set()
+    while seen is not None and id(seen) not in walked:  # (a boto3 404 is its own cause)
+        walked.add(id(seen))
         found = _LINE.search(str(seen))
         if found:
             return UsageError(found[1].strip())

@@ -198,13 +198,39 @@ def _move(source: str, target: str) -> None:
 class DatasetLock(DirectoryLock):
     """Holds an OS lock on DIR/.lock (sgns.files.DirectoryLock) while a run writes a local
     dataset directory; refuses to start while another process holds it. On an object store, a
-    no-op (see the module docstring)."""
+    no-op (see the module docstring). A run that fails removes the folders that taking the lock
+    made (DIR and any parent that was missing) if they are empty again: a refused run leaves
+    no new folder, and never touches one that was there before."""
 
     def __init__(self, output: str):
         super().__init__(output, "sgns-preprocess")
         self.local = is_local(output)
+        self.made: list[str] = []  # the folders the lock makes, deepest first
 
     def __enter__(self) -> DatasetLock:
         if self.local:
-            super().__enter__()
+            # the path as given, not made absolute: abspath resolves "link/.." by the text
+            # (to "."), while makedirs and rmdir follow the link (to the link's parent)
+            folder = os.path.dirname(self.path)
+            while folder and not os.path.lexists(folder):
+                if os.path.basename(folder) not in (os.curdir, os.pardir):  # (no folder made)
+                    self.made.append(folder)
+                folder = os.path.dirname(folder)
+            try:
+                super().__enter__()
+            except BaseException:
+                self._remove_made()
+                raise
         return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        super().__exit__(kind, error, trace)
+        if kind is not None and issubclass(kind, Exception):  # (not an interrupt: a stop)
+            self._remove_made()
+
+    def _remove_made(self) -> None:
+        for folder in self.made:
+            try:
+                os.rmdir(folder)  # only an empty one
+            except OSError:
+                return

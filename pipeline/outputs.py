@@ -33,7 +33,8 @@ def atomic_output(path: str, durable: bool = True) -> Iterator[BinaryIO]:
     """A binary file to write (uncompressed, whatever the name); when the block ends without an
     error it becomes `path`. Parent folders are made as needed."""
     if is_local(path):
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        os.makedirs(os.path.dirname(path) or os.curdir, exist_ok=True)  # (as given: not abspath,
+        # which resolves "link/.." by the text where the kernel follows the link)
         with atomic_open(path, durable) as f:
             yield f
         return

@@ -15,12 +15,8 @@ pairs that straddle its cuts).
 
 A round's counts are keyed for the runner: the block's word counts under UNIGRAMS, its pair
 counts ("left right", "left of right": tokens hold no space) split over BUCKETS keys by a hash of
-the two ends, so that no machine ever holds every pair's count: each key is summed on its own. A
-bucket's sum is pruned as word2phrase's ReduceVocab prunes its table (drop counts <= min_reduce,
-then min_reduce += 1, until it fits) whenever it holds more than phrase_max_vocab / BUCKETS
-pairs: gensim's max_vocab_size bound. Pruning undercounts (a dropped pair restarts from 0), and
-where it happened depends on how the runner grouped the counts; the manifest counts the pairs
-dropped.
+the two ends, so that no machine ever holds every pair's count: each key is summed on its own,
+and pruned to at most phrase_max_vocab / BUCKETS pairs (`bucket_cap`; sgns.pipeline.phrase_counts).
 """
 
 from __future__ import annotations
@@ -34,17 +30,16 @@ import pyarrow.compute as pc
 
 from sgns.pipeline.blocks import Block
 from sgns.pipeline.pairs import sentence_ids
-from sgns.pipeline.phrases import JOINER, Phrases, kept, round_rows, round_summary
+from sgns.pipeline.phrase_counts import Summed, add_counts, compact, frequent_words, kept
+from sgns.pipeline.phrases import JOINER, Phrases, round_rows, round_summary
 from sgns.pipeline.tokens import (
     COUNTS_SCHEMA,
     MAX_TOKEN_CHARS,
     arrow_splits_like_python,
-    merge_counts,
 )
 
 UNIGRAMS = -1  # the key of a block's word counts; pair counts go under 0 .. BUCKETS - 1
 BUCKETS = 64
-COMPACT_AT = 16  # count tables held by an accumulator before they are summed (and pruned)
 PAIR_SEPARATOR = " "
 
 
@@ -259,49 +254,9 @@ def count_block(block: Block, config, rounds: list, connectors: pa.Array):
     return keyed
 
 
-class Summed(NamedTuple):
-    """A key's count tables summed so far (an accumulator of the round's CombineFn)."""
-
-    tables: list  # COUNTS_SCHEMA tables, summed into one at COMPACT_AT
-    min_reduce: int = 1  # word2phrase's: the next pruning drops counts <= this
-    pruned: int = 0  # pairs dropped by pruning
-
-
-def add_counts(summed: Summed, table: pa.Table | None, cap: int | None) -> Summed:
-    """One more count table (None: nothing) in the sum; `cap`: the most pairs it may hold."""
-    if table is None:
-        return summed
-    tables = summed.tables + [table]
-    if len(tables) < COMPACT_AT:
-        return summed._replace(tables=tables)
-    return compact(summed._replace(tables=tables), cap)
-
-
-def merge_summed(parts: list[Summed], cap: int | None) -> Summed:
-    tables = [t for part in parts for t in part.tables]
-    min_reduce = max((part.min_reduce for part in parts), default=1)
-    return compact(Summed(tables, min_reduce, sum(part.pruned for part in parts)), cap)
-
-
-def compact(summed: Summed, cap: int | None) -> Summed:
-    """The sum as one table, pruned down to `cap` rows (module docstring) unless cap is None."""
-    table, min_reduce, pruned = merge_counts(summed.tables), summed.min_reduce, summed.pruned
-    while cap is not None and table.num_rows > cap:
-        survivors = table.filter(pc.greater(table["count"], min_reduce))
-        pruned += table.num_rows - survivors.num_rows
-        table, min_reduce = survivors, min_reduce + 1
-    return Summed([table], min_reduce, pruned)
-
-
 def bucket_cap(config) -> int:
     """The most pairs one bucket's sum holds: phrase_max_vocab over the buckets."""
     return max(1, -(-config.phrase_max_vocab // BUCKETS))
-
-
-def frequent_words(table: pa.Table, min_count: int) -> dict:
-    """The words of a count table seen at least min_count times, with their counts."""
-    table = table.filter(pc.greater_equal(table["count"], min_count))
-    return dict(zip(table["word"].to_pylist(), table["count"].to_pylist()))
 
 
 def score_bucket(table: pa.Table, unigrams: dict, total: int, config) -> list[tuple]:

@@ -10,12 +10,13 @@ A round counts every word a and every adjacent pair (a, b) of one sentence, then
     word2phrase (threshold 100):
         (count(ab) - min_count) / count(a) / count(b) * total_words > threshold
 
-with count(ab) >= min_count (and, word2phrase's, count(a), count(b) >= min_count); npmi lies in
-[-1, 1], so its threshold must too. The kept pairs are joined into one token `a_b`, greedily left
-to right as word2phrase writes them ("a b c" with both pairs kept is "a_b c"), in the next round's
-text and in the text the vocabulary and the pairs are made of: two rounds make "new_york_times"
-from "new_york" and "times". A phrase never crosses a sentence and is never longer than a word may
-be (sgns.pipeline.tokens.MAX_TOKEN_CHARS).
+with count(ab) >= min_count and, as word2phrase drops rarer words, count(a), count(b) >=
+min_count (sgns.pipeline.phrase_counts computes them); npmi lies in [-1, 1], so its threshold
+must lie in [-1, 1). The kept pairs are joined into one token `a_b`, greedily left to right as
+word2phrase writes them ("a b c" with both pairs kept is "a_b c"), in the next round's text and
+in the text the vocabulary and the pairs are made of: two rounds make "new_york_times" from
+"new_york" and "times". A phrase never crosses a sentence and is never longer than a word may be
+(sgns.pipeline.tokens.MAX_TOKEN_CHARS).
 
 Connector words (--phrase-connectors, gensim 4's connector_words): a phrase never starts or ends
 with one, but may hold them between its ends. With connectors, (a, b) is a word a, the next word b
@@ -28,32 +29,40 @@ line per phrase, "phrase<TAB>left<TAB>right<TAB>score<TAB>count<TAB>round", by r
 descending, then phrase; the phrase is left, the connectors between (if any) and right, joined
 with "_" (a connector word holds no "_", so the phrase says which they are). `--append` and
 `--watch` apply it as it is (they never detect again).
-Your own text, tokenised as the dataset's (`--lowercase`: lowercase it first; then `str.split()`):
+Your own text, made the dataset's tokens first (its --normalize, --tokenizer and --lowercase, from
+its manifest: with --lowercase --tokenizer words, "The New-York Times," is "the new-york times"),
+then phrased:
 
     from sgns.pipeline.phrases import load_phrases
     phrases = load_phrases("data/corpus")            # a dataset (local or s3://...) or its file
-    phrases.apply("the new york times".split())      # ['the', 'new_york_times'] after 2 rounds
+    phrases.apply("The New York Times".split())      # ['the', 'new_york_times'] after 2 rounds,
+                                                     # with --lowercase
 
-or, lines of text in, tokenised as the dataset's and phrased:
+or, lines of bytes in the dataset's --encoding in (sgns.pipeline.own_text), phrased lines out:
     python -m sgns.pipeline.phrases DATASET < in.txt > out.txt
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
-
-import numpy as np
 
 from sgns import store
 from sgns.dataset import PHRASES_FILE, read_manifest
 from sgns.errors import UsageError
 from sgns.files import decode_text
-from sgns.pipeline.config import PHRASE_SCORERS
+from sgns.pipeline.text import TextFormat
+from sgns.pipeline.tokens import MAX_TOKEN_CHARS
 
-SCORERS = PHRASE_SCORERS
+log = logging.getLogger(__name__)
+SPOOLED_BYTES = 16 << 20  # of the command's output held in memory (on disk past it)
+MIN_BLOCK_BYTES = 1024  # as sgns-preprocess's --block-bytes
 JOINER = "_"  # between the two parts of a phrase, as word2phrase writes them
 # gensim 4's ENGLISH_CONNECTOR_WORDS (gensim.models.phrases): --phrase-connectors english
 ENGLISH_CONNECTORS = ("a", "an", "and", "at", "by", "for", "from", "in", "of", "on", "or", "the",
@@ -98,44 +107,6 @@ def connector_words(setting: str, read=store.read_bytes) -> tuple[str, ...]:
                "connector words")
         )  # fmt: skip
     return tuple(sorted(set(words)))
-
-
-def scores(
-    pair_counts: np.ndarray,
-    left_counts: np.ndarray,
-    right_counts: np.ndarray,
-    total: int,
-    min_count: int,
-    scorer: str,
-) -> np.ndarray:
-    """The score of each pair (float64): word2phrase's or gensim's npmi (module docstring)."""
-    pab, pa, pb = (
-        np.asarray(c, dtype=np.float64) for c in (pair_counts, left_counts, right_counts)
-    )
-    if scorer == "word2phrase":
-        return (pab - min_count) / pa / pb * float(total)
-    if scorer != "npmi":
-        raise UsageError(f"--phrase-scorer must be one of {', '.join(SCORERS)}, got {scorer!r}")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pab, pa, pb = pab / total, pa / total, pb / total
-        return np.log(pab / (pa * pb)) / -np.log(pab)
-
-
-def kept(pairs: list[tuple], unigrams: dict, total: int, settings) -> list[tuple]:
-    """(left, right, score, count, between) of the pairs (left, right, count(ab), between) that
-    make phrases under `settings` (a PipelineConfig: phrase_min_count, phrase_threshold,
-    phrase_scorer), given every word's count of at least phrase_min_count (`unigrams`) and the
-    round's number of tokens."""
-    min_count = settings.phrase_min_count
-    pairs = [p for p in pairs if p[2] >= min_count]
-    if not pairs:
-        return []
-    left = np.array([unigrams.get(p[0], 0) for p in pairs], dtype=np.int64)
-    right = np.array([unigrams.get(p[1], 0) for p in pairs], dtype=np.int64)
-    count = np.array([p[2] for p in pairs], dtype=np.int64)
-    score = scores(count, left, right, total, min_count, settings.phrase_scorer)
-    ok = (left >= min_count) & (right >= min_count) & (score > settings.phrase_threshold)
-    return [(p[0], p[1], float(s), p[2], p[3]) for p, s, keep in zip(pairs, score, ok) if keep]
 
 
 def round_rows(found: Iterable[tuple], number: int) -> list[Phrase]:
@@ -184,10 +155,13 @@ def _between(phrase: str, left: str, right: str) -> tuple[str, ...]:
 
 
 class Phrases:
-    """A phrase table: `apply` joins a sentence's tokens as the dataset's text was joined."""
+    """A phrase table: `apply` joins a sentence's tokens as the dataset's text was joined, once
+    they are the dataset's tokens (`text` and `lowercase`: how the dataset made its tokens;
+    `of` reads them from its manifest's config; by default tokens are taken as they are)."""
 
-    def __init__(self, rows: Iterable[Phrase]):
+    def __init__(self, rows: Iterable[Phrase], text: TextFormat | None = None, lowercase=False):
         self.rows = list(rows)
+        self.text, self.lowercase = text or TextFormat(), bool(lowercase)
         self.rounds: list[set[tuple]] = []  # round r's (left, right, between) at index r - 1
         for row in self.rows:
             while len(self.rounds) < row.round:
@@ -200,10 +174,28 @@ class Phrases:
     def __contains__(self, phrase: str) -> bool:
         return any(row.phrase == phrase for row in self.rows)  # (a few calls: no index)
 
+    @classmethod
+    def of(cls, rows: Iterable[Phrase], config: dict) -> Phrases:
+        """The table `rows` of a dataset whose manifest's config is `config`."""
+        return cls(rows, TextFormat.recorded(config), config.get("lowercase", False))
+
+    def tokens(self, text: str) -> list[str]:
+        """The dataset's tokens of one sentence of text, as sgns-preprocess makes them from
+        decoded text: --normalize and --tokenizer (TextFormat.prepare), --lowercase, split,
+        each cut to MAX_TOKEN_CHARS (no phrase is longer, so none is lost)."""
+        text = self.text.prepare(text)
+        return [t[:MAX_TOKEN_CHARS] for t in (text.lower() if self.lowercase else text).split()]
+
     def apply(self, tokens: Sequence[str]) -> list[str]:
-        """The tokens of one sentence with every round's pairs joined, greedily left to right
-        (a pair's connector words, if any, joined with it: no other pair can start at a word
-        between its ends, as none starts with a connector)."""
+        """The tokens of one sentence made the dataset's (`tokens` of them joined by spaces:
+        with --lowercase --tokenizer words --normalize nfc, "New", "York," and "CAFE" + U+0301
+        are "new", "york" and "café"; the dataset's own tokens stay as they are), then `join`ed."""
+        return self.join(self.tokens(" ".join(tokens)))
+
+    def join(self, tokens: Sequence[str]) -> list[str]:
+        """The dataset's tokens of one sentence with every round's pairs joined, greedily left to
+        right (a pair's connector words, if any, joined with it: no other pair can start at a
+        word between its ends, as none starts with a connector)."""
         tokens = list(tokens)
         for pairs in self.rounds:
             gaps = sorted({len(between) for _, _, between in pairs})
@@ -226,7 +218,18 @@ class Phrases:
 
 def load_phrases(location: str) -> Phrases:
     """The phrase table of a dataset (a directory or URI holding phrases.tsv) or of a phrases.tsv
-    file. An empty table (the dataset has none) joins nothing."""
+    file, applied as the dataset tokenised its text (`read_table`). An empty table (the
+    dataset found no phrase) joins nothing."""
+    rows, manifest = read_table(location)
+    return Phrases.of(rows, manifest["config"] if manifest else {})
+
+
+def read_table(location: str) -> tuple[list[Phrase], dict | None]:
+    """(rows, the dataset's manifest) of the phrase table of a dataset, or of a phrases.tsv file
+    whose dataset's manifest beside it names it (by its file name): the table must be the one
+    the manifest names (its sha256), else UsageError. A file with no manifest beside it, or a
+    copy under another name, is taken alone: (rows, None), logged (its tokens are then phrased
+    as they are given)."""
     directory = store.is_dir(location)
     path = store.join(location, PHRASES_FILE) if directory else location
     try:
@@ -237,7 +240,30 @@ def load_phrases(location: str) -> Phrases:
         raise FileNotFoundError(
             f"{location!r} has no {PHRASES_FILE}: its dataset was built without --phrases"
         ) from None
-    return Phrases(parse_phrases(data, path))
+    rows = parse_phrases(data, path)
+    if directory:
+        manifest = read_manifest(location)
+        check_table(data, manifest.get("phrases") or {}, path)
+        return rows, manifest
+    if store.is_uri(path):
+        base, mark, query = path.partition("?")  # (a URI's options stay at its end)
+        folder, _, name = base.rpartition("/")
+        folder += mark + query
+    else:
+        folder, name = os.path.split(path)
+    try:
+        manifest = read_manifest(folder or ".")
+    except FileNotFoundError:
+        manifest = None
+    named = ((manifest or {}).get("phrases") or {}).get("file")
+    if named == name:
+        check_table(data, manifest["phrases"], path)
+        return rows, manifest
+    log.warning("%s: %s; its tokens are phrased as they are given, not made the dataset's "
+                "(load the dataset's directory for that)", path,
+                f"the manifest beside it names {named}, not this file" if named else
+                "no dataset's manifest beside it names it")  # fmt: skip
+    return rows, None
 
 
 def table_entry(data: bytes, rounds: list[dict], connectors: Sequence[str] = ()) -> dict:
@@ -268,25 +294,53 @@ def round_summary(number: int, tokens: int, words: int, bigrams: int, pruned: in
 
 
 def main(argv: list[str] | None = None) -> int:
-    """python -m sgns.pipeline.phrases DATASET: stdin's lines phrased as the dataset's text."""
-    from sgns.errors import OneLineParser, fail
-    from sgns.pipeline.text import TextFormat
+    """python -m sgns.pipeline.phrases DATASET: stdin's lines phrased as the dataset's text
+    (sgns.pipeline.own_text reads them a block at a time; UTF-8 out, a line for a line). What
+    is made is held (on disk past SPOOLED_BYTES) and written once all of stdin is read and
+    accepted: a text refused (binary, too many undecodable bytes) writes nothing."""
+    from sgns.errors import Interruptible, OneLineParser, fail
+    from sgns.pipeline.config import ERRORS, PipelineConfig
+    from sgns.pipeline.own_text import sentences
 
-    parser = OneLineParser(prog="python -m sgns.pipeline.phrases", description=main.__doc__)
+    parser = OneLineParser(prog="python -m sgns.pipeline.phrases", description=main.__doc__,
+                           allow_abbrev=False)  # fmt: skip
     parser.add_argument("dataset", help="a dataset built with --phrases (a directory or URI)")
+    parser.add_argument("--encoding", help="codec of the text read (default: the dataset's)")
+    parser.add_argument("--errors", choices=ERRORS, help="undecodable bytes, as sgns-preprocess's "
+                        "--errors (default: the dataset's)")  # fmt: skip
+    parser.add_argument("--block-bytes", type=int, help="bytes of text read at a time, at least "
+                        f"{MIN_BLOCK_BYTES} (default: the dataset's --block-bytes)")  # fmt: skip
     args = parser.parse_args(argv)
-    try:
-        manifest = read_manifest(args.dataset)
-        phrases = load_phrases(args.dataset)
-    except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
-        return fail(parser.prog, e)
-    config = manifest["config"]  # its tokens: --normalize, --tokenizer, then --lowercase
-    text = TextFormat(*(config.get(name, d) for name, d in zip(TextFormat._fields, TextFormat())))
-    for line in sys.stdin:
-        line = text.prepare(line)
-        tokens = (line.lower() if config.get("lowercase") else line).split()
-        sys.stdout.write(" ".join(phrases.apply(tokens)) + "\n")
-    return 0
+    defaults = PipelineConfig.__dataclass_fields__
+    stop = Interruptible(parser.prog, "stdout has none or a part of the text: run it again")
+    with stop, tempfile.SpooledTemporaryFile(max_size=SPOOLED_BYTES) as held:
+        try:
+            rows, manifest = read_table(args.dataset)
+            config = manifest["config"] if manifest else {}
+            phrases = Phrases.of(rows, config)
+            text = phrases.text._replace(encoding=args.encoding or phrases.text.encoding,
+                                         errors=args.errors or phrases.text.errors)  # fmt: skip
+            block = args.block_bytes
+            if block is None:
+                block = config.get("block_bytes", defaults["block_bytes"].default)
+            if block < MIN_BLOCK_BYTES:
+                raise UsageError(f"--block-bytes must be at least {MIN_BLOCK_BYTES}, got {block}")
+            length = config.get("max_sentence_length", defaults["max_sentence_length"].default)
+            words = 0  # of the line being written
+            for tokens, ends in sentences(sys.stdin.buffer, text, phrases.lowercase, length,
+                                          block):  # fmt: skip
+                joined = " ".join(phrases.join(tokens))
+                held.write(((" " if words and joined else "") + joined).encode("utf-8"))
+                words = 0 if ends else words + len(tokens)
+                if ends:
+                    held.write(b"\n")
+        except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
+            return fail(parser.prog, e)
+        held.seek(0)
+        sys.stdout.flush()
+        shutil.copyfileobj(held, sys.stdout.buffer)
+        sys.stdout.flush()
+    return stop.exit_code or 0
 
 
 if __name__ == "__main__":

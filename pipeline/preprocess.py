@@ -34,16 +34,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import logging
-import signal
 import sys
 
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.runners.runner import create_runner
 
-from sgns.errors import UsageError, fail
+from sgns.errors import Interruptible, UsageError, fail, near_option
 from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.increment import (
     MATCHING,
@@ -149,8 +147,8 @@ def check_options(beam_args: list[str], parser: argparse.ArgumentParser) -> None
     ours = [o for action in parser._actions for o in action.option_strings]  # noqa: SLF001
     hints = []
     for option in unknown:
-        close = difflib.get_close_matches(option, ours, n=1)
-        hints.append(f"{option} (did you mean {close[0]}?)" if close else option)
+        hint = near_option(option, ours)  # (a prefix of ours, or the nearest)
+        hints.append(f"{option} ({hint})" if hint else option)
     raise UsageError(
         f"unknown option(s) {', '.join(hints)}: neither sgns-preprocess nor Beam knows them "
         "(sgns-preprocess --help lists ours)"
@@ -277,25 +275,18 @@ def main(argv: list[str] | None = None) -> int:
     # one line, or re-raised whole when it is not a user's mistake
     for handler in logging.getLogger().handlers:
         handler.addFilter(_not_a_beam_traceback)
-    received = [signal.SIGINT]  # SIGTERM stops a build as Ctrl-C does (--watch: its own)
-
-    def interrupt(signum, frame):
-        received[0] = signum
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        execute(args, beam_args, parser)
-    except KeyboardInterrupt:  # the dataset as its manifest says: the next run recovers it
-        name = signal.Signals(received[0]).name
-        print(f"{PROG}: interrupted ({name}); the dataset in --output is as its manifest "
-              "says, and the next run clears what this one left", file=sys.stderr)  # fmt: skip
-        return 128 + received[0]
-    except Exception as error:  # noqa: BLE001 - turned into one line, or re-raised
-        return fail(PROG, store_error(error) or error)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    return 0
+    # SIGTERM stops a build as Ctrl-C does (--watch: its own); either leaves the dataset as
+    # its manifest says: the next run recovers it
+    note = (
+        "the dataset in --output is as its manifest says, and the next run clears what this "
+        "one left"
+    )
+    with Interruptible(PROG, note) as stop:
+        try:
+            execute(args, beam_args, parser)
+        except Exception as error:  # noqa: BLE001 - turned into one line, or re-raised
+            return fail(PROG, store_error(error) or error)
+    return stop.exit_code or 0
 
 
 def execute(args: argparse.Namespace, beam_args: list[str], parser) -> None:

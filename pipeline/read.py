@@ -18,6 +18,7 @@ from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 from sgns.errors import UsageError, os_message
+from sgns.files import resolved_path
 from sgns.pipeline.blocks import Block, Source, read_blocks
 from sgns.pipeline.compressed import CheckedStream, is_checked
 from sgns.pipeline.decoding import Transcoder, check_head, check_nul, stream_kind
@@ -62,7 +63,7 @@ def list_files(patterns: tuple[str, ...], allow_missing: bool = False) -> list:
             if is_local(metadata.path):  # local: one name per file, a regular one
                 check_regular(metadata.path)
                 metadata = FileMetadata(
-                    os.path.abspath(metadata.path),
+                    resolved_path(metadata.path),  # (not abspath: "link/..", sgns.files)
                     metadata.size_in_bytes,
                     metadata.last_updated_in_seconds,
                 )

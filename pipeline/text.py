@@ -52,6 +52,12 @@ class TextFormat(NamedTuple):
         """The text format of a PipelineConfig."""
         return cls(config.encoding, config.errors, config.normalize, config.tokenizer)
 
+    @classmethod
+    def recorded(cls, config: dict) -> TextFormat:
+        """The text format a manifest's config records (a setting it lacks: the default, as
+        datasets written before these options were made)."""
+        return cls(*(config.get(name, default) for name, default in zip(cls._fields, cls())))
+
     def prepare(self, text: str) -> str:
         """Decoded text, normalised and with separators as spaces: str.split() gives its tokens."""
         if self.normalize != "none":

@@ -29,7 +29,7 @@ import signal
 import threading
 from dataclasses import dataclass
 
-from sgns.errors import UsageError
+from sgns.errors import UsageError, note_signal
 from sgns.pipeline.compressed import decode_problem, is_checked
 from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.increment import read_dataset
@@ -83,6 +83,8 @@ class Stopper:
         self._previous = {}
 
     def stop(self, signum=None, frame=None) -> None:
+        if signum is not None:  # (the line of a command a second one stops names it)
+            note_signal(signum)
         if self.requested.is_set() and self.busy:
             log.warning("second stop signal: abandoning the increment")
             raise KeyboardInterrupt

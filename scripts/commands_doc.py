@@ -4,13 +4,14 @@
     python scripts/commands_doc.py --check    # exit 1, naming the difference, if it is stale
 
 The page is docs/commands.md.in (what is said of each command by hand) with every line
-`<!-- options: sgns-x -->` replaced by that command's options: one table per group, each option
-with its flags and metavar as --help shows them, its default, where it applies and its help. A
-command whose parser is made from a schema (sgns.options: sgns-train, sgns-preprocess) is tabled
-from the schema, in its groups; the others as their parsers have them. The parser is the one
-the command's `main(argv)` builds (setup.py's console scripts name the commands and modules), so
-no list of options is kept here: a new option, or a changed help or default, changes the page.
-tests/test_docs.py fails when the page on disk is not what this writes.
+`<!-- options: sgns-x -->` replaced by that command's options: one table per group of its schema
+(sgns.options), each option with its flags and metavar as --help shows them, its default, where
+it applies and its help. The parser is the one the command's `main(argv)` builds (setup.py's
+console scripts name the commands and modules), and its schema the one it was made from
+(`parser.schema`; a command whose parser has none is refused), so no list of options is kept
+here: a new option, or a changed help or default, changes the page. tests/test_docs.py fails when
+the page on disk is not what this writes, tests/test_options.py when a table and its schema
+disagree.
 """
 
 from __future__ import annotations
@@ -78,62 +79,28 @@ def _cell(text: str) -> str:
     return re.sub(r"([\\|*<_`])", r"\\\1", text)
 
 
-def _default(action: argparse.Action) -> str:
-    if action.required:
-        return "required"
-    if action.nargs == 0:  # a flag: store_true, store_false, store_const
-        return "off"
-    if action.default is None or action.default == [] or action.default == argparse.SUPPRESS:
-        return ""
-    return str(action.default)
-
-
-def _meaning(formatter: argparse.HelpFormatter, action: argparse.Action, default: str) -> str:
-    text = formatter._expand_help(action) if action.help else ""  # noqa: SLF001 - its %(...)s
-    said = re.search(r"\s*\(default:? ([^()]*)\)$", text)
-    if said and default and said.group(1) == default:  # the default column says it
-        text = text[: said.start()]
-    return text
-
-
 def options_block(parser: argparse.ArgumentParser) -> str:
-    """The options of one parser as Markdown: its description, one table per group, its epilog.
-    A parser made from a schema (sgns.options) is tabled from its schema, which says where
-    each option applies."""
+    """The options of one parser as Markdown: its description, one table per group of its
+    schema (with where each option applies), its epilog."""
     schema = getattr(parser, "schema", None)
+    if schema is None:
+        raise SystemExit(f"{parser.prog}'s parser is not made from a schema (sgns.options)")
     formatter = argparse.HelpFormatter(parser.prog, width=1000)
     lines = [f"`{parser.prog} --help`: {_cell(parser.description or '')}", ""]
-    groups = _schema_groups(parser, schema) if schema else _parser_groups(parser)
-    for title, description, rows in groups:
+    for title, description, rows in _schema_groups(parser, schema):
         if not rows:
             continue
         lines += [f"**{_cell(title[:1].upper() + title[1:])}**", ""]
         if description:
             lines += [_cell(description), ""]
-        if schema:
-            lines += ["| option | default | applies to | meaning |", "|---|---|---|---|"]
-        else:
-            lines += ["| option | default | meaning |", "|---|---|---|"]
+        lines += ["| option | default | applies to | meaning |", "|---|---|---|---|"]
         for action, *cells in rows:
             flags = formatter._format_action_invocation(action)  # noqa: SLF001 - as --help
-            if not schema:
-                cells = [_default(action), _meaning(formatter, action, _default(action))]
             lines.append(f"| `{flags}` | " + " | ".join(_cell(c) for c in cells) + " |")
         lines.append("")
     if parser.epilog:
         lines += [_cell(parser.epilog), ""]
     return "\n".join(lines).rstrip("\n")
-
-
-def _parser_groups(parser: argparse.ArgumentParser):
-    """(title, description, [(action,)]) of each argparse group, in --help's order."""
-    for group in parser._action_groups:  # noqa: SLF001 - argparse's groups, in --help's order
-        shown = [
-            (a,)
-            for a in group._group_actions  # noqa: SLF001
-            if a.help != argparse.SUPPRESS and not isinstance(a, argparse._HelpAction)  # noqa: SLF001
-        ]
-        yield group.title or "options", group.description, shown
 
 
 def _schema_groups(parser: argparse.ArgumentParser, schema):

@@ -8,7 +8,8 @@ end of the wrapper's text under its own name (sgns.errors.UsageError): that line
 Anything else is a bug and keeps its traceback (`user_message` returns None): a ValueError from
 our code or a library included. An OSError that a bug raises would be said in one line too:
 SGNS_DEBUG=1 in the environment makes every command re-raise instead, traceback and all.
-`OneLineParser` gives argparse's own errors the same one-line form. The Python API (sgns.api)
+`OneLineParser` gives argparse's own errors the same one-line form, and `Interruptible` ends
+a command stopped by Ctrl-C or SIGTERM in one line too. The Python API (sgns.api)
 raises the same line as a `UsageError` (`usage_error`).
 
 The line is printable whatever a file held: a message quotes file content with `quote`, and
@@ -18,12 +19,15 @@ The line is printable whatever a file held: a message quotes file content with `
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import errno
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 
 _BEAM_STEP = re.compile(r" \[while running '[^']*'\]")  # Beam appends the step that failed
 _WRAPPED = re.compile(
@@ -48,6 +52,8 @@ QUOTED_CHARS = 60  # of file content in a message
 _NEGATIVE_NUMBER = re.compile(
     r"^-(?:(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|inf|infinity|nan)$", re.IGNORECASE
 )
+_REQUIRED = "the following arguments are required: "  # argparse's message
+_PREFIXES_SAID = 3  # options named of those an unknown option is a prefix of
 
 
 class UsageError(ValueError):
@@ -149,8 +155,10 @@ def fail(prog: str, error: BaseException, show: bool = True) -> int:
 class OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors (a missing or mistyped option) are one line and exit 2,
     as every other mistake is; --help still prints the usage. An unknown option is said with
-    its fix: `hints` (an option of another command, or of gensim, to what to use here), else
-    the nearest of this parser's options."""
+    its fix (`near_option`): `hints` (an option of another command, or of gensim, to what to
+    use here), else the option of ours it begins (a prefix is no option: with allow_abbrev
+    False, as every command's parser is made, options are spelled out in full), else the
+    nearest; a required option missing because a prefix of it was given is said the same way."""
 
     hints: dict[str, str] = {}
 
@@ -160,21 +168,169 @@ class OneLineParser(argparse.ArgumentParser):
         # value, not an option: the option's own check then names it (argparse's matcher takes
         # only "-5" and "-.5", and would say "--lr: expected one argument" for "--lr -inf")
         self._negative_number_matcher = _NEGATIVE_NUMBER
+        self._given: list[str] = []
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._given = list(sys.argv[1:] if args is None else args)  # (for `error`)
+        return super().parse_known_args(args, namespace)
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:  # (argparse's own message joins them with spaces: said here one by one)
+            self.error(self._unrecognized(extras))
+        return parsed
 
     def error(self, message: str):
-        unknown = "unrecognized arguments: "
-        if message.startswith(unknown):
-            message += self._hints(message[len(unknown) :].split())
+        if message.startswith(_REQUIRED):
+            message = self._misspelled(message[len(_REQUIRED) :].split(", "))
         sys.stderr.write(f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
         sys.exit(2)
 
-    def _hints(self, args: list[str]) -> str:
-        """ "; OPTION[, OPTION]: what to do" for each unknown option there is a hint for."""
-        ours = [o for action in self._actions for o in action.option_strings]
-        said: dict[str, list[str]] = {}
-        for option in (a.split("=", 1)[0] for a in args if a.startswith("--")):
-            close = difflib.get_close_matches(option, ours, n=1)
-            hint = self.hints.get(option) or (f"did you mean {close[0]}?" if close else None)
-            if hint:
-                said.setdefault(hint, []).append(option)
-        return "".join(f"; {', '.join(options)}: {hint}" for hint, options in said.items())
+    def _ours(self) -> list[str]:
+        return [o for action in self._actions for o in action.option_strings]
+
+    def _unrecognized(self, extras: list[str]) -> str:
+        """ "unrecognized option(s) OPTION[, OPTION]: what to do" for the unknown options of
+        `extras` (those with one fix together; the argument after one is taken as its value),
+        then "unrecognized arguments: ..." for any other argument."""
+        said: dict[str | None, list[str]] = {}
+        stray, value_next = [], False
+        for arg in extras:
+            if arg.startswith("-") and arg != "-" and not _NEGATIVE_NUMBER.match(arg):
+                option = arg.split("=", 1)[0]
+                said.setdefault(near_option(option, self._ours(), self.hints), []).append(option)
+                value_next = "=" not in arg
+            elif value_next:
+                value_next = False
+            else:
+                stray.append(arg)
+        parts = [
+            f"unrecognized option{'s' if len(options) > 1 else ''} {', '.join(options)}"
+            + (f": {hint}" if hint else "")
+            for hint, options in said.items()
+        ]
+        return "; ".join(parts + ([f"unrecognized arguments: {' '.join(stray)}"] if stray else []))
+
+    def _misspelled(self, missing: list[str]) -> str:
+        """argparse's "the following arguments are required: ...", less each required option
+        of which a prefix was given (`--out` for `--output`): that is said as the prefix's fix."""
+        ours = self._ours()
+        given = [a.split("=", 1)[0] for a in self._given if a.startswith("--")]
+        parts, rest = [], []
+        for name in missing:
+            prefix = next((g for g in given if g not in ours and name.startswith(g)), None)
+            if prefix and len(prefix) > 2:
+                parts.append(
+                    f"unrecognized option {prefix}: did you mean {name}, which is required?"
+                )
+            else:
+                rest.append(name)
+        return "; ".join(parts + ([_REQUIRED + ", ".join(rest)] if rest else []))
+
+
+def near_option(option: str, ours: list[str], hints: dict[str, str] | None = None) -> str | None:
+    """What to say of `option`, which no parser of ours knows: its hint (`hints`), else the
+    options of `ours` it is a prefix of (a prefix is no option: options are spelled out in
+    full), else the nearest of `ours`; None when there is nothing to say."""
+    if hints and option in hints:
+        return hints[option]
+    prefix = option.startswith("--") and len(option) > 2
+    longer = [o for o in ours if o.startswith(option)] if prefix else []
+    if len(longer) == 1:
+        return f"did you mean {longer[0]}?"
+    if 1 < len(longer) <= _PREFIXES_SAID:
+        return f"did you mean {', '.join(longer[:-1])} or {longer[-1]}?"
+    if longer:
+        return (f"it begins {len(longer)} options ({', '.join(longer[:_PREFIXES_SAID])}, ...): "
+                "spell the one you mean out in full")  # fmt: skip
+    close = difflib.get_close_matches(option, ours, n=1)
+    return f"did you mean {close[0]}?" if close else None
+
+
+class Interruptible:
+    """The block of a command's main that does its work: SIGTERM stops it as Ctrl-C does, by a
+    KeyboardInterrupt, so that what it was writing is cleaned up (`atomic_open` removes its
+    temporary file; the default SIGTERM would leave it). Either ends the block with one line,
+    "PROG: interrupted (SIGINT); NOTE" (`note`: what is left, what to do), and `exit_code`
+    128 + the signal (130, 143), as a shell reports a process its signal ended: the signal
+    taken last (`note_signal`), whichever handler raised; None when the block ran to its end
+    (when an object-store request it gave up on still runs, the process ends there, with that
+    code: `left_running`). `sigterm` False keeps SIGTERM's default (a rank under torchrun,
+    which the agent must end at once); `show` False prints nothing (another process says it).
+
+        with Interruptible("sgns-eval") as stop:
+            ...
+        return stop.exit_code or 0
+    """
+
+    def __init__(self, prog: str, note: str = "", sigterm: bool = True, show: bool = True):
+        self.prog, self.note, self.show = prog, note, show
+        # (signal handlers can be set in the main thread only: elsewhere SIGTERM keeps its own)
+        self.main = threading.current_thread() is threading.main_thread()
+        self.sigterm = sigterm and self.main
+        self.received = signal.SIGINT
+        self.exit_code: int | None = None
+        self.left: list[threading.Event] = []  # its work given up on (`left_running`)
+        self._previous: dict = {}
+
+    def _stop(self, signum, frame):
+        note_signal(signum)
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> Interruptible:
+        global _last_signal
+        _last_signal = signal.SIGINT  # (a KeyboardInterrupt that no signal raised)
+        wanted = [signal.SIGTERM] if self.sigterm else []
+        if self.main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            wanted.append(signal.SIGINT)  # (the same KeyboardInterrupt, its signal noted)
+        for sig in wanted:
+            self._previous[sig] = signal.signal(sig, self._stop)
+        _active.append(self)
+        return self
+
+    def __exit__(self, kind, error, trace) -> bool:
+        for sig, handler in self._previous.items():  # (None: set outside Python, not back)
+            signal.signal(sig, handler or signal.SIG_DFL)
+        _active.remove(self)
+        running = [done for done in self.left if not done.is_set()]
+        if _active:  # still this process's to wait for if the block around it is stopped
+            _active[-1].left.extend(running)
+        if kind is None or not issubclass(kind, KeyboardInterrupt):
+            return False
+        self.received = _last_signal
+        if self.show:
+            note = f"; {self.note}" if self.note else ""
+            print(f"{self.prog}: interrupted ({self.received.name}){note}", file=sys.stderr)
+        self.exit_code = 128 + self.received
+        if running:  # (Python's exit would wait for them)
+            logging.shutdown()  # (flushed: what was printed and logged)
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):  # (closed, or a broken pipe)
+                    stream.flush()
+            os._exit(self.exit_code)
+        return True
+
+
+_last_signal = signal.SIGINT  # the stop signal a handler of ours took last (`note_signal`)
+_active: list[Interruptible] = []  # the Interruptible blocks running, innermost last
+
+
+def note_signal(signum: int) -> None:
+    """Note `signum` as the stop signal taken last: every handler of ours for SIGINT or SIGTERM
+    calls it (Interruptible's, --watch's, --follow's), so that the line of a command stopped
+    names the signal taken last, whichever handler raised the KeyboardInterrupt."""
+    global _last_signal
+    _last_signal = signal.Signals(signum)
+
+
+def left_running(done: threading.Event) -> None:
+    """Note work that a command gave up on and that still runs in a daemon thread, `done` set
+    when it ends: an object-store request (sgns.store.waited) that Ctrl-C or SIGTERM cut short
+    is. A command interrupted while such work runs ends at once (`Interruptible`), as its line
+    says, not after Python's exit waited for it: pyarrow's exit hook waits out each S3 request,
+    all its tries, which may take minutes. The command has cleaned up what it wrote by then.
+    Noted in the innermost Interruptible block only: outside one (a call of the Python API),
+    nothing ends the process."""
+    if _active:
+        left = _active[-1].left
+        left[:] = [d for d in left if not d.is_set()] + [done]

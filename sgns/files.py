@@ -50,8 +50,11 @@ def atomic_open(path: str, durable: bool = True) -> Iterator[BinaryIO]:
     """A binary file to write; when the block ends without an error it becomes `path`.
 
     On an error (or an interrupt) the temporary file is removed and `path` is left as it was.
+    A FIFO, a device or a socket at `path` (or a link to one: /dev/stdout) is refused before
+    anything is written: the rename would put a file in its place (/dev/null, as root).
     """
-    directory = os.path.dirname(os.path.abspath(path))
+    _check_writable_kind(path)
+    directory = os.path.dirname(resolved_path(path))  # (the rename's folder, links followed)
     try:
         fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
     except OSError as e:  # name the file the caller asked for, not our temporary one
@@ -72,6 +75,48 @@ def atomic_open(path: str, durable: bool = True) -> Iterator[BinaryIO]:
         raise
     if durable:
         fsync_directory(directory)
+
+
+def resolved_path(path: str) -> str:
+    """`path` made absolute as the kernel resolves it: its folder with links followed, then its
+    name as given (a write replaces a link there, atomic_open). Not os.path.abspath, which
+    resolves "link/.." by the text, to another folder than the kernel reaches through the link:
+    a file read, compared, written or derived (a file beside it) by its absolute path uses this;
+    folders are made with the path as given."""
+    folder, name = os.path.split(path)
+    return os.path.join(os.path.realpath(folder or os.curdir), name)
+
+
+def _check_writable_kind(path: str) -> None:
+    """UsageError when `path` is (or links to) something other than a file or a directory (a
+    directory is said by the rename, as a missing folder is)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # nothing there (or a dangling link): the rename says what is wrong
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise UsageError(
+            f"{_shown(path)} is {kind_of(mode)}, not a file: sgns writes a file in its place "
+            "and would replace it; give the path of a file"
+        )
+
+
+def check_output_file(path: str, what: str) -> str:
+    """`path`, the file a command's option `what` names for it to write, checked before the
+    command writes anything (`atomic_open` checks only when it comes to it, after the files a
+    command writes first): UsageError when it is empty, a directory, or a FIFO, a device or a
+    socket (or a link to one)."""
+    if not path:
+        raise UsageError(f"{what} is empty: give the path of the file to write")
+    if os.path.isdir(path):
+        raise UsageError(
+            f"{what} {_shown(path)} is a directory; give the path of the file to write"
+        )
+    try:
+        _check_writable_kind(path)
+    except UsageError as e:
+        raise UsageError(f"{what} {e}") from None
+    return path
 
 
 def atomic_write(path: str, data: bytes, durable: bool = True) -> None:
@@ -191,6 +236,7 @@ def decode_text(data: bytes, name: str) -> str:
 
 
 LOCK_FILE = ".lock"  # in a dataset or run directory: held by its one writer (DirectoryLock)
+_LOCK_TRIES = 5  # to make the lock file in a folder that another process removes meanwhile
 
 
 class DirectoryLock:
@@ -214,12 +260,17 @@ class DirectoryLock:
         if os.path.exists(directory) and not os.path.isdir(directory):
             raise UsageError(f"--output {directory} is a file, not a directory: give a directory")
         os.makedirs(directory, exist_ok=True)
+        gone = 0  # times the folder was gone when the lock file was made
         while True:
             if os.path.islink(self.path):  # never ours (we make a plain file): the link goes,
                 os.unlink(self.path)  # its target is never opened, let alone written
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, FILE_MODE)
             except OSError as e:
+                gone += e.errno == errno.ENOENT
+                if e.errno == errno.ENOENT and gone < _LOCK_TRIES:  # a failed run removed the
+                    os.makedirs(directory, exist_ok=True)  # folder it had made since ours
+                    continue  # (DatasetLock): again; a folder that keeps going is an error
                 if e.errno != errno.ELOOP:
                     raise
                 continue  # a link made since we looked: remove it too

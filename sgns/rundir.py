@@ -21,7 +21,7 @@ import os
 from sgns.dataset import COUNTS_FILE, MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR
 from sgns.dataset import VOCAB_FILE as DATASET_VOCAB_FILE
 from sgns.errors import UsageError
-from sgns.files import LOCK_FILE
+from sgns.files import LOCK_FILE, resolved_path
 
 CONFIG_FILE = "config.json"
 VOCAB_FILE = "vocab.tsv"
@@ -84,7 +84,7 @@ def _in_dataset(directory: str) -> bool:
 def check_not_own_file(path: str, flag: str = "--output") -> None:
     """Raise UsageError when `path` is one of a run's or a dataset's own files (writing there
     would destroy the checkpoint --resume needs, the vocabulary sgns-export reads, ...)."""
-    directory, name = os.path.split(os.path.abspath(path))
+    directory, name = os.path.split(resolved_path(path))  # (where the write would land)
     of_run = name in RUN_OWN_FILES and is_run(directory)
     of_data = name in DATASET_OWN_FILES and os.path.exists(os.path.join(directory, MANIFEST_FILE))
     of_data = of_data or _in_dataset(directory)

@@ -1,6 +1,14 @@
 """Fixtures more than one test module shares."""
 
+import signal
+
 import pytest
+
+# A test run started in the background of a non-interactive shell (`make test &`, some CI
+# runners) inherits SIGINT ignored, and so would every command the tests start: Python then
+# installs no KeyboardInterrupt for it, as a user's `nohup sgns-train &` should get. The tests
+# that send Ctrl-C test a foreground command, so the commands they start get SIGINT's default.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

@@ -41,13 +41,17 @@ class S3Server:
         self._moto = DomainDispatcherApplication(create_backend_app)
         self._answering = threading.Event()
         self._answering.set()
+        self._held = threading.Event()  # a request came while stalled, and is held
+        self.requests: list[tuple[str, str]] = []  # (method, path) of each request, in order
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=Quiet)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         self.endpoint = f"http://127.0.0.1:{self._server.server_port}"
 
     def _app(self, environ, start_response):
+        self.requests.append((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")))
         if not self._answering.is_set():  # read, never answered nor carried out
+            self._held.set()
             self._answering.wait()
             start_response("503 Service Unavailable", [("Content-Length", "0")])
             return [b""]
@@ -61,10 +65,12 @@ class S3Server:
 
     @contextlib.contextmanager
     def stalled(self):
-        """The server stops answering in the block, as a paused (SIGSTOP) or hung store."""
+        """The server stops answering in the block, as a paused (SIGSTOP) or hung store; it
+        yields an Event set once a request came and is held."""
+        self._held.clear()
         self._answering.clear()
         try:
-            yield
+            yield self._held
         finally:
             self._answering.set()
 

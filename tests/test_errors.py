@@ -46,9 +46,17 @@ def test_os_errors_read_as_what_went_wrong_and_the_file(tmp_path):
     assert user_message(RuntimeError("a bug")) is None
 
 
-def test_a_full_disk_during_preprocessing_is_one_line_and_leaves_nothing(tmp_path):
+@pytest.mark.parametrize("had", [False, True])
+def test_a_full_disk_during_preprocessing_is_one_line_and_leaves_nothing(tmp_path, had):
+    """The failed run leaves nothing of its own: the folders it made are removed again, one
+    the user had stays as it was, with the user's files."""
     (tmp_path / "c.txt").write_text(CORPUS * 20)
-    out = tmp_path / "ds"
+    mine = tmp_path / "mine"  # the user's folder, with a file of theirs
+    mine.mkdir()
+    (mine / "notes.txt").write_text("the user's notes\n")
+    out = mine / "ds" if had else mine / "new" / "ds"  # (the user's empty folder, or none)
+    if had:
+        out.mkdir()
     code, err = _cli(
         "sgns.pipeline.preprocess",
         [
@@ -65,7 +73,10 @@ def test_a_full_disk_during_preprocessing_is_one_line_and_leaves_nothing(tmp_pat
     )
     assert code == 2
     assert "file too large writing" in _one_line(err, "sgns-preprocess")
-    assert os.listdir(out) == []  # rolled back: an empty directory, as before
+    if had:
+        assert os.listdir(out) == []  # rolled back: an empty directory, as before
+    assert sorted(os.listdir(mine)) == (["ds", "notes.txt"] if had else ["notes.txt"])
+    assert (mine / "notes.txt").read_text() == "the user's notes\n"
 
 
 def test_a_full_disk_during_training_is_one_line_and_leaves_no_temporary(tmp_path):

@@ -131,6 +131,15 @@ def test_lines_end_at_a_carriage_return_too_as_old_mac_and_windows_files_have_th
     assert [q[0] for q in analogies.questions] == ["s", "s", "t"] and analogies.malformed == 0
 
 
+def test_a_byte_order_mark_at_an_evaluation_files_start_is_no_part_of_its_first_line(tmp_path):
+    sim, questions = tmp_path / "sim.tsv", tmp_path / "q.txt"  # as Windows editors save them
+    sim.write_bytes(b"\xef\xbb\xbfold\tnew\t1.58\nsmart\tbright\t9.2\n")
+    assert read_similarity_pairs(str(sim)).pairs == [("old", "new", 1.58), ("smart", "bright", 9.2)]
+    questions.write_bytes(b"\xef\xbb\xbf: s\na b c d\n: t\ne f g h\n")  # (the mark hid ": s",
+    analogies = read_analogies(str(questions))  # and its section's questions were malformed)
+    assert [q[0] for q in analogies.questions] == ["s", "t"] and analogies.malformed == 0
+
+
 @pytest.mark.parametrize("damage", ["cut", "garbage"])
 def test_a_damaged_gzip_evaluation_file_is_named(tmp_path, damage):
     whole = gzip.compress("".join(f"w{i}\tv{i}\t{i}\n" for i in range(5000)).encode())
@@ -279,6 +288,16 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.strip().endswith("sgns-eval: not in the vocabulary: nope")
     _one_line_error(capsys, [run, "--restrict-vocab", "0"], "--restrict-vocab")
     _one_line_error(capsys, [str(tmp_path / "absent.txt")], "absent.txt")
+
+
+@pytest.mark.parametrize("given", [",", "", ",,"])
+def test_neighbors_that_name_no_word_are_refused_not_an_empty_result(tmp_path, capsys, given):
+    run = _run_dir(tmp_path)
+    said = f"--neighbors {given!r} names no word: give words separated by commas"
+    _one_line_error(capsys, [run, "--neighbors", given], said)
+    _one_line_error(capsys, [run, "--neighbors", "a1", "--neighbors", given], said)
+    assert main([run, "--neighbors", f"{given}a1"]) == 0  # (an empty item beside a word: fine)
+    assert "nearest to a1:" in capsys.readouterr().out
 
 
 def test_an_endless_line_is_one_malformed_line_read_in_bounded_memory(tmp_path):

@@ -52,3 +52,75 @@ def test_pipeline_outputs_make_folders_and_replace_whole(tmp_path):
     publish_file(str(path), str(tmp_path / "copy.bin"))
     assert (tmp_path / "copy.bin").read_bytes() == b"pairs"
     assert not [n for n in os.listdir(path.parent) if n.startswith(TEMP_PREFIX)]
+
+
+def test_an_atomic_write_refuses_a_fifo_a_socket_or_a_link_to_a_device(tmp_path):
+    import socket
+
+    from sgns.errors import UsageError
+
+    os.mkfifo(tmp_path / "fifo")
+    os.symlink("/dev/null", tmp_path / "null")  # (the rename replaced /dev/null itself, as root)
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(tmp_path / "sock"))
+        for name, kind in [("fifo", r"a FIFO \(named pipe\)"), ("null", "a character device"),
+                           ("sock", "a socket")]:  # fmt: skip
+            with pytest.raises(UsageError, match=f"{name} is {kind}, not a file"):
+                atomic_write(str(tmp_path / name), b"vectors")
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "fifo").st_mode)
+    assert os.readlink(tmp_path / "null") == "/dev/null"
+    assert stat.S_ISSOCK(os.lstat(tmp_path / "sock").st_mode)
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(TEMP_PREFIX)]
+
+
+def test_a_lock_is_taken_when_a_failed_run_removes_the_folder_under_it(tmp_path, monkeypatch):
+    from sgns.files import DirectoryLock
+
+    folder = tmp_path / "out"
+    lock = DirectoryLock(str(folder), "sgns-preprocess")
+    opened = os.open
+
+    def folder_removed_first(path, *args, **kwargs):  # between makedirs and open, once
+        if path == lock.path and not removed:
+            removed.append(path)
+            os.rmdir(folder)  # as a failed run's DatasetLock removes the folder it made
+        return opened(path, *args, **kwargs)
+
+    removed = []
+    monkeypatch.setattr(os, "open", folder_removed_first)
+    with lock:
+        assert removed and (folder / ".lock").is_file()
+
+
+def test_a_lock_in_a_folder_that_keeps_being_removed_is_an_error_not_a_loop(tmp_path, monkeypatch):
+    from sgns.files import DirectoryLock
+
+    folder = tmp_path / "out"
+    lock = DirectoryLock(str(folder), "sgns-preprocess")
+    opened, removed = os.open, []
+
+    def folder_removed_each_time(path, *args, **kwargs):
+        if path == lock.path:
+            removed.append(path)
+            assert len(removed) < 100, "it tried without end"
+            os.rmdir(folder)
+        return opened(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", folder_removed_each_time)
+    with pytest.raises(FileNotFoundError):
+        lock.take()
+    assert len(removed) <= 10 and lock.fd is None
+
+
+def test_a_write_through_a_link_and_dotdot_goes_where_the_link_leads(tmp_path, monkeypatch):
+    (tmp_path / "elsewhere" / "deep").mkdir(parents=True)
+    (tmp_path / "elsewhere" / "sub").mkdir()  # "link/../sub": there, not in tmp_path
+    os.symlink(tmp_path / "elsewhere" / "deep", tmp_path / "link")
+    monkeypatch.chdir(tmp_path)
+    atomic_write("link/../sub/f.txt", b"x")
+    with atomic_output("link/../made/g.txt") as f:
+        f.write(b"y")
+    assert (tmp_path / "elsewhere" / "sub" / "f.txt").read_bytes() == b"x"
+    assert (tmp_path / "elsewhere" / "made" / "g.txt").read_bytes() == b"y"
+    assert sorted(os.listdir(tmp_path)) == ["elsewhere", "link"]
+    assert sorted(os.listdir(tmp_path / "elsewhere" / "sub")) == ["f.txt"]  # no temporary left

@@ -2,8 +2,16 @@
 options whose maths overflows), each now refused in one line with nothing of the user's touched.
 """
 
+import contextlib
 import json
 import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
 from procs import ROOT, cli, one_line
@@ -78,6 +86,46 @@ def test_synth_refuses_a_truth_file_where_the_corpus_goes(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_a_path_through_a_link_and_dotdot_is_checked_where_the_write_lands(tmp_path, data):
+    # "sublink/.." is the run to the kernel (and atomic_open), tmp_path to os.path.abspath
+    run = tmp_path / "run"
+    train(tiny_config(data, str(run), epochs=1))
+    (run / "sub").mkdir()
+    os.symlink(run / "sub", tmp_path / "sublink")
+    before = (run / "checkpoint.pt").read_bytes()
+    for module, prog in (("sgns.train.export", "sgns-export"), ("sgns.report.cli", "sgns-report")):
+        code, err = cli(module, [str(run), "--output", "sublink/../checkpoint.pt"], cwd=tmp_path)
+        assert code == 2 and "the run's own checkpoint.pt" in one_line(err, prog)
+    assert (run / "checkpoint.pt").read_bytes() == before
+    (tmp_path / "elsewhere" / "deep").mkdir(parents=True)
+    os.symlink(tmp_path / "elsewhere" / "deep", tmp_path / "dlink")
+    synth = ["--output", "dlink/../new/c.txt", "--tokens", "500"]
+    assert cli("sgns.synth.cli", synth, cwd=tmp_path)[0] == 0  # its folder made where it lands
+    made = sorted(os.listdir(tmp_path / "elsewhere" / "new"))
+    assert made == ["c.txt", *(f"c.txt.{s}" for s in ("questions-words.txt", "similarity.tsv",
+                                                       "truth.json"))]  # fmt: skip
+    synth = ["--output", "elsewhere/fresh/c.txt", "--truth", "dlink/../fresh/c.txt.similarity.tsv"]
+    code, err = cli("sgns.synth.cli", [*synth, "--tokens", "500"], cwd=tmp_path)
+    assert code == 2 and "where the similarity file goes" in one_line(err, "sgns-synth")
+    code, err = cli("sgns.report.cli", [str(run), "--output", "dlink/../page.html"], cwd=tmp_path)
+    assert code == 0, err  # the page and its plots side by side, where the page lands
+    assert {"page.html", "page-training.png"} <= set(os.listdir(tmp_path / "elsewhere"))
+    assert sorted(os.listdir(tmp_path)) == ["data", "dlink", "elsewhere", "run", "sublink"]
+
+
+@pytest.mark.parametrize("module", ["sgns.pipeline.preprocess", "sgns.pipeline.local"])
+def test_an_input_through_a_link_and_dotdot_is_the_file_the_kernel_opens(tmp_path, module):
+    (tmp_path / "elsewhere" / "deep").mkdir(parents=True)
+    os.symlink(tmp_path / "elsewhere" / "deep", tmp_path / "dlink")
+    (tmp_path / "elsewhere" / "c.txt").write_text("right words here\n" * 50)  # `cat dlink/../c.txt`
+    (tmp_path / "c.txt").write_text("wrong words there\n" * 50)  # os.path.abspath's
+    args = ["--input", "dlink/../c.txt", "--output", "out", "--min-count", "1"]
+    code, err = cli(module, args, cwd=tmp_path)
+    assert code == 0, err[-2000:]
+    vocab = (tmp_path / "out" / "vocab.tsv").read_text().splitlines()
+    assert {line.split("\t")[0] for line in vocab} == {"right", "words", "here"}
+
+
 def test_a_lock_file_is_a_runs_own_file(tmp_path, data):
     run = tmp_path / "run"
     train(tiny_config(data, str(run), epochs=1))
@@ -128,7 +176,13 @@ def test_an_input_whose_name_is_not_utf8_is_refused_before_anything_is_written(t
     assert not os.path.exists(out)
 
 
-@pytest.mark.parametrize("sig", ["SIGTERM"])  # (SIGINT: its exit code is not yet steady)
+def _ctrl_c_as_in_a_terminal() -> None:
+    """A child's SIGINT as a terminal leaves it (a test runner started in the background ignores
+    it, and a child that inherited that would never see the Ctrl-C)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
 def test_a_signal_stops_sgns_preprocess_in_one_line_and_the_next_run_builds(tmp_path, sig):
     import signal
     import subprocess
@@ -147,8 +201,13 @@ def test_a_signal_stops_sgns_preprocess_in_one_line_and_the_next_run_builds(tmp_
     args = ["--input", str(tmp_path / "c.txt"), "--output", out, "--passes", "8"]
     code = "import sys; from sgns.pipeline.preprocess import main; sys.exit(main(sys.argv[1:]))"
     child = subprocess.Popen([sys.executable, "-c", code, *args], stderr=subprocess.PIPE,
-                             text=True, env=dict(os.environ, PYTHONPATH=ROOT))  # fmt: skip
-    time.sleep(3)
+                             text=True, env=dict(os.environ, PYTHONPATH=ROOT),
+                             preexec_fn=_ctrl_c_as_in_a_terminal)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not os.path.exists(os.path.join(out, ".lock")):  # the build has begun: its handler is
+        assert child.poll() is None and time.monotonic() < deadline  # set (not still importing)
+        time.sleep(0.05)
+    time.sleep(1)
     assert child.poll() is None, "the build ended before it could be stopped"
     child.send_signal(getattr(signal, sig))
     _, err = child.communicate(timeout=120)
@@ -380,3 +439,238 @@ def test_the_same_text_compressed_and_plain_is_counted_once(tmp_path, built):
 
     with pytest.raises(sgns.UsageError, match="given twice"):
         sgns.fit([str(tmp_path / "c.txt"), str(tmp_path / "c.bz2")], workers=1, epochs=1)
+
+
+# A fourth probe: outputs that are no files, GCS stores that fail, signals while a store blocks
+
+
+@pytest.mark.parametrize("module,args", [
+    ("sgns.train.export", []), ("sgns.report.cli", []), ("sgns.synth.cli", ["--tokens", "300"]),
+])  # fmt: skip
+def test_an_output_that_is_a_fifo_or_a_link_to_a_device_is_refused_not_replaced(
+    tmp_path, data, module, args
+):
+    run = str(tmp_path / "run")
+    train(tiny_config(data, run, epochs=1))
+    os.mkfifo(tmp_path / "pipe")
+    os.symlink("/dev/null", tmp_path / "null")  # (`--output /dev/null` replaced the device)
+    prog = "sgns-" + module.split(".")[-1 if module.endswith("export") else -2]
+    for name, kind in [("pipe", "a FIFO (named pipe)"), ("null", "a character device")]:
+        out = str(tmp_path / name)
+        code, err = cli(module, ([] if "synth" in module else [run]) + ["--output", out, *args])
+        line = one_line(err, prog)
+        assert code == 2 and f"--output {out} is {kind}, not a file" in line, err[-2000:]
+    # refused before anything was written: no plot of the report's, no file beside the corpus
+    assert sorted(os.listdir(tmp_path)) == ["data", "null", "pipe", "run"]
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "pipe").st_mode)
+    assert os.readlink(tmp_path / "null") == "/dev/null"
+
+
+@contextlib.contextmanager
+def _gcs_endpoint(fault: str):
+    """An endpoint for pyarrow's GCS client on 127.0.0.1 (no network): "stalled" takes
+    connections and never answers (a hung store), "killed" has nothing listening. Yields
+    (host:port, an Event set once a connection came)."""
+    server, came, held = socket.socket(), threading.Event(), []
+    server.bind(("127.0.0.1", 0))
+    if fault == "stalled":
+        server.listen(64)
+        server.settimeout(0.2)
+
+        def accept() -> None:
+            while server.fileno() != -1:
+                with contextlib.suppress(OSError):
+                    held.append(server.accept()[0])
+                    came.set()
+
+        threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.getsockname()[1]}", came
+    finally:
+        server.close()
+        for connection in held:
+            connection.close()
+
+
+def _gcs_uri(endpoint: str) -> str:
+    return f"gs://anonymous@sgns-bucket/data?endpoint_override={endpoint}&scheme=http"
+
+
+@pytest.mark.parametrize("fault,said", [("stalled", "did not answer"),
+                                        ("killed", "refused the connection")])  # fmt: skip
+def test_a_gcs_store_that_hangs_or_is_gone_is_one_line_in_bounded_time(tmp_path, fault, said):
+    pytest.importorskip("pyarrow._gcsfs")  # (the client waited 2 minutes, or retried for 15)
+    limits = {"SGNS_S3_TIMEOUT": "1", "SGNS_S3_RETRIES": "1"}
+    with _gcs_endpoint(fault) as (endpoint, _):
+        start = time.monotonic()
+        args = ["--data", _gcs_uri(endpoint), "--output", str(tmp_path / "r")]
+        code, err = cli("sgns.train.cli", args, timeout=90, env=limits)
+    assert code == 2 and time.monotonic() - start < 45, err[-2000:]
+    line = one_line(err, "sgns-train")
+    assert "gs://anonymous@sgns-bucket/data/manifest.json" in line and said in line, line
+    assert not os.path.exists(tmp_path / "r")
+
+
+def test_sigterm_stops_a_training_whose_store_does_not_answer_at_once(tmp_path):
+    pytest.importorskip("pyarrow._gcsfs")
+    code = "import sys; from sgns.train.cli import main; main(sys.argv[1:])"
+    command = [sys.executable, "-c", code, "--data", "", "--output", str(tmp_path / "r")]
+    env = dict(os.environ, PYTHONPATH=ROOT, SGNS_S3_TIMEOUT="60")  # it would wait minutes
+    with _gcs_endpoint("stalled") as (endpoint, came):
+        command[4] = _gcs_uri(endpoint)
+        with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) as trainer:
+            try:
+                assert came.wait(120), "sgns-train never asked the store"
+                os.kill(trainer.pid, signal.SIGTERM)
+                _, err = trainer.communicate(timeout=15)  # (it waited out the blocked request)
+            finally:
+                trainer.kill()
+    assert trainer.returncode == 143, err[-2000:]
+    assert "sgns-train: interrupted (SIGTERM)" in err and "Traceback" not in err, err[-2000:]
+
+
+# A fifth probe: Ctrl-C and SIGTERM in the small commands, outputs that are empty
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> str:
+    """A finished run (checkpoint, vocabulary, metrics, vectors.txt) that tests only read."""
+    root = tmp_path_factory.mktemp("trained")
+    data, run = str(root / "data"), str(root / "run")
+    write_tiny_dataset(data)
+    train(tiny_config(data, run, epochs=1))
+    return run
+
+
+# The command's own main in a child, with one function of its work replaced by one that sends
+# the process `sig` and goes on: the signal arrives at a known moment (in the first file it
+# writes: os.fchmod is atomic_open's first step after making its temporary file), not after a
+# guessed delay. Nothing else of the command is changed.
+_SIGNALLED = """import importlib, os, signal, sys
+from {module} import main
+owner, name, sig = importlib.import_module(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+real = getattr(owner, name)
+
+def signalled(*args, **kwargs):
+    setattr(owner, name, real)
+    os.kill(os.getpid(), sig)
+    return real(*args, **kwargs)
+
+setattr(owner, name, signalled)
+sys.exit(main(sys.argv[4:]))
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("module,args,hook", [
+    ("sgns.train.export", ["RUN", "--output", "OUT/f.txt"], "os.fchmod"),
+    ("sgns.synth.cli", ["--output", "OUT/f.txt", "--tokens", "100000"], "os.fchmod"),
+    ("sgns.report.cli", ["RUN", "--output", "OUT/f.html"], "os.fchmod"),
+    ("sgns.eval.cli", ["RUN", "--neighbors", "w001"], "sgns.eval.cli.load_vectors"),
+])  # fmt: skip
+def test_a_signal_stops_each_command_in_one_line_leaving_no_temporary_file(
+    tmp_path, trained, sig, module, args, hook
+):
+    out = tmp_path / "out"
+    out.mkdir()
+    args = [a.replace("RUN", trained).replace("OUT", str(out)) for a in args]
+    before = {"f.txt": "an older file\n"} if "export" in module or "synth" in module else {}
+    for name, text in before.items():
+        (out / name).write_text(text)
+    owner, name = hook.rsplit(".", 1)
+    code = _SIGNALLED.format(module=module)
+    done = subprocess.run(
+        [sys.executable, "-c", code, owner, name, str(int(sig)), *args], capture_output=True,
+        text=True, timeout=300, env=dict(os.environ, PYTHONPATH=ROOT),
+        preexec_fn=_ctrl_c_as_in_a_terminal,
+    )  # fmt: skip
+    prog = "sgns-" + module.split(".")[-1 if module.endswith("export") else -2]
+    said = [line for line in done.stderr.splitlines() if line.startswith(prog)]
+    assert done.returncode == 128 + sig, done.stderr[-3000:]
+    assert len(said) == 1 and said[0].startswith(f"{prog}: interrupted ({sig.name})"), said
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert {p.name: p.read_text() for p in out.iterdir()} == before  # no temporary, no new file
+
+
+def test_the_line_names_the_stop_signal_taken_last_whichever_handler_raised(capsys):
+    from sgns.errors import Interruptible, note_signal
+    from sgns.pipeline.watch import Stopper
+
+    with Interruptible("prog") as stop, Stopper() as stopper:  # --watch's, in an increment
+        stopper.busy = True
+        os.kill(os.getpid(), signal.SIGTERM)  # a stop request
+        assert stopper.requested.wait(10)
+        os.kill(os.getpid(), signal.SIGTERM)  # the second abandons the increment
+        time.sleep(10)
+    assert stop.exit_code == 143 and "prog: interrupted (SIGTERM)" in capsys.readouterr().err
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # (as in a terminal)
+    try:
+        with Interruptible("prog") as stop:
+            note_signal(signal.SIGTERM)  # (a --follow run told to stop, which stopped cleanly)
+            os.kill(os.getpid(), signal.SIGINT)  # then Ctrl-C
+            time.sleep(10)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert stop.exit_code == 130 and "prog: interrupted (SIGINT)" in capsys.readouterr().err
+
+
+def test_work_left_running_ends_only_the_command_that_left_it(monkeypatch, capsys):
+    from sgns.errors import Interruptible, left_running
+
+    def ended(code):
+        raise AssertionError(f"os._exit({code})")
+
+    monkeypatch.setattr(os, "_exit", ended)
+    stale, running, done = threading.Event(), threading.Event(), threading.Event()
+    done.set()
+    left_running(stale)  # a read an API call gave up on, outside any command
+    with Interruptible("prog") as stop:
+        raise KeyboardInterrupt
+    assert stop.exit_code == 130  # the process goes on (Python's exit: the caller's)
+    with Interruptible("outer") as outer:
+        with Interruptible("inner") as inner:
+            left_running(done)
+            left_running(running)  # (what has ended is dropped)
+            assert inner.left == [running]
+        assert outer.left == [running]  # still running: the command around it waits for it
+    with pytest.raises(AssertionError, match=r"os\._exit\(143\)"), Interruptible("prog"):
+        left_running(running)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10)
+    running.set()
+    assert "prog: interrupted (SIGTERM)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_the_phrase_command_in_one_line(tmp_path, sig):
+    from sgns.pipeline.local import main as build_locally
+
+    (tmp_path / "c.txt").write_text("new york times\nnew york\nthe new car\n" * 20)
+    data = str(tmp_path / "data")
+    phrases = ["--phrases", "1", "--phrase-scorer", "word2phrase", "--phrase-threshold", "0.5"]
+    args = ["--input", str(tmp_path / "c.txt"), "--output", data, "--min-count", "1"]
+    assert build_locally([*args, *phrases]) == 0
+    done = subprocess.run(  # the signal as it reads stdin
+        [sys.executable, "-c", _SIGNALLED.format(module="sgns.pipeline.phrases"),
+         "sgns.pipeline.own_text", "sentences", str(int(sig)), data], input="new york times\n",
+        capture_output=True, text=True, timeout=300, env=dict(os.environ, PYTHONPATH=ROOT),
+        preexec_fn=_ctrl_c_as_in_a_terminal,
+    )  # fmt: skip
+    prog = "python -m sgns.pipeline.phrases"
+    said = [line for line in done.stderr.splitlines() if line.startswith(prog)]
+    assert done.returncode == 128 + sig, done.stderr[-3000:]
+    assert len(said) == 1 and said[0].startswith(f"{prog}: interrupted ({sig.name})"), said
+    assert "Traceback" not in done.stderr and done.stdout == "", done.stderr[-3000:]
+
+
+@pytest.mark.parametrize("module,args", [
+    ("sgns.train.export", ["RUN"]), ("sgns.report.cli", ["RUN"]),
+    ("sgns.synth.cli", ["--tokens", "300"]),
+])  # fmt: skip
+def test_an_empty_output_is_refused_naming_the_option(tmp_path, trained, module, args):
+    before = sorted(os.listdir(trained))
+    args = [a.replace("RUN", trained) for a in args]
+    code, err = cli(module, [*args, "--output", ""], cwd=str(tmp_path))
+    prog = "sgns-" + module.split(".")[-1 if module.endswith("export") else -2]
+    assert code == 2 and "--output is empty" in one_line(err, prog), err[-2000:]
+    assert os.listdir(tmp_path) == [] and sorted(os.listdir(trained)) == before

@@ -195,11 +195,38 @@ def test_a_bad_option_value_is_one_line_naming_it(prog, argv, option, things, tm
     assert not os.path.exists(tmp_path / "new")  # refused before anything was written
 
 
+PREFIX_CASES = [  # an option's prefix: no option (as argparse's allow_abbrev would take it)
+    ("sgns-eval", ["{vectors}", "--sim", "x"], "unrecognized option --sim: did you mean "
+     "--similarity?"),
+    ("sgns-report", ["{run}", "--out", "o.html"], "unrecognized option --out: did you mean "
+     "--output?"),
+    ("sgns-export", ["{run}", "--output", "{new}", "--form", "npy"], "unrecognized option "
+     "--form: did you mean --format?"),
+    ("sgns-synth", ["--out", "{new}"], "unrecognized option --out: did you mean --output, "
+     "which is required?"),
+    ("sgns-train", ["--data", "{data}", "--output", "{new}", "--neg", "3"], "unrecognized "
+     "option --neg: did you mean --negatives or --negative-mode?"),
+    ("sgns-preprocess", ["--input", "{corpus}", "--output", "{new}", "--min", "3"],
+     "--min (did you mean --min-count?)"),
+    ("sgns-preprocess", ["--input", "{corpus}", "--out", "{new}"], "unrecognized option --out: "
+     "did you mean --output, which is required?"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("prog,argv,said", PREFIX_CASES)
+def test_a_prefix_of_an_option_is_one_line_naming_the_option(prog, argv, said, things, tmp_path,
+                                                             capsys):  # fmt: skip
+    code = run_command(prog, _argv(argv, things, tmp_path))
+    _check_one_line(prog, code, _said(capsys), said)
+    assert not os.path.exists(tmp_path / "new")
+
+
 def test_every_console_command_is_tried():
     with open(os.path.join(ROOT, "setup.py")) as f:
         listed = dict(re.findall(r'"(sgns-[\w-]+)=([\w.]+):main"', f.read()))
     assert listed == COMMANDS
     assert {case[0] for case in OPTION_CASES} == set(COMMANDS)
+    assert {case[0] for case in PREFIX_CASES} == set(COMMANDS)
     assert {case.values[0] for case in _file_cases()} == set(COMMANDS)
 
 

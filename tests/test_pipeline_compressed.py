@@ -42,8 +42,7 @@ def test_a_truncated_file_is_refused_by_name_and_makes_no_dataset(
     assert _build(path, tmp_path / "d") == 2
     line = _one_error(capsys)
     assert str(path) in line and "truncated" in line
-    assert not (tmp_path / "d" / "manifest.json").exists()
-    assert os.listdir(tmp_path / "d") == []
+    assert not (tmp_path / "d").exists()  # the refused run removes the folder it made
 
 
 def test_a_corrupt_file_is_refused_by_name(tmp_path, capsys):

@@ -191,7 +191,11 @@ def test_empty_corpus_is_refused(tmp_path, capsys):
     (tmp_path / "empty.txt").write_text("  \n\n \t\n")
     code = main(["--input", str(tmp_path / "empty.txt"), "--output", str(tmp_path / "o")] + FAST)
     assert code == 2 and "empty" in _error_line(capsys)
-    assert os.listdir(tmp_path / "o") == []  # nothing left that could look like a dataset
+    assert not (tmp_path / "o").exists()  # nothing left: the refused run removes what it made
+    (tmp_path / "mine").mkdir()  # a folder the user had stays, empty
+    code = main(["--input", str(tmp_path / "empty.txt"), "--output", str(tmp_path / "mine")] + FAST)
+    assert code == 2 and "empty" in _error_line(capsys)
+    assert os.listdir(tmp_path / "mine") == []
 
 
 def test_empty_vocabulary_after_min_count_is_refused(tmp_path, capsys):

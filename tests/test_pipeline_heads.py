@@ -3,6 +3,7 @@ pipeline run starts (sgns.pipeline.read.check_heads): a new dataset, --append, -
 inputs on an object store. (tests/test_pipeline_text.py: what is refused, and why.)"""
 
 import gzip
+import os
 
 import pytest
 from s3server import s3_server  # noqa: F401
@@ -100,3 +101,48 @@ def test_s3_input_not_text_is_refused_before_any_run(s3_server, tmp_path, capsys
     line = _error(capsys)
     assert f"input s3://{bucket}/in/b.txt.gz is not text: it looks like a PNG image" in line
     assert runs_started == []
+
+
+def test_a_refused_run_leaves_no_folder_it_made(tmp_path, capsys):
+    (tmp_path / "img.png").write_bytes(PNG)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("precious")
+    (tmp_path / "empty").mkdir()
+    png = ["--input", str(tmp_path / "img.png"), *FAST]
+    watch = ["--watch", "--poll-seconds", "0.05", "--watch-max-increments", "1"]
+    for output, more in [
+        (tmp_path / "new" / "deeper" / "out", []),  # three folders made, three removed
+        (tmp_path / "mine" / "sub" / "out", []),  # the user's folder and file stay
+        (tmp_path / "empty", []),  # an empty folder of the user's stays
+        (tmp_path / "watched", watch),
+    ]:
+        assert preprocess([*png, "--output", str(output), *more]) == 2
+        assert "is not text: it looks like a PNG image" in _error(capsys)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "img.png", "mine"], output
+        assert list((tmp_path / "mine").iterdir()) == [tmp_path / "mine" / "notes.txt"]
+        assert (tmp_path / "mine" / "notes.txt").read_text() == "precious"
+        assert list((tmp_path / "empty").iterdir()) == []
+    # --append to a folder that holds no dataset is refused as well, and makes none
+    (tmp_path / "a.txt").write_text(TEXT)
+    append = ["--input", str(tmp_path / "a.txt"), "--output", str(tmp_path / "x" / "out")]
+    assert preprocess([*append, "--append", *FAST]) == 2
+    assert "holds no dataset" in _error(capsys) and not (tmp_path / "x").exists()
+
+
+def test_an_output_through_a_link_and_dotdot_is_where_the_link_leads(tmp_path, monkeypatch,
+                                                                     capsys):  # fmt: skip
+    # "link/../new" is elsewhere/new to the kernel (and the shell), ./new to os.path.abspath
+    (tmp_path / "elsewhere" / "deep").mkdir(parents=True)
+    os.symlink(tmp_path / "elsewhere" / "deep", tmp_path / "link")
+    (tmp_path / "img.png").write_bytes(PNG)
+    (tmp_path / "a.txt").write_text(TEXT)
+    monkeypatch.chdir(tmp_path)
+    mine = ["a.txt", "elsewhere", "img.png", "link"]
+    assert preprocess(["--input", "img.png", "--output", "link/../new", *FAST]) == 2
+    assert "is not text: it looks like a PNG image" in _error(capsys)
+    assert os.listdir(tmp_path / "elsewhere") == ["deep"]  # the folder the run made is gone
+    assert sorted(os.listdir(tmp_path)) == mine  # and none was made where the text points
+    assert preprocess(["--input", "a.txt", "--output", "link/../new", *FAST]) == 0
+    assert sorted(os.listdir(tmp_path / "elsewhere")) == ["deep", "new"]
+    assert "manifest.json" in os.listdir(tmp_path / "elsewhere" / "new")
+    assert sorted(os.listdir(tmp_path)) == mine  # the whole dataset went where the link leads

@@ -2,34 +2,29 @@
 (checked by hand), two rounds make trigrams, connector words (--phrase-connectors) never start or
 end a phrase but may stand inside one, the table is part of the dataset and --append applies it,
 the build without Beam equals Beam's byte for byte, DaskRunner gives the same table, and pruning
-bounds what a round holds."""
+bounds what a round holds. (A table applied to text: tests/test_pipeline_phrases_apply.py.)"""
 
 import gzip
 import hashlib
-import io
 import math
 import os
 import random
 import shutil
-import sys
+import signal
 
 import pyarrow as pa
 import pytest
+from s3server import ACCESS_KEY, REGION, SECRET_KEY, s3_server  # noqa: F401
 from tree import same_dataset
 
 from sgns import dataset
-from sgns.pipeline.blocks import Block
-from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.local import main as build_local
-from sgns.pipeline.phrase_blocks import Summed, add_counts, compact, join_block, prepare
+from sgns.pipeline.phrase_counts import Summed, add_counts, compact
 from sgns.pipeline.phrases import (
     ENGLISH_CONNECTORS,
-    Phrase,
-    Phrases,
     connector_words,
     load_phrases,
 )
-from sgns.pipeline.phrases import main as phrases_command
 from sgns.pipeline.preprocess import main as preprocess
 from sgns.pipeline.tokens import COUNTS_SCHEMA
 
@@ -37,6 +32,10 @@ FAST = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 # The hand-checked corpus: 14 tokens; new 5, york 4; the pair "new york" 3 times, every other
 # pair once; "york is" / "is new" never cross the line between "york" and "is".
 SMALL = "new york times\nnew york\nnew york city\nthe new car\nyork is new\n"
+# The phrase settings of `built` (tests/test_pipeline_phrases_apply.py builds its dataset so too)
+SETTINGS = ["--min-count", "3", "--phrases", "2", "--phrase-scorer", "word2phrase",
+            "--phrase-threshold", "9", "--lowercase", "--tokenizer", "words",
+            "--phrase-connectors", "english"]  # fmt: skip
 
 
 def _noise(rng: random.Random, words: int) -> str:
@@ -109,37 +108,6 @@ def test_scores_are_word2phrases_formula_and_the_pairs_are_joined(tmp_path):
     assert (config["phrase_scorer"], config["phrase_threshold"]) == ("word2phrase", 100)
 
 
-def test_the_join_is_greedy_left_to_right_within_sentences():
-    phrases = Phrases([Phrase("a", "b", 9.0, 5, 1), Phrase("b", "c", 9.0, 5, 1),
-                       Phrase("a_b", "c", 9.0, 5, 2)])  # fmt: skip
-    assert phrases.apply("a b c b c".split()) == ["a_b_c", "b_c"]
-    assert phrases.apply("b a b".split()) == ["b", "a_b"]
-    # with connector words between: "of" and "the" are joined with the pair that holds them
-    spans = Phrases([Phrase("b", "c", 9.0, 5, 1, ("of",)), Phrase("c", "a", 9.0, 5, 1),
-                     Phrase("a", "b", 9.0, 5, 1, ("of", "the")),
-                     Phrase("b_of_c", "a", 9.0, 5, 2, ("the",))])  # fmt: skip
-    assert spans.apply("b of c a of the b".split()) == ["b_of_c", "a_of_the_b"]
-    assert spans.apply("b of the c a the b c a".split()) == ["b", "of", "the", "c_a", "the", "b",
-                                                             "c_a"]  # fmt: skip
-    assert spans.apply("b of c the a".split()) == ["b_of_c_the_a"]
-    # the blocks' vectorised join equals `apply` sentence by sentence, on ASCII and other text
-    rng = random.Random(1)
-    config = PipelineConfig(("x",), "out", max_sentence_length=5, lowercase=True)
-    cases = [(phrases, ["a", "b", "c", "A", "B"]), (phrases, ["a", "b", "c", "ä", "b\u00a0c"]),
-             (spans, ["a", "b", "c", "of", "the", "of", "B"])]  # fmt: skip
-    for phrases, words in cases:
-        lines = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 13))) for _ in range(80)]
-        block = Block("0:0:0", "\n".join(lines) + "\n", 3, len(lines), 0)
-        got = join_block(block, config, prepare(phrases)).text.split("\n")[:-1]
-        want, carry = [], 3  # the first line already had 3 tokens: its first sentence has 2
-        for line in lines:
-            tokens = line.lower().split()
-            cuts = [0, *range((5 - carry) % 5 or 5, len(tokens), 5), len(tokens)]
-            want += [" ".join(phrases.apply(tokens[a:b])) for a, b in zip(cuts, cuts[1:]) if b > a]
-            carry = 0
-        assert got == want
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The corpus (a plain file and a .gz one), built by Beam and without Beam, 2 rounds."""
@@ -149,10 +117,7 @@ def built(tmp_path_factory):
     with gzip.open(root / "b.txt.gz", "wt") as f:
         f.write(text[: len(text) // 3])
     inputs = f"{root / 'a.txt'},{root / 'b.txt.gz'}"
-    settings = ["--min-count", "3", "--phrases", "2", "--phrase-scorer", "word2phrase",
-                "--phrase-threshold", "9", "--passes", "2", "--num-shards", "3", "--block-bytes",
-                "8192", "--lowercase", "--tokenizer", "words", "--phrase-connectors",
-                "english"]  # fmt: skip
+    settings = [*SETTINGS, "--passes", "2", "--num-shards", "3", "--block-bytes", "8192"]
     assert preprocess(["--input", inputs, "--output", str(root / "beam"), *settings, *FAST]) == 0
     assert build_local(["--input", inputs, "--output", str(root / "local"), *settings]) == 0
     return root, inputs, settings
@@ -190,6 +155,61 @@ def test_a_connectors_file_that_cannot_be_read_is_named_with_its_option(tmp_path
     for bad in (tmp_path, tmp_path / "latin1.txt"):  # a folder; text that is not UTF-8
         with pytest.raises(ValueError, match=f"--phrase-connectors {bad}: "):
             connector_words(str(bad))
+
+
+def test_a_connectors_file_on_s3_is_read_through_the_s3_options(s3_server, tmp_path, capsys):  # noqa: F811
+    bucket = s3_server.bucket()
+    s3_server.client().put_object(Bucket=bucket, Key="words/of.txt", Body=b"of the\n")
+    (tmp_path / "c.txt").write_text(_corpus())
+    connectors = f"s3://{bucket}/words/of.txt"
+    settings = ["--phrases", "1", "--phrase-scorer", "word2phrase", "--phrase-threshold", "9",
+                "--lowercase", "--phrase-connectors", connectors]  # fmt: skip
+    s3 = ["--s3_endpoint_url", s3_server.endpoint, "--s3_access_key_id", ACCESS_KEY,
+          "--s3_secret_access_key", SECRET_KEY, "--s3_region_name", REGION]  # fmt: skip
+
+    def run(name, output, *more) -> int:  # as a user runs it: the store named by --s3_* only
+        with pytest.MonkeyPatch.context() as env:
+            for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"):
+                env.delenv(variable)
+            args = ["--input", str(tmp_path / name), "--output", str(tmp_path / output), *more]
+            return preprocess([*args, *s3, *FAST])
+
+    assert run("c.txt", "beam", *settings) == 0
+    assert ["bank_of_america", "bank", "america"] in [r[:3] for r in _table(tmp_path / "beam")]
+    manifest = dataset.read_manifest(str(tmp_path / "beam"))
+    assert manifest["phrases"]["connectors"] == ["of", "the"]
+    assert manifest["config"]["phrase_connectors"] == connectors
+    # without Beam, through the store's environment (s3server's): the same table
+    assert build_local(["--input", str(tmp_path / "c.txt"), "--output", str(tmp_path / "local"),
+                        *settings]) == 0  # fmt: skip
+    assert _table(tmp_path / "local") == _table(tmp_path / "beam")
+    # the table of a dataset on S3, or the file itself, applied as the dataset tokenised
+    for name in ("manifest.json", "phrases.tsv"):
+        s3_server.client().upload_file(str(tmp_path / "beam" / name), bucket, f"ds/{name}")
+    for location in (f"s3://{bucket}/ds", f"s3://{bucket}/ds/phrases.tsv"):
+        assert load_phrases(location).apply(["Bank", "of", "America"]) == ["bank_of_america"]
+    # --append compares the setting as written and never reads the file again
+    s3_server.client().delete_object(Bucket=bucket, Key="words/of.txt")
+    (tmp_path / "d.txt").write_text("at the bank of america\n" * 20)
+    before = _vocab(tmp_path / "beam")["bank_of_america"]
+    assert run("d.txt", "beam", "--append", "--phrase-connectors", connectors) == 0
+    assert _vocab(tmp_path / "beam")["bank_of_america"] == before + 20
+    # a file that is not there: one line naming the option, soon, and no folder made
+    capsys.readouterr()
+    previous = signal.signal(signal.SIGALRM, _too_long)
+    signal.alarm(60)  # (it hung here: a store's 404 is its own cause, and the error's chain
+    try:  # was walked for the store's line without end)
+        assert run("c.txt", "missing", *settings) == 2
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"--phrase-connectors {connectors!r} is no file" in err[0], err
+    assert not (tmp_path / "missing").exists()
+
+
+def _too_long(signum, frame):
+    raise TimeoutError("sgns-preprocess took more than 60 s")
 
 
 def test_a_phrase_never_starts_or_ends_with_a_connector_word(tmp_path):
@@ -253,14 +273,6 @@ def test_append_applies_the_datasets_table_and_refuses_other_settings(built, tmp
     assert preprocess(more) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "phrases.tsv" in err[0] and "sha256 differs" in err[0]
-
-
-def test_the_command_phrases_text_as_the_dataset_was(built, monkeypatch, capsys):
-    root, _, _ = built  # --lowercase --tokenizer words
-    text = "The New York Times, said\nnew  york\nThe Bank of America.\n"
-    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
-    assert phrases_command([str(root / "beam")]) == 0
-    assert capsys.readouterr().out == "the new_york_times said\nnew_york\nthe bank_of_america\n"
 
 
 def test_overwrite_without_phrases_leaves_no_table(built, tmp_path):

@@ -196,8 +196,12 @@ def test_cli_error_is_one_line_and_exit_code_2(tmp_path, capsys):
     assert main(["--output", str(tmp_path), "--tokens", "10"]) == 2  # a directory
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(
-        f"sgns-synth: error: a directory is in the way: {tmp_path}"
+        f"sgns-synth: error: --output {tmp_path} is a directory; give the path of the file"
     )
+    assert main(["--output", str(tmp_path / "c.txt"), "--truth", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"sgns-synth: error: --truth {tmp_path} is a dir")
+    assert list(tmp_path.iterdir()) == []  # (refused before the corpus was written)
 
 
 def test_cli_makes_the_output_directory(tmp_path):

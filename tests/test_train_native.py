@@ -2,11 +2,15 @@
 its negative draws, threads, and how the config picks it. Skips where no C compiler builds it."""
 
 import math
+import os
+import subprocess
+import sys
 import tempfile
 
 import numpy as np
 import pytest
 import torch
+from procs import ROOT
 from train_helpers import check_threads_agree
 
 from sgns.train.config import TrainConfig
@@ -165,3 +169,42 @@ def test_an_unwritable_cache_falls_back_to_the_temp_directory(monkeypatch, tmp_p
     monkeypatch.setenv("SGNS_CACHE", str(blocker / "cache"))  # cannot be created
     monkeypatch.setattr(build, "_loaded", {})
     assert build.load()._name.startswith(tempfile.gettempdir())
+
+
+@needs_native
+def test_a_cached_kernel_cut_short_is_compiled_again_not_loaded(tmp_path):
+    env = dict(os.environ, SGNS_CACHE=str(tmp_path / "cache"), PYTHONPATH=ROOT)
+    code = "import logging; logging.basicConfig(level=logging.INFO); from sgns.train.native "
+    load = [sys.executable, "-c", code + "import build; print(build.load()._name)"]
+    first = subprocess.run(load, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    library = first.stdout.strip()
+    whole = os.path.getsize(library)
+    os.truncate(library, whole // 2)  # a crash or a full disk before its blocks were written
+    again = subprocess.run(load, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, (again.returncode, again.stderr[-2000:])  # (it was SIGBUS)
+    assert again.stdout.strip() == library and os.path.getsize(library) == whole
+    assert "the cached one is cut short" in again.stderr
+
+
+@needs_native
+def test_a_compiled_kernel_reaches_the_disk_before_it_takes_its_name(monkeypatch, tmp_path):
+    done = []  # ("fsync" or "replace", the file's inode), in order
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        done.append(("fsync", os.fstat(fd).st_ino))
+        real_fsync(fd)
+
+    def replace(source, target):
+        done.append(("replace", os.stat(source).st_ino))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    target = str(tmp_path / "cache" / "sgns_kernel.so")
+    build._compile(build._compiler(), ["-O0", *build._LIMITS], target)
+    library = os.stat(target).st_ino
+    assert ("fsync", library) in done, done  # (a crash could leave it cut short: SIGBUS)
+    assert done.index(("fsync", library)) < done.index(("replace", library)), done
+    assert build._is_whole(target)

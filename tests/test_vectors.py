@@ -1,5 +1,10 @@
 """Vector files: our word2vec text/binary writers load in gensim, and our reader reads them back."""
 
+import gzip
+import re
+import sys
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -44,3 +49,128 @@ def test_truncated_text_file_names_the_line(tmp_path):
     path.write_text("2 3\na 1 2 3\nb 1 2\n")
     with pytest.raises(ValueError, match="line 3"):
         read_vectors(str(path))
+
+
+def test_word2vecs_own_text_files_end_each_line_with_a_space_and_are_read_as_text(tmp_path):
+    path = tmp_path / "w2v.txt"  # word2vec.c writes fprintf("%lf ") per number, then "\n"
+    path.write_text("2 3\n</s> 0.100000 -0.200000 0.300000 \ncat 0.300000 0.200000 -0.100000 \n")
+    words, loaded = read_vectors(str(path))  # (it was taken for binary: garbage, exit 0)
+    assert words == ["</s>", "cat"]
+    np.testing.assert_allclose(loaded, [[0.1, -0.2, 0.3], [0.3, 0.2, -0.1]], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "content,said",
+    [("2 2\na 1 0\na 0 1\n", "has the word 'a' twice (lines 2 and 3)"),
+     ("2 2\n 1 0\nb 0 1\n", "line 2 has no word")],
+)  # fmt: skip
+def test_a_vector_file_with_a_word_twice_or_none_is_refused(tmp_path, content, said):
+    path = tmp_path / "v.txt"  # a query for the word would find its other row as an answer
+    path.write_text(content)
+    with pytest.raises(ValueError, match=re.escape(said)):
+        read_vectors(str(path))
+
+
+def _word2vec(rows: list[tuple[bytes, list[float]]], fmt: str) -> bytes:
+    """A word2vec file of these (word as bytes, vector) rows, as word2vec.c writes it."""
+    out = [f"{len(rows)} {len(rows[0][1])}\n".encode()]
+    for word, row in rows:
+        numbers = np.asarray(row, dtype="<f4")
+        body = numbers.tobytes() if fmt == "binary" else " ".join(map(str, row)).encode()
+        out.append(word + b" " + body + b"\n")
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("fmt", ["text", "binary"])
+def test_words_that_are_no_utf8_stay_distinct_and_only_a_repeat_byte_for_byte_is_refused(
+    tmp_path, fmt
+):
+    path = tmp_path / "v"
+    path.write_bytes(_word2vec([(b"caf\xe9", [1, 0]), (b"caf\xe8", [0, 1])], fmt))
+    words, loaded = read_vectors(str(path))  # (both were "caf\ufffd": refused as one word twice)
+    assert words == ["caf\\xe9", "caf\\xe8"]
+    np.testing.assert_array_equal(loaded, [[1, 0], [0, 1]])
+    path.write_bytes(_word2vec([(b"caf\xe9", [1, 0]), (b"caf\xe9", [0, 1])], fmt))
+    with pytest.raises(ValueError, match=re.escape("twice (") + ".* each word has one vector"):
+        read_vectors(str(path))
+
+
+@pytest.mark.parametrize("fmt", ["text", "binary"])
+def test_a_word_that_reads_as_an_earlier_one_once_escaped_keeps_the_first_vector(
+    tmp_path, fmt, caplog
+):
+    path = tmp_path / "v"  # a word spelled as the escape of another's bytes: gensim keeps the first
+    rows = [(b"caf\\xe9", [1, 0]), (b"the", [2, 2]), (b"caf\xe9", [0, 1])]
+    path.write_bytes(_word2vec(rows, fmt))
+    words, loaded = read_vectors(str(path))
+    assert words == ["caf\\xe9", "the"]
+    np.testing.assert_array_equal(loaded, [[1, 0], [2, 2]])
+    unit = "word 2 reads as word 0" if fmt == "binary" else "line 4 reads as line 2"
+    assert unit in caplog.text and "(1 dropped)" in caplog.text, caplog.text
+
+
+def test_distinct_utf8_words_are_decoded_in_place_without_the_dicts_that_find_a_repeat():
+    from sgns.vectors.formats import _decode_words
+
+    # the dicts and a second list of the words took ~0.5 GB more for a file of 3M words
+    raw = [f"w{i:07d}".encode() for i in range(200_000)]
+    held = sum(map(sys.getsizeof, raw))
+    tracemalloc.start()
+    try:
+        words, _ = _decode_words(raw, np.zeros((len(raw), 1), np.float32), "v.txt", "line", 2)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert words == [f"w{i:07d}" for i in range(200_000)]
+    assert peak < 2 * held  # (a set of the words, then their str: ~1.5 x; the dicts: 5.5 x)
+
+
+def test_a_compressed_vector_file_says_to_decompress_it(tmp_path, vectors):
+    write_vectors(str(tmp_path / "v.bin"), WORDS, vectors, "binary")
+    packed = tmp_path / "v.bin.gz"
+    packed.write_bytes(gzip.compress((tmp_path / "v.bin").read_bytes()))
+    with pytest.raises(ValueError, match=r"is gzip data: decompress it first \(gzip -d\)"):
+        read_vectors(str(packed))
+
+
+@pytest.mark.parametrize(
+    "array,said",
+    [(np.array([[0.0, np.nan], [1.0, 2.0]], dtype=np.float32), "word 0 holds a number that is not"),
+     (np.ones((2, 2), dtype=np.complex64), "holds complex64 values, not real numbers")],
+)  # fmt: skip
+def test_npy_vectors_that_are_not_finite_real_numbers_are_refused(tmp_path, array, said):
+    np.save(tmp_path / "v.npy", array)  # as text and binary files with NaN are
+    (tmp_path / "v.vocab.tsv").write_text("a\t0\nb\t0\n")
+    with pytest.raises(ValueError, match=said):
+        read_vectors(str(tmp_path / "v.npy"))
+
+
+def test_npy_vectors_are_checked_for_nan_without_a_mask_of_the_whole_array(tmp_path):
+    import tracemalloc
+
+    array = np.ones((1000, 1000), dtype=np.float32)
+    array[-1, -1] = np.inf  # (found in the last row, as in the first)
+    np.save(tmp_path / "v.npy", array)
+    (tmp_path / "v.vocab.tsv").write_text("".join(f"w{i}\t0\n" for i in range(1000)))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="word 999 holds a number that is not finite"):
+            read_vectors(str(tmp_path / "v.npy"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < array.nbytes * 1.1, peak  # the vectors' copy; a mask was 1/4 of it more
+
+
+def test_most_similar_refuses_counts_and_vectors_it_cannot_rank_with(vectors):
+    import sgns
+
+    wv = sgns.Vectors(WORDS, vectors)
+    assert [w for w, _ in wv.most_similar("the", restrict=2)] == ["café"]
+    for query in ({"topn": -1}, {"topn": 2.5}, {"restrict": -1}):  # -1 was all words but one
+        with pytest.raises(sgns.UsageError, match="must be an integer >= 0"):
+            wv.most_similar("the", **query)
+    with pytest.raises(sgns.UsageError, match=r"shape \(3,\), not of these vectors' \(7,\)"):
+        wv.most_similar(positive=[np.ones(3)])
+    with pytest.raises(sgns.UsageError, match="holds NaN or inf"):
+        wv.most_similar(positive=[np.full(7, np.nan)])  # (it gave no neighbour, silently)

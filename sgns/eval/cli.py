@@ -20,7 +20,8 @@ import os
 import sys
 import time
 
-from sgns.errors import OneLineParser, UsageError, configure_logging, fail, printable
+from sgns.errors import Interruptible, UsageError, configure_logging, fail, printable
+from sgns.eval.options import SCHEMA
 from sgns.eval.planted import evaluate_synthetic, load_truth
 from sgns.eval.scoring import (
     evaluate_analogies,
@@ -34,52 +35,8 @@ log = logging.getLogger(__name__)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = OneLineParser(prog="sgns-eval", description=__doc__.split("\n\n")[0])
-    p.add_argument("vectors", metavar="VECTORS", help="vector file (.txt/.bin/.npy) or run dir")
-    p.add_argument(
-        "--similarity",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="word-pair file (WordSim-353 / SimLex-999 layout); repeatable",
-    )
-    p.add_argument(
-        "--analogies",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="analogy file (Google questions-words.txt layout); repeatable",
-    )
-    p.add_argument(
-        "--restrict-vocab",
-        type=int,
-        default=30000,
-        metavar="N",
-        help="analogy candidates: the N most frequent words (default: 30000)",
-    )
-    p.add_argument("--synth-truth", metavar="FILE", help="sgns-synth truth file (.truth.json)")
-    p.add_argument(
-        "--synth-k",
-        type=int,
-        default=10,
-        metavar="K",
-        help="neighbours per word for cluster precision (default: 10)",
-    )
-    p.add_argument(
-        "--neighbors",
-        action="append",
-        default=[],
-        metavar="WORD[,WORD...]",
-        help="show nearest neighbours of these words; repeatable",
-    )
-    p.add_argument("--topn", type=int, default=10, help="neighbours to show (default: 10)")
-    p.add_argument(
-        "--case-sensitive",
-        action="store_true",
-        help="match words exactly (default: case-insensitive, as gensim)",
-    )
-    p.add_argument("--json", action="store_true", help="print all results as one JSON object")
-    return p.parse_args(argv)
+    """sgns-eval's command line, parsed by the parser of its schema (sgns.eval.options)."""
+    return SCHEMA.parser().parse_args(argv)
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -87,11 +44,20 @@ def check_args(args: argparse.Namespace) -> None:
         if getattr(args, name) < 1:
             flag = "--" + name.replace("_", "-")
             raise UsageError(f"{flag} must be at least 1, not {getattr(args, name)}")
+    for item in args.neighbors:  # (a "," or "": no word, and nothing would be shown for it)
+        if not neighbor_queries([item]):
+            raise UsageError(f"--neighbors {item!r} names no word: give words separated by "
+                             "commas (--neighbors king,queen)")  # fmt: skip
     named = [("--similarity", p) for p in args.similarity]
     named += [("--analogies", p) for p in args.analogies]
     named += [("--synth-truth", args.synth_truth)] if args.synth_truth else []
     for flag, path in named:
         check_file(path, flag)
+
+
+def neighbor_queries(neighbors: list[str]) -> list[str]:
+    """The words of the --neighbors options given (each: WORD[,WORD...])."""
+    return [w for item in neighbors for w in item.split(",") if w]
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -114,7 +80,7 @@ def run(args: argparse.Namespace) -> dict:
             "file": args.synth_truth,
             **evaluate_synthetic(words, vectors, truth, args.synth_k, args.restrict_vocab),
         }
-    queries = [w for item in args.neighbors for w in item.split(",") if w]
+    queries = neighbor_queries(args.neighbors)
     if queries:
         found, unknown = nearest_neighbors(words, vectors, queries, args.topn)
         result["neighbors"] = {w: [[n, round(s, 4)] for n, s in ns] for w, ns in found.items()}
@@ -182,14 +148,13 @@ def _analogy_rows(r: dict) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     configure_logging(logging.INFO, "%(asctime)s %(name)s: %(message)s")
     args = parse_args(argv)
-    try:
-        result = run(args)
-    except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
-        return fail("sgns-eval", e)
-    print(json.dumps(result, indent=1) if args.json else format_results(result))
-    if result.get("unknown_words"):
-        print(
-            printable(f"sgns-eval: not in the vocabulary: {', '.join(result['unknown_words'])}"),
-            file=sys.stderr,
-        )
-    return 0
+    with Interruptible("sgns-eval") as stop:  # (it writes no file)
+        try:
+            result = run(args)
+        except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
+            return fail("sgns-eval", e)
+        print(json.dumps(result, indent=1) if args.json else format_results(result))
+        if result.get("unknown_words"):
+            unknown = ", ".join(result["unknown_words"])
+            print(printable(f"sgns-eval: not in the vocabulary: {unknown}"), file=sys.stderr)
+    return stop.exit_code or 0

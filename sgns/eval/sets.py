@@ -13,6 +13,7 @@ Analogy files: Google's questions-words.txt, ": section" lines then "a b c d" li
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import math
 import re
@@ -50,17 +51,19 @@ LINE_BYTES = 1 << 16
 
 def _lines(path: str):
     """The lines of an evaluation file (.gz by extension), without their ends ("\n", "\r\n"
-    or a lone "\r", as text mode reads them), None for one over LINE_BYTES; UsageError for a
-    binary one."""
+    or a lone "\r", as text mode reads them) or a UTF-8 byte order mark at the file's start
+    (Windows editors write one), None for one over LINE_BYTES; UsageError for a binary one."""
     check_file(path, "evaluation file")
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rb") as f:
         try:
-            for line in _split(f, LINE_BYTES):
+            for number, line in enumerate(_split(f, LINE_BYTES)):
                 if line is not None and b"\0" in line:
                     raise UsageError(
                         f"evaluation file {path} holds NUL bytes: it is binary, not text"
                     )
+                if number == 0 and line is not None:
+                    line = line.removeprefix(codecs.BOM_UTF8)
                 yield None if line is None else line.decode("utf-8", errors="replace")
         except (gzip.BadGzipFile, EOFError, zlib.error) as e:  # a damaged or cut-short .gz
             raise UsageError(f"evaluation file {path} is not a whole gzip file ({e})") from None

@@ -1,17 +1,21 @@
 """One schema per command: each option's flag, type, default, help, group and where it applies.
 
-sgns-train's schema is sgns.train.options, sgns-preprocess's sgns.pipeline.options. Everything
-else is made from it: the command's argparse parser and its --help in groups (`Schema.parser`),
-the option tables of docs/commands.md (scripts/commands_doc.py), the Python API's keywords
-(sgns.api.settings parses them with the same parser), the log's warning for an option given
+The schemas: sgns-train's is sgns.train.options, sgns-preprocess's sgns.pipeline.options,
+sgns-eval's sgns.eval.options, sgns-report's sgns.report.options, sgns-synth's
+sgns.synth.options, sgns-export's sgns.train.export.SCHEMA. Everything else is made from them:
+each command's argparse parser and its --help in groups (`Schema.parser`), the option tables of
+docs/commands.md (scripts/commands_doc.py), the Python API's keywords (sgns.api.settings parses
+them with sgns-train's and sgns-preprocess's parsers), the log's warning for an option given
 that does not apply to the run (`unapplied`) and the report's list of the options that did
-(sgns.report.html). A default is the config dataclass's own (TrainConfig, PipelineConfig: the
-only defaults), read from its field, never written twice. tests/test_options.py fails when the
-parser, the docs' tables, the config and the schema disagree.
+(sgns.report.html). A default is the config dataclass's own (TrainConfig, PipelineConfig,
+SynthConfig, ReportConfig: the only defaults), read from its field, never written twice; a
+command without a config (sgns-eval, sgns-export) has its defaults in its schema.
+tests/test_options.py fails when a parser, the docs' tables, a config and a schema disagree.
 
 An option that applies only to some runs names it (`Applies`: "torch engine", "pool negative
-mode", "several ranks", ...): --help and the docs say it, a run it does not apply to ignores it
-and says so in its log. A choice measured to be worse than the default is `experimental`.
+mode", "several ranks", "--neighbors", ...): --help and the docs say it; a training or
+preprocessing run it does not apply to ignores it and says so in its log. A choice measured to
+be worse than the default is `experimental`.
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ class Option:
     """One option of a command. `default` CONFIG: the config field's (the field named `name`,
     or Schema.fields[name]). `unset`: the parser leaves the option None when not given, and
     this says what is taken then (e.g. the dataset's own value on --append); `shown`: the
-    default as help says it when it is not one value."""
+    default as help says it when it is not one value. A `flag` without a leading "-" is a
+    positional argument's name (sgns-eval's "vectors"): required, its name its dest."""
 
     flag: str
     help: str
@@ -69,8 +74,14 @@ class Option:
     hidden: bool = False  # left out of --help and the docs (a testing aid)
 
     @property
+    def positional(self) -> bool:
+        return not self.flag.startswith("-")
+
+    @property
     def name(self) -> str:
         """argparse's dest: the flag's words joined by underscores, unless `dest` says."""
+        if self.positional:
+            return self.flag
         return self.dest or self.flag[2:].replace("-", "_")
 
     @property
@@ -97,7 +108,10 @@ class Schema:
         titles = [title for title, _ in self.groups]
         for option in self.options:
             assert option.group in titles, f"{option.flag}: no group {option.group!r}"
-            assert option.default is not CONFIG or self.field_of(option), option.flag
+            assert option.default is not CONFIG or option.required or self.field_of(option), (
+                f"{option.flag}: no default"
+            )
+            assert option.required or not option.positional, f"{option.flag}: required"
 
     def field_of(self, option: Option) -> str | None:
         """The config field `option` sets, or None when it sets none."""
@@ -116,13 +130,14 @@ class Schema:
 
     def type_of(self, option: Option) -> Callable | None:
         """The option's value type: its own, else its config field's (the annotation: a float
-        field may hold an int default), else its default's; None for str."""
+        field may hold an int default), else its default's; None for str (and for a required
+        option of no field and no type)."""
         kind = option.type
-        if kind is None and option.default is CONFIG:
+        if kind is None and option.default is CONFIG and self.field_of(option):
             annotation = self.config.__dataclass_fields__[self.field_of(option)].type
             said = getattr(annotation, "__name__", str(annotation))  # (a string, or the type)
             kind = {"int": int, "float": float}.get(said.split(" |")[0])
-        elif kind is None and option.default is not None:
+        elif kind is None and option.default not in (None, CONFIG) and option.action != "append":
             kind = type(option.default)
         return None if kind is str else kind
 
@@ -166,14 +181,16 @@ class Schema:
             prog=self.prog,
             description=self.description,
             epilog=self.epilog or None,
-            allow_abbrev=False,  # a prefix is no option of ours: hints or a near name say the fix
+            allow_abbrev=False,  # a prefix is no option: the error names the one it begins
         )
         parser.hints = self.hints
         parser.schema = self
         groups = {t: parser.add_argument_group(t, d or None) for t, d in self.groups}
         for option in self.options:
             help_text = argparse.SUPPRESS if option.hidden else self.help_of(option)
-            settings = {"help": help_text.replace("%", "%%"), "dest": option.name}
+            settings = {"help": help_text.replace("%", "%%")}
+            if not option.positional:  # (argparse takes a positional's name as its dest)
+                settings["dest"] = option.name
             if option.is_flag:
                 settings["action"] = option.action
                 if option.action == "store_const":
@@ -182,7 +199,10 @@ class Schema:
                     settings["default"] = None
             else:
                 default = self.parser_default(option)
-                settings.update(default=default, required=option.required)
+                if isinstance(default, list):  # each parser its own list (append's)
+                    default = list(default)
+                if not option.positional:  # (always required; argparse takes no `required`)
+                    settings.update(default=default, required=option.required)
                 if option.action:
                     settings["action"] = option.action
                 if self.type_of(option):

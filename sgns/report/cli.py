@@ -11,37 +11,30 @@ from __future__ import annotations
 import argparse
 import logging
 
-from sgns.errors import OneLineParser, configure_logging, fail
+from sgns.errors import Interruptible, configure_logging, fail
 from sgns.report.collect import ReportConfig, write_report
+from sgns.report.options import SCHEMA
 
 log = logging.getLogger(__name__)
+INTERRUPTED = "no file is left half written: run it again to write them all"  # (atomic_open)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = OneLineParser(prog="sgns-report", description=__doc__.split("\n\n")[0])
-    p.add_argument("run", metavar="RUN", help="training run directory")
-    p.add_argument("--output", help="HTML file to write (default: RUN/report.html)")
-    p.add_argument("--eval", help="sgns-eval --json output (default: RUN/eval.json if present)")
-    p.add_argument(
-        "--synth-truth",
-        help="sgns-synth truth file, to colour planted clusters "
-        "(default: the one named in the evaluation, if present)",
-    )
-    p.add_argument("--words", type=int, default=300, help="words on the map (default: 300)")
-    p.add_argument("--labels", type=int, default=60, help="labelled words (default: 60)")
-    return p.parse_args(argv)
+    """sgns-report's command line, parsed by the parser of its schema (sgns.report.options)."""
+    return SCHEMA.parser().parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     configure_logging(logging.INFO, "%(asctime)s %(name)s: %(message)s")
     args = parse_args(argv)
-    try:
-        cfg = ReportConfig(
-            args.run, args.output, args.eval, args.synth_truth, args.words, args.labels
-        )
-        path = write_report(cfg)
-    except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
-        return fail("sgns-report", e)
-    log.info("wrote %s", path)
-    print(path)
-    return 0
+    with Interruptible("sgns-report", INTERRUPTED) as stop:
+        try:
+            cfg = ReportConfig(
+                args.run, args.output, args.eval, args.synth_truth, args.words, args.labels
+            )
+            path = write_report(cfg)
+        except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
+            return fail("sgns-report", e)
+        log.info("wrote %s", path)
+        print(path)
+    return stop.exit_code or 0

@@ -18,7 +18,7 @@ import numpy as np
 from sgns.dataset import parse_vocab
 from sgns.errors import UsageError
 from sgns.eval.planted import cluster_similarity
-from sgns.files import atomic_write, check_directory, check_file
+from sgns.files import atomic_write, check_directory, check_file, check_output_file, resolved_path
 from sgns.report import plots
 from sgns.report.html import render_page, renders
 from sgns.rundir import (
@@ -53,8 +53,8 @@ class ReportConfig:
         for name in ("eval", "synth_truth"):
             if getattr(self, name) is not None:
                 check_file(getattr(self, name), "--" + name.replace("_", "-"))
-        if self.output is not None and os.path.isdir(self.output):
-            raise UsageError(f"--output {self.output} is a directory; give the HTML file to write")
+        if self.output is not None:  # (before a plot is written beside it)
+            check_output_file(self.output, "--output")
         if self.words < 2 or self.labels < 0:
             raise UsageError(
                 f"--words must be >= 2 and --labels >= 0, not {self.words}, {self.labels}"
@@ -174,7 +174,7 @@ PLOTS = ("training", "words", "clusters")  # the PNG files beside the page: {ste
 def _image_path(cfg: ReportConfig, name: str) -> str:
     """Where a plot goes: beside the HTML file, named after it."""
     stem = os.path.splitext(os.path.basename(cfg.html_path))[0]
-    return os.path.join(os.path.dirname(os.path.abspath(cfg.html_path)), f"{stem}-{name}.png")
+    return os.path.join(os.path.dirname(resolved_path(cfg.html_path)), f"{stem}-{name}.png")
 
 
 def _add_image(page: dict, key: str, path: str) -> None:

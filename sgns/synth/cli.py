@@ -14,45 +14,24 @@ import os
 import time
 from dataclasses import asdict
 
-from sgns.errors import OneLineParser, UsageError, configure_logging, fail
-from sgns.files import check_side_file
+from sgns.errors import Interruptible, UsageError, configure_logging, fail
+from sgns.files import check_output_file, check_side_file, resolved_path
 from sgns.rundir import check_not_own_file
 from sgns.synth.config import SynthConfig
 from sgns.synth.generate import output_paths, side_file_ours, write_synth
-from sgns.synth.lexicon import RELATIONS
+from sgns.synth.options import SCHEMA
 
 log = logging.getLogger(__name__)
-
-OPTION_HELP = {
-    "tokens": "corpus size in tokens (exact)",
-    "seed": "random seed: same seed, same files",
-    "clusters": "topical clusters",
-    "cluster_size": "lemmas per cluster",
-    "relations": f"derived forms per lemma = analogy sections (at most {len(RELATIONS)})",
-    "function_words": "frequent function words",
-    "filler_words": "rare filler words without structure (the Zipf tail)",
-    "analogies_per_relation": "analogy questions per relation",
-    "similarity_pairs": "scored word pairs in OUTPUT.similarity.tsv",
-}
+INTERRUPTED = "no file is left half written: run it again to write them all"  # (atomic_open)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    defaults = SynthConfig()
-    p = OneLineParser(prog="sgns-synth", description=__doc__.split("\n\n")[0])
-    p.add_argument("--output", required=True, help="corpus path (.gz to compress)")
-    p.add_argument("--truth", help="ground-truth JSON path (default: OUTPUT.truth.json)")
-    for name, value in asdict(defaults).items():
-        p.add_argument(
-            f"--{name.replace('_', '-')}",
-            type=int,
-            default=value,
-            help=f"{OPTION_HELP[name]} (default: {value})",
-        )
-    return p.parse_args(argv)
+    """sgns-synth's command line, parsed by the parser of its schema (sgns.synth.options)."""
+    return SCHEMA.parser().parse_args(argv)
 
 
 def _same(a: str, b: str) -> bool:
-    return os.path.abspath(a) == os.path.abspath(b) or (
+    return resolved_path(a) == resolved_path(b) or (
         os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
     )
 
@@ -60,8 +39,17 @@ def _same(a: str, b: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     configure_logging(logging.INFO, "%(asctime)s %(name)s: %(message)s")
     args = parse_args(argv)
+    with Interruptible("sgns-synth", INTERRUPTED) as stop:
+        code = _synth(args)
+    return stop.exit_code or code
+
+
+def _synth(args: argparse.Namespace) -> int:
     try:
         cfg = SynthConfig(**{k: getattr(args, k) for k in asdict(SynthConfig())})
+        check_output_file(args.output, "--output")  # (before any file is written)
+        if args.truth is not None:
+            check_output_file(args.truth, "--truth")
         paths = output_paths(args.output, args.truth)
         shared = [n for n in paths if n != "truth" and _same(paths[n], paths["truth"])]
         if shared:  # one file would be written over the other

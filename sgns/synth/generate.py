@@ -178,7 +178,9 @@ def write_synth(cfg: SynthConfig, paths: dict[str, str]) -> dict:
     that were there as they were, and a path that is a symbolic link is replaced by the new
     file, never written through to the file it points at."""
     lex = make_lexicon(cfg)
-    os.makedirs(os.path.dirname(os.path.abspath(paths["corpus"])), exist_ok=True)
+    # the folder as given (not abspath, which resolves "link/.." by the text, away from the
+    # folder the kernel and atomic_open reach through the link)
+    os.makedirs(os.path.dirname(paths["corpus"]) or os.curdir, exist_ok=True)
     with _atomic_text(paths["corpus"], gzipped=paths["corpus"].endswith(".gz")) as f:
         for text in generate_text(cfg, lex):
             f.write(text)

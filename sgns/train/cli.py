@@ -11,10 +11,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 
-from sgns.errors import configure_logging, fail
+from sgns.errors import Interruptible, configure_logging, fail
 from sgns.train.config import TrainConfig
 from sgns.train.options import SCHEMA
 from sgns.train.trainer import TrainingDiverged, train
@@ -34,35 +33,18 @@ def main(argv=None) -> None:
         logging.INFO if is_main else logging.WARNING,
         "%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    received = [signal.SIGINT]
     # one process: SIGTERM stops it as Ctrl-C does (--follow installs its own). Under torchrun
     # the agent's SIGTERM must end a rank at once, also inside a collective: its default stays.
     alone = int(os.environ.get("WORLD_SIZE", 1)) == 1
-    previous = signal.signal(signal.SIGTERM, _interrupt_as(received)) if alone else None
-    try:
-        train(TrainConfig(**vars(args)))
-    except KeyboardInterrupt:
-        if is_main:
-            name = signal.Signals(received[0]).name
-            print(f"sgns-train: interrupted ({name}); --resume continues from the last "
-                  "checkpoint", file=sys.stderr)  # fmt: skip
-        sys.exit(128 + received[0])
-    except TrainingDiverged as e:
-        if is_main:
-            print(f"sgns-train: error: {e}", file=sys.stderr)
-        sys.exit(3)
-    except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
-        sys.exit(fail("sgns-train", e, show=is_main))
-    finally:
-        if alone:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _interrupt_as(received: list):
-    """A SIGTERM handler that stops the run as Ctrl-C does (the same line, exit 128 + 15)."""
-
-    def handler(signum, frame):
-        received[0] = signum
-        raise KeyboardInterrupt
-
-    return handler
+    note = "--resume continues from the last checkpoint"
+    with Interruptible("sgns-train", note, sigterm=alone, show=is_main) as stop:
+        try:
+            train(TrainConfig(**vars(args)))
+        except TrainingDiverged as e:
+            if is_main:
+                print(f"sgns-train: error: {e}", file=sys.stderr)
+            sys.exit(3)
+        except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
+            sys.exit(fail("sgns-train", e, show=is_main))
+    if stop.exit_code:
+        sys.exit(stop.exit_code)

@@ -2,7 +2,8 @@
 
     sgns-export RUN --format text|binary|npy --output PATH [--vectors input|average]
 
-It reads RUN/checkpoint.pt (its (2V, D) table, sgns.train.table) and RUN/vocab.tsv.
+It reads RUN/checkpoint.pt (its (2V, D) table, sgns.train.table) and RUN/vocab.tsv. Its options
+are SCHEMA (sgns.options: the parser, --help and docs/commands.md are made from it).
 Also `python -m sgns.train.export`.
 """
 
@@ -12,17 +13,45 @@ import os
 import sys
 
 from sgns import dataset, rundir
-from sgns.errors import OneLineParser, UsageError, fail
-from sgns.files import check_directory, check_file
+from sgns.errors import Interruptible, UsageError, fail
+from sgns.files import check_directory, check_file, check_output_file
+from sgns.options import Option, Schema
 from sgns.train.checkpoint import checkpoint_path, load_checkpoint
+from sgns.train.config import EXPORT_VECTORS
 from sgns.train.table import vectors_from_weights
 from sgns.vectors import FORMATS, write_vectors
+
+INTERRUPTED = "no file is left half written: run it again"  # (atomic_open)
+ESSENTIALS = "essentials"
+SCHEMA = Schema(
+    prog="sgns-export",
+    description="sgns-export: write a run's vectors in word2vec text or binary format, or .npy + "
+    "vocabulary.",
+    groups=((ESSENTIALS, "the run, which of its vectors, and the file to write"),),
+    options=(
+        Option("run", "run directory written by sgns-train", ESSENTIALS, required=True),
+        Option(
+            "--format",
+            "word2vec text, word2vec binary, or .npy with a .vocab.tsv beside it",
+            ESSENTIALS,
+            default="text",
+            choices=FORMATS,
+        ),
+        Option("--output", "file to write", ESSENTIALS, required=True),
+        Option(
+            "--vectors",
+            "input vectors, or the average of input and output vectors",
+            ESSENTIALS,
+            default="input",
+            choices=EXPORT_VECTORS,
+        ),
+    ),
+)
 
 
 def export_run(run: str, output: str, fmt: str = "text", which: str = "input") -> None:
     """Write the vectors of the run directory `run` to `output` in `fmt`."""
-    if os.path.isdir(output):
-        raise UsageError(f"--output {output!r} is a directory; give the path of the file to write")
+    check_output_file(output, "--output")  # (before the checkpoint is read: seconds)
     rundir.check_not_own_file(output)
     path = checkpoint_path(check_directory(run, "run directory"))
     if not os.path.exists(path):
@@ -41,21 +70,14 @@ def export_run(run: str, output: str, fmt: str = "text", which: str = "input") -
 
 
 def main(argv=None) -> None:
-    parser = OneLineParser(prog="sgns-export", description=__doc__.split("\n")[0])
-    parser.add_argument("run", help="run directory written by sgns-train")
-    parser.add_argument("--format", choices=FORMATS, default="text")
-    parser.add_argument("--output", required=True, help="file to write")
-    parser.add_argument(
-        "--vectors",
-        choices=("input", "average"),
-        default="input",
-        help="input vectors, or the average of input and output vectors",
-    )
-    args = parser.parse_args(argv)
-    try:
-        export_run(args.run, args.output, args.format, args.vectors)
-    except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
-        sys.exit(fail("sgns-export", e))
+    args = SCHEMA.parser().parse_args(argv)
+    with Interruptible("sgns-export", INTERRUPTED) as stop:
+        try:
+            export_run(args.run, args.output, args.format, args.vectors)
+        except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
+            sys.exit(fail("sgns-export", e))
+    if stop.exit_code:
+        sys.exit(stop.exit_code)
 
 
 if __name__ == "__main__":

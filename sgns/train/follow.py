@@ -21,6 +21,7 @@ import signal
 import time
 
 from sgns import dataset, rundir
+from sgns.errors import note_signal
 from sgns.train import distributed
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class StopSignals:
         self.previous = {}
 
     def _handle(self, signum, frame) -> None:
+        note_signal(signum)  # (what Interruptible names if the run is then interrupted)
         self.raised = True
 
     def any(self, ctx: distributed.Context) -> bool:

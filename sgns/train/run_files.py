@@ -9,7 +9,7 @@ import logging
 import os
 
 from sgns import dataset, rundir, store
-from sgns.files import atomic_write
+from sgns.files import atomic_write, resolved_path
 from sgns.train.options import unapplied_options
 from sgns.train.table import vectors_from_weights
 from sgns.vectors import write_vectors
@@ -24,9 +24,10 @@ def write_config(config, world_size: int) -> None:
     for line in unapplied_options(config, world_size):
         log.warning("%s", line)
     os.makedirs(config.output, exist_ok=True)
+    local = resolved_path(config.data.rstrip(os.sep) or os.sep)  # (not abspath: "link/..")
     record = {
         **config.to_dict(),
-        "dataset": config.data if store.is_uri(config.data) else os.path.abspath(config.data),
+        "dataset": config.data if store.is_uri(config.data) else local,
         "world_size": world_size,
     }
     text = json.dumps(record, indent=2, sort_keys=True) + "\n"

@@ -191,7 +191,7 @@ class RowGroupReader:
         try:
             if unit.path != self.file_path:
                 self.file, self.file_path = store.open_parquet(unit.path), unit.path
-            table = self.file.read_row_group(unit.row_group, columns=list(dataset.PAIR_COLUMNS))
+            table = self._read_row_group(unit)
             # a null would become whatever casting NaN to int32 gives on this machine: refused
             nulls = [(c, table.column(c).null_count) for c in dataset.PAIR_COLUMNS]
             nulls = [(c, n) for c, n in nulls if n]
@@ -208,6 +208,13 @@ class RowGroupReader:
         if len(arrays[0]) != unit.pairs:
             raise UsageError(f"shard {unit.path} row group {unit.row_group} changed size")
         return arrays
+
+    def _read_row_group(self, unit: Unit):
+        read = self.file.read_row_group  # (from an object store: `waited`, which signals stop)
+        columns = list(dataset.PAIR_COLUMNS)
+        if not store.is_uri(unit.path):
+            return read(unit.row_group, columns=columns)
+        return store.waited(unit.path, lambda _: read(unit.row_group, columns=columns))
 
     def _check_ids(self, unit: Unit, arrays: tuple[np.ndarray, np.ndarray]) -> None:
         if not unit.pairs:

@@ -8,6 +8,7 @@ No torch here: vectors are numpy float32 arrays of shape (V, D).
 
 from __future__ import annotations
 
+import logging
 import os
 
 import numpy as np
@@ -17,6 +18,7 @@ from sgns.errors import UsageError, quote
 from sgns.files import atomic_open, atomic_write, check_file, check_side_file
 
 FORMATS = ("text", "binary", "npy")
+log = logging.getLogger(__name__)
 
 
 def write_vectors(path: str, words: list[str], vectors: np.ndarray, fmt: str = "text") -> None:
@@ -75,6 +77,9 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
         return _read_npy(path)
     binary = fmt == "binary"
     with open(path, "rb") as f:
+        packed = next((name for magic, name in _PACKED if f.peek(4).startswith(magic)), None)
+        if packed:
+            raise UsageError(f"{path!r} is {packed} data: decompress it first ({packed} -d)")
         header = f.readline(_HEADER_BYTES).split()
         if len(header) != 2 or not all(h.isdigit() for h in header):
             raise UsageError(f"{path!r} does not start with a word2vec header line 'V D'")
@@ -90,7 +95,7 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
                 "numbers: the file is not what its header says"
             )
         short = f"{path!r} ends after {{}} of the {count} words its header '{count} {dim}' says"
-        words: list[str] = []
+        words: list[bytes] = []  # (as the file has them: `_decode_words`)
         vectors = np.empty((min(count, fits), dim), dtype=np.float32)
         for i in range(count):
             if binary:
@@ -108,12 +113,12 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
                 line = f.readline()
                 if not line:
                     raise UsageError(f"{short.format(i)} (line {i + 2} is missing)")
-                parts = line.rstrip(b"\r\n").split(b" ")
+                parts = line.rstrip().split(b" ")  # (word2vec.c ends each with a space)
                 if len(parts) != dim + 1:
                     raise UsageError(
                         f"{path!r} line {i + 2} has {len(parts) - 1} numbers, not {dim}"
                     )
-                words.append(parts[0].decode("utf-8", errors="replace"))
+                words.append(parts[0])
                 try:
                     vectors[i] = np.asarray(parts[1:], dtype=np.float32)
                 except ValueError:
@@ -122,7 +127,56 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
                     ) from None
                 if not np.isfinite(vectors[i]).all():  # nan, inf: no vector, and no cosine
                     raise UsageError(f"{path!r} line {i + 2} holds a number that is not finite")
-    return words, vectors
+    return _decode_words(words, vectors, path, *(("word", 0) if binary else ("line", 2)))
+
+
+_PACKED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"))  # compressed vector files (word2vec's .bin.gz)
+
+
+def _decode_words(raw: list[bytes], vectors: np.ndarray, path: str, unit: str, first: int):
+    """(words, vectors) of a file's words as it has them (bytes) and their rows. UsageError for
+    a word given twice, byte for byte, or an empty one: a file's word has one vector, and a
+    query for it would find another (`unit` "line" or "word", numbered from `first`). Bytes
+    that are no UTF-8 are kept as escapes ("caf\\xe9"), so that distinct words stay distinct;
+    where one still reads as another (a word spelled with that escape), the first is kept, as
+    gensim does, and a warning says so. The dicts below only find what to say: a file of
+    distinct UTF-8 words, as almost every one is, is decoded in place (one list, not two)."""
+    if all(raw) and len(set(raw)) == len(raw):  # (strict UTF-8 decodes one to one)
+        for i, word in enumerate(raw):
+            try:
+                raw[i] = word.decode("utf-8")
+            except UnicodeDecodeError:
+                raw[:i] = [w.encode("utf-8") for w in raw[:i]]  # (exactly their bytes again)
+                break
+        else:
+            return raw, vectors
+    seen: dict[bytes, int] = {}
+    for i, word in enumerate(raw):
+        if not word:
+            raise UsageError(f"{path!r} {unit} {i + first} has no word before its numbers")
+        if word in seen:
+            raise UsageError(
+                f"{path!r} has the word {quote(_decode(word))} twice ({unit}s "
+                f"{seen[word] + first} and {i + first}): each word has one vector"
+            )
+        seen[word] = i
+    words = [_decode(word) for word in raw]
+    firsts: dict[str, int] = {}
+    for i, word in enumerate(words):
+        firsts.setdefault(word, i)
+    if len(firsts) == len(words):
+        return words, vectors
+    kept = sorted(firsts.values())
+    again = next(i for i, word in enumerate(words) if firsts[word] != i)  # (the first such)
+    log.warning("%r: %s %d reads as %s %d, %s, once bytes that are no UTF-8 are escaped; the "
+                "first vector of each such word is kept (%d dropped)", path, unit, again + first,
+                unit, firsts[words[again]] + first, quote(words[again]),
+                len(words) - len(kept))  # fmt: skip
+    return [words[i] for i in kept], vectors[kept]
+
+
+def _decode(word: bytes) -> str:
+    return word.decode("utf-8", errors="backslashreplace")
 
 
 _HEADER_BYTES = 256  # "V D\n" is far shorter: a file without one is not read whole to find it
@@ -142,7 +196,20 @@ def _read_npy(path: str) -> tuple[list[str], np.ndarray]:
     if vectors.ndim != 2 or len(vectors) != len(words):
         raise UsageError(f"{path!r} holds an array of shape {vectors.shape}, not one row for "
                          f"each of the {len(words)} words of {vocab!r}")  # fmt: skip
-    return words, np.array(vectors)
+    if vectors.dtype.kind not in "fiu":  # complex, bool, strings: no vectors of real numbers
+        raise UsageError(f"{path!r} holds {vectors.dtype} values, not real numbers")
+    vectors = np.array(vectors)
+    rows = max(1, _CHECKED_NUMBERS // max(1, vectors.shape[1]))  # (a bool each: not 1/4 of it)
+    for start in range(0, len(vectors) if vectors.dtype.kind == "f" else 0, rows):
+        finite = np.isfinite(vectors[start : start + rows]).all(axis=1)
+        if not finite.all():
+            row = start + int(np.flatnonzero(~finite)[0])
+            raise UsageError(f"{path!r}: the vector of word {row} holds a number that is not "
+                             "finite")  # fmt: skip
+    return words, vectors
+
+
+_CHECKED_NUMBERS = 1 << 16  # of a .npy checked for NaN and inf at a time
 
 
 def sniff_format(path: str) -> str:
@@ -156,7 +223,7 @@ def sniff_format(path: str) -> str:
         header = f.readline().split()
         if len(header) != 2 or not all(h.isdigit() for h in header):
             return "text"  # not word2vec at all: the text reader says so
-        fields = f.readline(1 << 20).rstrip(b"\r\n").split(b" ")
+        fields = f.readline(1 << 20).rstrip().split(b" ")
     if len(fields) != int(header[1]) + 1:
         return "binary" if fields != [b""] else "text"
     try:
@@ -166,7 +233,7 @@ def sniff_format(path: str) -> str:
     return "text"
 
 
-def _read_binary_word(f, path: str, short: str) -> str:
+def _read_binary_word(f, path: str, short: str) -> bytes:
     word = bytearray()
     while True:
         ch = f.read(1)
@@ -175,5 +242,5 @@ def _read_binary_word(f, path: str, short: str) -> str:
         if not ch:
             raise UsageError(f"{path!r} ends inside a word")
         if ch == b" ":
-            return word.decode("utf-8", errors="replace")
+            return bytes(word)
         word += ch

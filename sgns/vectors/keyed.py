@@ -112,6 +112,9 @@ class Vectors:
         positive, negative = _as_list(positive), _as_list(negative)
         if not positive and not negative:
             raise UsageError("most_similar needs a word in positive or negative")
+        for name, value in (("topn", topn), ("restrict", restrict)):
+            if not (value is None and name == "restrict" or _is_count(value)):
+                raise UsageError(f"most_similar: {name} must be an integer >= 0, not {value!r}")
         terms, query_rows = [], []
         for sign, items in ((1, positive), (-1, negative)):
             for item in items:
@@ -119,7 +122,7 @@ class Vectors:
                     query_rows.append(self.index(item))
                     terms.append(sign * self._unit(item))
                 else:  # a vector is taken as it is, as gensim does
-                    terms.append(sign * np.asarray(item, dtype=np.float32))
+                    terms.append(sign * self._query_vector(item))
         mean = np.mean(terms, axis=0)  # (D,)
         mean = mean / (np.linalg.norm(mean) or 1)
         rows = len(self.words) if restrict is None else min(restrict, len(self.words))
@@ -127,6 +130,16 @@ class Vectors:
         scores[[r for r in query_rows if r < rows]] = -np.inf  # never an answer
         top = _top_rows(scores, topn)
         return [(self.words[i], float(scores[i])) for i in top if scores[i] > -np.inf]
+
+    def _query_vector(self, item) -> np.ndarray:
+        """A vector given to most_similar (D,), checked: of this dimension and finite."""
+        vector = np.asarray(item, dtype=np.float32)
+        if vector.shape != self.vectors.shape[1:]:
+            raise UsageError(f"most_similar: a vector of shape {vector.shape}, not of these "
+                             f"vectors' {self.vectors.shape[1:]}")  # fmt: skip
+        if not np.isfinite(vector).all():
+            raise UsageError("most_similar: a vector that holds NaN or inf has no neighbours")
+        return vector
 
     def evaluate_word_pairs(
         self, path: str, restrict: int | None = GENSIM_RESTRICT, case_insensitive: bool = True
@@ -165,6 +178,10 @@ class Vectors:
         kv = KeyedVectors(self.vectors.shape[1])
         kv.add_vectors(self.words, self.vectors)
         return kv
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0
 
 
 def _as_list(words) -> list:

@@ -19,6 +19,7 @@ import logging
 import os
 import platform
 import shutil
+import struct
 import subprocess
 import tempfile
 import threading
@@ -74,10 +75,34 @@ def _compile(cc: str, flags: list[str], target: str) -> None:
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
             raise NativeUnavailable(f"{' '.join(cmd)} failed: {result.stderr.strip()[-500:]}")
+        with open(temp, "rb") as f:  # its blocks on the disk before its name: a crash then
+            os.fsync(f.fileno())  # leaves the old library or the whole new one, not one cut short
         os.replace(temp, target)  # atomic: another process may be compiling the same
     finally:
         if os.path.exists(temp):
             os.unlink(temp)
+
+
+def _is_whole(path: str) -> bool:
+    """Whether the cached library at `path` is whole: an ELF file that holds its section
+    headers, which the linker writes at its end. One cut short (a crash or a full disk before
+    its blocks reached the disk, a partial copy of a cache) would end the process with SIGBUS
+    when loaded, before a word could be said: it is compiled again instead. Elsewhere than on
+    Linux (Mach-O), dlopen's own check is what there is."""
+    with open(path, "rb") as f:
+        head, size = f.read(64), os.fstat(f.fileno()).st_size
+    if head[:4] != b"\x7fELF":
+        return platform.system() != "Linux" and size > 0
+    wide, order = head[4:5] == b"\x02", "<" if head[5:6] == b"\x01" else ">"
+    if len(head) < (64 if wide else 52):
+        return False
+    if wide:  # e_shoff, then e_shentsize and e_shnum (the ELF header's layout)
+        (table,) = struct.unpack_from(order + "Q", head, 0x28)
+        entry, count = struct.unpack_from(order + "HH", head, 0x3A)
+    else:
+        (table,) = struct.unpack_from(order + "I", head, 0x20)
+        entry, count = struct.unpack_from(order + "HH", head, 0x2E)
+    return table + entry * count <= size
 
 
 def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
@@ -123,8 +148,10 @@ def _build() -> ctypes.CDLL:
         ).hexdigest()[:16]
         target = os.path.join(folder, f"sgns_kernel-{key}.so")
         try:
-            if not os.path.exists(target):
-                log.info("compiling the native kernel: %s", target)
+            damaged = os.path.exists(target) and not _is_whole(target)
+            if damaged or not os.path.exists(target):
+                log.info("compiling the native kernel%s: %s", " (the cached one is cut short)"
+                         if damaged else "", target)  # fmt: skip
                 _compile(cc, flags, target)
             return _declare(ctypes.CDLL(target))
         except (NativeUnavailable, OSError, subprocess.SubprocessError) as e:
