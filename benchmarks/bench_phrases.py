@@ -1,7 +1,7 @@
 """Benchmark `sgns-preprocess --phrases`: agreement with word2phrase, cost, and quality.
 
     python benchmarks/bench_phrases.py --corpus ../shared/corpora/dev-corpus.txt.gz \\
-        [--parts agreement,timing,quality] [--threshold 100] [--min-count 5]
+        [--parts agreement,timing,quality] [--threshold 100] [--min-count 5] [--scorer npmi]
         [--phrase-args '--phrase-connectors english'] [--rounds 0,1,2]
         [--word2phrase PATH] [--repeat 8] [--seeds 1,2,3] [--out benchmarks/log/phrases.md]
 
@@ -22,9 +22,10 @@ agreement: word2vec.c's own word2phrase (`pip install word2vec` compiles it; fou
   the other side of the threshold, or the pair is in a table but greedy joining never uses it.
 timing: the corpus repeated --repeat times (>= 20M tokens at 8 copies of the dev corpus), in one
   run: gensim's vocabulary scan (Word2Vec.build_vocab(LineSentence)), gensim's Phrases with one
-  and two rounds (the same min_count and threshold; its default scorer), and sgns-preprocess with
-  --phrases 0, 1 and 2 and word2phrase's score (wall time of the whole command and of its phrase
-  rounds, from its log), each a subprocess; ratios to gensim's scan and to gensim's Phrases.
+  and two rounds (the same min_count, threshold and score: --scorer, word2phrase's by default,
+  or npmi, gensim's and ours), and sgns-preprocess with --phrases 0, 1 and 2 and that score
+  (wall time of the whole command and of its phrase rounds, from its log), each a subprocess;
+  ratios to gensim's scan and to gensim's Phrases.
 quality: for each seed and --phrases 0, 1 and 2: benchmarks/bench_train.py's preprocess
   (--passes 5) and training (native engine, 2 threads) and its scores (WordSim-353, SimLex-999,
   analogies: gensim's evaluation skips the pairs and questions whose words are not in the
@@ -71,9 +72,11 @@ import sys
 from gensim.models.phrases import Phrases
 from gensim.models.word2vec import LineSentence
 path, rounds, min_count, threshold = sys.argv[1], *map(int, sys.argv[2:4]), float(sys.argv[4])
+scoring = {"word2phrase": "default", "npmi": "npmi"}[sys.argv[5]]
 sentences = LineSentence(path)
 for _ in range(rounds):  # each round learns on the text the rounds before it phrased (streamed)
-    sentences = Phrases(sentences, min_count=min_count, threshold=threshold).freeze()[sentences]
+    found = Phrases(sentences, min_count=min_count, threshold=threshold, scoring=scoring)
+    sentences = found.freeze()[sentences]
 print(sum(len(s) for s in sentences))  # and the phrased text read once, as a trainer would
 """
 
@@ -207,13 +210,13 @@ def timing(args, work: str) -> str:
     rows = [("gensim build_vocab (LineSentence)", 0, scan)]
     for rounds in (1, 2):
         command = [sys.executable, "-c", GENSIM_PHRASES, path, str(rounds), str(args.min_count),
-                   str(args.threshold)]  # fmt: skip
+                   str(args.threshold), args.scorer]  # fmt: skip
         rows.append((f"gensim Phrases, {rounds} round(s)", rounds, measure(command)))
     gensim = {rounds: r["wall"] for _, rounds, r in rows[1:]}
     for rounds in args.rounds:
         command = [sys.executable, "-m", "sgns.pipeline.preprocess", "--input", path, "--output",
                    os.path.join(work, f"data-{rounds}"), "--phrases", str(rounds),
-                   "--phrase-scorer", "word2phrase", "--phrase-threshold", f"{args.threshold:g}",
+                   "--phrase-scorer", args.scorer, "--phrase-threshold", f"{args.threshold:g}",
                    "--phrase-min-count", str(args.min_count),
                    *(shlex.split(args.phrase_args) if rounds else [])]  # fmt: skip
         result = measure(command)
@@ -283,6 +286,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--parts", default="agreement,timing,quality")
     parser.add_argument("--threshold", type=float, default=100.0)
+    parser.add_argument(
+        "--scorer", choices=("word2phrase", "npmi"), default="word2phrase",
+        help="timing's score, for gensim's Phrases and ours alike (npmi: pass --threshold 0.6)",
+    )  # fmt: skip
     parser.add_argument("--min-count", type=int, default=5)
     parser.add_argument("--phrase-args", default="", help="more sgns-preprocess options, "
                         "for the runs with phrases")  # fmt: skip
