@@ -337,9 +337,12 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
             return fail(parser.prog, e)
         held.seek(0)
-        sys.stdout.flush()
-        shutil.copyfileobj(held, sys.stdout.buffer)
-        sys.stdout.flush()
+        try:
+            sys.stdout.flush()
+            shutil.copyfileobj(held, sys.stdout.buffer)
+            sys.stdout.flush()
+        except BrokenPipeError:  # (`| head`: the reader wants no more, which is no error)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return stop.exit_code or 0
 
 

@@ -102,7 +102,7 @@ class Stopper:
 
     def __exit__(self, *exc) -> None:
         for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+            signal.signal(sig, handler or signal.SIG_DFL)  # (None: set outside Python)
 
 
 def decodable(files: list, verdicts: dict) -> list:

@@ -84,6 +84,8 @@ def resolved_path(path: str) -> str:
     a file read, compared, written or derived (a file beside it) by its absolute path uses this;
     folders are made with the path as given."""
     folder, name = os.path.split(path)
+    if name in ("", os.curdir, os.pardir):  # a folder itself ("data/", ".", ".."): tidied
+        return os.path.realpath(path)
     return os.path.join(os.path.realpath(folder or os.curdir), name)
 
 

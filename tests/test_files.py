@@ -6,7 +6,7 @@ import stat
 import numpy as np
 import pytest
 
-from sgns.files import TEMP_PREFIX, atomic_open, atomic_write
+from sgns.files import TEMP_PREFIX, atomic_open, atomic_write, resolved_path
 from sgns.pipeline.outputs import atomic_output, publish_file
 from sgns.train.checkpoint import save_checkpoint
 from sgns.vectors import write_vectors
@@ -124,3 +124,13 @@ def test_a_write_through_a_link_and_dotdot_goes_where_the_link_leads(tmp_path, m
     assert (tmp_path / "elsewhere" / "made" / "g.txt").read_bytes() == b"y"
     assert sorted(os.listdir(tmp_path)) == ["elsewhere", "link"]
     assert sorted(os.listdir(tmp_path / "elsewhere" / "sub")) == ["f.txt"]  # no temporary left
+
+
+def test_a_resolved_folder_is_tidied_as_abspath_tidies_it(tmp_path, monkeypatch):
+    (tmp_path / "d").mkdir()
+    monkeypatch.chdir(tmp_path / "d")
+    real = os.path.realpath(tmp_path)
+    assert resolved_path(".") == os.path.join(real, "d")
+    assert resolved_path("..") == real
+    assert resolved_path(str(tmp_path / "d") + os.sep) == os.path.join(real, "d")
+    assert resolved_path("x.txt") == os.path.join(real, "d", "x.txt")

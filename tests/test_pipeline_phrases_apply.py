@@ -8,6 +8,7 @@ import io
 import logging
 import random
 import shutil
+import subprocess
 import sys
 
 import pytest
@@ -199,3 +200,13 @@ def test_a_table_loaded_by_its_path_is_checked_against_its_manifest(
     assert phrases_command([str(table)]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and "(its sha256 differs)" in captured.err
+
+
+def test_the_command_piped_into_a_reader_that_stops_ends_quietly(data, tmp_path):
+    """`... | head -1`: the reader closes the pipe after a line; no BrokenPipeError traceback."""
+    (tmp_path / "in.txt").write_text("new york\n" * 200000)
+    script = f"{sys.executable} -m sgns.pipeline.phrases {data} < {tmp_path / 'in.txt'} | head -1"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", script], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.stdout == "new_york\n" and done.stderr == "", done.stderr[-2000:]
+    assert done.returncode == 0

@@ -43,7 +43,7 @@ class StopSignals:
 
     def restore(self) -> None:
         for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
+            signal.signal(sig, handler or signal.SIG_DFL)  # (None: set outside Python)
         self.previous = {}
 
     def _handle(self, signum, frame) -> None:
