@@ -91,7 +91,7 @@ class PipelineConfig:
         _check_int("--block-bytes", self.block_bytes, 1024)
         if self.shuffle not in SHUFFLES:
             raise UsageError(f"--shuffle must be files or runner, got {self.shuffle!r}")
-        _check_encoding(self.encoding)
+        check_encoding(self.encoding)
         for option, value, choices in (("--errors", self.errors, ERRORS),
                                        ("--normalize", self.normalize, NORMALIZATIONS),
                                        ("--tokenizer", self.tokenizer, TOKENIZERS)):  # fmt: skip
@@ -112,7 +112,7 @@ class PipelineConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
 
 
-def _check_encoding(encoding) -> None:
+def check_encoding(encoding) -> None:
     """A codec Python knows that decodes bytes to text (not base64, zlib or rot13)."""
     try:
         info = codecs.lookup(encoding) if isinstance(encoding, str) else None

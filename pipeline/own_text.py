@@ -16,11 +16,10 @@ write nothing for a refused text holds what it made of the sentences until the l
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Iterator
 
-from sgns.errors import UsageError
 from sgns.pipeline.blocks import Source, read_blocks
+from sgns.pipeline.config import check_encoding
 from sgns.pipeline.decoding import merge_tallies, refuse_undecodable
 from sgns.pipeline.text import TextFormat
 from sgns.pipeline.tokens import MAX_TOKEN_CHARS
@@ -35,7 +34,7 @@ def sentences(
     `stream`, in order; a line without tokens is ([], True), and so is the end of a line whose
     tokens were a multiple of `sentence_length` (its last sentence came before). A last line
     without "\\n" ends too. UsageError (after the last sentence) for too many undecodable bytes."""
-    check_codec(text.encoding)
+    check_encoding(text.encoding)
     held: list[str] = []  # tokens of the open line not yet in a sentence (< sentence_length)
     open_line = False  # text since the last "\n"
     tallies = []
@@ -57,14 +56,3 @@ def sentences(
     if open_line:
         yield held, True
     refuse_undecodable(merge_tallies(tallies))
-
-
-def check_codec(encoding: str) -> None:
-    """UsageError unless `encoding` is a codec Python knows that decodes bytes to text."""
-    try:
-        text = getattr(codecs.lookup(encoding), "_is_text_encoding", True)
-    except LookupError:
-        text = False
-    if not text:
-        raise UsageError(f"--encoding {encoding!r} is no text codec Python knows: name one "
-                         "such as utf-8, latin-1, cp1252 or utf-16")  # fmt: skip
