@@ -51,12 +51,13 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "sgns-preprocess=sgns.pipeline.preprocess:main",
-            "sgns-train=sgns.train.cli:main",
-            "sgns-export=sgns.train.export:main",
-            "sgns-eval=sgns.eval.cli:main",
-            "sgns-synth=sgns.synth.cli:main",
-            "sgns-report=sgns.report.cli:main",
+            # (each imports its command's module in one line's reach of Ctrl-C: sgns.commands)
+            "sgns-preprocess=sgns.commands:preprocess",
+            "sgns-train=sgns.commands:train",
+            "sgns-export=sgns.commands:export",
+            "sgns-eval=sgns.commands:evaluate",
+            "sgns-synth=sgns.commands:synth",
+            "sgns-report=sgns.commands:report",
         ]
     },
 )

@@ -5,7 +5,7 @@
 
 DATA is an sgns dataset of the same corpus (its vocabulary is used). For each seed s, 5 passes of
 fresh subsampling and dynamic windows are drawn in memory with the pipeline's own rules
-(sgns.pipeline.pairs, generator default_rng([s, pass])) and trained with the native engine (2
+(sgns.pipeline.pairs.draw, generator default_rng([s, pass])) and trained with the native engine (2
 threads, batch 4096, lr 0.025 decaying linearly, the trainer's defaults) in each order: `text`,
 pairs sorted by their center's position, as gensim and word2vec.c train; `groups`, each center
 occurrence's pairs together, the occurrences shuffled; `shuffled`, all pairs of a pass shuffled,
@@ -29,7 +29,7 @@ import torch
 from bench_train import HYPER, evaluate  # benchmarks/ is on sys.path when run as a script
 
 from sgns.dataset import read_manifest, read_manifest_vocab
-from sgns.pipeline.pairs import WordIds, keep_probabilities, make_pairs, subsample
+from sgns.pipeline.pairs.draw import WordIds, keep_probabilities, make_pairs, subsample
 from sgns.train.native.kernel import NativeKernel
 from sgns.train.sampler import AliasSampler
 from sgns.train.table import init_weights
@@ -40,10 +40,10 @@ SAMPLE, BATCH, LR = HYPER["sample"], 4096, 0.025  # the trainer's default batch 
 
 
 def ordered_pairs(word_ids, sentences, rng, order):
-    """make_pairs' pairs (sgns.pipeline.pairs, the same draws) in the given order: make_pairs run on
-    the positions gives each pair's center and context position. text: by center position;
-    groups: each center occurrence's pairs together, the occurrences shuffled; shuffled: all
-    pairs shuffled, as the dataset holds them."""
+    """make_pairs' pairs (sgns.pipeline.pairs.draw, the same draws) in the given order:
+    make_pairs run on the positions gives each pair's center and context position. text: by center
+    position; groups: each center occurrence's pairs together, the occurrences shuffled; shuffled:
+    all pairs shuffled, as the dataset holds them."""
     centers, contexts = make_pairs(np.arange(len(word_ids)), sentences, WINDOW, rng)
     if order == "text":
         key = centers

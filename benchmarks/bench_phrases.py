@@ -13,7 +13,7 @@ word2phrase`); --rounds: the --phrases values timing and quality run.
 
 agreement: word2vec.c's own word2phrase (`pip install word2vec` compiles it; found on PATH or by
   --word2phrase) runs one round on the decompressed corpus with --threshold and --min-count, and
-  so does ours (sgns.pipeline.phrase_blocks.detect_rounds, whose table the Beam run writes byte
+  so does ours (sgns.pipeline.phrases.blocks.detect_rounds, whose table the Beam run writes byte
   for byte: tests/test_pipeline_phrases.py). word2phrase writes phrased text, not a table, so its
   phrases are the pairs it joined at least once (its output aligned with its input line by line);
   ours are compared both as our table and as the pairs we join in the same text. Jaccard of the
@@ -112,11 +112,11 @@ def joined_pairs(inputs: list[list[str]], outputs: list[list[str]]) -> tuple[Cou
 
 def agreement(args, work: str) -> str:
     """Part (a): the table of set sizes and Jaccard indices, and why the sets differ."""
-    from sgns.pipeline.blocks import Source, read_blocks
     from sgns.pipeline.config import PipelineConfig
-    from sgns.pipeline.phrase_blocks import detect_rounds
-    from sgns.pipeline.phrase_counts import scores
-    from sgns.pipeline.phrases import Phrases
+    from sgns.pipeline.phrases.blocks import detect_rounds
+    from sgns.pipeline.phrases.counts import scores
+    from sgns.pipeline.phrases.table import Phrases
+    from sgns.pipeline.text.blocks import Source, read_blocks
 
     binary = args.word2phrase or shutil.which("word2phrase")
     if not binary:

@@ -6,11 +6,12 @@ trainer's read speed (decode, id check and, for sorted row groups, the shuffle).
 
 DATASET is a schema-version-1 dataset (shuffled plain row groups: what the shard writer is
 given, in that order), e.g. `sgns-preprocess --passes 5` of the dev corpus built by sgns before
-2026-12-02. Every shard of pass 0 is written again in memory (sgns.pipeline.pairfile) in these ways:
+2026-12-02. Every shard of pass 0 is written again in memory (sgns.pipeline.pairs.pairfile) in these
+ways:
   v1                 unsorted, PLAIN, uncompressed (the version-1 writer)
   zstd only          unsorted, PLAIN, zstd
   sorted, plain      each row group sorted, PLAIN, uncompressed (what sorting costs)
-  v2                 sorted, DELTA_BINARY_PACKED, zstd (sgns.pipeline.pairfile.write_pairs)
+  v2                 sorted, DELTA_BINARY_PACKED, zstd (sgns.pipeline.pairs.pairfile.write_pairs)
 and, as alternatives to v2, sorted DELTA_BINARY_PACKED with lz4 or uncompressed;
 then each is read back row group by row group through sgns.train.shards.RowGroupReader into one
 (2, n) buffer, as a loader worker does (v2 with and without the permutation; pyarrow decodes
@@ -36,8 +37,8 @@ import numpy as np  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 from sgns import dataset  # noqa: E402
-from sgns.pipeline import pairfile  # noqa: E402
-from sgns.pipeline.shuffle import pack, unpack  # noqa: E402
+from sgns.pipeline.pairs import pairfile  # noqa: E402
+from sgns.pipeline.pairs.shuffle import pack, unpack  # noqa: E402
 from sgns.train.shards import RowGroupReader, Unit  # noqa: E402
 
 PLAIN = {"compression": "none", "use_dictionary": False}

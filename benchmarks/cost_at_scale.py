@@ -28,9 +28,9 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from sgns.pipeline.config import DEFAULT_BLOCK_BYTES  # noqa: E402
-from sgns.pipeline.pieces import MAX_FAN_IN, OPEN_PIECES  # noqa: E402
-from sgns.pipeline.read import RANGE_BYTES  # noqa: E402
-from sgns.pipeline.shuffle import PIECE_BATCH_ROWS  # noqa: E402
+from sgns.pipeline.pairs.pieces import MAX_FAN_IN, OPEN_PIECES  # noqa: E402
+from sgns.pipeline.pairs.shuffle import PIECE_BATCH_ROWS  # noqa: E402
+from sgns.pipeline.text.read import RANGE_BYTES  # noqa: E402
 
 BYTES_PER_TOKEN = 15_770_619 / 2_566_650  # 6.14
 PAIRS_PER_TOKEN = 9_504_095 / 2_566_650  # 3.70 per pass (window 5, sample 1e-3, min_count 5)
@@ -48,7 +48,7 @@ def element_overhead() -> int:
     ((pass, shard), (piece name, pairs)) element, with a name of a block deep in a large file."""
     from apache_beam.coders import coders
 
-    from sgns.pipeline.pieces import piece_name
+    from sgns.pipeline.pairs.pieces import piece_name
 
     coder = coders.TupleCoder([coders.FastPrimitivesCoder()] * 2)
     return len(coder.encode(((3, 1023), (piece_name("1234:17179869184:3"), b""))))
@@ -174,7 +174,7 @@ def table(workers: int = 100) -> str:
 
 class _Pieces(logging.Handler):
     """Collects "wrote SHARD: N pairs from M pieces" (or "parts", --shuffle runner) records of
-    sgns.pipeline.shards."""
+    sgns.pipeline.pairs.merge."""
 
     def __init__(self):
         super().__init__()
@@ -199,7 +199,7 @@ def check(corpus: str, block_bytes: int, shards: int) -> str:
     """Run the pipeline on `corpus` in both --shuffle modes; compare the model with them."""
     import numpy as np
 
-    from sgns.pipeline.pieces import write_piece
+    from sgns.pipeline.pairs.pieces import write_piece
     from sgns.pipeline.preprocess import main
 
     opener = gzip.open if corpus.endswith(".gz") else open
@@ -215,10 +215,10 @@ def check(corpus: str, block_bytes: int, shards: int) -> str:
             out = os.path.join(tmp, mode)
             args = ["--input", corpus, "--output", out, "--shuffle", mode,
                     "--block-bytes", str(block_bytes), "--num-shards", str(shards)]  # fmt: skip
-            logging.getLogger("sgns.pipeline.shards").addHandler(seen)
+            logging.getLogger("sgns.pipeline.pairs.merge").addHandler(seen)
             if main(args) != 0:
                 raise SystemExit(f"the --shuffle {mode} run failed")
-            logging.getLogger("sgns.pipeline.shards").removeHandler(seen)
+            logging.getLogger("sgns.pipeline.pairs.merge").removeHandler(seen)
             written[mode] = _shard_bytes(out)
             pairs = sum(p for p, _ in seen.shards)
             pieces = sum(m for _, m in seen.shards)

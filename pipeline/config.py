@@ -15,22 +15,22 @@ from sgns.errors import UsageError
 # Text blocks are the pipeline's elements: big enough that per-element costs vanish next to the
 # numpy work, small enough that a worker holds a handful of them (text, ids and pairs) at once.
 DEFAULT_BLOCK_BYTES = 4 * 1024 * 1024
-# How a block's pairs reach their shard's writer (sgns.pipeline.shards): "files", a temporary piece
-# file per block and shard under the output; "runner", an element per block and shard through
+# How a block's pairs reach their shard's writer (sgns.pipeline.pairs.merge): "files", a temporary
+# piece file per block and shard under the output; "runner", an element per block and shard through
 # the runner's GroupByKey (no objects but the shards). Both write the same dataset, byte for byte.
 SHUFFLES = ("files", "runner")
 # The most shard files one increment may have (passes x num_shards): each is a file, a
 # manifest entry and, per block, a temporary piece; past this a run spends its time on them.
 MAX_SHARD_FILES = 65_536
-# What undecodable bytes do (sgns.pipeline.decoding): "limit" replaces them by U+FFFD but refuses
-# a file where they are more than decoding.MAX_UNDECODABLE_SHARE of its bytes (and more than 3);
-# "strict" refuses the first; "replace" and "ignore" replace or drop them all. Text before
-# tokens: Unicode normalisation and the tokenizer (sgns.pipeline.text).
+# What undecodable bytes do (sgns.pipeline.text.decoding): "limit" replaces them by U+FFFD but
+# refuses a file where they are more than decoding.MAX_UNDECODABLE_SHARE of its bytes (and more than
+# 3); "strict" refuses the first; "replace" and "ignore" replace or drop them all. Text before
+# tokens: Unicode normalisation and the tokenizer (sgns.pipeline.text.format).
 ERRORS = ("limit", "strict", "replace", "ignore")
 NORMALIZATIONS = ("none", "nfc", "nfkc")
 TOKENIZERS = ("whitespace", "words")
-# Phrases (sgns.pipeline.phrases): rounds of bigram detection, scored as word2phrase or npmi, and
-# each scorer's default threshold: npmi's measured on the dev corpus (docs/phrases.md: 0.5 costs
+# Phrases (sgns.pipeline.phrases.table): rounds of bigram detection, scored as word2phrase or npmi,
+# and each scorer's default threshold: npmi's measured on the dev corpus (docs/phrases.md: 0.5 costs
 # WordSim 0.03-0.05, 0.6 and 0.7 about what any change of the text does), word2phrase's its own.
 PHRASE_THRESHOLDS = {"npmi": 0.6, "word2phrase": 100.0}
 PHRASE_SCORERS = tuple(PHRASE_THRESHOLDS)
@@ -54,7 +54,7 @@ class PipelineConfig:
     seed: int = 1
     block_bytes: int = DEFAULT_BLOCK_BYTES
     overwrite: bool = False
-    append: bool = False  # add an increment to the dataset in `output` (sgns.pipeline.increment)
+    append: bool = False  # add an increment to the dataset in `output` (pipeline.dataset.increment)
     shuffle: str = "files"  # one of SHUFFLES; the CLI picks by runner (sgns.pipeline.preprocess)
     encoding: str = "utf-8"  # any Python text codec
     errors: str = "limit"  # one of ERRORS

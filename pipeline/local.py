@@ -27,20 +27,10 @@ import numpy as np
 from sgns import dataset
 from sgns.errors import OneLineParser, UsageError, fail
 from sgns.files import atomic_open, atomic_write, resolved_path
-from sgns.pipeline.blocks import Source, read_blocks
-from sgns.pipeline.compressed import CheckedStream, is_checked
 from sgns.pipeline.config import PipelineConfig
-from sgns.pipeline.counting import (
-    CorpusStats,
-    add_fingerprints,
-    check_vocabulary,
-    count_block,
-    everything_seen,
-    summarize,
-)
-from sgns.pipeline.inputs import check_distinct, check_regular, describe_file, split_inputs
-from sgns.pipeline.pairfile import write_pairs
-from sgns.pipeline.pairs import (
+from sgns.pipeline.dataset.inputs import check_distinct, check_regular, describe_file, split_inputs
+from sgns.pipeline.dataset.records import build_manifest
+from sgns.pipeline.pairs.draw import (
     WordIds,
     block_rng,
     block_word_ids,
@@ -48,16 +38,26 @@ from sgns.pipeline.pairs import (
     make_pairs,
     subsample,
 )
-from sgns.pipeline.phrase_blocks import detect_rounds, join_block, prepare
-from sgns.pipeline.phrases import Phrases, connector_words, format_phrases, table_entry
-from sgns.pipeline.records import build_manifest
-from sgns.pipeline.shuffle import PIECE_BATCH_ROWS, merge_shuffle, pack, scatter
-from sgns.pipeline.text import TextFormat
-from sgns.pipeline.tokens import counts_dict, merge_counts
+from sgns.pipeline.pairs.pairfile import write_pairs
+from sgns.pipeline.pairs.shuffle import PIECE_BATCH_ROWS, merge_shuffle, pack, scatter
+from sgns.pipeline.phrases.blocks import detect_rounds, join_block, prepare
+from sgns.pipeline.phrases.table import Phrases, connector_words, format_phrases, table_entry
+from sgns.pipeline.text.blocks import Source, read_blocks
+from sgns.pipeline.text.compressed import CheckedStream, is_checked
+from sgns.pipeline.text.format import TextFormat
+from sgns.pipeline.text.tokens import counts_dict, merge_counts
+from sgns.pipeline.vocab.counting import (
+    CorpusStats,
+    add_fingerprints,
+    check_vocabulary,
+    count_block,
+    everything_seen,
+    summarize,
+)
 
 
 class _File(NamedTuple):
-    """What sgns.pipeline.inputs.describe_file reads of a file (as Beam's FileMetadata has it)."""
+    """What dataset.inputs.describe_file reads of a file (as Beam's FileMetadata has it)."""
 
     path: str
     size_in_bytes: int
@@ -162,7 +162,7 @@ def _write_pairs(config: PipelineConfig, blocks, words, word_counts):
 
 
 def _batches(packed: np.ndarray):
-    """A piece read back batch by batch, as sgns.pipeline.pieces.iter_piece gives it."""
+    """A piece read back batch by batch, as sgns.pipeline.pairs.pieces.iter_piece gives it."""
     for start in range(0, len(packed), PIECE_BATCH_ROWS):
         yield packed[start : start + PIECE_BATCH_ROWS]
 

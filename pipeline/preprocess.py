@@ -13,8 +13,8 @@ At scale, add standard Beam options; everything after our own options goes to Pi
         --runner DaskRunner --dask_client_address HOST:8786
 
 Grow an existing dataset with new files (online training; old word ids never change), or keep
-watching a glob and add each batch of new files as an increment (see sgns.pipeline.increment,
-sgns.pipeline.watch):
+watching a glob and add each batch of new files as an increment (see
+sgns.pipeline.dataset.increment, sgns.pipeline.watch):
 
     sgns-preprocess --input 'corpus/new-*.txt' --output data/corpus --append
     sgns-preprocess --input 'incoming/*.txt' --output data/corpus --watch --poll-seconds 60
@@ -43,21 +43,21 @@ from apache_beam.runners.runner import create_runner
 
 from sgns.errors import Interruptible, UsageError, fail, near_option
 from sgns.pipeline.config import PipelineConfig
-from sgns.pipeline.increment import (
+from sgns.pipeline.dataset.increment import (
     MATCHING,
     PER_INCREMENT,
     check_settings,
     read_dataset,
     require_dataset,
 )
-from sgns.pipeline.inputs import split_inputs
-from sgns.pipeline.objectstore import store_error
+from sgns.pipeline.dataset.inputs import split_inputs
+from sgns.pipeline.dataset.objectstore import store_error
+from sgns.pipeline.dataset.outdir import DatasetLock, claim, recover
+from sgns.pipeline.dataset.outputs import read_bytes
 from sgns.pipeline.options import PROG, build_parser, unapplied_options
-from sgns.pipeline.outdir import DatasetLock, claim, recover
-from sgns.pipeline.outputs import read_bytes
-from sgns.pipeline.phrases import connector_words
-from sgns.pipeline.read import list_files
+from sgns.pipeline.phrases.table import connector_words
 from sgns.pipeline.runs import add_increment, check_dask_paths, check_locations, replace_dataset
+from sgns.pipeline.text.read import list_files
 from sgns.pipeline.watch import WatchConfig, watch
 
 log = logging.getLogger(__name__)

@@ -9,9 +9,9 @@
      the commit.
 With --phrases N the initial build first runs N phrase rounds (ReadBlocks -> DetectPhrases:
 phrases.tsv), and both runs of every increment read blocks -> JoinPhrases (the dataset's table;
-sgns.pipeline.detect_phrases). A failure anywhere puts the dataset back as its manifest says
-(`sgns.pipeline.outdir.recover`); `replace_dataset` (--overwrite) builds the new dataset beside
-the old one and swaps it in.
+sgns.pipeline.phrases.detect). A failure anywhere puts the dataset back as its manifest says
+(`sgns.pipeline.dataset.outdir.recover`); `replace_dataset` (--overwrite) builds the new dataset
+beside the old one and swaps it in.
 """
 
 from __future__ import annotations
@@ -28,30 +28,30 @@ from apache_beam.io.filesystems import FileSystems
 from sgns.dataset import VOCAB_FILE
 from sgns.errors import UsageError
 from sgns.pipeline.config import PipelineConfig
-from sgns.pipeline.counting import check_vocabulary
-from sgns.pipeline.detect_phrases import (
+from sgns.pipeline.dataset.increment import (
+    base_folder,
+    check_new_inputs,
+    increment_folders,
+    require_dataset,
+)
+from sgns.pipeline.dataset.inputs import check_distinct, describe_file
+from sgns.pipeline.dataset.manifest import WriteManifest
+from sgns.pipeline.dataset.outdir import claim, recover, release, remove_tree, staging_path, swap_in
+from sgns.pipeline.dataset.outputs import read_bytes
+from sgns.pipeline.pairs.make import MakePairs
+from sgns.pipeline.pairs.merge import MergeShards
+from sgns.pipeline.phrases.detect import (
     DetectPhrases,
     applied_table,
     finish_round,
     join_phrases,
     table_path,
 )
-from sgns.pipeline.increment import (
-    base_folder,
-    check_new_inputs,
-    increment_folders,
-    require_dataset,
-)
-from sgns.pipeline.inputs import check_distinct, describe_file
-from sgns.pipeline.make_pairs import MakePairs
-from sgns.pipeline.manifest import WriteManifest
-from sgns.pipeline.outdir import claim, recover, release, remove_tree, staging_path, swap_in
-from sgns.pipeline.outputs import read_bytes
-from sgns.pipeline.phrases import connector_words, table_entry
+from sgns.pipeline.phrases.table import connector_words, table_entry
 from sgns.pipeline.progress import input_bar
-from sgns.pipeline.read import ReadBlocks, check_heads, plan_sources
-from sgns.pipeline.shards import MergeShards
-from sgns.pipeline.vocabulary import CountVocabulary, read_summary, summary_path
+from sgns.pipeline.text.read import ReadBlocks, check_heads, plan_sources
+from sgns.pipeline.vocab.counting import check_vocabulary
+from sgns.pipeline.vocab.vocabulary import CountVocabulary, read_summary, summary_path
 
 
 def check_dask_paths(options, config: PipelineConfig) -> None:
@@ -256,7 +256,7 @@ def add_increment(
 
 def replace_dataset(config: PipelineConfig, files: list, options) -> dict:
     """--overwrite: build the new dataset in the output's staging folder; only once it is
-    complete, swap it in for the old one (sgns.pipeline.outdir.swap_in)."""
+    complete, swap it in for the old one (sgns.pipeline.dataset.outdir.swap_in)."""
     staging = staging_path(config.output)
     try:
         add_increment(dataclasses.replace(config, output=staging), files, None, options)

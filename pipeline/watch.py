@@ -2,18 +2,19 @@
 increment (the first batch builds the dataset when --output holds none).
 
 New: no increment of the dataset read the file (by path). A file that is one already read under
-another name (a copy, or the same text: sgns.pipeline.inputs) is skipped with a warning; a file
-that changes after an increment read it is not read again (append new files, do not grow old
+another name (a copy, or the same text: sgns.pipeline.dataset.inputs) is skipped with a warning; a
+file that changes after an increment read it is not read again (append new files, do not grow old
 ones).
 
 Settled: two polls one interval apart saw the same size and mtime, and the size is not 0. A file
 still being written is therefore not taken half-written as long as its writer adds to it at least
 once per poll interval; a writer that pauses longer must write under a name outside the pattern
 and rename the file in when done (a rename is atomic, and needs no timing assumption). A .gz or
-.bz2 file is taken only once it also decodes to its end-of-stream marker (sgns.pipeline.compressed):
-one that stops short is waited for (said once), a corrupt one is skipped and said, until either
-changes; neither holds back the other files of its poll, nor enters the manifest. That check
-decodes the file once, and the text's fingerprint is taken in the same pass.
+.bz2 file is taken only once it also decodes to its end-of-stream marker
+(sgns.pipeline.text.compressed): one that stops short is waited for (said once), a corrupt one is
+skipped and said, until either changes; neither holds back the other files of its poll, nor enters
+the manifest. That check decodes the file once, and the text's fingerprint is taken in the same
+pass.
 
 Stopping: SIGINT (Ctrl-C) or SIGTERM while waiting stops at once; during an increment, the
 increment is finished and committed first, and a second signal abandons it (the dataset stays as
@@ -30,19 +31,19 @@ import threading
 from dataclasses import dataclass
 
 from sgns.errors import UsageError, note_signal
-from sgns.pipeline.compressed import decode_problem, is_checked
 from sgns.pipeline.config import PipelineConfig
-from sgns.pipeline.increment import read_dataset
-from sgns.pipeline.inputs import (
+from sgns.pipeline.dataset.increment import read_dataset
+from sgns.pipeline.dataset.inputs import (
     already_ingested,
     describe_file,
     ingested_paths,
     print_fields,
     repeated_inputs,
 )
-from sgns.pipeline.outdir import DatasetLock, claim, recover
-from sgns.pipeline.read import list_files
+from sgns.pipeline.dataset.outdir import DatasetLock, claim, recover
 from sgns.pipeline.runs import add_increment
+from sgns.pipeline.text.compressed import decode_problem, is_checked
+from sgns.pipeline.text.read import list_files
 
 log = logging.getLogger(__name__)
 

@@ -34,9 +34,13 @@ HEADER = (
 
 
 def commands() -> dict[str, str]:
-    """Console command -> module of its main(), as setup.py declares them."""
+    """Console command -> module of its main(), as setup.py declares them (each runs
+    sgns.commands' function of that name, which runs the module's main)."""
+    from sgns.commands import COMMANDS
+
     setup = (ROOT / "setup.py").read_text(encoding="utf-8")
-    return dict(re.findall(r'"(sgns-[a-z]+)=([a-z_.]+):main"', setup))
+    declared = re.findall(r'"(sgns-[a-z]+)=sgns\.commands:[a-z]+"', setup)
+    return {prog: COMMANDS[prog] for prog in declared}
 
 
 class _Built(BaseException):  # BaseException: a main's `except Exception` must not catch it

@@ -13,10 +13,9 @@ with mkstemp's 0600 (a dataset or a run directory is often shared with other use
 No torch and no Beam here.
 
 Reading a dataset, local or on an object store, is sgns.store's. A file a user names on a
-command line is
-checked before it is opened (`check_file`, `check_directory`: missing, a directory where a file
-goes, a FIFO, unreadable), and text read from one is decoded by `decode_text`, which names the
-file and the byte when it is not UTF-8.
+command line is checked before it is opened (`check_file`, `check_directory`: missing, a
+directory where a file goes, a FIFO, unreadable), and text read from one is decoded by
+`decode_text`, which names the file and the byte when it is not UTF-8.
 """
 
 from __future__ import annotations
@@ -25,15 +24,17 @@ import contextlib
 import errno
 import fcntl
 import os
+import signal
 import socket
 import stat
 import tempfile
+import threading
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from sgns.errors import UsageError
 
-TEMP_PREFIX = ".sgns-tmp-"  # temporary files and folders (sgns.pipeline.outdir removes only these)
+TEMP_PREFIX = ".sgns-tmp-"  # temporary files and folders (the pipeline's outdir removes only them)
 
 
 def _umask() -> int:
@@ -75,6 +76,38 @@ def atomic_open(path: str, durable: bool = True) -> Iterator[BinaryIO]:
         raise
     if durable:
         fsync_directory(directory)
+
+
+class SignalsHeld:
+    """Files that go together replaced together: once `hold()` is called, SIGINT and SIGTERM
+    wait until the block ends (their handlers then run, as if the signal came at that moment),
+    so that an interrupt never falls between two renames (a .npy and its .vocab.tsv).
+
+        with SignalsHeld() as held, atomic_open(a) as f, atomic_open(b) as g:
+            ...  # written; an interrupt here leaves both files as they were
+            held.hold()  # from here to the end of the block: both renamed, or neither
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self._previous: dict = {}
+        self._received: list[int] = []
+
+    def hold(self) -> None:
+        if threading.current_thread() is threading.main_thread():  # (elsewhere: no handlers)
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, lambda s, f: self._received.append(s))
+
+    def __enter__(self) -> SignalsHeld:
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        for sig, handler in self._previous.items():  # (None: set outside Python)
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        for sig in dict.fromkeys(self._received):
+            signal.raise_signal(sig)
+        return False
 
 
 def resolved_path(path: str) -> str:

@@ -8,9 +8,9 @@ AWS_ENDPOINT_URL, ~/.aws; for GCS: GOOGLE_APPLICATION_CREDENTIALS or the machine
 The trainer reads every byte of a dataset through `read_bytes`, `open_parquet` and `waited`
 (sgns.dataset for the manifest and vocabulary, sgns.train.shards for the shards' footers and row
 groups); local paths go straight to the OS, as they always have. Every object-store request is
-bounded (`store_limits`, shared with the pipeline's sgns.pipeline.objectstore) and its errors
-are one line naming the object: S3's client by its timeouts and tries, GCS's by a time limit on
-its retries (its default: 15 minutes) and `waited`, which gives up a read that stopped moving.
+bounded (`store_limits`, shared with the pipeline's sgns.pipeline.dataset.objectstore) and its
+errors are one line naming the object: S3's client by its timeouts and tries, GCS's by a time limit
+on its retries (its default: 15 minutes) and `waited`, which gives up a read that stopped moving.
 Each request is waited for in the main thread, so SIGTERM and Ctrl-C stop a command at once,
 never after a blocked request: the command says its line and ends (sgns.errors.left_running).
 Not under `sgns-train --follow`, whose handler only asks the ranks to stop together at the next

@@ -496,3 +496,15 @@ def test_load_of_a_missing_or_bad_file_is_a_usage_error_of_the_kind_it_was(tmp_p
     with pytest.raises(sgns.UsageError, match="word2vec header") as bad:
         sgns.load(str(tmp_path / "bad.txt"))
     assert isinstance(bad.value, ValueError) and not isinstance(bad.value, FileNotFoundError)
+
+
+def test_a_flag_set_false_is_false_also_where_unset_means_the_datasets(tmp_path):
+    from sgns.pipeline.local import main as build_local
+
+    (tmp_path / "a.txt").write_text("The cat sat\n" * 30)
+    (tmp_path / "b.txt").write_text("A dog ran\n" * 30)
+    data = str(tmp_path / "data")
+    argv = ["--input", str(tmp_path / "a.txt"), "--output", data, "--min-count", "1", "--lowercase"]
+    assert build_local(argv) == 0
+    with pytest.raises(sgns.UsageError, match="--lowercase false differs from the dataset's"):
+        sgns.preprocess(tmp_path / "b.txt", data, append=True, lowercase=False)

@@ -12,8 +12,8 @@ import torch
 from train_helpers import append_tiny_increment, pair_ids, write_tiny_dataset
 
 from sgns import dataset
-from sgns.pipeline.pairfile import sorted_pairs, write_pairs
-from sgns.pipeline.shuffle import pack
+from sgns.pipeline.pairs.pairfile import sorted_pairs, write_pairs
+from sgns.pipeline.pairs.shuffle import pack
 from sgns.train.loader import PairBatches
 from sgns.train.plan import assign_units, batch_counts
 from sgns.train.shards import RowGroupReader, epoch_units, load_dataset

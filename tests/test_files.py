@@ -1,4 +1,4 @@
-"""One way to write a file atomically (sgns.files, sgns.pipeline.outputs): whole or not at all."""
+"""One way to write a file atomically (sgns.files, the pipeline's outputs): whole or not at all."""
 
 import os
 import stat
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sgns.files import TEMP_PREFIX, atomic_open, atomic_write, resolved_path
-from sgns.pipeline.outputs import atomic_output, publish_file
+from sgns.pipeline.dataset.outputs import atomic_output, publish_file
 from sgns.train.checkpoint import save_checkpoint
 from sgns.vectors import write_vectors
 
@@ -134,3 +134,21 @@ def test_a_resolved_folder_is_tidied_as_abspath_tidies_it(tmp_path, monkeypatch)
     assert resolved_path("..") == real
     assert resolved_path(str(tmp_path / "d") + os.sep) == os.path.join(real, "d")
     assert resolved_path("x.txt") == os.path.join(real, "d", "x.txt")
+
+
+def test_signals_held_wait_until_the_block_ends_and_are_then_taken():
+    import signal
+
+    from sgns.files import SignalsHeld
+
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with SignalsHeld() as held:
+            signal.raise_signal(signal.SIGINT)  # before hold(): as ever
+    with pytest.raises(KeyboardInterrupt):
+        with SignalsHeld() as held:
+            held.hold()
+            signal.raise_signal(signal.SIGINT)
+            steps.append("went on")  # not stopped here
+    assert steps == ["went on"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back

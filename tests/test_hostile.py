@@ -651,8 +651,8 @@ def test_a_signal_stops_the_phrase_command_in_one_line(tmp_path, sig):
     args = ["--input", str(tmp_path / "c.txt"), "--output", data, "--min-count", "1"]
     assert build_locally([*args, *phrases]) == 0
     done = subprocess.run(  # the signal as it reads stdin
-        [sys.executable, "-c", _SIGNALLED.format(module="sgns.pipeline.phrases"),
-         "sgns.pipeline.own_text", "sentences", str(int(sig)), data], input="new york times\n",
+        [sys.executable, "-c", _SIGNALLED.format(module="sgns.pipeline.phrases.__main__"),
+         "sgns.pipeline.text.own", "sentences", str(int(sig)), data], input="new york times\n",
         capture_output=True, text=True, timeout=300, env=dict(os.environ, PYTHONPATH=ROOT),
         preexec_fn=_ctrl_c_as_in_a_terminal,
     )  # fmt: skip

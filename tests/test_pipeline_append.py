@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from sgns import dataset
-from sgns.pipeline.counting import select_vocabulary
-from sgns.pipeline.outdir import LOCK_FILE, DatasetLock, recover
-from sgns.pipeline.pairs import keep_probabilities
+from sgns.pipeline.dataset.outdir import LOCK_FILE, DatasetLock, recover
+from sgns.pipeline.pairs.draw import keep_probabilities
 from sgns.pipeline.preprocess import main
+from sgns.pipeline.vocab.counting import select_vocabulary
 
 FAST = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 # "the" makes 30% of A and 10% of B: its keep probability over A+B (20%) differs from B's alone.
@@ -228,7 +228,7 @@ def test_a_failed_manifest_write_leaves_the_dataset_as_it_was(grown, tmp_path, m
     def broken(output, manifest):
         raise OSError("disk full")
 
-    monkeypatch.setattr("sgns.pipeline.manifest.write_manifest", broken)
+    monkeypatch.setattr("sgns.pipeline.dataset.manifest.write_manifest", broken)
     with pytest.raises(Exception, match="disk full"):
         _append([grown / "b.txt"], tmp_path / "ds")
     assert _bytes(tmp_path / "ds") == before  # vocab.tsv and counts.tsv were published: undone
@@ -282,7 +282,7 @@ def test_max_vocab_caps_the_new_words_and_never_evicts_old_ones():
 
 HOLD_LOCK = """
 import sys, time
-from sgns.pipeline.outdir import DatasetLock
+from sgns.pipeline.dataset.outdir import DatasetLock
 with DatasetLock(sys.argv[1]):
     print("held", flush=True)
     time.sleep(60)

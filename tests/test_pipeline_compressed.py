@@ -1,5 +1,5 @@
 """.gz and .bz2 inputs are read to their end-of-stream marker or refused by name
-(pipeline/compressed.py), by a build and by --watch."""
+(pipeline/text/compressed.py), by a build and by --watch."""
 
 import bz2
 import gzip
@@ -13,8 +13,8 @@ import pytest
 from test_pipeline_watch import FAST, _increments, _wait_for, _watch
 
 from sgns import dataset
-from sgns.pipeline.compressed import decode_problem
 from sgns.pipeline.preprocess import main
+from sgns.pipeline.text.compressed import decode_problem
 from sgns.pipeline.watch import decodable
 
 TEXT = "".join(f"w{i % 50} w{i % 7} w{i % 3} the\n" for i in range(20000)).encode()
@@ -128,8 +128,9 @@ def test_watch_tries_a_file_it_cannot_read_again_rather_than_skip_it(tmp_path, c
     assert any("trying again" in r.getMessage() for r in caplog.records)
 
 
-# What identifies a compressed input (pipeline/inputs.py): its raw bytes, and its text only when
-# the first MiB of that text is another input's; decoding a whole file on the driver is the cost.
+# What identifies a compressed input (pipeline/dataset/inputs.py): its raw bytes, and its text only
+# when the first MiB of that text is another input's; decoding a whole file on the driver is the
+# cost.
 
 
 class _Counted:
@@ -169,7 +170,7 @@ def _words(megabytes: float, seed: int = 0) -> bytes:
 def test_a_large_compressed_input_is_not_decompressed_in_the_driver_when_nothing_collides(
     tmp_path,
 ):
-    from sgns.pipeline.inputs import already_ingested, check_distinct, describe_file
+    from sgns.pipeline.dataset.inputs import already_ingested, check_distinct, describe_file
 
     text = _words(12)
     big, other = tmp_path / "big.txt.gz", tmp_path / "other.txt"
@@ -196,7 +197,7 @@ def test_a_large_compressed_input_is_not_decompressed_in_the_driver_when_nothing
 def test_an_old_compressed_input_is_decoded_when_a_new_one_shares_its_head_or_said_when_gone(
     tmp_path, caplog
 ):
-    from sgns.pipeline.inputs import already_ingested, describe_file
+    from sgns.pipeline.dataset.inputs import already_ingested, describe_file
 
     text = _words(1.5)
     old = tmp_path / "old.txt.bz2"
@@ -247,8 +248,8 @@ def test_a_renamed_copy_of_an_input_of_a_dataset_written_before_content_fields_i
 def test_watch_decodes_a_new_compressed_file_once_for_its_check_and_its_fingerprint(
     tmp_path, monkeypatch
 ):
-    from sgns.pipeline import compressed
     from sgns.pipeline.config import PipelineConfig
+    from sgns.pipeline.text import compressed
     from sgns.pipeline.watch import new_files, texts
 
     text, path = _words(3), str(tmp_path / "a.txt.gz")

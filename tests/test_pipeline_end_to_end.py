@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sgns import dataset
-from sgns.pipeline.pairs import keep_probabilities
+from sgns.pipeline.pairs.draw import keep_probabilities
 from sgns.pipeline.preprocess import main
 
 # One in-process worker: the fastest way through Beam for a tiny corpus (the default local mode,
@@ -162,7 +162,7 @@ def test_merging_in_groups_gives_the_same_pairs(built, tmp_path, monkeypatch):
     root, _ = built
     small = ["--block-bytes", "1024", "--seed", "7"]
     assert _run(root / "corpus", tmp_path / "wide", *small) == 0
-    monkeypatch.setattr("sgns.pipeline.shards.MAX_FAN_IN", 3)  # many blocks -> merged in groups
+    monkeypatch.setattr("sgns.pipeline.pairs.merge.MAX_FAN_IN", 3)  # many blocks: merged in groups
     assert _run(root / "corpus", tmp_path / "grouped", *small) == 0
     for p in (0, 1):
         grouped = _pairs(tmp_path / "grouped", p)

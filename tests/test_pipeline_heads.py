@@ -1,5 +1,5 @@
 """A file that is not text is refused by name on the driver, from its first bytes, before any
-pipeline run starts (sgns.pipeline.read.check_heads): a new dataset, --append, --watch, and
+pipeline run starts (sgns.pipeline.text.read.check_heads): a new dataset, --append, --watch, and
 inputs on an object store. (tests/test_pipeline_text.py: what is refused, and why.)"""
 
 import gzip

@@ -1,5 +1,5 @@
 """The output directory is ours or refused, one writer at a time, and --overwrite loses nothing
-(pipeline/outdir.py)."""
+(pipeline/dataset/outdir.py)."""
 
 import json
 import multiprocessing
@@ -10,8 +10,8 @@ import time
 import pytest
 from tree import file_bytes
 
-from sgns.pipeline import outdir
-from sgns.pipeline.outdir import LOCK_FILE, MARKER_FILE, STAGING_DIR, DatasetLock, recover
+from sgns.pipeline.dataset import outdir
+from sgns.pipeline.dataset.outdir import LOCK_FILE, MARKER_FILE, STAGING_DIR, DatasetLock, recover
 from sgns.pipeline.preprocess import main
 
 FAST = ["--num-shards", "2", "--min-count", "1", "--direct_num_workers", "1"]

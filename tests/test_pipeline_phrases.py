@@ -19,14 +19,14 @@ from tree import same_dataset
 
 from sgns import dataset
 from sgns.pipeline.local import main as build_local
-from sgns.pipeline.phrase_counts import Summed, add_counts, compact
-from sgns.pipeline.phrases import (
+from sgns.pipeline.phrases.counts import Summed, add_counts, compact
+from sgns.pipeline.phrases.table import (
     ENGLISH_CONNECTORS,
     connector_words,
     load_phrases,
 )
 from sgns.pipeline.preprocess import main as preprocess
-from sgns.pipeline.tokens import COUNTS_SCHEMA
+from sgns.pipeline.text.tokens import COUNTS_SCHEMA
 
 FAST = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 # The hand-checked corpus: 14 tokens; new 5, york 4; the pair "new york" 3 times, every other

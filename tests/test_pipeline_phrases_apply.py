@@ -1,5 +1,5 @@
-"""A dataset's phrase table applied to text (sgns.pipeline.phrases, sgns.pipeline.own_text): the
-join is greedy left to right within sentences (and the blocks' join equals it), your own text is
+"""A dataset's phrase table applied to text (sgns.pipeline.phrases.table, sgns.pipeline.text.own):
+the join is greedy left to right within sentences (and the blocks' join equals it), your own text is
 made the dataset's tokens before it is phrased, a table is checked against its manifest, and the
 command `python -m sgns.pipeline.phrases` reads a block at a time and writes nothing for a text
 it refuses. (Finding the phrases: tests/test_pipeline_phrases.py.)"""
@@ -15,13 +15,13 @@ import pytest
 from test_pipeline_phrases import SETTINGS, _corpus, _noise, _table
 
 from sgns.errors import UsageError
-from sgns.pipeline.blocks import Block
 from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.local import main as build_local
-from sgns.pipeline.phrase_blocks import join_block, prepare
-from sgns.pipeline.phrases import Phrase, Phrases, load_phrases
-from sgns.pipeline.phrases import main as phrases_command
-from sgns.pipeline.tokens import MAX_TOKEN_CHARS
+from sgns.pipeline.phrases.__main__ import main as phrases_command
+from sgns.pipeline.phrases.blocks import join_block, prepare
+from sgns.pipeline.phrases.table import Phrase, Phrases, load_phrases
+from sgns.pipeline.text.blocks import Block
+from sgns.pipeline.text.tokens import MAX_TOKEN_CHARS
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +184,7 @@ def test_a_table_loaded_by_its_path_is_checked_against_its_manifest(
     # a renamed copy beside it, or one with no manifest beside it: taken alone, and said so
     shutil.copy(table, tmp_path / "d" / "mine.tsv")
     shutil.copy(table, tmp_path / "alone.tsv")
-    with caplog.at_level(logging.WARNING, logger="sgns.pipeline.phrases"):
+    with caplog.at_level(logging.WARNING, logger="sgns.pipeline.phrases.table"):
         for copy in (tmp_path / "d" / "mine.tsv", tmp_path / "alone.tsv"):
             assert load_phrases(str(copy)).apply(["New", "York"]) == ["New", "York"]
     said = [r.getMessage() for r in caplog.records]

@@ -10,8 +10,9 @@ import re
 import pytest
 from corpora import write_corpus
 
-from sgns.pipeline import progress, read, runs
+from sgns.pipeline import progress, runs
 from sgns.pipeline.preprocess import main
+from sgns.pipeline.text import read
 
 WORDS = [f"w{i:02d}" for i in range(40)]
 

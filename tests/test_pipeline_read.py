@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from sgns.pipeline.blocks import Block, Source, read_blocks
-from sgns.pipeline.pairs import WordIds, block_word_ids
-from sgns.pipeline.read import plan_sources
+from sgns.pipeline.pairs.draw import WordIds, block_word_ids
+from sgns.pipeline.text.blocks import Block, Source, read_blocks
+from sgns.pipeline.text.read import plan_sources
 
 
 def _blocks(data: bytes, block_bytes: int, max_len: int = 10000, start=0, end=-1) -> list[Block]:

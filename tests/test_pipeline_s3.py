@@ -15,7 +15,7 @@ import pytest
 from corpora import write_corpus
 from s3server import ACCESS_KEY, REGION, SECRET_KEY, dead_endpoint, s3_server  # noqa: F401
 
-from sgns.pipeline import outdir
+from sgns.pipeline.dataset import outdir
 from sgns.pipeline.preprocess import main
 
 SETTINGS = ["--passes", "1", "--num-shards", "2", "--min-count", "2", "--seed", "3"]
@@ -153,7 +153,7 @@ def test_a_failing_append_on_s3_leaves_the_dataset_as_it_was(s3_server, corpus, 
     bucket, root = corpus
     assert _run(s3_server, str(root / "part-01[0-2]*"), f"s3://{bucket}/grow") == 0
     before = _objects(s3_server, bucket, "grow")
-    import sgns.pipeline.shards as shards
+    import sgns.pipeline.pairs.merge as shards
 
     real_write, written = shards.write_shard, []
 
@@ -270,7 +270,7 @@ def test_a_store_that_stops_answering_mid_append_leaves_its_dataset(
     output, new = f"s3://{bucket}/paused", str(root / "part-04[6-8]*")
     assert _run(s3_server, str(root / "part-04[3-5]*"), output) == 0
     manifest = _objects(s3_server, bucket, "paused")["manifest.json"]
-    import sgns.pipeline.shards as shards
+    import sgns.pipeline.pairs.merge as shards
 
     real_write, stalled = shards.write_shard, s3_server.stalled()
 

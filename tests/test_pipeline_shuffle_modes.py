@@ -12,13 +12,13 @@ from corpora import write_corpus
 from tree import file_bytes
 
 from sgns import dataset
-from sgns.pipeline.blocks import Source
 from sgns.pipeline.config import PipelineConfig
-from sgns.pipeline.make_pairs import MakePairs
-from sgns.pipeline.pieces import MAX_FAN_IN, PIECES_DIR, piece_name, piece_path, write_piece
+from sgns.pipeline.pairs.make import MakePairs
+from sgns.pipeline.pairs.merge import merge_parts, merge_pieces
+from sgns.pipeline.pairs.pieces import MAX_FAN_IN, PIECES_DIR, piece_name, piece_path, write_piece
 from sgns.pipeline.preprocess import LOCAL_RUNNER, default_shuffle, main
-from sgns.pipeline.read import ReadBlocks
-from sgns.pipeline.shards import merge_parts, merge_pieces
+from sgns.pipeline.text.blocks import Source
+from sgns.pipeline.text.read import ReadBlocks
 
 WORDS = [f"w{i:03d}" for i in range(300)]
 # shards of more than one row group (ROW_GROUP_ROWS), so that their bytes pin the merge's order
@@ -157,7 +157,7 @@ def test_dask_runner_with_the_runner_shuffle_writes_the_local_dataset(with_files
 
 
 def test_a_grouped_merge_of_a_local_spill_drops_each_group_once_merged(tmp_path):
-    from sgns.pipeline.pieces import reduce_fan_in
+    from sgns.pipeline.pairs.pieces import reduce_fan_in
 
     pieces = []
     for k in range(10):

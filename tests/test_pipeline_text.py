@@ -12,14 +12,14 @@ import pytest
 from tree import file_bytes, same_dataset
 
 from sgns import dataset
-from sgns.pipeline.blocks import Source, read_blocks
-from sgns.pipeline.counting import CorpusStats, check_vocabulary, count_block, summarize
-from sgns.pipeline.decoding import MAX_UNDECODABLE_SHARE, stream_kind
 from sgns.pipeline.local import main as build_local
 from sgns.pipeline.preprocess import main as preprocess
-from sgns.pipeline.read import plan_sources
-from sgns.pipeline.text import TextFormat, words
-from sgns.pipeline.tokens import counts_dict
+from sgns.pipeline.text.blocks import Source, read_blocks
+from sgns.pipeline.text.decoding import MAX_UNDECODABLE_SHARE, stream_kind
+from sgns.pipeline.text.format import TextFormat, words
+from sgns.pipeline.text.read import plan_sources
+from sgns.pipeline.text.tokens import counts_dict
+from sgns.pipeline.vocab.counting import CorpusStats, check_vocabulary, count_block, summarize
 
 FAST = ["--direct_running_mode=in_memory", "--direct_num_workers=1", "--min-count", "1"]
 FRENCH = "le café est bon et le thé aussi\n" * 40  # 80 accented letters in 1,280 bytes

@@ -11,13 +11,13 @@ from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from sgns import dataset
-from sgns.pipeline.blocks import Source
 from sgns.pipeline.config import PipelineConfig
-from sgns.pipeline.make_pairs import MakePairs
+from sgns.pipeline.pairs.make import MakePairs
+from sgns.pipeline.pairs.merge import MergeShards
 from sgns.pipeline.preprocess import LOCAL_RUNNER
-from sgns.pipeline.read import ReadBlocks
-from sgns.pipeline.shards import MergeShards
-from sgns.pipeline.vocabulary import CountVocabulary, load_vocabulary, summary_path
+from sgns.pipeline.text.blocks import Source
+from sgns.pipeline.text.read import ReadBlocks
+from sgns.pipeline.vocab.vocabulary import CountVocabulary, load_vocabulary, summary_path
 
 
 def _pipeline() -> test_pipeline.TestPipeline:
@@ -104,8 +104,8 @@ def test_local_runs_never_ask_for_prism_and_user_options_win():
 
 
 def test_a_retried_shard_merge_after_its_pieces_were_deleted_reuses_the_shard(tmp_path):
-    from sgns.pipeline.pieces import piece_path, write_piece
-    from sgns.pipeline.shuffle import pack
+    from sgns.pipeline.pairs.pieces import piece_path, write_piece
+    from sgns.pipeline.pairs.shuffle import pack
 
     out = str(tmp_path)
     merge = MergeShards(out, passes=1, num_shards=2, seed=3)
@@ -121,8 +121,8 @@ def test_a_retried_shard_merge_after_its_pieces_were_deleted_reuses_the_shard(tm
 
 
 def test_merging_in_groups_keeps_every_pair_and_bounds_the_fan_in(tmp_path):
-    from sgns.pipeline.pieces import iter_piece, reduce_fan_in, write_piece
-    from sgns.pipeline.shuffle import merge_shuffle, pack, unpack
+    from sgns.pipeline.pairs.pieces import iter_piece, reduce_fan_in, write_piece
+    from sgns.pipeline.pairs.shuffle import merge_shuffle, pack, unpack
 
     rng = np.random.default_rng(4)
     pieces, values = [], []
@@ -142,8 +142,8 @@ def test_merging_in_groups_keeps_every_pair_and_bounds_the_fan_in(tmp_path):
 
 
 def test_a_piece_reads_the_same_kept_open_or_reopened(tmp_path):
-    from sgns.pipeline.pieces import PIECE_BATCH_ROWS, iter_piece, write_piece
-    from sgns.pipeline.shuffle import pack
+    from sgns.pipeline.pairs.pieces import PIECE_BATCH_ROWS, iter_piece, write_piece
+    from sgns.pipeline.pairs.shuffle import pack
 
     values = np.arange(2 * PIECE_BATCH_ROWS + 5, dtype=np.int32)
     path = str(tmp_path / "piece.arrow")

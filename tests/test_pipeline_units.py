@@ -6,10 +6,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from sgns.pipeline.blocks import decode
 from sgns.pipeline.config import PipelineConfig
-from sgns.pipeline.counting import select_vocabulary
-from sgns.pipeline.pairs import (
+from sgns.pipeline.pairs.draw import (
     WordIds,
     block_rng,
     keep_probabilities,
@@ -17,8 +15,9 @@ from sgns.pipeline.pairs import (
     sentence_ids,
     subsample,
 )
-from sgns.pipeline.shuffle import merge_shuffle, pack, scatter, unpack
-from sgns.pipeline.tokens import (
+from sgns.pipeline.pairs.shuffle import merge_shuffle, pack, scatter, unpack
+from sgns.pipeline.text.blocks import decode
+from sgns.pipeline.text.tokens import (
     MAX_TOKEN_CHARS,
     arrow_splits_like_python,
     count_tokens,
@@ -26,6 +25,7 @@ from sgns.pipeline.tokens import (
     merge_counts,
     token_ids,
 )
+from sgns.pipeline.vocab.counting import select_vocabulary
 
 
 def test_keep_probability_matches_word2vec_c_formula_by_hand():

@@ -174,3 +174,27 @@ def test_most_similar_refuses_counts_and_vectors_it_cannot_rank_with(vectors):
         wv.most_similar(positive=[np.ones(3)])
     with pytest.raises(sgns.UsageError, match="holds NaN or inf"):
         wv.most_similar(positive=[np.full(7, np.nan)])  # (it gave no neighbour, silently)
+
+
+def test_an_interrupt_between_the_npy_and_its_vocabulary_replaces_both_or_neither(
+    tmp_path, vectors, monkeypatch
+):
+    import os
+    import signal
+
+    path = str(tmp_path / "v.npy")
+    write_vectors(path, WORDS, vectors, "npy")
+    replace = os.replace
+
+    def interrupted_after_the_first(src, dst):  # Ctrl-C lands between the two renames
+        replace(src, dst)
+        monkeypatch.setattr(os, "replace", replace)
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(os, "replace", interrupted_after_the_first)
+    other = ["a", "b", "c", "d"]
+    with pytest.raises(KeyboardInterrupt):  # taken once both are in place
+        write_vectors(path, other, vectors * 2, "npy")
+    words, read = read_vectors(path)
+    assert words == other
+    np.testing.assert_array_equal(read, vectors * 2)

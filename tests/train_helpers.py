@@ -45,7 +45,7 @@ def write_tiny_dataset(
     Pair p of pass k is (p // V, p % V) shifted by k, so every pair of a pass is unique and each
     pass differs: tests can check "each pair exactly once" and "epoch e reads pass e mod passes".
     Counts follow a Zipf-like law so the noise distribution is skewed. `sorted_rows`: shards as
-    sgns-preprocess writes them since schema version 2 (sgns.pipeline.pairfile: each row group
+    sgns-preprocess writes them since schema version 2 (sgns.pipeline.pairs.pairfile: each row group
     sorted, compact), else plain shuffled row groups as version 1 had them. Returns the manifest.
     """
     import pyarrow as pa
@@ -71,8 +71,8 @@ def write_tiny_dataset(
             path = os.path.join(directory, rel)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             if sorted_rows:
-                from sgns.pipeline.pairfile import write_pairs
-                from sgns.pipeline.shuffle import pack
+                from sgns.pipeline.pairs.pairfile import write_pairs
+                from sgns.pipeline.pairs.shuffle import pack
 
                 with open(path, "wb") as f:
                     write_pairs(f, [pack(centers[part], contexts[part])], row_group_rows)

@@ -57,7 +57,7 @@ def preprocess(inputs, output, *, runner: str | None = None, beam_args=(), **set
     are the command's Beam options.
     Beam's own log lines below WARNING are left out, as the command leaves them out.
     """
-    from sgns.pipeline.objectstore import store_error
+    from sgns.pipeline.dataset.objectstore import store_error
     from sgns.pipeline.options import build_parser
     from sgns.pipeline.preprocess import execute
 

@@ -60,7 +60,11 @@ def parse(parser: argparse.ArgumentParser, settings: dict, given: dict) -> argpa
         raise UsageError(printable(message))
 
     parser.error = refuse  # argparse's own mistakes (a bad int, a choice): raised, not exit 2
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    for dest, value in settings.items():  # a flag set to what no command line can say:
+        if actions[dest].nargs == 0 and value is not None and getattr(args, dest) is None:
+            setattr(args, dest, value)  # lowercase=False with append=True: False, not the dataset's
+    return args
 
 
 def _as_arguments(action: argparse.Action, dest: str, value) -> list[str]:

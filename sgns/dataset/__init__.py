@@ -30,7 +30,7 @@ Layout of a dataset directory::
                         what vocab.tsv and counts.tsv held right after increment 0 (one folder
                         per increment, never rewritten): the exact files of the manifest whose
                         last increment it is
-      phrases.tsv       --phrases only: the phrase table of increment 0 (sgns.pipeline.phrases)
+      phrases.tsv       --phrases only: increment 0's phrase table (sgns.pipeline.phrases)
 
 Ids are assigned by count descending, ties broken by the word (code-point order). An increment
 (online training) appends new words after the old ones; old ids never change. Increment 0 is the
@@ -56,7 +56,7 @@ a manifest are never rewritten or deleted by a later increment. Since counts cha
 increment, so do vocab["sha256"]; words_fingerprint of the first V words, V an older size, stays
 equal to that older manifest's vocab["words_sha256"]. One writer at a time: sgns-preprocess holds an
 OS lock on DIR/.lock (local directories) while it writes, and a build that has not committed marks
-DIR with .sgns-dataset (sgns.pipeline.outdir).
+DIR with .sgns-dataset (sgns.pipeline.dataset.outdir).
 
 Manifest (JSON object)::
 
@@ -96,7 +96,7 @@ Manifest (JSON object)::
                       a .gz or .bz2 decompressed), "content_size" and "content_head_tail_sha256"
                       (its text's size and head_tail_sha256: of a plain file the size only, its
                       text being its bytes; of a .gz or .bz2 only once taken, as
-                      sgns.pipeline.inputs says)
+                      sgns.pipeline.dataset.inputs says)
       seed, num_shards  the seed and shards per pass of this increment's pairs
       row_order       ROW_ORDER_SORTED for increments written since version 2; absent
                       (ROW_ORDER_SHUFFLED) in older ones, also inside a version-2 manifest that

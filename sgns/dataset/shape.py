@@ -43,7 +43,8 @@ FIELDS = {
         "pass": (COUNT, False),
     },
     "shard": {"path": (TEXT, True), "pairs": (COUNT, True), "row_groups": (COUNT, True)},
-    # (an input without size or head_tail_sha256 is known by its path alone: pipeline/inputs.py)
+    # (an input without size or head_tail_sha256 is known by its path alone:
+    # pipeline/dataset/inputs.py)
     "input": {"path": (TEXT, True), "size": (COUNT, False), "head_tail_sha256": (TEXT, False),
               "content_size": (COUNT, False), "content_head_sha256": (TEXT, False),
               "content_head_tail_sha256": (TEXT, False)},

@@ -2,6 +2,6 @@
 
 import sys
 
-from sgns.eval.cli import main
+from sgns.commands import run
 
-sys.exit(main())
+sys.exit(run("sgns-eval", "sgns.eval.cli"))

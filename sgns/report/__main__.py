@@ -2,6 +2,6 @@
 
 import sys
 
-from sgns.report.cli import main
+from sgns.commands import run
 
-sys.exit(main())
+sys.exit(run("sgns-report", "sgns.report.cli"))

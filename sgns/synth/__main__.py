@@ -2,6 +2,6 @@
 
 import sys
 
-from sgns.synth.cli import main
+from sgns.commands import run
 
-sys.exit(main())
+sys.exit(run("sgns-synth", "sgns.synth.cli"))

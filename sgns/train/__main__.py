@@ -1,5 +1,7 @@
 """`python -m sgns.train` (and `torchrun -m sgns.train`): the sgns-train command."""
 
-from sgns.train.cli import main
+import sys
 
-main()
+from sgns.commands import run
+
+sys.exit(run("sgns-train", "sgns.train.cli"))

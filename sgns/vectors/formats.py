@@ -15,7 +15,7 @@ import numpy as np
 
 from sgns.dataset import format_vocab, parse_vocab
 from sgns.errors import UsageError, quote
-from sgns.files import atomic_open, atomic_write, check_file, check_side_file
+from sgns.files import SignalsHeld, atomic_open, check_file, check_side_file
 
 FORMATS = ("text", "binary", "npy")
 log = logging.getLogger(__name__)
@@ -33,10 +33,12 @@ def write_vectors(path: str, words: list[str], vectors: np.ndarray, fmt: str = "
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
         raise ValueError(f"{len(words)} words but vectors of shape {vectors.shape}")
     if fmt == "npy":
-        check_side_file(npy_vocab_path(path), _is_npy_vocab, "vocabulary", path)
-        with atomic_open(path) as f:
+        vocab = npy_vocab_path(path)
+        check_side_file(vocab, _is_npy_vocab, "vocabulary", path)
+        with SignalsHeld() as held, atomic_open(path) as f, atomic_open(vocab) as g:
             np.save(f, vectors)
-        atomic_write(npy_vocab_path(path), format_vocab(words, [0] * len(words)))
+            g.write(format_vocab(words, [0] * len(words)))
+            held.hold()  # (both renamed, or neither: never a new array with an old vocabulary)
         return
     with atomic_open(path) as f:
         f.write(f"{vectors.shape[0]} {vectors.shape[1]}\n".encode())

@@ -1,0 +1,1 @@
+"""The dataset directory: its lock, files written whole, manifest, increments, object stores."""

@@ -1,0 +1,1 @@
+"""Text in: files read as blocks, bytes decoded, text normalised and cut into tokens (no Beam)."""

@@ -1,0 +1,203 @@
+"""Read corpus files as text blocks: the pipeline's elements (never lines, tokens or pairs).
+
+Which files (`list_files`), how they are split into sources (`plan_sources`: uncompressed files
+in byte ranges, so that one big file is read by several workers), and the Beam stage that reads
+each source's blocks (`ReadBlocks`); how a stream is cut into blocks is sgns.pipeline.text.blocks.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes, FileMetadata
+from apache_beam.io.filesystems import FileSystems
+
+from sgns.errors import UsageError, os_message
+from sgns.files import resolved_path
+from sgns.pipeline.dataset.inputs import HEAD_TAIL_BYTES, check_regular, text_head_fields
+from sgns.pipeline.dataset.outputs import (
+    is_local,  # (also shares S3 clients in the workers that read)
+)
+from sgns.pipeline.progress import SourceMeter
+from sgns.pipeline.text.blocks import Block, Source, read_blocks
+from sgns.pipeline.text.compressed import CheckedStream, is_checked
+from sgns.pipeline.text.decoding import Transcoder, check_head, check_nul, stream_kind
+from sgns.pipeline.text.format import TextFormat
+
+log = logging.getLogger(__name__)
+
+# Uncompressed files bigger than this are read as several byte ranges, in parallel.
+RANGE_BYTES = 16 * 1024 * 1024
+HEAD_BYTES = 4096  # of each input, checked on the driver (check_heads), as read_blocks checks
+HEAD_READERS = 16  # threads reading them
+
+
+def list_files(patterns: tuple[str, ...], allow_missing: bool = False) -> list:
+    """FileMetadata (path, size_in_bytes, last_updated_in_seconds) of every matched file, sorted
+    by path, without duplicates; local paths made absolute, so that the manifest names a file
+    the same way whatever the working directory or the pattern. A directory, with or without
+    a trailing slash, stands for the files directly in it. A local path that exists is taken as
+    it is, never as a pattern: a file named "b [x].txt" is that file.
+
+    Raises FileNotFoundError naming the first pattern that matches nothing, unless allow_missing,
+    and UsageError naming a local match that is not a regular file (a FIFO, a device, a socket).
+    """
+    found = {}
+    for pattern in patterns:
+        matched, directory = _match(pattern)
+        if not matched and not allow_missing:
+            said = "is a directory without files" if directory else "matches no file"
+            raise FileNotFoundError(f"--input {'' if directory else 'pattern '}{pattern!r} {said}")
+        for metadata in matched:
+            if is_local(metadata.path) and os.path.isdir(metadata.path):
+                continue  # a folder inside a pattern's match: not a corpus file
+            try:  # the manifest names it, in UTF-8 JSON
+                metadata.path.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = metadata.path.encode("utf-8", "surrogateescape")
+                raise UsageError(f"input {shown!r}: its name is not UTF-8, which the manifest "
+                                 "must name it in; rename the file") from None  # fmt: skip
+            if is_local(metadata.path):  # local: one name per file, a regular one
+                check_regular(metadata.path)
+                metadata = FileMetadata(
+                    resolved_path(metadata.path),  # (not abspath: "link/..", sgns.files)
+                    metadata.size_in_bytes,
+                    metadata.last_updated_in_seconds,
+                )
+            found[metadata.path] = metadata
+    return [found[path] for path in sorted(found)]
+
+
+def _match(pattern: str) -> tuple[list, bool]:
+    """(FileMetadata of what `pattern` matches, whether it names a directory)."""
+    if is_local(pattern) and os.path.isdir(pattern):
+        paths = [os.path.join(pattern, name) for name in sorted(os.listdir(pattern))]
+        return [_local_file(p) for p in paths if not os.path.isdir(p)], True
+    if is_local(pattern) and os.path.lexists(pattern):  # a file, literally: no glob
+        return [_local_file(pattern)], False
+    matched = FileSystems.match([pattern])[0].metadata_list
+    if _is_directory(pattern, matched):
+        return FileSystems.match([pattern.rstrip("/") + "/"])[0].metadata_list, True
+    return matched, False
+
+
+def _local_file(path: str) -> FileMetadata:
+    status = os.stat(path)
+    return FileMetadata(path, status.st_size, status.st_mtime)
+
+
+def _is_directory(pattern: str, matched: list) -> bool:
+    """Whether `pattern` names a directory: a local one, or an object-store prefix with no
+    object of its own name."""
+    if pattern.endswith("/") or any(c in pattern for c in "*?["):
+        return False
+    if is_local(pattern):
+        return os.path.isdir(pattern)
+    return not matched
+
+
+def plan_sources(
+    files: list[tuple[str, int]], range_bytes: int = RANGE_BYTES, encoding: str = "utf-8"
+) -> list[Source]:
+    """Split the files into sources: uncompressed files in byte ranges, compressed ones whole,
+    and every file whole in an encoding that is read in order (decoding.stream_kind)."""
+    sources = []
+    whole = stream_kind(encoding) == "transcoded"
+    for index, (path, size) in enumerate(files):
+        if is_checked(path) or whole:  # .gz, .bz2: decompressed whole; any other name is raw
+            sources.append(Source(index, path))
+            continue
+        starts = range(0, max(size, 1), range_bytes)
+        for start in starts:
+            sources.append(Source(index, path, start, min(start + range_bytes, size), size))
+    return sources
+
+
+def open_source(source: Source):
+    """A binary stream of the source's file: .gz and .bz2 decompressed and read to their
+    end-of-stream marker or refused (sgns.pipeline.text.compressed), any other file raw."""
+    if source.start or source.end >= 0:
+        return FileSystems.open(source.path, compression_type=CompressionTypes.UNCOMPRESSED)
+    if is_checked(source.path):
+        return CheckedStream(source.path)
+    # raw bytes whatever the name (Beam would decompress .xz, .zst, .deflate by extension, with
+    # no end-of-stream check): such data is refused as binary, as the Beam-free path refuses it
+    return FileSystems.open(source.path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def check_heads(files: list, encoding: str = "utf-8", known: dict | None = None) -> dict:
+    """Refuse, on the driver and before any pipeline runs, a file (FileMetadata) whose first
+    HEAD_BYTES say it is not text: a known binary header or a NUL byte (decoding.check_head and
+    check_nul; .gz and .bz2 decompressed, as ReadBlocks reads them, which refuses the rest).
+    Returns path -> the content fields of each compressed file (sgns.pipeline.dataset.inputs): those
+    in `known` (path -> fields), else of its first MiB of text, read here for both."""
+    kind, known = stream_kind(encoding), known or {}
+
+    def check(metadata) -> dict | None:
+        path = metadata.path
+        wanted = is_checked(path) and path not in known
+        head = _head(path, HEAD_TAIL_BYTES if wanted else HEAD_BYTES)
+        if kind == "transcoded":  # (its own header check; then the text it decodes to)
+            check_nul(Transcoder(io.BytesIO(head[:HEAD_BYTES]), encoding, path).read(), path, 0)
+        else:
+            check_head(head[:HEAD_BYTES], path, kind)
+            check_nul(head[:HEAD_BYTES], path, 0)
+        return text_head_fields(head) if wanted else known.get(path)
+
+    with ThreadPoolExecutor(HEAD_READERS) as pool:  # (an object store: a request per file)
+        fields = list(pool.map(check, files))  # (the first bad file in order raises)
+    return {m.path: f for m, f in zip(files, fields) if f is not None}
+
+
+def _head(path: str, size: int) -> bytes:
+    try:
+        with open_source(Source(0, path)) as stream:
+            return stream.read(size)
+    except OSError as e:
+        raise UsageError("cannot read input: " + os_message(e.errno, e.strerror, path)) from None
+
+
+class ReadBlocks(beam.PTransform):
+    """PCollection[Source] -> PCollection[Block], made text as `text_format` says (default:
+    UTF-8 and whitespace tokens)."""
+
+    def __init__(
+        self, block_bytes: int, max_sentence_length: int, text_format: TextFormat | None = None
+    ):
+        super().__init__()
+        self._block_bytes = block_bytes
+        self._max_sentence_length = max_sentence_length
+        self._text_format = text_format or TextFormat()
+
+    @classmethod
+    def of(cls, config) -> ReadBlocks:
+        """The reader of a PipelineConfig's blocks, text format included."""
+        return cls(config.block_bytes, config.max_sentence_length, TextFormat.of(config))
+
+    def expand(self, sources):
+        return sources | "ReadSource" >> beam.FlatMap(
+            _read_source, self._block_bytes, self._max_sentence_length, self._text_format
+        )
+
+
+def _read_source(
+    source: Source, block_bytes: int, max_sentence_length: int, text_format: TextFormat
+) -> Iterator[Block]:
+    log.info("reading %s from byte %d", source.path, source.start)
+    try:
+        with open_source(source) as stream:
+            meter = SourceMeter(source, stream)  # the bytes read, on the driver's bar if any
+            for block in read_blocks(stream, source, block_bytes, max_sentence_length, text_format):
+                yield block
+                meter.update()
+            meter.finish()
+    except (UsageError, OSError) as e:  # reported by the driver, not raised inside the runner
+        if isinstance(e, OSError):
+            e = UsageError("cannot read input: " + os_message(e.errno, e.strerror, source.path))
+        why = str(e)
+        yield Block(f"{source.file_index}:{source.start}:error", "", 0, 0, 0, error=why)
