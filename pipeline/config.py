@@ -34,6 +34,13 @@ TOKENIZERS = ("whitespace", "words")
 # WordSim 0.03-0.05, 0.6 and 0.7 about what any change of the text does), word2phrase's its own.
 PHRASE_THRESHOLDS = {"npmi": 0.6, "word2phrase": 100.0}
 PHRASE_SCORERS = tuple(PHRASE_THRESHOLDS)
+# What a round after the first may join: "extend", a pair with a phrase of an earlier round at one
+# end (new_york times); "any", every pair, as word2phrase and gensim's Phrases run again do (the
+# words that an earlier round's phrases took fall in count, so pairs of theirs that scored below
+# the threshold rise above it: united kingdom, once united_states is joined).
+PHRASE_GROWTHS = ("extend", "any")
+# A setting a dataset's manifest lacks (written before the setting was): what those runs did.
+OLDER = {"phrase_growth": "any"}
 MAX_PHRASE_ROUNDS = 10
 
 
@@ -66,6 +73,7 @@ class PipelineConfig:
     phrase_scorer: str = "npmi"  # one of PHRASE_SCORERS
     phrase_max_vocab: int = 40_000_000  # pairs counted before pruning (gensim's max_vocab_size)
     phrase_connectors: str = "none"  # english, none, or a file of words (phrases.connector_words)
+    phrase_growth: str = "extend"  # one of PHRASE_GROWTHS
 
     def __post_init__(self):
         if isinstance(self.inputs, str) or not self.inputs or not all(self.inputs):
@@ -142,6 +150,9 @@ def _check_phrases(config: PipelineConfig) -> None:
     if config.phrase_scorer not in PHRASE_SCORERS:
         raise UsageError(f"--phrase-scorer must be one of {', '.join(PHRASE_SCORERS)}, "
                          f"got {config.phrase_scorer!r}")  # fmt: skip
+    if config.phrase_growth not in PHRASE_GROWTHS:
+        raise UsageError(f"--phrase-growth must be one of {', '.join(PHRASE_GROWTHS)}, "
+                         f"got {config.phrase_growth!r}")  # fmt: skip
     connectors = config.phrase_connectors
     if not isinstance(connectors, str) or not connectors:
         raise UsageError("--phrase-connectors must be english, none or a file of words, "

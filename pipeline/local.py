@@ -170,8 +170,8 @@ def _batches(packed: np.ndarray):
 def main(argv: list[str] | None = None) -> int:
     names = ("min_count", "sample", "window", "passes", "num_shards", "seed", "block_bytes",
              "phrases", "phrase_threshold", "phrase_min_count", "phrase_scorer",
-             "phrase_max_vocab", "phrase_connectors", "encoding", "errors", "normalize",
-             "tokenizer")  # fmt: skip
+             "phrase_max_vocab", "phrase_connectors", "phrase_growth", "encoding", "errors",
+             "normalize", "tokenizer")  # fmt: skip
     defaults = {name: PipelineConfig.__dataclass_fields__[name].default for name in names}
     p = OneLineParser(prog="python -m sgns.pipeline.local", description=__doc__.split("\n")[0])
     p.add_argument(

@@ -16,6 +16,7 @@ from sgns.options import Applies, Option, Schema, unapplied
 from sgns.pipeline.config import (
     ERRORS,
     NORMALIZATIONS,
+    PHRASE_GROWTHS,
     PHRASE_SCORERS,
     SHUFFLES,
     TOKENIZERS,
@@ -122,6 +123,14 @@ OPTIONS = (
         "words a phrase never starts or ends with but may hold inside (bank_of_america): "
         "english (gensim's connector words), none, or a file of words",
         PHRASES,
+        applies=FINDS_PHRASES,
+    ),
+    _setting(
+        "--phrase-growth",
+        "what a round after the first may join: extend (a pair with an earlier round's phrase "
+        "at one end: new_york times) or any (every pair, as word2phrase run again)",
+        PHRASES,
+        choices=PHRASE_GROWTHS,
         applies=FINDS_PHRASES,
     ),
     _setting(

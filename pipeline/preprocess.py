@@ -42,7 +42,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 from apache_beam.runners.runner import create_runner
 
 from sgns.errors import Interruptible, UsageError, fail, near_option
-from sgns.pipeline.config import PipelineConfig
+from sgns.pipeline.config import OLDER, PipelineConfig
 from sgns.pipeline.dataset.increment import (
     MATCHING,
     PER_INCREMENT,
@@ -95,8 +95,10 @@ def config_from_args(
     settings = {}
     for name in MATCHING + PER_INCREMENT:
         value = getattr(args, name)
-        if value is None:
-            value = (dataset_config or {}).get(name, fields[name].default)  # (older: default)
+        if value is None and dataset_config is None:
+            value = fields[name].default
+        elif value is None:  # (a setting newer than the dataset: what its runs did)
+            value = dataset_config.get(name, OLDER.get(name, fields[name].default))
         settings[name] = value
     return PipelineConfig(
         inputs=split_inputs(args.input),

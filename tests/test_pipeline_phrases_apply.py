@@ -210,3 +210,51 @@ def test_the_command_piped_into_a_reader_that_stops_ends_quietly(data, tmp_path)
                           timeout=300)  # fmt: skip
     assert done.stdout == "new_york\n" and done.stderr == "", done.stderr[-2000:]
     assert done.returncode == 0
+
+
+def test_a_later_round_extends_phrases_unless_any_pair_may_join(tmp_path):
+    # once united_states is joined, "united" is rare and (united, kingdom) scores above the bar
+    rng = random.Random(0)
+    filler = [f"w{i}" for i in range(300)]
+    lines = []
+    for i in range(2000):
+        words = [rng.choice(filler) for _ in range(8)]
+        for every, at, phrase in ((2, 3, "united states"), (40, 5, "united kingdom"),
+                                  (10, 1, "new york times"), (25, 6, "kingdom come")):  # fmt: skip
+            if i % every == 0:
+                words.insert(at, phrase)
+        lines.append(" ".join(words) + "\n")
+    (tmp_path / "c.txt").write_text("".join(lines))
+    found = {}
+    for growth in ("extend", "any"):
+        out = tmp_path / growth
+        argv = ["--input", str(tmp_path / "c.txt"), "--output", str(out), "--phrases", "2",
+                "--min-count", "1", "--phrase-growth", growth]  # fmt: skip
+        assert build_local(argv) == 0
+        rows = (out / "phrases.tsv").read_text().splitlines()
+        found[growth] = {tuple(r.split("\t")[i] for i in (0, 1, 2, 5)) for r in rows}
+    first = {row for row in found["any"] if row[3] == "1"}
+    assert {row for row in found["extend"] if row[3] == "1"} == first  # round 1: the same
+    made = {row[0] for row in first}
+    grows = {row for row in found["any"] if row[3] == "2" and (row[1] in made or row[2] in made)}
+    assert grows == {("new_york_times", "new_york", "times", "2")}
+    assert found["extend"] == first | grows
+    assert found["any"] == found["extend"] | {("united_kingdom", "united", "kingdom", "2")}
+
+
+def test_a_dataset_older_than_phrase_growth_grew_any_pair():
+    from sgns.pipeline.dataset.increment import check_settings
+    from sgns.pipeline.options import build_parser
+    from sgns.pipeline.preprocess import config_from_args
+
+    older = {"phrases": 2, "phrase_scorer": "npmi", "phrase_threshold": 0.6}  # no phrase_growth
+    argv = ["--input", "more.txt", "--output", "data", "--append"]
+    config = config_from_args(build_parser().parse_args(argv), older)
+    assert config.phrase_growth == "any"  # what its rounds did
+    check_settings(config, older)
+    fresh = config_from_args(build_parser().parse_args(["--input", "a", "--output", "b"]))
+    assert fresh.phrase_growth == "extend"
+    extend = build_parser().parse_args([*argv, "--phrase-growth", "extend"])
+    config = config_from_args(extend, older)
+    with pytest.raises(UsageError, match="--phrase-growth extend differs from the dataset's"):
+        check_settings(config, older)

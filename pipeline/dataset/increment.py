@@ -20,7 +20,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from sgns.dataset import MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR, validate_manifest
 from sgns.errors import UsageError
-from sgns.pipeline.config import PHRASE_THRESHOLDS, PipelineConfig
+from sgns.pipeline.config import OLDER, PHRASE_THRESHOLDS, PipelineConfig
 from sgns.pipeline.dataset.inputs import already_ingested
 from sgns.pipeline.dataset.outputs import read_bytes
 
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 MATCHING = ("lowercase", "max_sentence_length", "min_count", "max_vocab", "sample", "window")
 # phrases: an increment applies the dataset's phrase table, found with these (never again)
 MATCHING += ("phrases", "phrase_threshold", "phrase_min_count", "phrase_scorer", "phrase_max_vocab")
-MATCHING += ("phrase_connectors",)
+MATCHING += ("phrase_connectors", "phrase_growth")
 # text before tokens (sgns.pipeline.text.format): a token must mean what it meant in the dataset
 MATCHING += ("normalize", "tokenizer")
 # how an increment's own files are decoded (sgns.pipeline.text.decoding) may differ from the
@@ -70,7 +70,7 @@ def _shown(value) -> str:
 def check_settings(config: PipelineConfig, dataset_config: dict) -> None:
     """Refuse an increment whose MATCHING settings differ from the dataset's, naming each."""
     fields = PipelineConfig.__dataclass_fields__  # (a setting newer than the dataset: default)
-    dataset = {name: dataset_config.get(name, fields[name].default) for name in MATCHING}
+    dataset = {n: dataset_config.get(n, OLDER.get(n, fields[n].default)) for n in MATCHING}
     if dataset["phrase_threshold"] is None:  # as a config settles it: the scorer's default
         dataset["phrase_threshold"] = PHRASE_THRESHOLDS.get(dataset["phrase_scorer"])
     differing = [

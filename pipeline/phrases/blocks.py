@@ -54,13 +54,14 @@ class Tokens(NamedTuple):
 
 class RoundTable(NamedTuple):
     """One round's phrases as a worker keeps them: the pairs without connector words between
-    (`lefts`, `rights`), those with (`spans`: (left, right, between) tuples) and every connector
-    word their phrases hold (`connectors`)."""
+    (`lefts`, `rights`), those with (`spans`: (left, right, between) tuples), every connector
+    word their phrases hold (`connectors`) and the phrases themselves (`made`)."""
 
     lefts: pa.Array
     rights: pa.Array
     spans: tuple
     connectors: pa.Array
+    made: pa.Array
 
 
 def prepare(phrases: Phrases | None) -> list[RoundTable]:
@@ -70,10 +71,12 @@ def prepare(phrases: Phrases | None) -> list[RoundTable]:
         plain = [(left, right) for left, right, between in pairs if not between]
         spans = tuple(pair for pair in pairs if pair[2])
         connectors = sorted({word for _, _, between in spans for word in between})
+        made = [JOINER.join((left, *between, right)) for left, right, between in pairs]
         tables.append(RoundTable(
             pa.array([p[0] for p in plain], pa.large_string()),
             pa.array([p[1] for p in plain], pa.large_string()),
-            spans, pa.array(connectors, pa.large_string())))  # fmt: skip
+            spans, pa.array(connectors, pa.large_string()),
+            pa.array(made, pa.large_string())))  # fmt: skip
     return tables
 
 
@@ -229,6 +232,11 @@ def count_block(block: Block, config, rounds: list, connectors: pa.Array):
     length = np.concatenate(([0], np.cumsum(pc.utf8_length(words).to_numpy()[ids])))
     fits = same & (length[b + 1] - length[a] + (b - a) * len(JOINER) <= MAX_TOKEN_CHARS)
     a, b = a[fits], b[fits]
+    if rounds and config.phrase_growth == "extend":  # a pair that grows an earlier phrase
+        made = pa.concat_arrays([table.made for table in rounds])
+        made = pc.is_in(words, value_set=made).to_numpy(zero_copy_only=False)
+        grows = made[ids[a]] | made[ids[b]]
+        a, b = a[grows], b[grows]
     plain = b == a + 1
     distinct, pair_counts = np.unique(ids[a[plain]] * n + ids[b[plain]], return_counts=True)
     left, right, text = distinct // n, distinct % n, _concat(words, distinct // n, distinct % n)
