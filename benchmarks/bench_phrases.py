@@ -1,7 +1,7 @@
 """Benchmark `sgns-preprocess --phrases`: agreement with word2phrase, cost, and quality.
 
     python benchmarks/bench_phrases.py --corpus ../shared/corpora/dev-corpus.txt.gz \\
-        [--parts agreement,timing,quality] [--threshold 100] [--min-count 5] [--scorer npmi]
+        [--parts agreement,timing,quality,gensim] [--threshold 100] [--min-count 5] [--scorer npmi]
         [--phrase-args '--phrase-connectors english'] [--rounds 0,1,2]
         [--word2phrase PATH] [--repeat 8] [--seeds 1,2,3] [--out benchmarks/log/phrases.md]
 
@@ -11,6 +11,8 @@ above 0.6) and says the settings each dataset's manifest records. --phrase-args:
 sgns-preprocess options for every run with phrases (timing and quality, e.g. `--phrase-scorer
 word2phrase`); --rounds: the --phrases values timing and quality run.
 
+gensim (not run by default): what phrases cost gensim itself, its Phrases (--scorer,
+  --threshold, --min-count) for each of --rounds and then its Word2Vec, per seed.
 agreement: word2vec.c's own word2phrase (`pip install word2vec` compiles it; found on PATH or by
   --word2phrase) runs one round on the decompressed corpus with --threshold and --min-count, and
   so does ours (sgns.pipeline.phrases.blocks.detect_rounds, whose table the Beam run writes byte
@@ -78,6 +80,9 @@ for _ in range(rounds):  # each round learns on the text the rounds before it ph
     found = Phrases(sentences, min_count=min_count, threshold=threshold, scoring=scoring)
     sentences = found.freeze()[sentences]
 print(sum(len(s) for s in sentences))  # and the phrased text read once, as a trainer would
+if len(sys.argv) > 6:  # and written out, a sentence a line (the gensim part's training text)
+    with open(sys.argv[6], "w", encoding="utf-8") as out:
+        out.writelines(" ".join(s) + "\\n" for s in sentences)
 """
 
 
@@ -281,6 +286,34 @@ def quality(args, work: str) -> str:
     return "\n".join(table + ["", said, "", "Nearest neighbours (first seed):", "", *neighbours])
 
 
+def gensim_quality(args, work: str) -> str:
+    """Part (d): what phrases cost gensim itself: its Phrases (--scorer, --threshold,
+    --min-count) for each of --rounds, then its Word2Vec at the benchmark's settings, per seed."""
+    from bench_train import bench_gensim
+
+    options = argparse.Namespace(gensim_workers=2, corpus=None)
+    rows = []
+    for seed in args.seeds:
+        for rounds in args.rounds:
+            phrased = os.path.join(work, f"gensim-phrased-{rounds}.txt")
+            if not os.path.exists(phrased):
+                settings = [str(rounds), str(args.min_count), str(args.threshold), args.scorer]
+                measure([sys.executable, "-c", GENSIM_PHRASES, args.corpus, *settings, phrased])
+            options.corpus = phrased
+            rows.append((rounds, seed, bench_gensim(options, work, [], seed)["scores"]))
+            print("gensim", rounds, seed, rows[-1][2], flush=True)
+    table = ["| gensim Phrases rounds | seeds | WS353 mean | SimLex mean | analogy mean | "
+             "per seed |", "|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+    for rounds in args.rounds:
+        mine = [s for r, _, s in rows if r == rounds]
+        means = [statistics.fmean(s[i] for s in mine) for i in range(3)]
+        seeds = ", ".join(f"{a:.4f}/{b:.4f}/{100 * c:.2f}" for a, b, c in mine)
+        table.append(f"| {rounds} | {len(mine)} | {means[0]:.4f} | {means[1]:.4f} | "
+                     f"{100 * means[2]:.2f}% | {seeds} |")  # fmt: skip
+    said = f"gensim Phrases: scoring {args.scorer}, threshold {args.threshold:g}, min_count "
+    return "\n".join(table + ["", said + f"{args.min_count}; Word2Vec: {HYPER}, 2 workers."])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", required=True)
@@ -302,7 +335,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     args.seeds = [int(s) for s in args.seeds.split(",")]
     args.rounds = [int(r) for r in args.rounds.split(",")]
-    parts = {"agreement": agreement, "timing": timing, "quality": quality}
+    parts = {"agreement": agreement, "timing": timing, "quality": quality,
+             "gensim": gensim_quality}  # fmt: skip
     work = tempfile.mkdtemp(prefix="w2p-", dir=args.work)  # short: word2phrase's path limit
     sections = []
     try:

@@ -6,10 +6,23 @@ saved in the manifest next to what it produced.
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 from dataclasses import dataclass
 
+from sgns.dataset.settings import (  # noqa: F401 - the values each setting may take, read here
+    ERRORS,
+    MAX_INT,
+    MAX_PHRASE_ROUNDS,
+    MAX_SHARD_FILES,
+    MIN_BLOCK_BYTES,
+    NORMALIZATIONS,
+    NPMI_RANGE,
+    PHRASE_GROWTHS,
+    PHRASE_SCORERS,
+    PHRASE_THRESHOLDS,
+    TOKENIZERS,
+    is_text_codec,
+)
 from sgns.errors import UsageError
 
 # Text blocks are the pipeline's elements: big enough that per-element costs vanish next to the
@@ -19,29 +32,6 @@ DEFAULT_BLOCK_BYTES = 4 * 1024 * 1024
 # piece file per block and shard under the output; "runner", an element per block and shard through
 # the runner's GroupByKey (no objects but the shards). Both write the same dataset, byte for byte.
 SHUFFLES = ("files", "runner")
-# The most shard files one increment may have (passes x num_shards): each is a file, a
-# manifest entry and, per block, a temporary piece; past this a run spends its time on them.
-MAX_SHARD_FILES = 65_536
-# What undecodable bytes do (sgns.pipeline.text.decoding): "limit" replaces them by U+FFFD but
-# refuses a file where they are more than decoding.MAX_UNDECODABLE_SHARE of its bytes (and more than
-# 3); "strict" refuses the first; "replace" and "ignore" replace or drop them all. Text before
-# tokens: Unicode normalisation and the tokenizer (sgns.pipeline.text.format).
-ERRORS = ("limit", "strict", "replace", "ignore")
-NORMALIZATIONS = ("none", "nfc", "nfkc")
-TOKENIZERS = ("whitespace", "words")
-# Phrases (sgns.pipeline.phrases.table): rounds of bigram detection, scored as word2phrase or npmi,
-# and each scorer's default threshold: npmi's measured on the dev corpus (docs/phrases.md: 0.5 costs
-# WordSim 0.03-0.05, 0.6 and 0.7 about what any change of the text does), word2phrase's its own.
-PHRASE_THRESHOLDS = {"npmi": 0.6, "word2phrase": 100.0}
-PHRASE_SCORERS = tuple(PHRASE_THRESHOLDS)
-# What a round after the first may join: "extend", a pair with a phrase of an earlier round at one
-# end (new_york times); "any", every pair, as word2phrase and gensim's Phrases run again do (the
-# words that an earlier round's phrases took fall in count, so pairs of theirs that scored below
-# the threshold rise above it: united kingdom, once united_states is joined).
-PHRASE_GROWTHS = ("extend", "any")
-# A setting a dataset's manifest lacks (written before the setting was): what those runs did.
-OLDER = {"phrase_growth": "any"}
-MAX_PHRASE_ROUNDS = 10
 
 
 @dataclass(frozen=True)
@@ -73,7 +63,7 @@ class PipelineConfig:
     phrase_scorer: str = "npmi"  # one of PHRASE_SCORERS
     phrase_max_vocab: int = 40_000_000  # pairs counted before pruning (gensim's max_vocab_size)
     phrase_connectors: str = "none"  # english, none, or a file of words (phrases.connector_words)
-    phrase_growth: str = "extend"  # one of PHRASE_GROWTHS
+    phrase_growth: str = "any"  # one of PHRASE_GROWTHS (extend: measured level, docs/phrases.md)
 
     def __post_init__(self):
         if isinstance(self.inputs, str) or not self.inputs or not all(self.inputs):
@@ -96,7 +86,7 @@ class PipelineConfig:
                 f"{MAX_SHARD_FILES:,}); lower --num-shards or --passes"
             )
         _check_int("--seed", self.seed, 0, None)
-        _check_int("--block-bytes", self.block_bytes, 1024)
+        _check_int("--block-bytes", self.block_bytes, MIN_BLOCK_BYTES)
         if self.shuffle not in SHUFFLES:
             raise UsageError(f"--shuffle must be files or runner, got {self.shuffle!r}")
         check_encoding(self.encoding)
@@ -122,11 +112,7 @@ class PipelineConfig:
 
 def check_encoding(encoding) -> None:
     """A codec Python knows that decodes bytes to text (not base64, zlib or rot13)."""
-    try:
-        info = codecs.lookup(encoding) if isinstance(encoding, str) else None
-    except LookupError:
-        info = None
-    if info is None or not getattr(info, "_is_text_encoding", True):
+    if not is_text_codec(encoding):
         raise UsageError(
             f"--encoding {encoding!r} is not a text encoding Python knows: name one such as "
             "utf-8, latin-1, cp1252, utf-16, shift_jis or gb18030 (the list: "
@@ -134,7 +120,7 @@ def check_encoding(encoding) -> None:
         )
 
 
-def _check_int(option: str, value, minimum: int, maximum: int | None = 2**31 - 1) -> None:
+def _check_int(option: str, value, minimum: int, maximum: int | None = MAX_INT) -> None:
     """(The maximum: numbers past it overflow numpy's int64 draws or allocate without end.)"""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise UsageError(f"{option} must be an integer >= {minimum}, got {value!r}")
@@ -163,7 +149,8 @@ def _check_phrases(config: PipelineConfig) -> None:
     number = isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
     if not number or not abs(threshold) < float("inf"):
         raise UsageError(f"--phrase-threshold must be a finite number, got {threshold!r}")
-    if config.phrase_scorer == "npmi" and not -1 <= threshold < 1:
+    low, high = NPMI_RANGE
+    if config.phrase_scorer == "npmi" and not low <= threshold < high:
         raise UsageError(
             f"--phrase-threshold {threshold:g} is outside npmi's range: with --phrase-scorer npmi "
             f"pass a threshold in [-1, 1) (its default is {PHRASE_THRESHOLDS['npmi']:g}; "

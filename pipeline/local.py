@@ -54,6 +54,7 @@ from sgns.pipeline.vocab.counting import (
     everything_seen,
     summarize,
 )
+from sgns.rundir import check_outside_dataset
 
 
 class _File(NamedTuple):
@@ -188,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if os.path.isdir(args.output) and os.listdir(args.output):
             raise UsageError(f"--output {args.output!r} is not empty")
+        check_outside_dataset(args.output)  # (an empty folder in a dataset's pairs/ is not ours)
         config = PipelineConfig(inputs, args.output, lowercase=args.lowercase, **settings)
         manifest = build(config, list(inputs))
     except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised

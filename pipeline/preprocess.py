@@ -41,8 +41,9 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.runners.runner import create_runner
 
+from sgns.dataset import DamagedManifest
 from sgns.errors import Interruptible, UsageError, fail, near_option
-from sgns.pipeline.config import OLDER, PipelineConfig
+from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.dataset.increment import (
     MATCHING,
     PER_INCREMENT,
@@ -95,10 +96,8 @@ def config_from_args(
     settings = {}
     for name in MATCHING + PER_INCREMENT:
         value = getattr(args, name)
-        if value is None and dataset_config is None:
-            value = fields[name].default
-        elif value is None:  # (a setting newer than the dataset: what its runs did)
-            value = dataset_config.get(name, OLDER.get(name, fields[name].default))
+        if value is None:  # (a setting newer than the dataset: its default, what it did)
+            value = (dataset_config or {}).get(name, fields[name].default)
         settings[name] = value
     return PipelineConfig(
         inputs=split_inputs(args.input),
@@ -147,6 +146,14 @@ def check_options(beam_args: list[str], parser: argparse.ArgumentParser) -> None
     if not unknown:
         return
     ours = [o for action in parser._actions for o in action.option_strings]  # noqa: SLF001
+    own = [option for option in unknown if option in ours]  # (in sgns.preprocess's beam_args)
+    if own:
+        keywords = [("inputs" if o == "--input" else o[2:].replace("-", "_")) + "=" for o in own]
+        raise UsageError(
+            f"{', '.join(own)} {'is an option' if len(own) == 1 else 'are options'} of "
+            f"sgns-preprocess, not of Beam: give {', '.join(keywords)} to sgns.preprocess itself, "
+            "not in beam_args"
+        )
     hints = []
     for option in unknown:
         hint = near_option(option, ours)  # (a prefix of ours, or the nearest)
@@ -204,9 +211,17 @@ def run(config: PipelineConfig, beam_args: list[str]) -> dict:
         if config.append:
             base = require_dataset(config.output)
             check_settings(config, base["config"])
-        claim(config.output)
-        recover(config.output)
-        base = read_dataset(config.output)
+        try:
+            claim(config.output)
+            recover(config.output)
+            base = read_dataset(config.output)
+        except DamagedManifest as e:  # (restoring it is for an --append; what to do here:)
+            if not config.overwrite:
+                raise
+            raise e.advised(
+                f"--overwrite cannot tell the dataset's files from others' without it: remove "
+                f"{config.output!r} (keep what is yours in it) and run again"
+            ) from None
         if base is None or config.append:
             return add_increment(config, files, base, options)
         if not config.overwrite:

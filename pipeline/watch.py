@@ -3,8 +3,8 @@ increment (the first batch builds the dataset when --output holds none).
 
 New: no increment of the dataset read the file (by path). A file that is one already read under
 another name (a copy, or the same text: sgns.pipeline.dataset.inputs) is skipped with a warning; a
-file that changes after an increment read it is not read again (append new files, do not grow old
-ones).
+file that changes after an increment read it (another size, or another mtime and other bytes) is
+not read again, said once in a warning (append new files, do not grow or replace old ones).
 
 Settled: two polls one interval apart saw the same size and mtime, and the size is not 0. A file
 still being written is therefore not taken half-written as long as its writer adds to it at least
@@ -21,6 +21,11 @@ increment is finished and committed first, and a second signal abandons it (the 
 its manifest says). Both log and return normally (exit 0). `max_increments` stops after that many
 increments (tests, batch jobs). A failing increment (a full disk, say) is rolled back and ends
 the watch with its error, rather than being retried forever.
+
+One writer: the watch holds the dataset's lock (sgns.pipeline.dataset.outdir.DatasetLock) from
+start to end, and before each increment checks that it is still the folder's: a folder removed (or
+replaced) under it gets its lock taken again, said, before anything is written there (another
+writer holding it by then ends the watch in one line).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from sgns.pipeline.dataset.inputs import (
     describe_file,
     ingested_paths,
     print_fields,
+    raw_prints,
     repeated_inputs,
 )
 from sgns.pipeline.dataset.outdir import DatasetLock, claim, recover
@@ -46,6 +52,9 @@ from sgns.pipeline.text.compressed import decode_problem, is_checked
 from sgns.pipeline.text.read import list_files
 
 log = logging.getLogger(__name__)
+# The longest wait between polls (a day): a wait past threading.TIMEOUT_MAX overflows.
+# sgns-train --follow bounds its --poll-seconds the same (sgns.train.config.MAX_POLL_SECONDS).
+MAX_POLL_SECONDS = 86400
 
 
 @dataclass(frozen=True)
@@ -56,8 +65,12 @@ class WatchConfig:
     max_increments: int | None = None  # stop after this many increments; None: until a signal
 
     def __post_init__(self):
-        if not isinstance(self.poll_seconds, (int, float)) or not self.poll_seconds > 0:
-            raise UsageError(f"--poll-seconds must be > 0, got {self.poll_seconds!r}")
+        poll = self.poll_seconds
+        if isinstance(poll, bool) or not isinstance(poll, (int, float)):
+            poll = float("nan")  # (refused below, as any value outside the bounds)
+        if not 0 < poll <= MAX_POLL_SECONDS:
+            raise UsageError(f"--poll-seconds must be > 0 and at most {MAX_POLL_SECONDS} (a day), "
+                             f"got {self.poll_seconds!r}")  # fmt: skip
         if self.max_increments is not None and (
             not isinstance(self.max_increments, int) or self.max_increments < 1
         ):
@@ -139,15 +152,50 @@ def texts(files: list, verdicts: dict) -> dict:
     return {m.path: text for m, text in zip(files, found) if isinstance(text, dict)}
 
 
+def changed_files(files: list, manifest: dict | None, checked: dict) -> dict[str, str]:
+    """path -> a note naming the increment that read it, for each of `files` (FileMetadata)
+    that an increment read and that is not the file it read: another size, or another mtime
+    and another raw identity (sgns.pipeline.dataset.inputs; `checked` keeps what each path,
+    size and mtime gave: a file is read once for it, not at every poll)."""
+    records = {entry["path"]: (entry, increment["index"])
+               for increment in (manifest or {}).get("increments", [])
+               for entry in increment.get("inputs", []) if isinstance(entry, dict)}  # fmt: skip
+    changed = {}
+    for m in files:
+        entry, index = records.get(m.path, ({}, None))
+        if "size" not in entry or "head_tail_sha256" not in entry:
+            continue  # (not read, or read by a dataset that knew its files by their paths)
+        key = (m.path, m.size_in_bytes, m.last_updated_in_seconds)
+        same_size = m.size_in_bytes == entry["size"]
+        if same_size and key not in checked:
+            if m.last_updated_in_seconds == entry.get("mtime"):
+                continue
+            try:
+                checked[key] = raw_prints(m.path, m.size_in_bytes)[0] != entry["head_tail_sha256"]
+            except OSError:  # (gone since it was listed: looked at again at the next poll)
+                continue
+        if not same_size or checked[key]:
+            changed[m.path] = f"{m.path} changed since increment {index} took it"
+    return changed
+
+
 def new_files(
-    config: PipelineConfig, manifest: dict | None, skipped: set, ready=None, verdicts=None
-) -> list:
+    config: PipelineConfig, manifest: dict | None, skipped: set, ready=None, verdicts=None,
+    said: set | None = None, checked: dict | None = None,
+) -> list:  # fmt: skip
     """Files the patterns match now that no increment read (nor a copy of one), each content
     once; copies are added to `skipped`, with a warning. `ready(files)`: those of the new files
     that may be read now (settled, and decoding to their end: a compressed file's content is
-    its decompressed text, read only then, as `decodable` records in `verdicts`)."""
+    its decompressed text, read only then, as `decodable` records in `verdicts`). A file that
+    an increment read and that changed since is never read again: said once (`said` keeps
+    the paths said, `checked` what `changed_files` found)."""
     known = ingested_paths(manifest)
     files = list_files(config.inputs, allow_missing=True)
+    said = set() if said is None else said
+    changed = changed_files([m for m in files if m.path not in said], manifest, checked or {})
+    for path, note in changed.items():
+        log.warning("%s; not read again: give new text a new name", note)
+        said.add(path)
     fresh = [m for m in files if m.path not in known and m.path not in skipped]
     fresh = fresh if ready is None else ready(fresh)
     if not fresh:
@@ -173,6 +221,8 @@ def watch(
     seen: dict = {}
     skipped: set = set()
     verdicts: dict = {}
+    said: set = set()  # files changed since an increment took them, said once
+    checked: dict = {}
     added = 0
 
     def ready_now(found: list) -> list:
@@ -181,13 +231,22 @@ def watch(
         seen.update(now)
         return decodable(found, verdicts)
 
-    with DatasetLock(config.output), stopper:
+    with DatasetLock(config.output) as lock, stopper:
         claim(config.output)
         recover(config.output)
         log.info("watching %s every %g s", ",".join(config.inputs), settings.poll_seconds)
         while not stopper.requested.is_set():
             manifest = read_dataset(config.output)
-            ready = new_files(config, manifest, skipped, ready_now, verdicts)
+            ready = new_files(config, manifest, skipped, ready_now, verdicts, said, checked)
+            if ready and lock.lost():  # (before a write: never one without the lock)
+                log.warning("%s was removed or replaced while --watch held it: taking the lock "
+                            "of what is there now", config.output)  # fmt: skip
+                lock.take()  # (another writer holds it: UsageError, one line)
+                claim(config.output)
+                recover(config.output)
+                for known in (skipped, said, checked):  # (of the dataset that was there)
+                    known.clear()
+                continue  # (its manifest, read again)
             if ready:
                 stopper.busy = True
                 try:

@@ -283,14 +283,12 @@ class DirectoryLock:
         self.path, self.what = os.path.join(directory, LOCK_FILE), what
         self.fd = None
 
-    def __enter__(self) -> DirectoryLock:
-        return self.take()
-
     def __exit__(self, *exc) -> None:
         self.release()
 
     def take(self) -> DirectoryLock:
-        """Take the lock (UsageError naming the holder when another process has it)."""
+        """Take the lock, or take it again once `lost` (UsageError naming another holder)."""
+        self.release()  # (a lock `lost` is let go: its path is another file now, not removed)
         directory = os.path.dirname(self.path) or "."
         if os.path.exists(directory) and not os.path.isdir(directory):
             raise UsageError(f"--output {directory} is a file, not a directory: give a directory")
@@ -330,16 +328,23 @@ class DirectoryLock:
         self.fd = fd
         return self
 
+    __enter__ = take
+
+    def lost(self) -> bool:
+        """Whether DIR/.lock is no longer the file held (DIR removed and made again, say)."""
+        return self.fd is not None and not _same_file(self.fd, self.path)
+
     def release(self) -> None:
         if self.fd is not None:
-            with contextlib.suppress(FileNotFoundError):  # the directory may be gone
-                os.unlink(self.path)  # while still holding it: a waiter then sees another file
+            if _same_file(self.fd, self.path):  # (once `lost`, the path is not ours to remove)
+                with contextlib.suppress(FileNotFoundError):  # the directory may be gone
+                    os.unlink(self.path)  # while still holding it: a waiter sees another file
             os.close(self.fd)
             self.fd = None
 
 
 def _same_file(fd: int, path: str) -> bool:
-    try:
+    try:  # (the held file stays open: no other file on its device gets its inode)
         return os.stat(path).st_ino == os.fstat(fd).st_ino
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return False

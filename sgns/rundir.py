@@ -18,8 +18,7 @@ from __future__ import annotations
 import json
 import os
 
-from sgns.dataset import COUNTS_FILE, MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR
-from sgns.dataset import VOCAB_FILE as DATASET_VOCAB_FILE
+from sgns.dataset import MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR, layout
 from sgns.errors import UsageError
 from sgns.files import LOCK_FILE, resolved_path
 
@@ -35,9 +34,14 @@ REPORT_FILE = "report.html"
 
 
 # what a run needs again (--resume, sgns-export, sgns-eval, sgns-report), and a dataset's own
-# files: no command writes its --output over them
+# files: no command writes its --output over them. A dataset's are every file its contract names
+# (each NAME_FILE of sgns.dataset.layout: the manifest and the files a manifest names, so that a
+# file added there is one of them at once) and its lock; its folders are `_dataset_folder`'s.
 RUN_OWN_FILES = (CONFIG_FILE, VOCAB_FILE, CHECKPOINT_FILE, METRICS_FILE, EVAL_FILE, LOCK_FILE)
-DATASET_OWN_FILES = (MANIFEST_FILE, DATASET_VOCAB_FILE, COUNTS_FILE, LOCK_FILE)
+DATASET_OWN_FILES = (
+    *(value for name, value in vars(layout).items() if name.endswith("_FILE")),
+    LOCK_FILE,
+)
 
 
 def run_path(run: str, name: str) -> str:
@@ -61,7 +65,9 @@ def is_run(directory: str) -> bool:
 
 def check_run_output(directory: str) -> None:
     """Raise UsageError when `directory` exists, holds files and is no sgns run: a run would
-    write its config.json, vocab.tsv, metrics.jsonl and vectors.txt over a user's files."""
+    write its config.json, vocab.tsv, metrics.jsonl and vectors.txt over a user's files; or
+    when it lies in a dataset's own folders (`check_outside_dataset`)."""
+    check_outside_dataset(directory)
     held = [n for n in os.listdir(directory) if n != LOCK_FILE] if os.path.isdir(directory) else []
     if held and not is_run(directory):  # (the lock alone: a run that began)
         raise UsageError(
@@ -70,24 +76,47 @@ def check_run_output(directory: str) -> None:
         )
 
 
-def _in_dataset(directory: str) -> bool:
-    """Whether `directory` lies in a dataset's pairs/ or snapshots/ (its shards, its vocabulary
-    snapshots: a file written there would replace one the dataset reads)."""
+def _dataset_folder(directory: str) -> str | None:
+    """The pairs/ or snapshots/ of a dataset (its shards, its vocabulary snapshots) that the
+    absolute path `directory` is or lies in, else None: a file written there would replace
+    one the dataset reads, and sgns-preprocess removes there what its manifest does not list."""
     parts = directory.split(os.sep)
-    return any(
-        parts[i] in (PAIRS_DIR, SNAPSHOTS_DIR)
-        and os.path.exists(os.path.join(os.sep.join(parts[:i]) or os.sep, MANIFEST_FILE))
-        for i in range(1, len(parts))
-    )
+    for i in range(1, len(parts)):
+        top = os.sep.join(parts[:i]) or os.sep
+        if parts[i] in (PAIRS_DIR, SNAPSHOTS_DIR) and os.path.exists(
+            os.path.join(top, MANIFEST_FILE)
+        ):
+            return os.path.join(top, parts[i])
+    return None
+
+
+def check_outside_dataset(directory: str, flag: str = "--output") -> None:
+    """Raise UsageError when `directory`, a folder a command writes into (a run, a dataset),
+    is or lies in a dataset's pairs/ or snapshots/: the dataset's next sgns-preprocess would
+    delete it (--overwrite replaces those folders; every run removes what no manifest lists)."""
+    folder = _dataset_folder(resolved_path(directory))
+    if folder is not None:
+        raise UsageError(
+            f"{flag} {directory!r} lies in {folder}, a dataset's own folder, where "
+            "sgns-preprocess removes what it did not write (--overwrite: all of it); give a "
+            f"directory outside the dataset's {PAIRS_DIR}/ and {SNAPSHOTS_DIR}/"
+        )
 
 
 def check_not_own_file(path: str, flag: str = "--output") -> None:
     """Raise UsageError when `path` is one of a run's or a dataset's own files (writing there
-    would destroy the checkpoint --resume needs, the vocabulary sgns-export reads, ...)."""
+    would destroy the checkpoint --resume needs, the vocabulary sgns-export reads, ...), or
+    lies in a dataset's own folders."""
     directory, name = os.path.split(resolved_path(path))  # (where the write would land)
+    folder = _dataset_folder(directory)
+    if folder is not None:
+        raise UsageError(
+            f"{flag} {path!r} lies in the dataset's own folder {folder}; writing there would "
+            f"destroy what the dataset reads: give a file outside its {PAIRS_DIR}/ and "
+            f"{SNAPSHOTS_DIR}/"
+        )
     of_run = name in RUN_OWN_FILES and is_run(directory)
     of_data = name in DATASET_OWN_FILES and os.path.exists(os.path.join(directory, MANIFEST_FILE))
-    of_data = of_data or _in_dataset(directory)
     if of_run or of_data:
         what = "run" if of_run else "dataset"
         raise UsageError(

@@ -210,10 +210,11 @@ def _is_gcs(store) -> bool:
 READ_PIECE = 1 << 20  # bytes of a file read from GCS at a time, each marking progress
 
 
-def read_bytes(location: str) -> bytes:
-    """The whole file at `location`; FileNotFoundError naming it when there is none."""
+def read_bytes(location: str, what: str = "dataset file") -> bytes:
+    """The whole file at `location`; FileNotFoundError naming it (`what` it is) when there is
+    none, UsageError when it is no file (a FIFO would block the reader)."""
     if not is_uri(location):
-        with open(check_file(location, "dataset file"), "rb") as f:
+        with open(check_file(location, what), "rb") as f:
             return f.read()
 
     def read(progress: dict) -> bytes:

@@ -332,6 +332,7 @@ def test_token_lists_that_would_not_read_back_are_refused(tmp_path):
         ([], "sgns.fit got no sentences and no corpus paths"),
         (str(tmp_path / "none-*.txt"), f"no corpus file matches {str(tmp_path / 'none-*.txt')!r}"),
         ("gs://b/corpus.txt", "sgns.fit reads local files"),
+        ([["a"], ["c", "a\udcffb"]], "sentence 2 holds the token 'a\\udcffb', whose '\\udcff'"),
     ]:
         with pytest.raises(sgns.UsageError) as raised:
             sgns.fit(corpus)

@@ -319,3 +319,19 @@ def test_an_endless_line_is_one_malformed_line_read_in_bounded_memory(tmp_path):
     sim.write_bytes(endless)  # nothing else: said with its one malformed line
     code, err = cli("sgns.eval.cli", [str(vectors), "--similarity", str(sim)], memory_bytes=2**30)
     assert code == 2 and "(1 malformed line)" in one_line(err, "sgns-eval")
+
+
+def test_neighbors_of_a_topn_past_the_vocabulary_are_every_other_word_and_json(tmp_path, capsys):
+    words = ["x", "near", "far", "opposite"]
+    vectors = np.array([[1, 0], [0.9, 0.2], [0, 1], [-1, 0]], dtype=np.float32)
+    for topn in (3, 4, 1000):  # (the word itself came last, at -inf)
+        found, _ = nearest_neighbors(words, vectors, ["x"], topn=topn)
+        assert [w for w, _ in found["x"]] == ["near", "far", "opposite"]
+    path = str(tmp_path / "v.txt")
+    write_vectors(path, words, vectors, "text")
+    assert main([path, "--neighbors", "x,far", "--topn", "1000", "--json"]) == 0
+    out = capsys.readouterr().out
+    result = json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+    assert sorted(w for w, _ in result["neighbors"]["far"]) == ["near", "opposite", "x"]
+    assert main([path, "--neighbors", "x", "--topn", "4"]) == 0
+    assert "inf" not in capsys.readouterr().out

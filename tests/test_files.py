@@ -37,8 +37,13 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
 
 def test_a_failed_vector_write_leaves_nothing(tmp_path):
     path = tmp_path / "vectors.txt"
-    words = ["a", "b\udc80"]  # the second word cannot be encoded: the write fails half way
-    with pytest.raises(UnicodeEncodeError):
+
+    class Unwritable(str):  # (a word no UTF-8 holds is refused before the write begins)
+        def encode(self, *args):
+            raise OSError(28, "No space left on device")
+
+    words = ["a", Unwritable("b")]  # the second word's bytes fail: the write fails half way
+    with pytest.raises(OSError, match="No space left"):
         write_vectors(str(path), words, np.zeros((2, 3), dtype=np.float32))
     assert os.listdir(tmp_path) == []
 
@@ -152,3 +157,35 @@ def test_signals_held_wait_until_the_block_ends_and_are_then_taken():
             steps.append("went on")  # not stopped here
     assert steps == ["went on"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+def test_a_lock_whose_folder_was_made_again_is_lost_and_taken_again_never_removed_from_another(
+    tmp_path,
+):
+    import shutil
+
+    from sgns.errors import UsageError
+    from sgns.files import DirectoryLock
+
+    folder = str(tmp_path / "d")
+    first = DirectoryLock(folder, "sgns-preprocess").take()
+    assert not first.lost()
+    shutil.rmtree(folder)  # the folder and its lock file go; `first` still holds the old file
+    assert first.lost()
+    os.makedirs(folder)
+    second = DirectoryLock(folder, "sgns-preprocess").take()  # nothing stops a second writer,
+    first.release()  # ... so `first` must not remove the lock file that is now second's
+    assert os.path.exists(os.path.join(folder, ".lock"))
+    with pytest.raises(UsageError, match="is writing"):
+        DirectoryLock(folder, "sgns-preprocess").take()
+    second.release()
+    shutil.rmtree(folder)
+    os.makedirs(folder)
+    third = DirectoryLock(folder, "sgns-preprocess").take()
+    shutil.rmtree(folder)
+    third.take()  # taken again, on what is there now: a second writer is refused
+    assert not third.lost()
+    with pytest.raises(UsageError, match="is writing"):
+        DirectoryLock(folder, "sgns-preprocess").take()
+    third.release()
+    assert not os.path.exists(os.path.join(folder, ".lock"))

@@ -286,6 +286,25 @@ def test_a_manifest_of_wrong_types_or_repeats_is_damaged_for_append_and_train(
     assert not os.path.exists(run)
 
 
+@pytest.mark.parametrize(
+    "change",
+    [lambda m: m.update(increments={}), lambda m: m.update(config={"lowercase": "no"}),
+     lambda m: m["increments"][0]["passes"][0]["shards"][0].update(path="../x.parquet")],
+)  # fmt: skip
+def test_a_damaged_manifest_under_overwrite_says_to_remove_the_folder_not_to_rebuild(
+    tmp_path, built, change
+):
+    _edit_manifest(built, change)
+    before = sorted(os.listdir(built))
+    args = ["--input", _more(tmp_path), "--output", built]
+    code, err = cli("sgns.pipeline.preprocess", [*args, "--overwrite"])
+    line = _clean_line(err, "sgns-preprocess")
+    assert code == 2 and "manifest is damaged" in line and f"remove {built!r}" in line, line
+    assert "rebuild the dataset" not in line and sorted(os.listdir(built)) == before
+    code, err = cli("sgns.pipeline.preprocess", [*args, "--append"])
+    assert code == 2 and "restore it or rebuild the dataset" in _clean_line(err, "sgns-preprocess")
+
+
 def _rewrite(path: str, change) -> None:
     with open(path) as f:
         lines = f.read().split("\n")

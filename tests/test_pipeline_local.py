@@ -3,6 +3,7 @@ pipeline builds, byte for byte: the stages are thin shells around them."""
 
 import gzip
 import json
+import os
 
 from tree import same_dataset
 
@@ -38,3 +39,14 @@ def test_without_beam_the_same_dataset_byte_for_byte(tmp_path):
     assert len(shards) == 6
     a = json.loads(beam["manifest.json"])
     assert a["stats"]["long_tokens"] == 2  # both cut to 100 characters, counted
+
+
+def test_the_local_build_refuses_an_output_in_a_datasets_own_folder(tmp_path, capsys):
+    (tmp_path / "c.txt").write_text("a b c\n" * 20)
+    argv = ["--input", str(tmp_path / "c.txt"), "--min-count", "1"]
+    assert build_local([*argv, "--output", str(tmp_path / "d")]) == 0
+    (tmp_path / "d" / "pairs" / "x").mkdir()
+    capsys.readouterr()
+    assert build_local([*argv, "--output", str(tmp_path / "d" / "pairs" / "x")]) == 2
+    assert "a dataset's own folder" in capsys.readouterr().err
+    assert os.listdir(tmp_path / "d" / "pairs" / "x") == []

@@ -119,6 +119,19 @@ def test_a_prefix_on_s3_that_is_not_a_dataset_is_refused_and_left_as_it_was(s3_s
     assert _objects(s3_server, bucket, "photos") == {"cat.jpg": b"precious"}
 
 
+def test_an_input_that_names_no_object_is_said_to_match_none(s3_server, corpus, capsys):  # noqa: F811
+    bucket, _ = corpus
+    for missing in ("corpus/nothere.txt", "corpus//part-000.txt", "nothere"):
+        path = f"s3://{bucket}/{missing}"
+        assert _run(s3_server, path, f"s3://{bucket}/out-missing") == 2
+        err = capsys.readouterr().err
+        lines = [line for line in err.splitlines() if "error:" in line]
+        assert len(lines) == 1 and f"--input pattern {path!r} matches no object" in lines[0], err
+        assert "directory" not in lines[0]
+    s3_server.client().put_object(Bucket=bucket, Key="tiny/a.txt", Body=b"a b c a b c\n" * 9)
+    assert _run(s3_server, f"s3://{bucket}/tiny", f"s3://{bucket}/out-tiny") == 0  # its objects
+
+
 def test_no_lock_object_is_written_on_s3(s3_server, corpus):  # noqa: F811
     bucket, _ = corpus
     with outdir.DatasetLock(f"s3://{bucket}/locked"):  # no flock there, and no stand-in

@@ -253,6 +253,26 @@ def test_config_defaults_are_word2vec_defaults():
     assert config.to_json()["inputs"] == ["a"]
 
 
+def test_an_option_of_ours_among_beams_is_said_to_be_ours_not_unknown(tmp_path):
+    import sgns
+    from sgns.errors import UsageError
+    from sgns.pipeline.options import build_parser
+    from sgns.pipeline.preprocess import check_options
+
+    with pytest.raises(UsageError) as caught:
+        check_options(["--output", "x", "--min-count", "3"], build_parser())
+    said = str(caught.value)
+    assert said.startswith("--output, --min-count are options of sgns-preprocess, not of Beam")
+    assert "output=, min_count= to sgns.preprocess itself" in said and "did you mean" not in said
+    (tmp_path / "c.txt").write_text("a b c\n")
+    for beam_args, keyword in (("--output x", "output="), (["--input", "f"], "inputs=")):
+        with pytest.raises(UsageError, match=f"is an option of sgns-preprocess.*give {keyword}"):
+            sgns.preprocess(str(tmp_path / "c.txt"), str(tmp_path / "d"), beam_args=beam_args)
+    assert not (tmp_path / "d").exists()
+    with pytest.raises(UsageError, match="--min-cont \\(did you mean --min-count\\?\\)"):
+        check_options(["--min-cont", "3"], build_parser())
+
+
 def test_merge_counts_sums_per_word_like_counter():
     texts = ["the cat the", "café the\u00a0cat", "", "dog"]
     tables = [count_tokens(t, lowercase=False)[0] for t in texts]

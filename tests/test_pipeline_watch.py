@@ -103,3 +103,105 @@ def test_watch_stops_cleanly_on_a_signal(tmp_path, stop):
     assert "Traceback" not in err
     assert not os.path.exists(tmp_path / "ds" / ".lock")
     assert _increments(tmp_path / "ds") == 1
+
+
+def test_poll_seconds_past_a_day_or_not_a_number_are_refused_in_one_line(capsys):
+    from sgns.errors import UsageError
+    from sgns.pipeline.preprocess import main
+    from sgns.pipeline.watch import MAX_POLL_SECONDS, WatchConfig
+
+    assert WatchConfig(MAX_POLL_SECONDS).poll_seconds == 86400
+    for seconds in (float("inf"), 1e10, MAX_POLL_SECONDS + 1, float("nan"), 0, "10", True):
+        with pytest.raises(UsageError, match="at most 86400 \\(a day\\)"):
+            WatchConfig(seconds)
+    for seconds in ("inf", "1e10"):
+        argv = ["--input", "in/*.txt", "--output", "ds", "--watch", "--poll-seconds", seconds]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("error:") == 1 and "Traceback" not in err
+        assert f"--poll-seconds must be > 0 and at most 86400 (a day), got {float(seconds)}" in err
+
+
+def _entry(path) -> dict:
+    from sgns.pipeline.dataset.inputs import describe_file
+
+    stat = os.stat(path)
+    return describe_file(_File(str(path), stat.st_size, stat.st_mtime))
+
+
+def test_a_file_taken_then_replaced_is_told_apart_by_size_or_content_not_by_mtime(tmp_path):
+    from sgns.pipeline.watch import changed_files
+
+    names = ("grown", "same-size", "touched", "kept")
+    for name in names:
+        (tmp_path / name).write_text("a b c d\n" * 40)
+    manifest = {"increments": [{"index": 0, "inputs": [_entry(tmp_path / n) for n in names]}]}
+    (tmp_path / "grown").write_text("a b c d\n" * 41)
+    (tmp_path / "same-size").write_text("e f g h\n" * 40)
+    os.utime(tmp_path / "touched", (1e9, 1e9))
+    files = [_File(str(tmp_path / n), os.path.getsize(tmp_path / n),
+                   os.path.getmtime(tmp_path / n)) for n in names]  # fmt: skip
+    checked: dict = {}
+    changed = changed_files(files, manifest, checked)
+    assert sorted(changed) == [str(tmp_path / "grown"), str(tmp_path / "same-size")]
+    assert "changed since increment 0 took it" in changed[str(tmp_path / "grown")]
+    assert changed_files(files, manifest, checked) == changed  # (read once: `checked`)
+
+
+def test_a_file_replaced_where_the_watch_took_one_is_said_once_and_not_counted_twice(
+    tmp_path, caplog
+):
+    import logging
+
+    from sgns.pipeline.config import PipelineConfig
+    from sgns.pipeline.preprocess import pipeline_options
+    from sgns.pipeline.watch import WatchConfig, watch
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("the the a1 a2 a3\n" * 50)
+    config = PipelineConfig((f"{tmp_path}/in/*.txt",), str(tmp_path / "ds"), min_count=1)
+    options = pipeline_options(FAST)
+    assert watch(config, WatchConfig(0.05, 1), options) == 1
+    (tmp_path / "in" / "a.txt").write_text("the c1 c2 c3 c4 c5\n" * 50)  # new text, old name
+    (tmp_path / "in" / "b.txt").write_text("the b1 b2\n" * 50)
+    with caplog.at_level(logging.WARNING, logger="sgns.pipeline.watch"):
+        assert watch(config, WatchConfig(0.05, 1), options) == 1
+    said = [r.getMessage() for r in caplog.records if "changed since" in r.getMessage()]
+    assert said == [f"{tmp_path}/in/a.txt changed since increment 0 took it; not read again: "
+                    "give new text a new name"]  # fmt: skip
+    manifest = dataset.read_manifest(str(tmp_path / "ds"))
+    inputs = [[i["path"] for i in inc["inputs"]] for inc in manifest["increments"]]
+    assert inputs == [[f"{tmp_path}/in/a.txt"], [f"{tmp_path}/in/b.txt"]]
+    assert manifest["stats"]["tokens"] == 50 * 5 + 50 * 3  # the first a.txt and b.txt, once
+    assert "c1" not in dataset.read_vocab(str(tmp_path / "ds"))[0]
+
+
+@pytest.mark.slow
+def test_a_dataset_removed_under_the_watch_is_rebuilt_only_under_its_lock(tmp_path):
+    import shutil
+
+    from sgns.errors import UsageError
+    from sgns.pipeline.dataset.outdir import DatasetLock
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("the the a1 a2 a3\n" * 50)
+    out, log = tmp_path / "ds", tmp_path / "log"
+    process = _watch(tmp_path / "in", out, log, "--min-count", "1")
+    try:
+        _wait_for(lambda: _increments(out) == 1, process, log)
+        shutil.rmtree(out)  # the folder, its lock file and all, while the watch runs
+        (tmp_path / "in" / "b.txt").write_text("the b1 b2\n" * 50)
+        _wait_for(lambda: _increments(out) >= 1, process, log)  # built again
+        with pytest.raises(UsageError, match="is writing"):  # (an --append's lock: refused)
+            with DatasetLock(str(out)):
+                pass
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+    err = log.read_text()
+    assert f"{out} was removed or replaced while --watch held it" in err, err[-3000:]
+    manifest = dataset.read_manifest(str(out))  # (a and b in one increment, or in two)
+    inputs = sorted(i["path"] for inc in manifest["increments"] for i in inc["inputs"])
+    assert inputs == [str(tmp_path / "in" / "a.txt"), str(tmp_path / "in" / "b.txt")]
+    assert not os.path.exists(out / ".lock")

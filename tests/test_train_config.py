@@ -1,6 +1,7 @@
 """TrainConfig validates itself, resolves the pool size, and guards resume compatibility."""
 
 import dataclasses
+import re
 
 import pytest
 
@@ -82,3 +83,11 @@ def test_resume_needs_the_same_shape_and_schedule():
     check_resumable(saved, TrainConfig(data="d", output="o", num_workers=3))  # harmless change
     with pytest.raises(ValueError, match="written with --dim 100 but this run has --dim 50"):
         check_resumable(saved, TrainConfig(data="d", output="o", dim=50))
+
+
+@pytest.mark.parametrize("seconds", [86400.5, 1e10, 1e300])
+def test_a_poll_longer_than_a_day_is_refused_before_training(seconds):
+    said = f"--poll-seconds must be > 0 and at most 86400 (a day), got {seconds}"
+    with pytest.raises(ValueError, match=re.escape(said)):
+        TrainConfig(data="d", output="o", follow=True, poll_seconds=seconds)
+    TrainConfig(data="d", output="o", follow=True, poll_seconds=86400)  # (a day: taken)

@@ -1,7 +1,9 @@
 """Vector files: our word2vec text/binary writers load in gensim, and our reader reads them back."""
 
 import gzip
+import os
 import re
+import subprocess
 import sys
 import tracemalloc
 
@@ -198,3 +200,55 @@ def test_an_interrupt_between_the_npy_and_its_vocabulary_replaces_both_or_neithe
     words, read = read_vectors(path)
     assert words == other
     np.testing.assert_array_equal(read, vectors * 2)
+
+
+@pytest.mark.parametrize("shape", [(0, 4), (2, 0), (0, 0)])
+def test_a_npy_of_no_rows_or_no_dimensions_is_refused_as_a_header_saying_so_is(tmp_path, shape):
+    np.save(tmp_path / "v.npy", np.zeros(shape, dtype=np.float32))
+    (tmp_path / "v.vocab.tsv").write_text("".join(f"w{i}\t0\n" for i in range(shape[0])))
+    with pytest.raises(
+        ValueError, match=re.escape(f"holds an array of shape {shape}: it holds no")
+    ):
+        read_vectors(str(tmp_path / "v.npy"))
+    (tmp_path / "v.txt").write_text(f"{shape[0]} {shape[1]}\n")
+    with pytest.raises(ValueError, match="it holds no vectors"):  # (as text, as ever)
+        read_vectors(str(tmp_path / "v.txt"))
+    for fmt in ("text", "npy"):  # and none is written that could not be read
+        with pytest.raises(ValueError, match="no vectors to write"):
+            write_vectors(str(tmp_path / f"w.{fmt}"), [f"w{i}" for i in range(shape[0])],
+                          np.zeros(shape), fmt)  # fmt: skip
+    assert sorted(os.listdir(tmp_path)) == ["v.npy", "v.txt", "v.vocab.tsv"]
+
+
+def test_a_npy_whose_vocabulary_is_a_fifo_is_refused_not_waited_on(tmp_path, vectors):
+    path = str(tmp_path / "v.npy")
+    write_vectors(path, WORDS, vectors, "npy")
+    os.remove(tmp_path / "v.vocab.tsv")
+    os.mkfifo(tmp_path / "fifo")
+    os.symlink(tmp_path / "fifo", tmp_path / "v.vocab.tsv")  # (the vector file's own check)
+    done = subprocess.run(  # (a child: a read that waits on the FIFO ends in the timeout)
+        [sys.executable, "-c", f"from sgns.vectors import read_vectors; read_vectors({path!r})"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode != 0 and "v.vocab.tsv is a FIFO" in done.stderr, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    "fmt,words,said",
+    [("text", ["a", "b c"], "word 1, 'b c', is empty or holds a newline or ' '"),
+     ("binary", ["a", ""], "word 1, '', is empty"),
+     ("text", ["a\nb", "c"], "word 0, 'a\\nb', is empty or holds a newline"),
+     ("npy", ["a\tb", "c"], "word 0, 'a\\tb', is empty or holds a newline or '\\t'"),
+     ("npy", ["a", "a"], "word 1, 'a', is word 0 again"),
+     ("binary", ["a\udcffb", "c"], "word 0, 'a\\udcffb', holds '\\udcff', which UTF-8 cannot"),
+     ("text", ["a", 3], "word 1 is int 3, not str")],
+)  # fmt: skip
+def test_words_a_vector_file_could_not_read_back_are_refused_before_writing(
+    tmp_path, fmt, words, said
+):
+    path = str(tmp_path / "v")
+    with pytest.raises(ValueError, match=re.escape(f"{path!r} cannot be written: {said}")):
+        write_vectors(path, words, np.ones((len(words), 3)), fmt)
+    assert os.listdir(tmp_path) == []
+    write_vectors(path, ["a\tb", "c"] if fmt != "npy" else ["a b", "c"], np.ones((2, 3)), fmt)
+    assert read_vectors(path)[0] == (["a\tb", "c"] if fmt != "npy" else ["a b", "c"])

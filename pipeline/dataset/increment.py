@@ -18,9 +18,15 @@ import posixpath
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from sgns.dataset import MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR, validate_manifest
+from sgns.dataset import (
+    MANIFEST_FILE,
+    PAIRS_DIR,
+    SNAPSHOTS_DIR,
+    DamagedManifest,
+    validate_manifest,
+)
 from sgns.errors import UsageError
-from sgns.pipeline.config import OLDER, PHRASE_THRESHOLDS, PipelineConfig
+from sgns.pipeline.config import PHRASE_THRESHOLDS, PipelineConfig
 from sgns.pipeline.dataset.inputs import already_ingested
 from sgns.pipeline.dataset.outputs import read_bytes
 
@@ -46,7 +52,7 @@ def read_dataset(output: str) -> dict | None:
     try:
         manifest = json.loads(data.decode("utf-8"))
     except ValueError as e:
-        raise UsageError(f"{path} is not valid JSON: {e}") from None
+        raise DamagedManifest(path, f"it is not valid JSON ({e})") from None
     return validate_manifest(manifest, path)
 
 
@@ -70,7 +76,7 @@ def _shown(value) -> str:
 def check_settings(config: PipelineConfig, dataset_config: dict) -> None:
     """Refuse an increment whose MATCHING settings differ from the dataset's, naming each."""
     fields = PipelineConfig.__dataclass_fields__  # (a setting newer than the dataset: default)
-    dataset = {n: dataset_config.get(n, OLDER.get(n, fields[n].default)) for n in MATCHING}
+    dataset = {name: dataset_config.get(name, fields[name].default) for name in MATCHING}
     if dataset["phrase_threshold"] is None:  # as a config settles it: the scorer's default
         dataset["phrase_threshold"] = PHRASE_THRESHOLDS.get(dataset["phrase_scorer"])
     differing = [

@@ -45,6 +45,7 @@ from sgns.pipeline.dataset.increment import increment_folders, read_dataset
 from sgns.pipeline.dataset.manifest import write_manifest
 from sgns.pipeline.dataset.outputs import is_local, publish_file, write_bytes
 from sgns.pipeline.pairs.pieces import PIECES_DIR
+from sgns.rundir import check_outside_dataset
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,9 @@ class DatasetLock(DirectoryLock):
     dataset directory; refuses to start while another process holds it. On an object store, a
     no-op (see the module docstring). A run that fails removes the folders that taking the lock
     made (DIR and any parent that was missing) if they are empty again: a refused run leaves
-    no new folder, and never touches one that was there before."""
+    no new folder, and never touches one that was there before. A directory in another
+    dataset's pairs/ or snapshots/ is refused before anything is made (that dataset's next run
+    would remove it: sgns.rundir.check_outside_dataset)."""
 
     def __init__(self, output: str):
         super().__init__(output, "sgns-preprocess")
@@ -209,6 +212,7 @@ class DatasetLock(DirectoryLock):
 
     def __enter__(self) -> DatasetLock:
         if self.local:
+            check_outside_dataset(os.path.dirname(self.path))  # (before a folder is made)
             # the path as given, not made absolute: abspath resolves "link/.." by the text
             # (to "."), while makedirs and rmdir follow the link (to the link's parent)
             folder = os.path.dirname(self.path)

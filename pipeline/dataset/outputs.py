@@ -66,10 +66,11 @@ def write_object(path: str, data: bytes) -> None:
         f.write(data)
 
 
-def read_bytes(path: str) -> bytes:
-    """The raw bytes of a file on any Beam filesystem (never decompressed by its name)."""
-    if is_local(path):  # (a FIFO would block the reader)
-        check_file(path, "dataset file")
+def read_bytes(path: str, what: str = "dataset file") -> bytes:
+    """The raw bytes of a file on any Beam filesystem (never decompressed by its name); a local
+    one that is no file is refused (a FIFO would block the reader), naming `what` it is."""
+    if is_local(path):
+        check_file(path, what)
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
         return f.read()
 

@@ -10,11 +10,11 @@ import shutil
 import sys
 import tempfile
 
+from sgns.dataset.settings import MAX_INT, MIN_BLOCK_BYTES  # (sgns-preprocess's bounds)
 from sgns.errors import UsageError
 from sgns.pipeline.phrases.table import Phrases, read_table
 
 SPOOLED_BYTES = 16 << 20  # of the command's output held in memory (on disk past it)
-MIN_BLOCK_BYTES = 1024  # as sgns-preprocess's --block-bytes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,9 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--encoding", help="codec of the text read (default: the dataset's)")
     parser.add_argument("--errors", choices=ERRORS, help="undecodable bytes, as sgns-preprocess's "
                         "--errors (default: the dataset's)")  # fmt: skip
-    parser.add_argument("--block-bytes", type=int, help="bytes of text read at a time, at least "
-                        f"{MIN_BLOCK_BYTES} (default: the dataset's --block-bytes)")  # fmt: skip
+    parser.add_argument("--block-bytes", type=int, help="bytes of text read at a time, from "
+                        f"{MIN_BLOCK_BYTES} to {MAX_INT} (default: the dataset's)")  # fmt: skip
     args = parser.parse_args(argv)
+    for name, stream, redirect in (("stdin", sys.stdin, "< in.txt"),
+                                   ("stdout", sys.stdout, "> out.txt")):  # fmt: skip
+        if stream is None:  # (started with it closed: `<&-`, `>&-`)
+            return fail(parser.prog, UsageError(
+                f"{name} is closed: give the command its text on stdin and a place for the "
+                f"phrased text on stdout ({parser.prog} DATASET {redirect})"))  # fmt: skip
     defaults = PipelineConfig.__dataclass_fields__
     stop = Interruptible(parser.prog, "stdout has none or a part of the text: run it again")
     with stop, tempfile.SpooledTemporaryFile(max_size=SPOOLED_BYTES) as held:
@@ -42,13 +48,16 @@ def main(argv: list[str] | None = None) -> int:
             rows, manifest = read_table(args.dataset)
             config = manifest["config"] if manifest else {}
             phrases = Phrases.of(rows, config)
-            text = phrases.text._replace(encoding=args.encoding or phrases.text.encoding,
-                                         errors=args.errors or phrases.text.errors)  # fmt: skip
+            # not given (None): the dataset's; an empty --encoding= is given, and then refused
+            given = {"encoding": args.encoding, "errors": args.errors}
+            text = phrases.text._replace(**{k: v for k, v in given.items() if v is not None})
             block = args.block_bytes
-            if block is None:
+            if block is None:  # (the manifest's: in these bounds, sgns.dataset.shape)
                 block = config.get("block_bytes", defaults["block_bytes"].default)
-            if block < MIN_BLOCK_BYTES:
-                raise UsageError(f"--block-bytes must be at least {MIN_BLOCK_BYTES}, got {block}")
+            if not MIN_BLOCK_BYTES <= block <= MAX_INT:
+                low = block < MIN_BLOCK_BYTES
+                bound = f"at least {MIN_BLOCK_BYTES}" if low else f"at most {MAX_INT}"
+                raise UsageError(f"--block-bytes must be {bound}, got {block}")
             length = config.get("max_sentence_length", defaults["max_sentence_length"].default)
             words = 0  # of the line being written
             for tokens, ends in sentences(sys.stdin.buffer, text, phrases.lowercase, length,

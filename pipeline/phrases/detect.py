@@ -28,7 +28,7 @@ import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils import shared
 
-from sgns.dataset import PHRASES_FILE, format_vocab, parse_vocab
+from sgns.dataset import PHRASES_FILE, check_resolved, format_vocab, parse_vocab
 from sgns.files import TEMP_PREFIX
 from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.dataset.outputs import read_bytes, write_bytes
@@ -70,14 +70,17 @@ def words_path(output: str, run: str) -> str:
 
 
 def applied_table(output: str, entry: dict | None) -> str | None:
-    """The path of the dataset's phrase table (its manifest `entry`), to apply to every block;
-    None when there is none to apply (no --phrases, or no phrase found). The file must be the
-    one the manifest names (its sha256), else ValueError says so."""
-    if not entry or not entry.get("phrases"):
+    """The path of the dataset's phrase table (its manifest's phrases `entry`), to apply to
+    every block; None when there is none to apply (no --phrases, or no phrase found). Read
+    whenever the manifest has the entry (sgns.dataset.shape: it has one whenever its config has
+    phrase rounds), whatever count it says: the file must be the one the manifest names (its
+    sha256, and as many rows as it counts) and the dataset's own (no link out of it), else
+    UsageError says so."""
+    if not entry:
         return None
     path = table_path(output)
-    check_table(read_bytes(path), entry, path)
-    return path
+    rows = check_table(read_bytes(check_resolved(output, path, "the phrase table")), entry, path)
+    return path if rows else None
 
 
 def join_phrases(blocks, config: PipelineConfig, path: str | None):

@@ -51,7 +51,8 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from sgns import store
-from sgns.dataset import PHRASES_FILE, read_manifest
+from sgns.dataset import PHRASES_FILE, check_resolved, read_manifest
+from sgns.dataset.shape import damaged
 from sgns.errors import UsageError
 from sgns.files import decode_text
 from sgns.pipeline.text.format import TextFormat
@@ -81,11 +82,13 @@ class Phrase(NamedTuple):
 
 def connector_words(setting: str, read=store.read_bytes) -> tuple[str, ...]:
     """The words of --phrase-connectors, sorted: english (ENGLISH_CONNECTORS), none, or a file
-    (`read` gives its bytes) of UTF-8 words separated by whitespace; UsageError naming it."""
+    (`read(path, what)` gives its bytes) of UTF-8 words separated by whitespace, read past a
+    byte order mark at its start (as evaluation files are); UsageError naming it."""
     if setting in ("none", "english"):
         return ENGLISH_CONNECTORS if setting == "english" else ()
     try:
-        words = decode_text(read(setting), setting).split()
+        text = decode_text(read(setting, "connectors file"), setting)
+        words = text.removeprefix("\ufeff").split()
     except (FileNotFoundError, IsADirectoryError):
         raise UsageError(
             f"--phrase-connectors {setting!r} is no file: pass english (gensim's connector "
@@ -222,24 +225,22 @@ def load_phrases(location: str) -> Phrases:
 def read_table(location: str) -> tuple[list[Phrase], dict | None]:
     """(rows, the dataset's manifest) of the phrase table of a dataset, or of a phrases.tsv file
     whose dataset's manifest beside it names it (by its file name): the table must be the one
-    the manifest names (its sha256), else UsageError. A file with no manifest beside it, or a
+    the manifest names (its sha256 and rows: `check_table`) and the dataset's own (no link to a
+    file outside it), else UsageError. A file with no manifest beside it, or a
     copy under another name, is taken alone: (rows, None), logged (its tokens are then phrased
     as they are given)."""
     directory = store.is_dir(location)
     path = store.join(location, PHRASES_FILE) if directory else location
-    try:
-        data = store.read_bytes(path)
-    except FileNotFoundError:
-        if not directory:
-            raise
-        raise FileNotFoundError(
-            f"{location!r} has no {PHRASES_FILE}: its dataset was built without --phrases"
-        ) from None
-    rows = parse_phrases(data, path)
     if directory:
         manifest = read_manifest(location)
-        check_table(data, manifest.get("phrases") or {}, path)
-        return rows, manifest
+        if "phrases" not in manifest:  # (sgns.dataset.shape: nor phrase rounds in its config)
+            raise FileNotFoundError(
+                f"{location!r} has no {PHRASES_FILE}: its dataset was built without --phrases"
+            )
+        data = store.read_bytes(check_resolved(location, path, "the phrase table"))
+        return check_table(data, manifest["phrases"], path), manifest
+    data = store.read_bytes(path)
+    rows = parse_phrases(data, path)
     if store.is_uri(path):
         base, mark, query = path.partition("?")  # (a URI's options stay at its end)
         folder, _, name = base.rpartition("/")
@@ -252,8 +253,8 @@ def read_table(location: str) -> tuple[list[Phrase], dict | None]:
         manifest = None
     named = ((manifest or {}).get("phrases") or {}).get("file")
     if named == name:
-        check_table(data, manifest["phrases"], path)
-        return rows, manifest
+        check_resolved(folder or ".", path, "the phrase table")
+        return check_table(data, manifest["phrases"], path), manifest
     log.warning("%s: %s; its tokens are phrased as they are given, not made the dataset's "
                 "(load the dataset's directory for that)", path,
                 f"the manifest beside it names {named}, not this file" if named else
@@ -273,13 +274,20 @@ def table_entry(data: bytes, rounds: list[dict], connectors: Sequence[str] = ())
     }
 
 
-def check_table(data: bytes, entry: dict, where: str) -> None:
-    """Refuse a phrases.tsv (read from `where`) that is not the one its manifest names."""
+def check_table(data: bytes, entry: dict, where: str) -> list[Phrase]:
+    """The rows of a phrases.tsv (read from `where`) that is the one its manifest's phrases
+    `entry` names (its sha256, then its rows: as many as the entry counts, else the manifest is
+    damaged); else UsageError."""
     if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
         raise UsageError(
             f"{where} is not the phrase table the dataset's manifest was written with (its "
             "sha256 differs): the dataset was changed since; restore it or rebuild the dataset"
         )
+    rows = parse_phrases(data, where)
+    if len(rows) != entry.get("phrases"):
+        raise damaged(where, f"it holds {len(rows)} phrases, its manifest's phrases.phrases "
+                      f"says {entry.get('phrases')}")  # fmt: skip
+    return rows
 
 
 def round_summary(number: int, tokens: int, words: int, bigrams: int, pruned: int, found: int):

@@ -51,7 +51,8 @@ def list_files(patterns: tuple[str, ...], allow_missing: bool = False) -> list:
     for pattern in patterns:
         matched, directory = _match(pattern)
         if not matched and not allow_missing:
-            said = "is a directory without files" if directory else "matches no file"
+            said = "matches no file" if is_local(pattern) else "matches no object"
+            said = "is a directory without files" if directory else said
             raise FileNotFoundError(f"--input {'' if directory else 'pattern '}{pattern!r} {said}")
         for metadata in matched:
             if is_local(metadata.path) and os.path.isdir(metadata.path):
@@ -81,8 +82,9 @@ def _match(pattern: str) -> tuple[list, bool]:
     if is_local(pattern) and os.path.lexists(pattern):  # a file, literally: no glob
         return [_local_file(pattern)], False
     matched = FileSystems.match([pattern])[0].metadata_list
-    if _is_directory(pattern, matched):
-        return FileSystems.match([pattern.rstrip("/") + "/"])[0].metadata_list, True
+    if _is_directory(pattern, matched):  # (an object store's prefix: one only if it has objects)
+        under = FileSystems.match([pattern.rstrip("/") + "/"])[0].metadata_list
+        return under, bool(under)
     return matched, False
 
 
@@ -92,8 +94,8 @@ def _local_file(path: str) -> FileMetadata:
 
 
 def _is_directory(pattern: str, matched: list) -> bool:
-    """Whether `pattern` names a directory: a local one, or an object-store prefix with no
-    object of its own name."""
+    """Whether `pattern` may name a directory: a local one, or on an object store a name with
+    no object of its own (a prefix, if any object is under it)."""
     if pattern.endswith("/") or any(c in pattern for c in "*?["):
         return False
     if is_local(pattern):

@@ -200,7 +200,23 @@ def _write_sentences(sentences, path: str) -> None:
                     f"sentence {number} holds the token {quote(bad)}: a token is neither empty "
                     "nor holds whitespace (join the words of a phrase with _)"
                 )
-            f.write(line + "\n")
+            try:
+                f.write(line + "\n")
+            except UnicodeEncodeError as e:  # (a lone surrogate: errors="surrogateescape" text)
+                bad = next(t for t in sentence if not _encodes(t))
+                raise UsageError(
+                    f"sentence {number} holds the token {quote(bad)}, whose {line[e.start]!r} "
+                    "UTF-8 cannot encode (a lone surrogate): decode the text with "
+                    'errors="replace", or drop the token'
+                ) from None
+
+
+def _encodes(token: str) -> bool:
+    try:
+        token.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _files(patterns: list) -> list[str]:

@@ -130,6 +130,7 @@ from sgns.dataset.layout import (  # noqa: F401 - the contract's names, read as 
     SCHEMA_VERSION,
     SNAPSHOTS_DIR,
     VOCAB_FILE,
+    DamagedManifest,
     inside,
     pair_schema,
     shard_path,

@@ -25,7 +25,21 @@ PAIR_DTYPE = "int32"
 # enough that a pass has many of them (and a worker holds only one or two in memory), and large
 # enough that per-unit costs (a seek, a metadata lookup, a decode call) vanish next to the data.
 ROW_GROUP_ROWS = 131072
-_DAMAGED = "the manifest is damaged; restore it or rebuild the dataset"
+RESTORE = "restore it or rebuild the dataset"  # what a damaged manifest's line tells to do
+
+
+class DamagedManifest(UsageError):
+    """The manifest read from `where` is damaged or was edited: `what` is wrong in it. Its line
+    ends with what to do, `advice` (sgns-preprocess --overwrite, which cannot tell the
+    dataset's files from others without it, says to remove the folder: `advised`)."""
+
+    def __init__(self, where: str, what: str, advice: str = RESTORE):
+        super().__init__(f"{where}: {what}: the manifest is damaged; {advice}")
+        self.where, self.what = where, what
+
+    def advised(self, advice: str) -> DamagedManifest:
+        """The same error, with `advice` for what to do."""
+        return DamagedManifest(self.where, self.what, advice)
 
 
 def shard_path(increment: int, pass_index: int, shard: int, num_shards: int) -> str:
@@ -50,12 +64,12 @@ def pair_schema():
 
 def inside(relative, where: str, what: str) -> str:
     """`relative` (named by the manifest `where` as `what`) if a normalised "/" path inside the
-    dataset (no empty, "." or ".." part, no "?"), else UsageError: nothing is touched outside."""
+    dataset (no empty, "." or ".." part, no "?"), else DamagedManifest: nothing is touched
+    outside."""
     parts = relative.split("/") if isinstance(relative, str) else [""]
     if any(part in ("", ".", "..") for part in parts) or "?" in relative:
-        raise UsageError(
-            f"{where} names {what} {relative!r}, which is not a relative path inside the dataset:"
-            " the manifest was damaged or edited; restore it or rebuild the dataset (nothing was"
-            " read or written there)"
-        )
+        raise DamagedManifest(
+            where, f"it names {what} {relative!r}, which is not a relative path inside the "
+            "dataset (nothing was read or written there)",
+        )  # fmt: skip
     return relative

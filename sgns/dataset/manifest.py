@@ -13,6 +13,7 @@ from sgns.dataset.layout import (
     MANIFEST_FILE,
     READABLE_VERSIONS,
     ROW_ORDER_SHUFFLED,
+    DamagedManifest,
     inside,
 )
 from sgns.dataset.shape import check_shape
@@ -38,7 +39,7 @@ def validate_manifest(manifest: dict, where: str = "manifest") -> dict:
         )
     for key in ("vocab", "config", "increments", "stats"):
         if key not in manifest:
-            raise UsageError(f"{where} lacks the field {key!r}: the dataset is incomplete")
+            raise DamagedManifest(where, f"it lacks the field {key!r}")
     check_shape(manifest, where)
     return manifest
 
@@ -69,7 +70,7 @@ def read_manifest(directory: str) -> dict:
     try:
         manifest = json.loads(data.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UsageError(f"{path} is not valid JSON: {e}") from None
+        raise DamagedManifest(path, f"it is not valid JSON ({e})") from None
     return validate_manifest(manifest, path)
 
 

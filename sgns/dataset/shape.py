@@ -6,16 +6,33 @@ in a TypeError, and an increment or a shard listed twice would be trained twice.
 walks the whole manifest once (sgns.dataset.validate_manifest calls it, and every reader, the
 trainer's and sgns-preprocess --append's, reads through that): each field of its kind
 (`FIELDS`: required ones present), increments and passes numbered in order, no shard path twice,
-and every path it names inside the dataset (`inside`). Its one line names the field.
+and every path it names inside the dataset (`inside`); the pipeline's settings in its config each
+of its kind and in its range (`CONFIG`: a dataset older than a setting lacks it), and a phrases
+entry where the config has phrase rounds. Its one line names the field.
 """
 
 from __future__ import annotations
 
-from sgns.dataset.layout import _DAMAGED, inside
-from sgns.errors import UsageError
+import math
+
+from sgns.dataset.layout import DamagedManifest, inside
+from sgns.dataset.settings import (
+    ERRORS,
+    MAX_INT,
+    MAX_PHRASE_ROUNDS,
+    MAX_SHARD_FILES,
+    MIN_BLOCK_BYTES,
+    NORMALIZATIONS,
+    NPMI_RANGE,
+    PHRASE_GROWTHS,
+    PHRASE_SCORERS,
+    TOKENIZERS,
+    is_text_codec,
+)
 
 COUNT, TEXT, OBJECT, LIST = "a count", "text", "an object", "a list"
-_KINDS = {COUNT: int, TEXT: str, OBJECT: dict, LIST: list}
+FLAG, NUMBER = "true or false", "a finite number"
+_KINDS = {COUNT: int, TEXT: str, OBJECT: dict, LIST: list, FLAG: bool}
 # What each part of a manifest holds: {field: (kind, required)}; fields not named are not read.
 FIELDS = {
     "manifest": {
@@ -31,7 +48,7 @@ FIELDS = {
         "file": (TEXT, True), "snapshot": (TEXT, False), "sha256": (TEXT, False),
         "distinct_words": (COUNT, False), "total_count": (COUNT, False),
     },
-    "phrases": {"file": (TEXT, False), "sha256": (TEXT, False), "phrases": (COUNT, False)},
+    "phrases": {"file": (TEXT, True), "sha256": (TEXT, True), "phrases": (COUNT, True)},
     "increment": {
         "index": (COUNT, True), "passes": (LIST, True), "stats": (OBJECT, True),
         "inputs": (LIST, False), "seed": (COUNT, False), "num_shards": (COUNT, False),
@@ -49,6 +66,24 @@ FIELDS = {
               "content_size": (COUNT, False), "content_head_sha256": (TEXT, False),
               "content_head_tail_sha256": (TEXT, False)},
 }  # fmt: skip
+_COUNTS = (1, MAX_INT)
+# The settings a manifest's config records (sgns.dataset.settings), each one optional (a dataset
+# older than a setting lacks it: its readers take what runs did then) and, when there, of its
+# kind and in its range: {setting: (kind, (lowest, highest or None) or its choices, or None)}.
+CONFIG = {
+    "inputs": (LIST, None), "output": (TEXT, None), "lowercase": (FLAG, None),
+    "append": (FLAG, None), "overwrite": (FLAG, None), "min_count": (COUNT, _COUNTS),
+    "max_vocab": (COUNT, _COUNTS), "sample": (NUMBER, (0, None)), "window": (COUNT, _COUNTS),
+    "max_sentence_length": (COUNT, _COUNTS), "passes": (COUNT, _COUNTS),
+    "num_shards": (COUNT, _COUNTS), "seed": (COUNT, (0, None)),
+    "block_bytes": (COUNT, (MIN_BLOCK_BYTES, MAX_INT)), "encoding": (TEXT, None),
+    "errors": (TEXT, ERRORS), "normalize": (TEXT, NORMALIZATIONS), "tokenizer": (TEXT, TOKENIZERS),
+    "phrases": (COUNT, (0, MAX_PHRASE_ROUNDS)), "phrase_threshold": (NUMBER, None),
+    "phrase_min_count": (COUNT, _COUNTS), "phrase_scorer": (TEXT, PHRASE_SCORERS),
+    "phrase_max_vocab": (COUNT, (1, None)), "phrase_connectors": (TEXT, None),
+    "phrase_growth": (TEXT, PHRASE_GROWTHS),
+}  # fmt: skip
+NULLABLE = ("max_vocab", "phrase_threshold")  # null: every word; the scorer's threshold
 
 
 def _shown(value) -> str:
@@ -62,12 +97,14 @@ def _shown(value) -> str:
 def _of_kind(value, kind: str) -> bool:
     if kind == COUNT:  # (JSON's true and false are no counts)
         return type(value) is int and value >= 0
+    if kind == NUMBER:
+        return type(value) in (int, float) and math.isfinite(value)
     return isinstance(value, _KINDS[kind])
 
 
-def damaged(where: str, what: str) -> UsageError:
+def damaged(where: str, what: str) -> DamagedManifest:
     """The one-line error for a manifest (read from `where`) whose `what` is wrong."""
-    return UsageError(f"{where}: {what}: {_DAMAGED}")
+    return DamagedManifest(where, what)
 
 
 def _check(value, part: str, name: str, where: str) -> dict:
@@ -89,6 +126,11 @@ def check_shape(manifest: dict, where: str) -> None:
     """Raise UsageError naming the first field of `manifest` (read from `where`) that is
     missing, of another kind, out of order, listed twice or a path outside the dataset."""
     _check(manifest, "manifest", "the manifest", where)
+    _check_config(manifest["config"], where)
+    rounds = manifest["config"].get("phrases", 0)  # (a phrase table only with --phrases N > 0)
+    if bool(rounds) != ("phrases" in manifest):
+        raise damaged(where, f"config.phrases is {rounds} but it has {'no' if rounds else 'a'} "
+                      "phrases entry")  # fmt: skip
     for key in ("vocab", "counts", "phrases"):
         if key in manifest:
             entry = _check(manifest[key], key, key, where)
@@ -130,3 +172,36 @@ def _check_stats(stats, name: str, where: str) -> None:
     for key, value in stats.items():
         if not _of_kind(value, COUNT):
             raise damaged(where, f"{name}.{key} is {_shown(value)}, not {COUNT}")
+
+
+def _check_config(config: dict, where: str) -> None:
+    """Refuse a manifest whose config holds a setting of another kind or out of its range
+    (`CONFIG`), naming it: its readers (--append, the phrase command) take them as they are."""
+
+    def refuse(field: str, wanted: str):
+        raise damaged(where, f"config.{field} is {_shown(config[field])}, not {wanted}")
+
+    for field, (kind, allowed) in CONFIG.items():
+        value = config.get(field)
+        if field not in config or (value is None and field in NULLABLE):
+            continue
+        if not _of_kind(value, kind):
+            refuse(field, kind)
+        if allowed and isinstance(allowed[0], str) and value not in allowed:
+            refuse(field, f"one of {', '.join(allowed)}")
+        if allowed and not isinstance(allowed[0], str):
+            low, high = allowed
+            if value < low or (high is not None and value > high):
+                refuse(field, f"{kind} in [{low}, {high}]" if high is not None else
+                       f"{kind} >= {low}")  # fmt: skip
+    if "encoding" in config and not is_text_codec(config["encoding"]):
+        refuse("encoding", "a text encoding Python knows")
+    if config.get("phrase_connectors") == "":
+        refuse("phrase_connectors", "english, none or a file")
+    if config.get("passes", 1) * config.get("num_shards", 1) > MAX_SHARD_FILES:
+        refuse("num_shards", f"at most {MAX_SHARD_FILES:,} shard files with its passes")
+    low, high = NPMI_RANGE
+    threshold = config.get("phrase_threshold")
+    npmi = config.get("phrase_scorer", "npmi") == "npmi"  # (npmi: the default scorer)
+    if npmi and threshold is not None and not low <= threshold < high:
+        refuse("phrase_threshold", f"in npmi's range [{low:g}, {high:g})")

@@ -1,4 +1,4 @@
-"""sgns-eval: evaluate word vectors on similarity, analogy and planted-truth sets; show neighbours.
+"""The sgns-eval command line (what it does and its options: its schema, sgns.eval.options).
 
     sgns-eval runs/demo --similarity wordsim353.tsv --similarity SimLex-999.txt \\
         --analogies questions-words.txt
@@ -153,7 +153,11 @@ def main(argv: list[str] | None = None) -> int:
             result = run(args)
         except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
             return fail("sgns-eval", e)
-        print(json.dumps(result, indent=1) if args.json else format_results(result))
+        # (allow_nan=False: no NaN or Infinity, which are not JSON; a score that cannot be is
+        # None, sgns.eval.scoring)
+        print(
+            json.dumps(result, indent=1, allow_nan=False) if args.json else format_results(result)
+        )
         if result.get("unknown_words"):
             unknown = ", ".join(result["unknown_words"])
             print(printable(f"sgns-eval: not in the vocabulary: {unknown}"), file=sys.stderr)

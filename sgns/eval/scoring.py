@@ -223,8 +223,8 @@ def nearest_neighbors(
             unknown.append(query)
             continue
         scores = unit @ unit[row]  # (V,)
-        scores[row] = -np.inf
-        top = _top_rows(scores, topn)
+        scores[row] = -np.inf  # never its own neighbour, even when topn reaches every word
+        top = _top_rows(scores, min(topn, len(scores) - 1))
         found[query] = [(words[i], float(scores[i])) for i in top]
     return found, unknown
 

@@ -1,4 +1,4 @@
-"""sgns-report: one HTML page about a training run: curves, config, evaluation, a map of words.
+"""The sgns-report command line (what it does and its options: its schema, sgns.report.options).
 
     sgns-report runs/demo                                  # writes runs/demo/report.html
     sgns-report runs/demo --eval runs/demo/eval.json --synth-truth data/synth.txt.truth.json

@@ -1,4 +1,4 @@
-"""sgns-synth: write a seeded synthetic language with planted structure, and its ground truth.
+"""The sgns-synth command line (what it does and its options: its schema, sgns.synth.options).
 
     sgns-synth --output data/synth.txt.gz                # 1M tokens, seed 0
     sgns-synth --output data/synth.txt --tokens 5000000 --seed 7

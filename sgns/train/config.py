@@ -29,6 +29,9 @@ MAX_PER_CORE = 4  # the most --threads, and --num-workers, per core of the machi
 # Online training: in a later stage, the rows of the words trained before start at increment_lr
 # and the new words' rows at lr; increment_lr 0 means lr * INCREMENT_LR_RATIO.
 INCREMENT_LR_RATIO = 0.125
+# The longest --follow waits between looks at the dataset (a day): time.sleep overflows past
+# about 2^63 ns. sgns-preprocess --watch bounds its --poll-seconds the same (sgns.pipeline.watch).
+MAX_POLL_SECONDS = 86400
 
 
 FLOAT_FIELDS = (
@@ -136,8 +139,9 @@ class TrainConfig:
             )
         if not 0 <= self.replay <= 1:
             raise UsageError(f"--replay must be in [0, 1], got {self.replay}")
-        if not self.poll_seconds > 0:
-            raise UsageError(f"--poll-seconds must be > 0, got {self.poll_seconds}")
+        if not 0 < self.poll_seconds <= MAX_POLL_SECONDS:
+            raise UsageError(f"--poll-seconds must be > 0 and at most {MAX_POLL_SECONDS} (a day), "
+                             f"got {self.poll_seconds}")  # fmt: skip
         if not 0 <= self.min_lr_ratio <= 1:
             raise UsageError(f"--min-lr-ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.engine not in ENGINES:

@@ -25,8 +25,7 @@ INTERRUPTED = "no file is left half written: run it again"  # (atomic_open)
 ESSENTIALS = "essentials"
 SCHEMA = Schema(
     prog="sgns-export",
-    description="sgns-export: write a run's vectors in word2vec text or binary format, or .npy + "
-    "vocabulary.",
+    description=__doc__.split("\n")[0],  # (this module's first line)
     groups=((ESSENTIALS, "the run, which of its vectors, and the file to write"),),
     options=(
         Option("run", "run directory written by sgns-train", ESSENTIALS, required=True),

@@ -16,6 +16,7 @@ import numpy as np
 from sgns.dataset import format_vocab, parse_vocab
 from sgns.errors import UsageError, quote
 from sgns.files import SignalsHeld, atomic_open, check_file, check_side_file
+from sgns.rundir import check_not_own_file
 
 FORMATS = ("text", "binary", "npy")
 log = logging.getLogger(__name__)
@@ -32,8 +33,14 @@ def write_vectors(path: str, words: list[str], vectors: np.ndarray, fmt: str = "
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
         raise ValueError(f"{len(words)} words but vectors of shape {vectors.shape}")
+    if 0 in vectors.shape:  # (read_vectors refuses such a file: none is written)
+        raise UsageError(f"no vectors to write to {path!r}: {vectors.shape[0]} words of "
+                         f"{vectors.shape[1]} dimensions")  # fmt: skip
+    check_not_own_file(path, "path")  # (sgns-export checks its --output first, by that name)
+    _check_words(words, path, fmt)
     if fmt == "npy":
         vocab = npy_vocab_path(path)
+        check_not_own_file(vocab, "the .npy's vocabulary")
         check_side_file(vocab, _is_npy_vocab, "vocabulary", path)
         with SignalsHeld() as held, atomic_open(path) as f, atomic_open(vocab) as g:
             np.save(f, vectors)
@@ -51,6 +58,41 @@ def write_vectors(path: str, words: list[str], vectors: np.ndarray, fmt: str = "
             little = vectors.astype("<f4", copy=False)
             for word, row in zip(words, little):
                 f.write(word.encode("utf-8") + b" " + row.tobytes() + b"\n")
+
+
+def _check_words(words: list[str], path: str, fmt: str) -> None:
+    """UsageError naming the first word that a vector file in `fmt` cannot hold so that it
+    reads back: one that is not str, is empty, holds a separator (a newline; a space, or in a
+    .npy's vocabulary a tab), is given twice (each word has one vector), or holds what UTF-8
+    cannot encode (a lone surrogate, as errors="surrogateescape" leaves one)."""
+    separator = "\t" if fmt == "npy" else " "
+    try:  # (in C, for the million words of a run; the loop below only names the first)
+        blob = "\n".join(words)
+        fine = bool(blob.encode("utf-8")) and separator not in blob and all(words)
+        fine = fine and blob.count("\n") == len(words) - 1 and len(set(words)) == len(words)
+    except (TypeError, UnicodeEncodeError):
+        fine = False
+    seen: dict[str, int] = {}
+    for number, word in enumerate(() if fine else words):
+        said = f"{path!r} cannot be written: word {number}"
+        if not isinstance(word, str):
+            raise UsageError(f"{said} is {type(word).__name__} {word!r:.60}, not str")
+        try:
+            word.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise UsageError(f"{said}, {quote(word)}, holds {word[e.start]!r}, which UTF-8 "
+                             "cannot encode (a lone surrogate)") from None  # fmt: skip
+        if not word or separator in word or "\n" in word:
+            raise UsageError(
+                f"{said}, {quote(word)}, is empty or holds a newline or {separator!r}, which "
+                f"separate the words of {_FILE_OF[fmt]}"
+            )
+        if seen.setdefault(word, number) != number:
+            raise UsageError(f"{said}, {quote(word)}, is word {seen[word]} again: a vector "
+                             "file holds one vector for each word")  # fmt: skip
+
+
+_FILE_OF = {"text": "a text vector file", "binary": "a binary one", "npy": "a .npy's vocabulary"}
 
 
 def _is_npy_vocab(head: bytes) -> bool:
@@ -189,12 +231,14 @@ def _read_npy(path: str) -> tuple[list[str], np.ndarray]:
     vocab = npy_vocab_path(path)
     if not os.path.exists(vocab):
         raise FileNotFoundError(f"{path!r} has no vocabulary beside it ({vocab!r})")
-    with open(vocab, "rb") as f:
+    with open(check_file(vocab, f"the vocabulary of {path!r},"), "rb") as f:  # (not a FIFO)
         words, _ = parse_vocab(f.read(), vocab)
     try:
         vectors = np.load(path, allow_pickle=False, mmap_mode="r")
     except (ValueError, OSError, EOFError) as e:
         raise UsageError(f"{path!r} is not a readable .npy file ({e})") from None
+    if vectors.ndim == 2 and 0 in vectors.shape:  # (as a header "0 D" or "V 0" is refused)
+        raise UsageError(f"{path!r} holds an array of shape {vectors.shape}: it holds no vectors")
     if vectors.ndim != 2 or len(vectors) != len(words):
         raise UsageError(f"{path!r} holds an array of shape {vectors.shape}, not one row for "
                          f"each of the {len(words)} words of {vocab!r}")  # fmt: skip

@@ -166,7 +166,8 @@ class Vectors:
 
     def save(self, path: str, format: str = "text") -> None:
         """Write the vectors as "text" or "binary" word2vec (what gensim's `load_word2vec_format`
-        reads too), or "npy" with `.vocab.tsv` beside it; `load` and sgns-eval read all three."""
+        reads too), or "npy" with `.vocab.tsv` beside it; `load` and sgns-eval read all three.
+        Never over a run's or a dataset's own files (sgns.UsageError, as sgns-export)."""
         write_vectors(path, self.words, self.vectors, format)
 
     def to_gensim(self):

@@ -1,0 +1,135 @@
+"""A dataset manifest's config (the pipeline's settings it was built with) is checked where the
+manifest is validated, before any reader uses it: each setting of its kind and in the range a run
+would accept, in one line naming config.X ("the manifest is damaged"); a dataset older than a
+setting (it lacks it) still loads. --append and the phrase command then never take a damaged
+setting (a crash, or an option blamed that was never given)."""
+
+import json
+import os
+import shutil
+import sys
+
+import pytest
+
+from sgns import dataset
+from sgns.dataset.shape import CONFIG, NULLABLE
+from sgns.errors import UsageError
+from sgns.pipeline.config import PipelineConfig
+from sgns.pipeline.local import main as build_local
+from sgns.pipeline.phrases.__main__ import main as phrases_command
+from sgns.pipeline.preprocess import main as preprocess
+
+FAST = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+PHRASE_COMMAND = "python -m sgns.pipeline.phrases"
+
+
+def _manifest(config: dict) -> dict:
+    shard = {"path": dataset.shard_path(0, 0, 0, 1), "pairs": 5, "row_groups": 1}
+    passes = [{"pass": 0, "pairs": 5, "tokens_kept": 10, "shards": [shard]}]
+    return {
+        "format": dataset.FORMAT, "schema_version": dataset.SCHEMA_VERSION,
+        "vocab": {"file": dataset.VOCAB_FILE, "size": 2}, "config": config, "stats": {},
+        "increments": [{"index": 0, "stats": {"tokens": 10}, "passes": passes}],
+    }  # fmt: skip
+
+
+def _refused(config: dict) -> str:
+    with pytest.raises(dataset.DamagedManifest) as caught:
+        dataset.validate_manifest(_manifest(config), "d/manifest.json")
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("max_sentence_length", 0), ("max_sentence_length", "x"), ("normalize", None),
+     ("block_bytes", 10**15), ("block_bytes", 1e15), ("tokenizer", "xx"), ("errors", 5),
+     ("lowercase", "no"), ("lowercase", 1), ("encoding", "base64"), ("encoding", "nope"),
+     ("phrases", 11), ("sample", float("nan")), ("seed", -1), ("max_vocab", 0),
+     ("phrase_connectors", ""), ("phrase_growth", "all"), ("phrase_threshold", "0.6")],
+)  # fmt: skip
+def test_a_setting_of_another_kind_or_out_of_range_is_a_damaged_manifest(field, value):
+    said = _refused({field: value})
+    assert said.startswith(f"d/manifest.json: config.{field} is ") and "manifest is damaged" in said
+
+
+def test_settings_a_run_refuses_together_are_refused_together():
+    assert "config.num_shards" in _refused({"passes": 300, "num_shards": 300})
+    assert "config.phrase_threshold" in _refused({"phrase_threshold": 5.0})  # npmi's: [-1, 1)
+    words = {"phrase_scorer": "word2phrase", "phrase_threshold": 5.0}
+    dataset.validate_manifest(_manifest(words), "d/manifest.json")
+
+
+def test_every_setting_a_run_records_is_checked_and_within_the_bounds_a_run_accepts():
+    config = PipelineConfig(("a.txt",), "out")
+    recorded = config.to_json()
+    assert set(recorded) == set(CONFIG)  # a new setting gets its check here too
+    dataset.validate_manifest(_manifest(recorded), "d/manifest.json")
+    for field, (_, allowed) in CONFIG.items():
+        if not allowed or isinstance(allowed[0], str):
+            continue
+        low, high = allowed
+        for value in (low - 1, high + 1) if high is not None else (low - 1,):
+            assert f"config.{field}" in _refused({**recorded, field: value})
+            with pytest.raises(UsageError):  # what a run would refuse as well
+                PipelineConfig(**{**recorded, "inputs": ("a.txt",), field: value})
+
+
+def test_a_dataset_older_than_its_settings_still_loads():
+    dataset.validate_manifest(_manifest({}), "d/manifest.json")
+    dataset.validate_manifest(_manifest({"window": 5, "min_count": 1}), "d/manifest.json")
+    for field in NULLABLE:
+        dataset.validate_manifest(_manifest({field: None}), "d/manifest.json")
+
+
+@pytest.fixture(scope="module")
+def phrased(tmp_path_factory):
+    root = tmp_path_factory.mktemp("config")
+    (root / "c.txt").write_text("new york is big\nthe new york times\nold york\n" * 20)
+    (root / "more.txt").write_text("we saw new york again\n" * 5)
+    argv = ["--input", str(root / "c.txt"), "--output", str(root / "d"), "--min-count", "1",
+            "--phrases", "1", "--phrase-min-count", "2"]  # fmt: skip
+    assert build_local(argv) == 0
+    return root
+
+
+def _one_line(capsys, prog: str) -> str:
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith(f"{prog}: error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("max_sentence_length", 0), ("max_sentence_length", "x"), ("normalize", None),
+     ("block_bytes", 10**15), ("tokenizer", "xx"), ("errors", 5), ("lowercase", "no")],
+)  # fmt: skip
+def test_append_and_the_phrase_command_refuse_a_damaged_setting_naming_it(
+    phrased, tmp_path, field, value, monkeypatch, capsys
+):
+    copy = tmp_path / "d"
+    shutil.copytree(phrased / "d", copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["config"][field] = value
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setattr(sys, "stdin", open(os.devnull))
+    assert phrases_command([str(copy)]) == 2
+    line = _one_line(capsys, PHRASE_COMMAND)
+    assert f"config.{field}" in line and "manifest is damaged" in line, line
+    argv = ["--input", str(phrased / "more.txt"), "--output", str(copy), "--append", *FAST]
+    assert preprocess(argv) == 2
+    line = _one_line(capsys, "sgns-preprocess")
+    assert f"config.{field}" in line and "--" not in line.split("error:")[1], line
+
+
+def test_the_phrase_command_bounds_block_bytes_as_sgns_preprocess_does(
+    phrased, monkeypatch, capsys
+):
+    monkeypatch.setattr(sys, "stdin", open(os.devnull))
+    for value, bound in (("1023", "at least 1024"), (str(10**15), f"at most {2**31 - 1}")):
+        assert phrases_command([str(phrased / "d"), "--block-bytes", value]) == 2
+        said = _one_line(capsys, PHRASE_COMMAND)
+        assert f"--block-bytes must be {bound}, got {value}" in said
+    argv = ["--input", "a.txt", "--output", "b", "--block-bytes", str(10**15)]
+    assert preprocess(argv) == 2
+    assert f"--block-bytes must be at most {2**31 - 1}" in _one_line(capsys, "sgns-preprocess")

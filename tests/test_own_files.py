@@ -1,0 +1,147 @@
+"""No command writes over a run's or a dataset's own files, nor makes its output in a dataset's
+own folders (issue 20, a third probe: docs/errors.md, "Nothing of the user's lost").
+
+A dataset's files are looped over as its contract names them (sgns.dataset.layout, the files
+its manifest names) and as a real sgns-preprocess --phrases build leaves them, so that a file
+added to either is covered without a test naming it. The commands run in-process.
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from procs import cli
+from test_one_line import run_command
+from train_helpers import tiny_config
+
+import sgns
+from sgns.dataset import layout
+from sgns.errors import UsageError
+from sgns.rundir import DATASET_OWN_FILES, REPORT_FILE, RUN_OWN_FILES, VECTORS_FILE
+from sgns.train.trainer import train
+
+WRITERS = {  # prog -> argv that writes the file {out}
+    "sgns-export": ["{run}", "--output", "{out}"],
+    "sgns-report": ["{run}", "--output", "{out}"],
+    "sgns-synth": ["--output", "{out}", "--tokens", "500"],
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict:
+    """A dataset that sgns-preprocess built with --phrases (every file a dataset can hold at its
+    top: phrases.tsv too) and a run trained on it."""
+    root = tmp_path_factory.mktemp("own")
+    rng = np.random.default_rng(0)
+    words = list("abcdefgh")
+    lines = [" ".join(rng.choice(words, 6)) + " new york city\n" for _ in range(300)]
+    (root / "corpus.txt").write_text("".join(lines))
+    data, run = str(root / "data"), str(root / "run")
+    args = ["--input", str(root / "corpus.txt"), "--output", data, "--phrases", "1"]
+    code, err = cli("sgns.pipeline.preprocess", [*args, "--min-count", "1", "--num-shards", "2"])
+    assert code == 0, err[-2000:]
+    assert os.path.exists(os.path.join(data, layout.PHRASES_FILE))  # (the table F1 wrote over)
+    train(tiny_config(data, run, epochs=1))
+    return {"data": data, "run": run}
+
+
+def _tree(directory: str) -> dict[str, bytes | None]:
+    """Every file below `directory` and its bytes (a link's: its target's name), and every
+    folder (None)."""
+    found = {}
+    for folder, _, names in os.walk(directory):
+        found[folder] = None
+        for name in names:
+            path = os.path.join(folder, name)
+            found[path] = os.readlink(path).encode() if os.path.islink(path) else b""
+            if not os.path.islink(path):
+                with open(path, "rb") as f:
+                    found[path] = f.read()
+    return found
+
+
+def _dataset_targets(data: str) -> list[str]:
+    """Each file the dataset holds (its shards and snapshots too), and each name its contract
+    gives a dataset's files, there or not."""
+    held = [path for path, content in _tree(data).items() if content is not None]
+    return sorted(set(held) | {os.path.join(data, name) for name in DATASET_OWN_FILES})
+
+
+def test_every_file_a_dataset_holds_or_its_manifest_names_is_one_of_its_own(built):
+    data = built["data"]
+    top = {n for n in os.listdir(data) if os.path.isfile(os.path.join(data, n))}
+    with open(os.path.join(data, layout.MANIFEST_FILE)) as f:
+        manifest = json.load(f)
+    named = {e.get("file") for e in manifest.values() if isinstance(e, dict)} - {None}
+    contract = {v for k, v in vars(layout).items() if k.endswith("_FILE")}
+    assert named and layout.PHRASES_FILE in named
+    assert top | named | contract <= set(DATASET_OWN_FILES), top | named | contract
+
+
+@pytest.mark.parametrize("prog", sorted(WRITERS))
+def test_no_command_writes_over_any_file_of_a_dataset(built, prog, capsys):
+    before = _tree(built["data"])
+    for target in _dataset_targets(built["data"]):
+        argv = [a.format(run=built["run"], out=target) for a in WRITERS[prog]]
+        code = run_command(prog, argv)
+        lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith(prog)]
+        assert code == 2 and len(lines) == 1, (target, lines)
+        assert lines[0].startswith(f"{prog}: error: --output {target!r}"), lines[0]
+        assert "the dataset's own" in lines[0], lines[0]
+        assert _tree(built["data"]) == before, target  # nothing written, nothing beside it
+
+
+@pytest.mark.parametrize("fmt", ["text", "binary", "npy"])
+def test_vectors_save_never_writes_over_a_runs_or_a_datasets_files(built, fmt):
+    vectors = sgns.load(built["run"])
+    before = {**_tree(built["data"]), **_tree(built["run"])}
+    targets = _dataset_targets(built["data"])
+    targets += [os.path.join(built["run"], name) for name in RUN_OWN_FILES]
+    for target in targets:
+        with pytest.raises(UsageError, match="'s own") as refused:
+            vectors.save(target, format=fmt)
+        assert repr(target) in str(refused.value)
+        assert {**_tree(built["data"]), **_tree(built["run"])} == before, target
+
+
+def test_every_file_a_run_holds_is_one_of_its_own_but_what_a_command_writes_again(built):
+    held = {n for n in os.listdir(built["run"]) if os.path.isfile(os.path.join(built["run"], n))}
+    assert held - {VECTORS_FILE, REPORT_FILE} <= set(RUN_OWN_FILES), held  # (sgns-export's)
+
+
+def _inside(data: str) -> list[str]:
+    return [
+        os.path.join(data, "pairs"),
+        os.path.join(data, "pairs", "inc-00000", "run"),
+        os.path.join(data, "snapshots", "run"),
+        os.path.join(data, "snapshots", "inc-00000", "deeper", "run"),
+    ]
+
+
+def test_train_refuses_an_output_in_a_datasets_own_folders(built, capsys):
+    before = _tree(built["data"])
+    for output in _inside(built["data"]):
+        argv = ["--data", built["data"], "--output", output, "--dim", "8", "--device", "cpu"]
+        code = run_command("sgns-train", argv)
+        lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("sgns-train")]
+        assert code == 2 and len(lines) == 1, (output, lines)
+        assert f"--output {output!r} lies in " in lines[0], lines[0]
+        assert "a dataset's own folder" in lines[0], lines[0]
+        assert _tree(built["data"]) == before, output  # (no folder made)
+
+
+@pytest.mark.parametrize("watch", [False, True])
+def test_preprocess_refuses_an_output_in_a_datasets_own_folders(built, tmp_path, watch):
+    corpus = tmp_path / "more.txt"
+    corpus.write_text("x y z new york\n" * 50)
+    before = _tree(built["data"])
+    for output in _inside(built["data"]):
+        args = ["--input", str(corpus), "--output", output, "--min-count", "1"]
+        if watch:  # (were it taken, one increment and the watch ends)
+            args += ["--watch", "--poll-seconds", "0.2", "--watch-max-increments", "1"]
+        code, err = cli("sgns.pipeline.preprocess", args, timeout=120)
+        lines = [ln for ln in err.splitlines() if ln.startswith("sgns-preprocess")]
+        assert code == 2 and len(lines) == 1 and "Traceback" not in err, err[-2000:]
+        assert f"--output {output!r} lies in " in lines[0], lines[0]
+        assert _tree(built["data"]) == before, output  # (no folder made)
