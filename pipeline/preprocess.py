@@ -48,6 +48,7 @@ from sgns.pipeline.dataset.increment import (
     MATCHING,
     PER_INCREMENT,
     check_settings,
+    check_taken_settings,
     read_dataset,
     require_dataset,
 )
@@ -90,15 +91,18 @@ def config_from_args(
     args: argparse.Namespace, dataset_config: dict | None = None, beam_args: list[str] = ()
 ):
     """The run's PipelineConfig: a setting not given is the dataset's (`dataset_config`, the
-    manifest's config) or, without a dataset, PipelineConfig's default; --shuffle not given
-    is `default_shuffle` of the runner in `beam_args`."""
+    manifest's config: within today's limits, sgns.dataset.shape.check_limits) or, without a
+    dataset, PipelineConfig's default; --shuffle not given is `default_shuffle` of the runner
+    in `beam_args`."""
     fields = PipelineConfig.__dataclass_fields__
-    settings = {}
+    settings, taken = {}, []
     for name in MATCHING + PER_INCREMENT:
         value = getattr(args, name)
         if value is None:  # (a setting newer than the dataset: its default, what it did)
             value = (dataset_config or {}).get(name, fields[name].default)
+            taken += [name] if name in (dataset_config or {}) else []
         settings[name] = value
+    check_taken_settings(args.output, dataset_config, taken)
     return PipelineConfig(
         inputs=split_inputs(args.input),
         output=args.output.rstrip("/") or args.output,
@@ -139,20 +143,28 @@ def _beam_unknown(beam_args: list[str]) -> list[str]:
     return [arg.split("=", 1)[0] for arg in rest if arg.startswith("-")]
 
 
-def check_options(beam_args: list[str], parser: argparse.ArgumentParser) -> None:
+def check_options(
+    beam_args: list[str], parser: argparse.ArgumentParser, command: bool = False
+) -> None:
     """Refuse options that neither sgns-preprocess nor Beam knows (a typo would otherwise run
-    with the default), naming them and the nearest of ours."""
+    with the default), naming them and the nearest of ours. One of ours among Beam's is said
+    as its caller gives it: `command`, the sgns-preprocess command (after `--`, where Beam's
+    go), else the Python API (in sgns.preprocess's beam_args)."""
     unknown = unknown_options(beam_args)
     if not unknown:
         return
     ours = [o for action in parser._actions for o in action.option_strings]  # noqa: SLF001
-    own = [option for option in unknown if option in ours]  # (in sgns.preprocess's beam_args)
+    own = [option for option in unknown if option in ours]
     if own:
         keywords = [("inputs" if o == "--input" else o[2:].replace("-", "_")) + "=" for o in own]
+        advice = (
+            f"give {'it' if len(own) == 1 else 'them'} before --, which passes what follows "
+            "to Beam" if command else
+            f"give {', '.join(keywords)} to sgns.preprocess itself, not in beam_args"
+        )  # fmt: skip
         raise UsageError(
             f"{', '.join(own)} {'is an option' if len(own) == 1 else 'are options'} of "
-            f"sgns-preprocess, not of Beam: give {', '.join(keywords)} to sgns.preprocess itself, "
-            "not in beam_args"
+            f"sgns-preprocess, not of Beam: {advice}"
         )
     hints = []
     for option in unknown:
@@ -218,9 +230,13 @@ def run(config: PipelineConfig, beam_args: list[str]) -> dict:
         except DamagedManifest as e:  # (restoring it is for an --append; what to do here:)
             if not config.overwrite:
                 raise
+            why = (
+                "--overwrite reads the old dataset's manifest whole before it replaces the "
+                "dataset" if e.of_config else
+                "--overwrite cannot tell the dataset's files from others' without it"
+            )  # fmt: skip
             raise e.advised(
-                f"--overwrite cannot tell the dataset's files from others' without it: remove "
-                f"{config.output!r} (keep what is yours in it) and run again"
+                f"{why}: remove {config.output!r} (keep what is yours in it) and run again"
             ) from None
         if base is None or config.append:
             return add_increment(config, files, base, options)
@@ -300,18 +316,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     with Interruptible(PROG, note) as stop:
         try:
-            execute(args, beam_args, parser)
+            execute(args, beam_args, parser, command=True)
         except Exception as error:  # noqa: BLE001 - turned into one line, or re-raised
             return fail(PROG, store_error(error) or error)
     return stop.exit_code or 0
 
 
-def execute(args: argparse.Namespace, beam_args: list[str], parser) -> None:
-    """What sgns-preprocess runs once its command line is parsed (and sgns.preprocess, with
-    the same namespace): check the Beam options, settle the config, build or watch."""
+def execute(args: argparse.Namespace, beam_args: list[str], parser, command: bool = False) -> None:
+    """What sgns-preprocess runs once its command line is parsed (`command`), and sgns.preprocess
+    with the same namespace: check the Beam options, settle the config, build or watch."""
     # before the first file is touched: the driver's own reads and writes (inputs, the
     # output's state) then use the --s3_* / GCS options too, not only the pipeline's steps
-    check_options(beam_args, parser)  # (first: Beam's parser would exit on a bad value)
+    check_options(beam_args, parser, command)  # (first: Beam's parser would exit on a bad value)
     options = pipeline_options(beam_args)  # (says a missing runner package)
     FileSystems.set_options(options)
     logging.getLogger("distributed").setLevel(logging.WARNING)  # Dask's, once imported

@@ -25,7 +25,9 @@ the watch with its error, rather than being retried forever.
 One writer: the watch holds the dataset's lock (sgns.pipeline.dataset.outdir.DatasetLock) from
 start to end, and before each increment checks that it is still the folder's: a folder removed (or
 replaced) under it gets its lock taken again, said, before anything is written there (another
-writer holding it by then ends the watch in one line).
+writer holding it by then ends the watch in one line), and the watch goes on a poll interval later
+(its files settled again): with increment 0 when no dataset is there, else adding to the dataset
+there only if made with the watch's settings (as --append checks them; else one line, the end).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from dataclasses import dataclass
 
 from sgns.errors import UsageError, note_signal
 from sgns.pipeline.config import PipelineConfig
-from sgns.pipeline.dataset.increment import read_dataset
+from sgns.pipeline.dataset.increment import check_settings, read_dataset
 from sgns.pipeline.dataset.inputs import (
     already_ingested,
     describe_file,
@@ -213,6 +215,28 @@ def new_files(
     return [m for m in fresh if m.path not in copies and m.path not in twice]
 
 
+def retake(lock: DatasetLock, config: PipelineConfig) -> None:
+    """Take the lock of the folder now at --output (removed or replaced while the watch held
+    its lock) and recover it; UsageError when another writer holds it, or when the dataset
+    there was made with other settings than the watch's (`check_settings`, as --append). No
+    dataset there: the watch builds increment 0, as at its start."""
+    log.warning("%s was removed or replaced while --watch held it: taking the lock of what is "
+                "there now", config.output)  # fmt: skip
+    lock.take()
+    claim(config.output)
+    recover(config.output)
+    manifest = read_dataset(config.output)
+    if manifest is None:
+        return
+    try:
+        check_settings(config, manifest["config"])
+    except UsageError as e:
+        raise UsageError(
+            f"--watch: {config.output} was replaced while the watch ran, by a dataset made with "
+            f"other settings: {e}; start the watch again to add to it"
+        ) from None
+
+
 def watch(
     config: PipelineConfig, settings: WatchConfig, options, stopper: Stopper | None = None
 ) -> int:
@@ -239,14 +263,10 @@ def watch(
             manifest = read_dataset(config.output)
             ready = new_files(config, manifest, skipped, ready_now, verdicts, said, checked)
             if ready and lock.lost():  # (before a write: never one without the lock)
-                log.warning("%s was removed or replaced while --watch held it: taking the lock "
-                            "of what is there now", config.output)  # fmt: skip
-                lock.take()  # (another writer holds it: UsageError, one line)
-                claim(config.output)
-                recover(config.output)
+                retake(lock, config)
                 for known in (skipped, said, checked):  # (of the dataset that was there)
                     known.clear()
-                continue  # (its manifest, read again)
+                ready = []  # (a poll interval on: its manifest read again, files settled)
             if ready:
                 stopper.busy = True
                 try:

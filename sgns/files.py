@@ -9,13 +9,11 @@ one: for what a later run trusts (manifest, vocabulary, shards, checkpoints, vec
 pieces that a failed run rebuilds anyway skip the fsyncs.
 
 One file mode rule: files are created as open() would create them, 0666 less the umask, not
-with mkstemp's 0600 (a dataset or a run directory is often shared with other users).
-No torch and no Beam here.
-
-Reading a dataset, local or on an object store, is sgns.store's. A file a user names on a
-command line is checked before it is opened (`check_file`, `check_directory`: missing, a
-directory where a file goes, a FIFO, unreadable), and text read from one is decoded by
-`decode_text`, which names the file and the byte when it is not UTF-8.
+with mkstemp's 0600 (a dataset or a run directory is often shared with other users). Reading a
+dataset, local or on an object store, is sgns.store's. A file a user names on a command line is
+checked before it is opened (`check_file`, `check_directory`: missing, a directory where a file
+goes, a FIFO, unreadable), and text read from one is decoded by `decode_text`, which names the
+file and the byte when it is not UTF-8. No torch and no Beam here.
 """
 
 from __future__ import annotations
@@ -169,8 +167,7 @@ def fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-# ---------------------------------------------------------------------------------------------
-# Reading a file a user names
+# Reading a file a user names ------------------------------------------------------------------
 
 _KINDS = (
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -288,6 +285,8 @@ class DirectoryLock:
 
     def take(self) -> DirectoryLock:
         """Take the lock, or take it again once `lost` (UsageError naming another holder)."""
+        if self.fd is not None and not self.lost():  # held: kept (let go, another could take it)
+            return self
         self.release()  # (a lock `lost` is let go: its path is another file now, not removed)
         directory = os.path.dirname(self.path) or "."
         if os.path.exists(directory) and not os.path.isdir(directory):
@@ -345,6 +344,7 @@ class DirectoryLock:
 
 def _same_file(fd: int, path: str) -> bool:
     try:  # (the held file stays open: no other file on its device gets its inode)
-        return os.stat(path).st_ino == os.fstat(fd).st_ino
+        there, held = os.stat(path), os.fstat(fd)
     except (FileNotFoundError, NotADirectoryError):
         return False
+    return (there.st_dev, there.st_ino) == (held.st_dev, held.st_ino)  # (inodes: per device)

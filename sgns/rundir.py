@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
-from sgns.dataset import MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR, layout
+from sgns.dataset import FORMAT, MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR, layout
 from sgns.errors import UsageError
-from sgns.files import LOCK_FILE, resolved_path
+from sgns.files import LOCK_FILE, TEMP_PREFIX, resolved_path
 
 CONFIG_FILE = "config.json"
 VOCAB_FILE = "vocab.tsv"
@@ -36,12 +37,20 @@ REPORT_FILE = "report.html"
 # what a run needs again (--resume, sgns-export, sgns-eval, sgns-report), and a dataset's own
 # files: no command writes its --output over them. A dataset's are every file its contract names
 # (each NAME_FILE of sgns.dataset.layout: the manifest and the files a manifest names, so that a
-# file added there is one of them at once) and its lock; its folders are `_dataset_folder`'s.
+# file added there is one of them at once) and its lock; its folders and the temporary names
+# its pipeline removes (TEMP_PREFIX*, and LEGACY_PIECES_DIR that sgns before 2026-12 left) are
+# `_dataset_part`'s.
 RUN_OWN_FILES = (CONFIG_FILE, VOCAB_FILE, CHECKPOINT_FILE, METRICS_FILE, EVAL_FILE, LOCK_FILE)
 DATASET_OWN_FILES = (
     *(value for name, value in vars(layout).items() if name.endswith("_FILE")),
     LOCK_FILE,
 )
+LEGACY_PIECES_DIR = ".tmp-pieces"
+# Of a manifest.json, the bytes read to tell a dataset's (sgns.dataset.FORMAT in it) from another
+# program's (a web app's manifest.json): a whole manifest up to this size is parsed, a longer
+# one's head searched for the format field (sgns writes it before the increments, which grow).
+MANIFEST_HEAD_BYTES = 1 << 20
+_FORMAT_FIELD = re.compile(rb'"format"\s*:\s*"' + re.escape(FORMAT.encode()) + rb'"')
 
 
 def run_path(run: str, name: str) -> str:
@@ -76,28 +85,58 @@ def check_run_output(directory: str) -> None:
         )
 
 
-def _dataset_folder(directory: str) -> str | None:
-    """The pairs/ or snapshots/ of a dataset (its shards, its vocabulary snapshots) that the
-    absolute path `directory` is or lies in, else None: a file written there would replace
-    one the dataset reads, and sgns-preprocess removes there what its manifest does not list."""
-    parts = directory.split(os.sep)
+def is_dataset(directory: str) -> bool:
+    """Whether the local `directory` holds an sgns dataset: a manifest.json that is JSON with
+    sgns's format field (FORMAT), read no further than MANIFEST_HEAD_BYTES."""
+    path = os.path.join(directory, MANIFEST_FILE)
+    if not os.path.isfile(path):  # (a FIFO would block the reader)
+        return False
+    try:
+        with open(path, "rb") as f:
+            head = f.read(MANIFEST_HEAD_BYTES + 1)
+        if len(head) > MANIFEST_HEAD_BYTES:
+            return _FORMAT_FIELD.search(head) is not None
+        manifest = json.loads(head)
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("format") == FORMAT
+
+
+def _dataset_part(path: str) -> tuple[str, bool] | None:
+    """(the pairs/ or snapshots/ of a dataset, or one of its temporary names, that the absolute
+    `path` is or lies in; whether it is a temporary name), else None: a file written there
+    would replace one the dataset reads, or be removed by its next sgns-preprocess (which
+    removes in its folders what its manifest does not list, and its temporary names)."""
+    parts = path.split(os.sep)
     for i in range(1, len(parts)):
-        top = os.sep.join(parts[:i]) or os.sep
-        if parts[i] in (PAIRS_DIR, SNAPSHOTS_DIR) and os.path.exists(
-            os.path.join(top, MANIFEST_FILE)
-        ):
-            return os.path.join(top, parts[i])
+        top, name = os.sep.join(parts[:i]) or os.sep, parts[i]
+        temporary = name.startswith(TEMP_PREFIX) or name == LEGACY_PIECES_DIR
+        if (temporary or name in (PAIRS_DIR, SNAPSHOTS_DIR)) and is_dataset(top):
+            return os.path.join(top, name), temporary
     return None
+
+
+def _refuse_temporary(part: tuple[str, bool] | None, flag: str, given: str, path: str) -> None:
+    if part is not None and part[1]:
+        where = "is" if path == part[0] else "lies in"
+        raise UsageError(
+            f"{flag} {given!r} {where} {part[0]}, a name the dataset's own temporary files take "
+            f"({TEMP_PREFIX}*, {LEGACY_PIECES_DIR}), which its next sgns-preprocess removes; "
+            "give another name"
+        )
 
 
 def check_outside_dataset(directory: str, flag: str = "--output") -> None:
     """Raise UsageError when `directory`, a folder a command writes into (a run, a dataset),
-    is or lies in a dataset's pairs/ or snapshots/: the dataset's next sgns-preprocess would
-    delete it (--overwrite replaces those folders; every run removes what no manifest lists)."""
-    folder = _dataset_folder(resolved_path(directory))
-    if folder is not None:
+    is or lies in a dataset's pairs/ or snapshots/ or temporary names: the dataset's next
+    sgns-preprocess would delete it (--overwrite replaces those folders; every run removes what
+    no manifest lists, and its temporary files)."""
+    resolved = resolved_path(directory)
+    part = _dataset_part(resolved)
+    _refuse_temporary(part, flag, directory, resolved)
+    if part is not None:
         raise UsageError(
-            f"{flag} {directory!r} lies in {folder}, a dataset's own folder, where "
+            f"{flag} {directory!r} lies in {part[0]}, a dataset's own folder, where "
             "sgns-preprocess removes what it did not write (--overwrite: all of it); give a "
             f"directory outside the dataset's {PAIRS_DIR}/ and {SNAPSHOTS_DIR}/"
         )
@@ -106,17 +145,18 @@ def check_outside_dataset(directory: str, flag: str = "--output") -> None:
 def check_not_own_file(path: str, flag: str = "--output") -> None:
     """Raise UsageError when `path` is one of a run's or a dataset's own files (writing there
     would destroy the checkpoint --resume needs, the vocabulary sgns-export reads, ...), or
-    lies in a dataset's own folders."""
+    lies in a dataset's own folders or temporary names."""
     directory, name = os.path.split(resolved_path(path))  # (where the write would land)
-    folder = _dataset_folder(directory)
-    if folder is not None:
+    part = _dataset_part(os.path.join(directory, name))
+    _refuse_temporary(part, flag, path, os.path.join(directory, name))
+    if part is not None:
         raise UsageError(
-            f"{flag} {path!r} lies in the dataset's own folder {folder}; writing there would "
+            f"{flag} {path!r} lies in the dataset's own folder {part[0]}; writing there would "
             f"destroy what the dataset reads: give a file outside its {PAIRS_DIR}/ and "
             f"{SNAPSHOTS_DIR}/"
         )
     of_run = name in RUN_OWN_FILES and is_run(directory)
-    of_data = name in DATASET_OWN_FILES and os.path.exists(os.path.join(directory, MANIFEST_FILE))
+    of_data = name in DATASET_OWN_FILES and is_dataset(directory)
     if of_run or of_data:
         what = "run" if of_run else "dataset"
         raise UsageError(

@@ -189,3 +189,38 @@ def test_a_lock_whose_folder_was_made_again_is_lost_and_taken_again_never_remove
         DirectoryLock(folder, "sgns-preprocess").take()
     third.release()
     assert not os.path.exists(os.path.join(folder, ".lock"))
+
+
+def test_a_lock_held_and_not_lost_is_kept_when_taken_again_never_let_go(tmp_path):
+    from sgns.files import DirectoryLock
+
+    lock = DirectoryLock(str(tmp_path / "d"), "sgns-preprocess").take()
+    held = os.open(lock.path, os.O_RDONLY)  # (keeps the file's inode from being reused)
+    try:
+        assert lock.take() is lock and not lock.lost()
+        assert os.stat(lock.path).st_ino == os.fstat(held).st_ino  # the same file: not let go
+    finally:
+        os.close(held)
+        lock.release()
+
+
+def test_a_lock_file_on_another_device_with_the_same_inode_is_not_the_one_held(
+    tmp_path, monkeypatch
+):
+    from sgns.files import DirectoryLock
+
+    lock = DirectoryLock(str(tmp_path / "d"), "sgns-preprocess").take()
+    stat_of = os.stat
+
+    def elsewhere(path, *args, **kwargs):  # the path now on another device, same inode number
+        found = stat_of(path, *args, **kwargs)
+        if os.fspath(path) != lock.path:
+            return found
+        fields = list(found)
+        fields[stat.ST_DEV] += 1
+        return os.stat_result(fields)
+
+    monkeypatch.setattr(os, "stat", elsewhere)
+    assert lock.lost()
+    monkeypatch.undo()
+    lock.release()

@@ -145,3 +145,61 @@ def test_preprocess_refuses_an_output_in_a_datasets_own_folders(built, tmp_path,
         assert code == 2 and len(lines) == 1 and "Traceback" not in err, err[-2000:]
         assert f"--output {output!r} lies in " in lines[0], lines[0]
         assert _tree(built["data"]) == before, output  # (no folder made)
+
+
+def _temporary(data: str) -> list[tuple[str, str]]:
+    """(a path, and the name in a dataset that its next sgns-preprocess removes that it is or
+    lies in: sgns.files.TEMP_PREFIX, the pieces folders, the pipeline's temporary names)."""
+    pieces = os.path.join(data, ".sgns-tmp-pieces")
+    named = [os.path.join(data, ".sgns-tmp-run"), os.path.join(data, ".tmp-pieces")]
+    return [(path, path) for path in named] + [(os.path.join(pieces, "run"), pieces)]
+
+
+def test_train_and_the_writers_refuse_a_datasets_temporary_names(built, capsys):
+    before = _tree(built["data"])
+    for output, name in _temporary(built["data"]):
+        runs = [("sgns-train", ["--data", built["data"], "--output", output, "--dim", "8"])]
+        runs += [(p, [a.format(run=built["run"], out=output) for a in WRITERS[p]]) for p in WRITERS]
+        for prog, argv in runs:
+            code = run_command(prog, argv)
+            lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith(prog)]
+            assert code == 2 and len(lines) == 1, (prog, output, lines)
+            where = "is" if name == output else "lies in"
+            assert f"--output {output!r} {where} {name}, a name" in lines[0], lines[0]
+            assert "the dataset's own temporary files" in lines[0], lines[0]
+            assert _tree(built["data"]) == before, (prog, output)
+    vectors = sgns.load(built["run"])
+    with pytest.raises(UsageError, match="temporary files"):
+        vectors.save(os.path.join(built["data"], ".sgns-tmp-v.txt"))
+
+
+def test_a_folder_whose_manifest_json_is_not_a_datasets_is_no_dataset(built, tmp_path):
+    from sgns.rundir import MANIFEST_HEAD_BYTES, check_not_own_file, check_outside_dataset
+
+    webapp = tmp_path / "webapp"
+    webapp.mkdir()
+    manifest = webapp / "manifest.json"
+    padding = "a" * MANIFEST_HEAD_BYTES  # (past the bytes read: the head is searched)
+    theirs = ['{"name": "app", "icons": []}', "not json {", "[1, 2]", '{"format": "other"}',
+              '{"name": "' + padding + '", "format": "sgns-dataset"}']  # fmt: skip
+    for text in theirs:
+        manifest.write_text(text)
+        check_outside_dataset(str(webapp / "snapshots" / "run1"))
+        check_outside_dataset(str(webapp / ".sgns-tmp-run"))
+        check_not_own_file(str(webapp / "vocab.tsv"))
+        check_not_own_file(str(webapp / "pairs" / "v.txt"))
+    ours = ['{"format": "sgns-dataset"}', '{"format": "sgns-dataset", "x": "' + padding + '"}']
+    for text in ours:  # (a dataset's, small or past the bytes read)
+        manifest.write_text(text)
+        with pytest.raises(UsageError, match="a dataset's own folder"):
+            check_outside_dataset(str(webapp / "snapshots" / "run1"))
+        with pytest.raises(UsageError, match="is the dataset's own vocab.tsv"):
+            check_not_own_file(str(webapp / "vocab.tsv"))
+    manifest.unlink()
+    os.mkfifo(manifest)  # never opened: it would block
+    check_outside_dataset(str(webapp / "snapshots" / "run1"))
+    manifest.unlink()
+    manifest.write_text('{"name": "app", "start_url": "/"}')
+    run = webapp / "snapshots" / "run1"  # a web app's snapshots, not a dataset's: trained
+    train(tiny_config(built["data"], str(run), epochs=1))
+    assert (run / VECTORS_FILE).is_file()

@@ -81,14 +81,21 @@ def _drop_entry(manifest):
     del manifest["phrases"]
 
 
-@pytest.mark.parametrize("edit", [_set_count(0), _set_count(7), _drop_entry],
-                         ids=["count-0", "count-7", "no-entry"])  # fmt: skip
+def _no_rounds(manifest):  # (two edits: the manifest then agrees with itself)
+    del manifest["phrases"]
+    manifest["config"]["phrases"] = 0
+
+
+@pytest.mark.parametrize("edit", [_set_count(0), _set_count(7), _drop_entry, _no_rounds],
+                         ids=["count-0", "count-7", "no-entry", "no-entry-nor-rounds"])  # fmt: skip
 def test_a_table_the_manifest_miscounts_or_leaves_out_is_a_damaged_manifest(
     data, more, tmp_path, capsys, edit
 ):
     copy = _edited(data, tmp_path, edit)
     code, line = _append(copy, capsys, more)
     assert code == 2 and "the manifest is damaged" in line, line
+    if edit is _no_rounds:
+        assert "names no phrase table" in line and "holds phrases.tsv" in line, line
     with open(os.path.join(copy, "manifest.json")) as f:
         assert len(json.load(f)["increments"]) == 1  # no increment, phrased or not
     with pytest.raises(UsageError, match="the manifest is damaged"):

@@ -273,6 +273,23 @@ def test_an_option_of_ours_among_beams_is_said_to_be_ours_not_unknown(tmp_path):
         check_options(["--min-cont", "3"], build_parser())
 
 
+def test_an_option_of_ours_after_the_double_dash_is_told_to_go_before_it(tmp_path, capsys):
+    from sgns.pipeline.preprocess import main
+
+    (tmp_path / "q.txt").write_text("a b c\n")
+    for tail, said in ((["--min-count", "3"], "--min-count is an option of sgns-preprocess, "
+                        "not of Beam: give it before --"),
+                       (["--window", "2", "--min-count", "3"], "--window, --min-count are options "
+                        "of sgns-preprocess, not of Beam: give them before --")):  # fmt: skip
+        argv = ["--input", str(tmp_path / "q.txt"), "--output", str(tmp_path / "o"), "--", *tail]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        lines = [line for line in err.splitlines() if "error:" in line]
+        assert len(lines) == 1 and said in lines[0], err
+        assert "sgns.preprocess itself" not in err and "beam_args" not in err
+    assert not (tmp_path / "o").exists()
+
+
 def test_merge_counts_sums_per_word_like_counter():
     texts = ["the cat the", "café the\u00a0cat", "", "dog"]
     tables = [count_tokens(t, lowercase=False)[0] for t in texts]

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -64,6 +65,15 @@ def _increments(out) -> int:
         return len(json.loads((out / "manifest.json").read_text())["increments"])
     except FileNotFoundError:
         return 0
+
+
+def _inputs(out) -> list[str]:
+    """The paths of the input files the manifest in `out` lists (none without one)."""
+    try:
+        manifest = json.loads((out / "manifest.json").read_text())
+    except FileNotFoundError:
+        return []
+    return sorted(i["path"] for inc in manifest["increments"] for i in inc["inputs"])
 
 
 @pytest.mark.slow
@@ -138,6 +148,8 @@ def test_a_file_taken_then_replaced_is_told_apart_by_size_or_content_not_by_mtim
     manifest = {"increments": [{"index": 0, "inputs": [_entry(tmp_path / n) for n in names]}]}
     (tmp_path / "grown").write_text("a b c d\n" * 41)
     (tmp_path / "same-size").write_text("e f g h\n" * 40)
+    for name in ("grown", "same-size"):  # rewritten: a new mtime, however coarse the clock
+        os.utime(tmp_path / name, (2e9, 2e9))
     os.utime(tmp_path / "touched", (1e9, 1e9))
     files = [_File(str(tmp_path / n), os.path.getsize(tmp_path / n),
                    os.path.getmtime(tmp_path / n)) for n in names]  # fmt: skip
@@ -188,10 +200,12 @@ def test_a_dataset_removed_under_the_watch_is_rebuilt_only_under_its_lock(tmp_pa
     out, log = tmp_path / "ds", tmp_path / "log"
     process = _watch(tmp_path / "in", out, log, "--min-count", "1")
     try:
-        _wait_for(lambda: _increments(out) == 1, process, log)
+        # (the build's marker gone too: increment 0 is whole, the watch between polls)
+        _wait_for(lambda: _increments(out) == 1 and not (out / ".sgns-dataset").exists(),
+                  process, log)  # fmt: skip
         shutil.rmtree(out)  # the folder, its lock file and all, while the watch runs
         (tmp_path / "in" / "b.txt").write_text("the b1 b2\n" * 50)
-        _wait_for(lambda: _increments(out) >= 1, process, log)  # built again
+        _wait_for(lambda: len(_inputs(out)) == 2, process, log)  # built again, a and b in it
         with pytest.raises(UsageError, match="is writing"):  # (an --append's lock: refused)
             with DatasetLock(str(out)):
                 pass
@@ -205,3 +219,109 @@ def test_a_dataset_removed_under_the_watch_is_rebuilt_only_under_its_lock(tmp_pa
     inputs = sorted(i["path"] for inc in manifest["increments"] for i in inc["inputs"])
     assert inputs == [str(tmp_path / "in" / "a.txt"), str(tmp_path / "in" / "b.txt")]
     assert not os.path.exists(out / ".lock")
+
+
+class _Polls(threading.Event):
+    """A watch's stop event whose waits between polls run `steps`, one a wait, in order: what
+    happens to the files between two polls, the same on every machine. Once they are done, a
+    few waits on, it stops the watch (as a signal would)."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps: list = []
+        self.idle = 0
+
+    def wait(self, timeout=None) -> bool:
+        if self.steps:
+            self.steps.pop(0)()
+        else:
+            self.idle += 1
+            if self.idle > 8:
+                self.set()
+        return super().wait(timeout)
+
+
+def _watch_in_process(config, increments: int, after_first, monkeypatch):
+    """A call of watch() here, polling by _Polls: `after_first`'s one function is given them
+    once increment 0 is committed."""
+    import sgns.pipeline.watch as watching
+    from sgns.pipeline.preprocess import pipeline_options
+
+    polls, real = _Polls(), watching.add_increment
+
+    def add_increment(*args, **kwargs):
+        manifest = real(*args, **kwargs)
+        if after_first:
+            after_first.pop()(polls)
+        return manifest
+
+    stopper = watching.Stopper()
+    stopper.requested = polls
+    monkeypatch.setattr(watching, "add_increment", add_increment)
+    settings = watching.WatchConfig(0.01, increments)
+    return lambda: watching.watch(config, settings, pipeline_options(FAST), stopper)
+
+
+def test_a_file_first_seen_as_the_lock_is_taken_again_settles_a_poll_interval_first(
+    tmp_path, monkeypatch
+):
+    import shutil
+
+    from sgns.pipeline.config import PipelineConfig
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("the the a1 a2 a3\n" * 50)
+    half, rest = "the c1 c2\n" * 25, "the c3 c4\n" * 25
+    out, c = tmp_path / "ds", tmp_path / "in" / "c.txt"
+
+    def removed(polls):  # the dataset goes; c.txt is being written, a part per poll interval
+        shutil.rmtree(out)
+        c.write_text(half)  # first seen by the poll that finds the lock lost (a.txt, new to
+        # the folder now, is ready then), and written whole before the poll after that one
+        polls.steps += [lambda: None, lambda: c.write_text(half + rest)]
+
+    config = PipelineConfig((f"{tmp_path}/in/*.txt",), str(out), min_count=1)
+    assert _watch_in_process(config, 3, [removed], monkeypatch)() == 3
+    manifest = dataset.read_manifest(str(out))  # built again: a, then c once written whole
+    inputs = [[i["path"] for i in inc["inputs"]] for inc in manifest["increments"]]
+    assert inputs == [[str(tmp_path / "in" / "a.txt")], [str(c)]]
+    assert manifest["increments"][1]["stats"]["tokens"] == 50 * 3
+    assert {"c1", "c4"} <= set(dataset.read_vocab(str(out))[0])
+
+
+@pytest.mark.parametrize("window", [2, 3])
+def test_a_dataset_put_in_the_watchs_place_is_added_to_only_if_made_as_the_watch_makes_its(
+    tmp_path, monkeypatch, window
+):
+    from sgns.errors import UsageError
+    from sgns.pipeline.config import PipelineConfig
+    from sgns.pipeline.local import main as build_local
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("the the a1 a2 a3\n" * 50)
+    (tmp_path / "o.txt").write_text("the o1 o2 o3\n" * 50)
+    other, out = tmp_path / "other", tmp_path / "ds"
+    argv = ["--input", str(tmp_path / "o.txt"), "--output", str(other), "--min-count", "1"]
+    assert build_local([*argv, "--window", str(window)]) == 0
+    before = (other / "manifest.json").read_bytes()
+
+    def replaced(polls):  # rm -rf ds && mv other ds, while the watch runs
+        os.rename(out, tmp_path / "gone")
+        os.rename(other, out)
+
+    config = PipelineConfig((f"{tmp_path}/in/*.txt",), str(out), min_count=1, window=2)
+    run = _watch_in_process(config, 2, [replaced], monkeypatch)
+    if window != 2:  # made with other settings: not added to, said in one line
+        with pytest.raises(UsageError) as refused:
+            run()
+        said = str(refused.value)
+        assert (
+            said.startswith(f"--watch: {out} was replaced while the watch ran") and "\n" not in said
+        )
+        assert "--window 2 differs from the dataset's window 3" in said
+        assert (out / "manifest.json").read_bytes() == before
+        return
+    assert run() == 2  # made as the watch makes its increments: a.txt is added to it
+    manifest = dataset.read_manifest(str(out))
+    inputs = [[i["path"] for i in inc["inputs"]] for inc in manifest["increments"]]
+    assert inputs == [[str(tmp_path / "o.txt")], [str(tmp_path / "in" / "a.txt")]]

@@ -25,6 +25,7 @@ from sgns.dataset import (
     DamagedManifest,
     validate_manifest,
 )
+from sgns.dataset.shape import check_limits
 from sgns.errors import UsageError
 from sgns.pipeline.config import PHRASE_THRESHOLDS, PipelineConfig
 from sgns.pipeline.dataset.inputs import already_ingested
@@ -90,6 +91,20 @@ def check_settings(config: PipelineConfig, dataset_config: dict) -> None:
             "; ".join(differing) + " (an increment must tokenize, count and sample as the "
             "dataset did; leave these options out to use the dataset's)"
         )
+
+
+def check_taken_settings(output: str, dataset_config: dict | None, taken) -> None:
+    """Refuse a setting an increment takes from the dataset in `output` (`taken`: those not
+    given) that lies outside today's limits (sgns.dataset.shape.check_limits: a dataset may be
+    older than a limit), naming it and what to do."""
+
+    def advice(name: str) -> str:
+        if name in PER_INCREMENT:  # (an increment's own: the dataset's is only its default)
+            return f"give --{name.replace('_', '-')} for this increment"
+        return "an increment takes the dataset's: rebuild it (--overwrite) to add to it"
+
+    if taken:
+        check_limits(dataset_config, FileSystems.join(output, MANIFEST_FILE), taken, advice)
 
 
 def check_new_inputs(described: list[dict], manifest: dict) -> None:

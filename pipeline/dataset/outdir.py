@@ -45,13 +45,15 @@ from sgns.pipeline.dataset.increment import increment_folders, read_dataset
 from sgns.pipeline.dataset.manifest import write_manifest
 from sgns.pipeline.dataset.outputs import is_local, publish_file, write_bytes
 from sgns.pipeline.pairs.pieces import PIECES_DIR
-from sgns.rundir import check_outside_dataset
+from sgns.rundir import (  # LEGACY_PIECES_DIR: what sgns before 2026-12 left after a kill
+    LEGACY_PIECES_DIR,
+    check_outside_dataset,
+)
 
 log = logging.getLogger(__name__)
 
 MARKER_FILE = ".sgns-dataset"
 STAGING_DIR = TEMP_PREFIX + "overwrite"
-LEGACY_PIECES_DIR = ".tmp-pieces"  # what sgns before 2026-12 left after a killed run
 # what a swap moves (phrases.tsv: only a dataset built with --phrases has one)
 DATASET_ITEMS = (PAIRS_DIR, SNAPSHOTS_DIR, VOCAB_FILE, COUNTS_FILE, PHRASES_FILE)
 

@@ -11,10 +11,18 @@ import sys
 import tempfile
 
 from sgns.dataset.settings import MAX_INT, MIN_BLOCK_BYTES  # (sgns-preprocess's bounds)
+from sgns.dataset.shape import check_limits
 from sgns.errors import UsageError
 from sgns.pipeline.phrases.table import Phrases, read_table
 
 SPOOLED_BYTES = 16 << 20  # of the command's output held in memory (on disk past it)
+
+
+def _advice(name: str) -> str:
+    """What to do about the dataset's setting `name` outside today's limits."""
+    if name == "block_bytes":
+        return "give --block-bytes"
+    return "rebuild the dataset (sgns-preprocess --overwrite) to phrase text as it does"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
             given = {"encoding": args.encoding, "errors": args.errors}
             text = phrases.text._replace(**{k: v for k, v in given.items() if v is not None})
             block = args.block_bytes
-            if block is None:  # (the manifest's: in these bounds, sgns.dataset.shape)
+            taken = ["max_sentence_length"] + (["block_bytes"] if block is None else [])
+            check_limits(config, args.dataset, taken, _advice)  # (today's, sgns.dataset.shape)
+            if block is None:
                 block = config.get("block_bytes", defaults["block_bytes"].default)
             if not MIN_BLOCK_BYTES <= block <= MAX_INT:
                 low = block < MIN_BLOCK_BYTES

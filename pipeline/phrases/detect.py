@@ -28,7 +28,7 @@ import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils import shared
 
-from sgns.dataset import PHRASES_FILE, check_resolved, format_vocab, parse_vocab
+from sgns.dataset import MANIFEST_FILE, PHRASES_FILE, check_resolved, format_vocab, parse_vocab
 from sgns.files import TEMP_PREFIX
 from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.dataset.outputs import read_bytes, write_bytes
@@ -49,6 +49,7 @@ from sgns.pipeline.phrases.table import (
     parse_phrases,
     round_rows,
     round_summary,
+    unnamed_table,
 )
 from sgns.pipeline.text.blocks import Block
 
@@ -75,10 +76,13 @@ def applied_table(output: str, entry: dict | None) -> str | None:
     whenever the manifest has the entry (sgns.dataset.shape: it has one whenever its config has
     phrase rounds), whatever count it says: the file must be the one the manifest names (its
     sha256, and as many rows as it counts) and the dataset's own (no link out of it), else
-    UsageError says so."""
-    if not entry:
-        return None
+    UsageError says so. A dataset whose manifest names no table but that holds a phrases.tsv
+    is damaged (an edit took the entry out: its increments would go unphrased)."""
     path = table_path(output)
+    if not entry:
+        if FileSystems.exists(path):
+            raise unnamed_table(FileSystems.join(output, MANIFEST_FILE))
+        return None
     rows = check_table(read_bytes(check_resolved(output, path, "the phrase table")), entry, path)
     return path if rows else None
 

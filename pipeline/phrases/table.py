@@ -44,6 +44,7 @@ or, lines of bytes in the dataset's --encoding in (sgns.pipeline.text.own), phra
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -51,7 +52,7 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from sgns import store
-from sgns.dataset import PHRASES_FILE, check_resolved, read_manifest
+from sgns.dataset import MANIFEST_FILE, PHRASES_FILE, check_resolved, read_manifest
 from sgns.dataset.shape import damaged
 from sgns.errors import UsageError
 from sgns.files import decode_text
@@ -234,6 +235,9 @@ def read_table(location: str) -> tuple[list[Phrase], dict | None]:
     if directory:
         manifest = read_manifest(location)
         if "phrases" not in manifest:  # (sgns.dataset.shape: nor phrase rounds in its config)
+            with contextlib.suppress(FileNotFoundError):
+                store.read_bytes(path)
+                raise unnamed_table(store.join(location, MANIFEST_FILE))
             raise FileNotFoundError(
                 f"{location!r} has no {PHRASES_FILE}: its dataset was built without --phrases"
             )
@@ -288,6 +292,12 @@ def check_table(data: bytes, entry: dict, where: str) -> list[Phrase]:
         raise damaged(where, f"it holds {len(rows)} phrases, its manifest's phrases.phrases "
                       f"says {entry.get('phrases')}")  # fmt: skip
     return rows
+
+
+def unnamed_table(where: str) -> UsageError:
+    """The error for a dataset that holds a phrases.tsv that its manifest (`where`) names not."""
+    return damaged(where, f"it names no phrase table (no phrases entry, config.phrases 0) but "
+                   f"the dataset holds {PHRASES_FILE}")  # fmt: skip
 
 
 def round_summary(number: int, tokens: int, words: int, bigrams: int, pruned: int, found: int):

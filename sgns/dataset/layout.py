@@ -29,17 +29,18 @@ RESTORE = "restore it or rebuild the dataset"  # what a damaged manifest's line 
 
 
 class DamagedManifest(UsageError):
-    """The manifest read from `where` is damaged or was edited: `what` is wrong in it. Its line
-    ends with what to do, `advice` (sgns-preprocess --overwrite, which cannot tell the
-    dataset's files from others without it, says to remove the folder: `advised`)."""
+    """The manifest read from `where` is damaged or was edited: `what` is wrong in it (`of_config`:
+    a setting of its config only). Its line ends with what to do, `advice` (sgns-preprocess
+    --overwrite, which reads the old manifest before it replaces the dataset, says to remove the
+    folder: `advised`)."""
 
-    def __init__(self, where: str, what: str, advice: str = RESTORE):
+    def __init__(self, where: str, what: str, advice: str = RESTORE, of_config: bool = False):
         super().__init__(f"{where}: {what}: the manifest is damaged; {advice}")
-        self.where, self.what = where, what
+        self.where, self.what, self.of_config = where, what, of_config
 
     def advised(self, advice: str) -> DamagedManifest:
         """The same error, with `advice` for what to do."""
-        return DamagedManifest(self.where, self.what, advice)
+        return DamagedManifest(self.where, self.what, advice, self.of_config)
 
 
 def shard_path(increment: int, pass_index: int, shard: int, num_shards: int) -> str:

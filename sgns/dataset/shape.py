@@ -7,8 +7,14 @@ walks the whole manifest once (sgns.dataset.validate_manifest calls it, and ever
 trainer's and sgns-preprocess --append's, reads through that): each field of its kind
 (`FIELDS`: required ones present), increments and passes numbered in order, no shard path twice,
 and every path it names inside the dataset (`inside`); the pipeline's settings in its config each
-of its kind and in its range (`CONFIG`: a dataset older than a setting lacks it), and a phrases
-entry where the config has phrase rounds. Its one line names the field.
+of its kind, or one of its choices (`CONFIG`: a dataset older than a setting lacks it), and a
+phrases entry where the config has phrase rounds. Its one line names the field.
+
+The limits of a setting (its range in `CONFIG`, passes x num_shards, npmi's threshold range) are
+today's, and may be newer than a dataset (num_shards 70000 was a run's before MAX_SHARD_FILES):
+they are checked where the setting is used, by `check_limits` (--append and --watch take the
+dataset's settings, the phrase command its block_bytes and max_sentence_length), never where the
+manifest is read (a trainer uses none of them).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from sgns.dataset.settings import (
     TOKENIZERS,
     is_text_codec,
 )
+from sgns.errors import UsageError
 
 COUNT, TEXT, OBJECT, LIST = "a count", "text", "an object", "a list"
 FLAG, NUMBER = "true or false", "a finite number"
@@ -102,9 +109,10 @@ def _of_kind(value, kind: str) -> bool:
     return isinstance(value, _KINDS[kind])
 
 
-def damaged(where: str, what: str) -> DamagedManifest:
-    """The one-line error for a manifest (read from `where`) whose `what` is wrong."""
-    return DamagedManifest(where, what)
+def damaged(where: str, what: str, of_config: bool = False) -> DamagedManifest:
+    """The one-line error for a manifest (read from `where`) whose `what` is wrong (`of_config`:
+    a setting of its config, and nothing that names the dataset's files)."""
+    return DamagedManifest(where, what, of_config=of_config)
 
 
 def _check(value, part: str, name: str, where: str) -> dict:
@@ -175,11 +183,11 @@ def _check_stats(stats, name: str, where: str) -> None:
 
 
 def _check_config(config: dict, where: str) -> None:
-    """Refuse a manifest whose config holds a setting of another kind or out of its range
+    """Refuse a manifest whose config holds a setting of another kind or not one of its choices
     (`CONFIG`), naming it: its readers (--append, the phrase command) take them as they are."""
 
     def refuse(field: str, wanted: str):
-        raise damaged(where, f"config.{field} is {_shown(config[field])}, not {wanted}")
+        raise damaged(where, f"config.{field} is {_shown(config[field])}, not {wanted}", True)
 
     for field, (kind, allowed) in CONFIG.items():
         value = config.get(field)
@@ -189,19 +197,45 @@ def _check_config(config: dict, where: str) -> None:
             refuse(field, kind)
         if allowed and isinstance(allowed[0], str) and value not in allowed:
             refuse(field, f"one of {', '.join(allowed)}")
-        if allowed and not isinstance(allowed[0], str):
-            low, high = allowed
-            if value < low or (high is not None and value > high):
-                refuse(field, f"{kind} in [{low}, {high}]" if high is not None else
-                       f"{kind} >= {low}")  # fmt: skip
     if "encoding" in config and not is_text_codec(config["encoding"]):
         refuse("encoding", "a text encoding Python knows")
     if config.get("phrase_connectors") == "":
         refuse("phrase_connectors", "english, none or a file")
-    if config.get("passes", 1) * config.get("num_shards", 1) > MAX_SHARD_FILES:
-        refuse("num_shards", f"at most {MAX_SHARD_FILES:,} shard files with its passes")
+
+
+def past_limit(config: dict, fields) -> tuple[str, str] | None:
+    """(the first setting of `fields` whose value in `config`, a manifest's checked config,
+    lies outside what a run accepts today; what it must be), or None. passes x num_shards is
+    checked when both are in `fields` (one given to a run: the run's own check says it)."""
+    for field in fields:
+        kind, allowed = CONFIG[field]
+        value = config.get(field)
+        if value is None or not allowed or isinstance(allowed[0], str):
+            continue
+        low, high = allowed
+        if value < low or (high is not None and value > high):
+            return field, f"{kind} in [{low}, {high}]" if high is not None else f"{kind} >= {low}"
+    shards = config.get("passes", 1) * config.get("num_shards", 1)
+    if {"passes", "num_shards"} <= set(fields) and shards > MAX_SHARD_FILES:
+        return "num_shards", f"at most {MAX_SHARD_FILES:,} shard files with its passes"
     low, high = NPMI_RANGE
     threshold = config.get("phrase_threshold")
     npmi = config.get("phrase_scorer", "npmi") == "npmi"  # (npmi: the default scorer)
-    if npmi and threshold is not None and not low <= threshold < high:
-        refuse("phrase_threshold", f"in npmi's range [{low:g}, {high:g})")
+    if "phrase_threshold" in fields and npmi and threshold is not None:
+        if not low <= threshold < high:
+            return "phrase_threshold", f"in npmi's range [{low:g}, {high:g})"
+    return None
+
+
+def check_limits(config: dict, where: str, fields, advice) -> None:
+    """UsageError when a setting of `fields` that a command takes from the config of the
+    manifest read from `where` lies outside today's limits (`past_limit`), naming it, with
+    `advice(field)`: what to do."""
+    found = past_limit(config, fields)
+    if found is not None:
+        field, wanted = found
+        raise UsageError(
+            f"{where}: config.{field} {_shown(config[field])} is outside what this sgns allows "
+            f"({wanted}): the dataset was made by an sgns that allowed it, or its manifest was "
+            f"edited; {advice(field)}"
+        )
