@@ -28,6 +28,10 @@ from sgns.errors import UsageError
 # Text blocks are the pipeline's elements: big enough that per-element costs vanish next to the
 # numpy work, small enough that a worker holds a handful of them (text, ids and pairs) at once.
 DEFAULT_BLOCK_BYTES = 4 * 1024 * 1024
+# The most pairs one sentence may make (2 x its length x its window, at most): they are made at
+# once, in memory; 10,000 tokens with an unbounded --window made 1e8 pairs, 2.5 GB of memory.
+# (--max-sentence-length 10000: a --window up to 3,355; --window 5: sentences of 6.7M tokens.)
+MAX_SENTENCE_PAIRS = 2**26
 # How a block's pairs reach their shard's writer (sgns.pipeline.pairs.merge): "files", a temporary
 # piece file per block and shard under the output; "runner", an element per block and shard through
 # the runner's GroupByKey (no objects but the shards). Both write the same dataset, byte for byte.
@@ -77,6 +81,14 @@ class PipelineConfig:
             raise UsageError(f"--sample must be >= 0 (0 disables subsampling), got {self.sample}")
         _check_int("--window", self.window, 1)
         _check_int("--max-sentence-length", self.max_sentence_length, 1)
+        length = self.max_sentence_length  # (a sentence's pairs are made at once, in memory)
+        if 2 * length * min(self.window, length - 1) > MAX_SENTENCE_PAIRS:
+            raise UsageError(
+                f"--window {self.window} with --max-sentence-length {length}: one sentence could "
+                f"make up to {2 * length * min(self.window, length - 1):,} pairs, held in memory "
+                f"at once (at most {MAX_SENTENCE_PAIRS:,}); lower --window or "
+                "--max-sentence-length"
+            )
         _check_int("--passes", self.passes, 1)
         _check_int("--num-shards", self.num_shards, 1)
         if self.passes * self.num_shards > MAX_SHARD_FILES:

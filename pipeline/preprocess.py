@@ -35,14 +35,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import signal
 import sys
 
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
-from apache_beam.runners.runner import create_runner
 
 from sgns.dataset import DamagedManifest
-from sgns.errors import Interruptible, UsageError, fail, near_option
+from sgns.errors import Interruptible, UsageError, fail
+from sgns.pipeline.beamargs import DASK_RUNNER, check_options, runner_name
 from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.dataset.increment import (
     MATCHING,
@@ -70,11 +71,9 @@ log = logging.getLogger(__name__)
 LOCAL_RUNNER = "sgns.pipeline.localrunner.LocalRunner"
 LOCAL_WORKERS = 2
 LOCAL_MODE = "multi_threading"
-# Beam ships a DaskRunner but its create_runner knows it only by this full name; we also take
-# `--runner DaskRunner`. Its Create makes partitions of 128 elements by default, which puts a
-# corpus of fewer sources in one task on one worker: we ask for one source per partition unless
-# --dask_npartitions or --dask_partition_size says otherwise (every later step keeps the count).
-DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"
+# Its Create makes partitions of 128 elements by default, which puts a corpus of fewer sources
+# in one task on one worker: we ask for one source per partition unless --dask_npartitions or
+# --dask_partition_size says otherwise (every later step keeps the count).
 DASK_PARTITION_SIZE = 1
 
 
@@ -111,76 +110,6 @@ def config_from_args(
         shuffle=args.shuffle or default_shuffle(list(beam_args)),
         **settings,
     )
-
-
-def unknown_options(beam_args: list[str]) -> list[str]:
-    """The options in `beam_args` that no Beam options class knows (those of the runner that
-    --runner names included), which Beam itself would drop with a warning."""
-    unknown = _beam_unknown(beam_args)
-    runner = runner_name(PipelineOptions(beam_args).view_as(StandardOptions).runner)
-    if unknown and runner:  # a runner may bring options of its own: import it, look again
-        try:
-            create_runner(runner)
-        except Exception:  # noqa: BLE001 - an unknown runner is Beam's to report
-            return unknown
-        unknown = _beam_unknown(beam_args)
-    return unknown
-
-
-class _BeamParser(argparse.ArgumentParser):
-    """Beam's options as Beam parses them, but a bad value (`--direct_num_workers x`) is one
-    line: Beam's own parser would print its usage and exit."""
-
-    def error(self, message: str):
-        raise UsageError(f"{message} (an option of Beam's)")
-
-
-def _beam_unknown(beam_args: list[str]) -> list[str]:
-    parser = _BeamParser(allow_abbrev=False, add_help=False)
-    for cls in {str(c): c for c in PipelineOptions.__subclasses__()}.values():
-        cls._add_argparse_args(parser)  # noqa: SLF001 - how Beam itself collects them
-    _, rest = parser.parse_known_args(beam_args)
-    return [arg.split("=", 1)[0] for arg in rest if arg.startswith("-")]
-
-
-def check_options(
-    beam_args: list[str], parser: argparse.ArgumentParser, command: bool = False
-) -> None:
-    """Refuse options that neither sgns-preprocess nor Beam knows (a typo would otherwise run
-    with the default), naming them and the nearest of ours. One of ours among Beam's is said
-    as its caller gives it: `command`, the sgns-preprocess command (after `--`, where Beam's
-    go), else the Python API (in sgns.preprocess's beam_args)."""
-    unknown = unknown_options(beam_args)
-    if not unknown:
-        return
-    ours = [o for action in parser._actions for o in action.option_strings]  # noqa: SLF001
-    own = [option for option in unknown if option in ours]
-    if own:
-        keywords = [("inputs" if o == "--input" else o[2:].replace("-", "_")) + "=" for o in own]
-        advice = (
-            f"give {'it' if len(own) == 1 else 'them'} before --, which passes what follows "
-            "to Beam" if command else
-            f"give {', '.join(keywords)} to sgns.preprocess itself, not in beam_args"
-        )  # fmt: skip
-        raise UsageError(
-            f"{', '.join(own)} {'is an option' if len(own) == 1 else 'are options'} of "
-            f"sgns-preprocess, not of Beam: {advice}"
-        )
-    hints = []
-    for option in unknown:
-        hint = near_option(option, ours)  # (a prefix of ours, or the nearest)
-        hints.append(f"{option} ({hint})" if hint else option)
-    raise UsageError(
-        f"unknown option(s) {', '.join(hints)}: neither sgns-preprocess nor Beam knows them "
-        "(sgns-preprocess --help lists ours)"
-    )
-
-
-def runner_name(runner: str | None) -> str | None:
-    """The runner that --runner names, with DaskRunner's full name for `DaskRunner`."""
-    if runner is not None and runner.lower() in ("daskrunner", "dask"):
-        return DASK_RUNNER
-    return runner
 
 
 def pipeline_options(beam_args: list[str]) -> PipelineOptions:
@@ -314,11 +243,15 @@ def main(argv: list[str] | None = None) -> int:
         "the dataset in --output is as its manifest says, and the next run clears what this "
         "one left"
     )
+    if args.watch:  # (what SIGTERM is once --watch's Stopper and Interruptible put theirs back:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not end it with 143)
     with Interruptible(PROG, note) as stop:
         try:
             execute(args, beam_args, parser, command=True)
         except Exception as error:  # noqa: BLE001 - turned into one line, or re-raised
             return fail(PROG, store_error(error) or error)
+    if args.watch:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     return stop.exit_code or 0
 
 

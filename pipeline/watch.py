@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 # The longest wait between polls (a day): a wait past threading.TIMEOUT_MAX overflows.
 # sgns-train --follow bounds its --poll-seconds the same (sgns.train.config.MAX_POLL_SECONDS).
 MAX_POLL_SECONDS = 86400
+# The shortest (10 ms): a shorter one (1e-320) is a busy loop listing the inputs without a pause.
+MIN_POLL_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,9 @@ class WatchConfig:
         poll = self.poll_seconds
         if isinstance(poll, bool) or not isinstance(poll, (int, float)):
             poll = float("nan")  # (refused below, as any value outside the bounds)
-        if not 0 < poll <= MAX_POLL_SECONDS:
-            raise UsageError(f"--poll-seconds must be > 0 and at most {MAX_POLL_SECONDS} (a day), "
-                             f"got {self.poll_seconds!r}")  # fmt: skip
+        if not MIN_POLL_SECONDS <= poll <= MAX_POLL_SECONDS:
+            raise UsageError(f"--poll-seconds must be at least {MIN_POLL_SECONDS} and at most "
+                             f"{MAX_POLL_SECONDS} (a day), got {self.poll_seconds!r}")  # fmt: skip
         if self.max_increments is not None and (
             not isinstance(self.max_increments, int) or self.max_increments < 1
         ):
@@ -118,7 +120,13 @@ class Stopper:
 
     def __exit__(self, *exc) -> None:
         for sig, handler in self._previous.items():
+            if self.requested.is_set():  # stopping: a second signal (systemd's, timeout's)
+                handler = _already_stopping  # must not end it with 143 and no line
             signal.signal(sig, handler or signal.SIG_DFL)  # (None: set outside Python)
+
+
+def _already_stopping(signum, frame) -> None:
+    log.info("already stopping (%s ignored)", signal.Signals(signum).name)
 
 
 def decodable(files: list, verdicts: dict) -> list:

@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import difflib
 import errno
+import json
 import logging
 import os
 import re
@@ -67,6 +68,16 @@ class UsageError(ValueError):
 class MissingFileError(UsageError, FileNotFoundError):
     """The UsageError of a file that is not there: code that catches FileNotFoundError (as the
     API raised before it said its errors in one line) catches it too."""
+
+
+def loads_json(text: str | bytes):
+    """json.loads for every JSON file sgns reads, whose every failure is a json.JSONDecodeError
+    (which its reader says in one line): JSON nested deeper than Python's recursion limit
+    raised RecursionError, a traceback."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply to read", "", 0) from None
 
 
 def configure_logging(level: int, fmt: str) -> None:

@@ -15,12 +15,11 @@ The names live here and nowhere else. No torch and no Beam here.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
 from sgns.dataset import FORMAT, MANIFEST_FILE, PAIRS_DIR, SNAPSHOTS_DIR, layout
-from sgns.errors import UsageError
+from sgns.errors import UsageError, loads_json
 from sgns.files import LOCK_FILE, TEMP_PREFIX, resolved_path
 
 CONFIG_FILE = "config.json"
@@ -51,6 +50,18 @@ LEGACY_PIECES_DIR = ".tmp-pieces"
 # one's head searched for the format field (sgns writes it before the increments, which grow).
 MANIFEST_HEAD_BYTES = 1 << 20
 _FORMAT_FIELD = re.compile(rb'"format"\s*:\s*"' + re.escape(FORMAT.encode()) + rb'"')
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")  # s3://, gs://, file://: no local path
+
+
+def check_local(path: str, flag: str = "--output", what: str = "directory") -> None:
+    """Raise UsageError when `path`, where a command writes on the local disk, is a URI
+    (s3://, gs://): os.path would make a local folder named "s3:" of it and the command would
+    say it wrote to the store."""
+    if isinstance(path, str) and _URI.match(path):
+        raise UsageError(
+            f"{flag} {path!r} is a URI; it must be a local {what} (sgns writes it on the local "
+            "disk only): give a local path and copy the result to the store afterwards"
+        )
 
 
 def run_path(run: str, name: str) -> str:
@@ -66,7 +77,7 @@ def is_run(directory: str) -> bool:
         return False  # (a FIFO would block the reader)
     try:
         with open(run_path(directory, CONFIG_FILE), encoding="utf-8") as f:
-            config = json.load(f)
+            config = loads_json(f.read())
     except (OSError, ValueError):
         return False
     return isinstance(config, dict) and {"dataset", "world_size", "dim"} <= config.keys()
@@ -75,7 +86,8 @@ def is_run(directory: str) -> bool:
 def check_run_output(directory: str) -> None:
     """Raise UsageError when `directory` exists, holds files and is no sgns run: a run would
     write its config.json, vocab.tsv, metrics.jsonl and vectors.txt over a user's files; or
-    when it lies in a dataset's own folders (`check_outside_dataset`)."""
+    when it lies in a dataset's own folders (`check_outside_dataset`), or is a URI."""
+    check_local(directory)
     check_outside_dataset(directory)
     held = [n for n in os.listdir(directory) if n != LOCK_FILE] if os.path.isdir(directory) else []
     if held and not is_run(directory):  # (the lock alone: a run that began)
@@ -96,7 +108,7 @@ def is_dataset(directory: str) -> bool:
             head = f.read(MANIFEST_HEAD_BYTES + 1)
         if len(head) > MANIFEST_HEAD_BYTES:
             return _FORMAT_FIELD.search(head) is not None
-        manifest = json.loads(head)
+        manifest = loads_json(head)
     except (OSError, ValueError):
         return False
     return isinstance(manifest, dict) and manifest.get("format") == FORMAT
@@ -142,10 +154,13 @@ def check_outside_dataset(directory: str, flag: str = "--output") -> None:
         )
 
 
-def check_not_own_file(path: str, flag: str = "--output") -> None:
+def check_not_own_file(path: str, flag: str = "--output", writes: tuple[str, ...] = ()) -> None:
     """Raise UsageError when `path` is one of a run's or a dataset's own files (writing there
-    would destroy the checkpoint --resume needs, the vocabulary sgns-export reads, ...), or
-    lies in a dataset's own folders or temporary names."""
+    would destroy the checkpoint --resume needs, the vocabulary sgns-export reads, ...), or a
+    run's vectors.txt or report.html that the command does not write itself (`writes`: what
+    sgns-export and Vectors.save, or sgns-report, write again), or lies in a dataset's own
+    folders or temporary names, or is a URI (`check_local`)."""
+    check_local(path, flag, "file")
     directory, name = os.path.split(resolved_path(path))  # (where the write would land)
     part = _dataset_part(os.path.join(directory, name))
     _refuse_temporary(part, flag, path, os.path.join(directory, name))
@@ -155,7 +170,8 @@ def check_not_own_file(path: str, flag: str = "--output") -> None:
             f"destroy what the dataset reads: give a file outside its {PAIRS_DIR}/ and "
             f"{SNAPSHOTS_DIR}/"
         )
-    of_run = name in RUN_OWN_FILES and is_run(directory)
+    theirs = {VECTORS_FILE, REPORT_FILE} - set(writes)  # (sgns.load, sgns-eval read vectors.txt)
+    of_run = name in (*RUN_OWN_FILES, *theirs) and is_run(directory)
     of_data = name in DATASET_OWN_FILES and is_dataset(directory)
     if of_run or of_data:
         what = "run" if of_run else "dataset"

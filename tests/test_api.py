@@ -509,3 +509,19 @@ def test_a_flag_set_false_is_false_also_where_unset_means_the_datasets(tmp_path)
     assert build_local(argv) == 0
     with pytest.raises(sgns.UsageError, match="--lowercase false differs from the dataset's"):
         sgns.preprocess(tmp_path / "b.txt", data, append=True, lowercase=False)
+
+
+def test_call_arguments_misspelled_or_mistyped_are_one_line_naming_them(tmp_path):
+    """(issue 20, fourth probe W3) `input=` suggested min_count; an unclosed quote in beam_args
+    was shlex's raw ValueError; Run(5) a raw TypeError at first use."""
+    from sgns.errors import UsageError
+
+    out = str(tmp_path / "d")
+    with pytest.raises(UsageError, match=r"^sgns.preprocess has no setting 'input' \(did you "
+                       r"mean inputs, an argument of sgns.preprocess\?\)$"):  # fmt: skip
+        sgns.preprocess(str(tmp_path / "c.txt"), out, input="c.txt")
+    with pytest.raises(UsageError, match=r"^beam_args '--a \"b': No closing quotation"):
+        sgns.preprocess(str(tmp_path / "c.txt"), out, beam_args='--a "b')
+    with pytest.raises(UsageError, match=r"^Run: give a path \(str or os.PathLike\), not int 5"):
+        sgns.Run(5)
+    assert not os.path.exists(out)

@@ -40,9 +40,11 @@ def _manifest(**overrides):
         "vocab": {"file": dataset.VOCAB_FILE, "size": 2},
         "config": {},
         "stats": {},
+        "seed": 0,
         "increments": [
             {
                 "index": 0,
+                "vocab_size": 2,
                 "stats": {"files": 1, "lines": 1, "tokens": 10},
                 "passes": [
                     {
@@ -152,3 +154,53 @@ def test_a_manifest_of_the_wrong_shape_is_refused_in_one_line(tmp_path, damage, 
     dataset.write_manifest_local(str(tmp_path), manifest)
     with pytest.raises(ValueError, match=said):
         dataset.read_manifest(str(tmp_path))
+
+
+@pytest.mark.parametrize("link", ["increment", "shard"])
+def test_two_shard_paths_that_are_one_file_through_a_link_are_a_damaged_manifest(tmp_path, link):
+    """An increment folder linked to another inside the dataset, listed as a second increment:
+    its pairs were trained twice (fourth probe F11); a shard file linked to another alike."""
+    manifest = _manifest()
+    for p in range(2):
+        path = tmp_path / dataset.shard_path(0, p, 0, 1)
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"PAR1")
+    again = json.loads(json.dumps(manifest["increments"][0]))
+    again["index"] = 1
+    for p, listed in enumerate(again["passes"]):
+        listed["shards"][0]["path"] = dataset.shard_path(1, p, 0, 1)
+    manifest["increments"].append(again)
+    if link == "increment":
+        os.symlink("inc-00000", tmp_path / "pairs" / "inc-00001")
+    else:
+        for p in range(2):
+            (tmp_path / dataset.shard_path(1, p, 0, 1)).parent.mkdir(parents=True)
+            os.symlink(
+                tmp_path / dataset.shard_path(0, p, 0, 1), tmp_path / dataset.shard_path(1, p, 0, 1)
+            )
+    dataset.write_manifest_local(str(tmp_path), manifest)
+    with pytest.raises(ValueError) as refused:
+        dataset.read_manifest(str(tmp_path))
+    said = str(refused.value)
+    first, second = dataset.shard_path(0, 0, 0, 1), dataset.shard_path(1, 0, 0, 1)
+    assert f"the shards {first!r} and {second!r} are one file" in said
+    assert said.startswith(str(tmp_path / dataset.MANIFEST_FILE))
+    assert "the manifest is damaged" in said
+
+
+@pytest.mark.parametrize(
+    "damage,said",
+    [
+        (lambda m: m.pop("seed"), "the manifest lacks its seed"),
+        (lambda m: m["increments"][0].pop("vocab_size"), "increment 0 lacks its vocab_size"),
+    ],
+)
+def test_a_manifest_without_its_seed_or_an_increments_vocab_size_is_damaged(tmp_path, damage, said):
+    """Every sgns wrote both; --append read seed and --resume vocab_size: a KeyError after the
+    whole pipeline ran (fourth probe F5)."""
+    manifest = _manifest()
+    damage(manifest)
+    dataset.write_manifest_local(str(tmp_path), manifest)
+    with pytest.raises(dataset.DamagedManifest) as refused:
+        dataset.read_manifest(str(tmp_path))
+    assert said in str(refused.value) and "the manifest is damaged" in str(refused.value)

@@ -32,7 +32,8 @@ def _manifest(config: dict) -> dict:
     return {
         "format": dataset.FORMAT, "schema_version": dataset.SCHEMA_VERSION,
         "vocab": {"file": dataset.VOCAB_FILE, "size": 2}, "config": config, "stats": {},
-        "increments": [{"index": 0, "stats": {"tokens": 10}, "passes": passes}],
+        "seed": 0, "increments": [{"index": 0, "stats": {"tokens": 10}, "passes": passes,
+                                   "vocab_size": 2}],
     }  # fmt: skip
 
 
@@ -219,3 +220,16 @@ def test_the_phrase_command_bounds_block_bytes_as_sgns_preprocess_does(
     argv = ["--input", "a.txt", "--output", "b", "--block-bytes", str(10**15)]
     assert preprocess(argv) == 2
     assert f"--block-bytes must be at most {2**31 - 1}" in _one_line(capsys, "sgns-preprocess")
+
+
+def test_a_phrases_entry_without_config_phrases_says_the_setting_is_missing():
+    """It said "config.phrases is 0" of a config without the key (fourth probe V2)."""
+    manifest = _manifest({})
+    manifest["phrases"] = {"file": dataset.PHRASES_FILE, "sha256": "0" * 64, "phrases": 1}
+    with pytest.raises(dataset.DamagedManifest) as caught:
+        dataset.validate_manifest(manifest, "d/manifest.json")
+    said = str(caught.value)
+    assert "config.phrases is not there (0 rounds) but it has a phrases entry" in said
+    manifest["config"]["phrases"] = 0
+    with pytest.raises(dataset.DamagedManifest, match="config.phrases is 0 but it has a phrases"):
+        dataset.validate_manifest(manifest, "d/manifest.json")

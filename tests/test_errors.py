@@ -587,3 +587,41 @@ def test_an_encoding_no_file_is_in_gets_the_right_advice(tmp_path, encoding, sai
     code, err = _cli("sgns.pipeline.local", [*args, "--encoding", encoding])
     line = _one_line(err, "python -m sgns.pipeline.local")
     assert code == 2 and said in line and ("byte order" in line) == (encoding != "idna"), line
+
+
+def test_json_nested_too_deeply_is_one_line_naming_the_file_in_every_reader(tmp_path):
+    """(issue 20, fourth probe F6) 100,000 `[`: every JSON reader ended in a RecursionError
+    traceback (sgns.errors.loads_json turns it into the JSONDecodeError each reader says)."""
+    import shutil
+
+    import sgns
+    from sgns.errors import UsageError
+
+    deep = "[" * 100_000 + "]" * 100_000
+    (tmp_path / "deep.json").write_text(deep)
+    bad = str(tmp_path / "deep.json")
+    data, run = str(tmp_path / "data"), str(tmp_path / "run")
+    write_tiny_dataset(data)
+    train(tiny_config(data, run, epochs=1))
+    shutil.copytree(data, tmp_path / "d2")
+    (tmp_path / "d2" / "manifest.json").write_text(deep)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "config.json").write_text(deep)
+    cases = [
+        ("sgns.train.cli", ["--data", str(tmp_path / "d2"), "--output", str(tmp_path / "r2"),
+                            *TINY_ARGS], "sgns-train", "manifest.json: it is not valid JSON"),
+        ("sgns.eval.cli", [run, "--synth-truth", bad], "sgns-eval", f"{bad} is not valid JSON"),
+        ("sgns.report.cli", [run, "--eval", bad], "sgns-report", f"--eval {bad} could not be"),
+        ("sgns.train.cli", ["--data", data, "--output", str(tmp_path / "mine"), *TINY_ARGS],
+         "sgns-train", "is a non-empty directory that is not an sgns run"),
+    ]  # fmt: skip
+    for module, argv, prog, said in cases:
+        code, err = _cli(module, argv)
+        assert code == 2 and said in _one_line(err, prog), (module, err[-2000:])
+    with open(os.path.join(run, "metrics.jsonl"), "a") as f:
+        f.write(deep + "\n")  # (a line of no record: counted, not read)
+    code, err = _cli("sgns.report.cli", [run, "--output", str(tmp_path / "r.html")])
+    assert code == 0 and "Traceback" not in err, err[-2000:]
+    shutil.copy(bad, os.path.join(run, "config.json"))
+    with pytest.raises(UsageError, match=r"config.json is not the JSON .*\(nested too deeply"):
+        sgns.Run(run).config  # noqa: B018 - the property reads the file

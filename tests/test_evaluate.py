@@ -335,3 +335,22 @@ def test_neighbors_of_a_topn_past_the_vocabulary_are_every_other_word_and_json(t
     assert sorted(w for w, _ in result["neighbors"]["far"]) == ["near", "opposite", "x"]
     assert main([path, "--neighbors", "x", "--topn", "4"]) == 0
     assert "inf" not in capsys.readouterr().out
+
+
+def test_cli_into_a_pipe_that_closes_ends_quietly_and_refuses_a_closed_stdout(tmp_path):
+    """(issue 20, fourth probe F7) `sgns-eval ... | head -1` ended in a BrokenPipeError
+    traceback; with stdout closed it said nothing and exited 0, the results lost."""
+    import subprocess
+    import sys
+
+    run = _run_dir(tmp_path)
+    words = ",".join(f"a{i}" for i in range(20))  # (some 190 KB of neighbors: past a pipe's 64)
+    command = f"{sys.executable} -m sgns.eval {run} --neighbors {words} --topn 279"
+    for tail, code, lines in (("| head -1", 0, 0), (">&-", 2, 1)):
+        done = subprocess.run(["bash", "-o", "pipefail", "-c", f"{command} {tail}"],
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        errors = [ln for ln in done.stderr.splitlines() if "sgns.eval.cli:" not in ln]
+        assert done.returncode == code and len(errors) == lines, done.stderr[-2000:]
+    assert errors[0] == "sgns-eval: error: stdout is closed: give the results a place to go " \
+        "(sgns-eval VECTORS ... > results.txt)"  # fmt: skip
+    assert done.stdout == ""

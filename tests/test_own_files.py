@@ -203,3 +203,56 @@ def test_a_folder_whose_manifest_json_is_not_a_datasets_is_no_dataset(built, tmp
     run = webapp / "snapshots" / "run1"  # a web app's snapshots, not a dataset's: trained
     train(tiny_config(built["data"], str(run), epochs=1))
     assert (run / VECTORS_FILE).is_file()
+
+
+URIS = ["s3://bucket/out", "gs://bucket/out", "file://out"]
+
+
+@pytest.mark.parametrize("uri", URIS)
+def test_every_writer_refuses_a_uri_where_it_writes_a_local_path(built, tmp_path, uri, capsys,
+                                                               monkeypatch):  # fmt: skip
+    """(issue 20, fourth probe F3) os.path made a local folder "s3:" of "s3://b/run", and the
+    command said it wrote to the store."""
+    monkeypatch.chdir(tmp_path)
+    writers = {**WRITERS, "sgns-train": ["--data", "{data}", "--output", "{out}", "--dim", "8"]}
+    for prog, argv in writers.items():
+        code = run_command(prog, [a.format(run=built["run"], data=built["data"], out=uri)
+                                  for a in argv])  # fmt: skip
+        lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith(prog)]
+        assert code == 2 and len(lines) == 1, (prog, lines)
+        assert f"--output {uri!r} is a URI; it must be a local" in lines[0], lines[0]
+    calls = {
+        "output": lambda: sgns.train(built["data"], uri, dim=8, epochs=1, threads=1),
+        "workdir": lambda: sgns.fit(["a b c a b"], workdir=uri, min_count=1, dim=4),
+        "path": lambda: sgns.load(built["run"]).save(uri),
+    }
+    for name, call in calls.items():
+        with pytest.raises(UsageError, match=f"^{name} {uri!r} is a URI; it must be a local"):
+            call()
+    assert os.listdir(tmp_path) == []  # no "s3:" folder made
+
+
+def test_report_synth_and_export_refuse_the_run_file_another_command_writes(built, capsys):
+    """(issue 20, fourth probe F9) sgns-report and sgns-synth wrote over RUN/vectors.txt, which
+    sgns.load and sgns-eval read; report.html is sgns-report's alone."""
+    refused = {
+        "sgns-report": [VECTORS_FILE],
+        "sgns-synth": [VECTORS_FILE, REPORT_FILE],
+        "sgns-export": [REPORT_FILE],
+    }
+    open(os.path.join(built["run"], REPORT_FILE), "w").close()  # (sgns-report's, as if run)
+    before = _tree(built["run"])
+    for prog, names in refused.items():
+        for name in names:
+            target = os.path.join(built["run"], name)
+            argv = [a.format(run=built["run"], out=target) for a in WRITERS[prog]]
+            code = run_command(prog, argv)
+            lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith(prog)]
+            assert code == 2 and len(lines) == 1, (prog, name, lines)
+            assert f"--output {target!r} is the run's own {name}" in lines[0], lines[0]
+            assert _tree(built["run"]) == before, (prog, name)
+    with pytest.raises(UsageError, match="the run's own report.html"):
+        sgns.load(built["run"]).save(os.path.join(built["run"], REPORT_FILE))
+    target = os.path.join(built["run"], VECTORS_FILE)  # sgns-export writes it again (docs)
+    assert run_command("sgns-export", [built["run"], "--output", target]) in (0, None)  # exit 0
+    assert sgns.load(target).vectors.shape == sgns.load(built["run"]).vectors.shape

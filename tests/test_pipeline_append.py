@@ -1,5 +1,6 @@
 """Increments (`--append`, `--watch`): stable ids, merged counts, crash safety, watching."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -308,3 +309,36 @@ def test_a_second_writer_is_refused_and_a_dead_writers_lock_taken_over(tmp_path,
     with DatasetLock(str(out)):
         assert (out / LOCK_FILE).read_text().split()[1] == str(os.getpid())
     assert not (out / LOCK_FILE).exists()
+
+
+@pytest.mark.parametrize(
+    "key,field,victim",
+    [
+        ("vocab", "file", "notes.txt"),
+        ("vocab", "file", "manifest.json"),
+        ("counts", "file", ".lock"),
+        ("vocab", "snapshot", "SHARD"),
+        ("counts", "snapshot", "notes.txt"),
+        ("vocab", "file", "counts.tsv"),
+    ],
+)
+def test_a_manifest_naming_another_file_of_the_dataset_as_vocab_or_counts_is_damaged(
+    grown, tmp_path, capsys, key, field, victim
+):
+    """--append publishes the new vocabulary and counts to the names the manifest gives: one
+    naming notes.txt, a shard or manifest.json had --append write over it (fourth probe F2)."""
+    out = tmp_path / "a"
+    shutil.copytree(grown / "a", out)
+    (out / "notes.txt").write_text("my notes\n")
+    path = out / dataset.MANIFEST_FILE
+    manifest = json.loads(path.read_text())
+    if victim == "SHARD":
+        victim = manifest["increments"][0]["passes"][0]["shards"][0]["path"]
+    manifest[key][field] = victim
+    path.write_text(json.dumps(manifest))
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != LOCK_FILE}
+    assert _append([grown / "b.txt"], out) == 2
+    line = _error_line(capsys)
+    assert f"{key}.{field} is {victim!r:.40}" in line and "the manifest is damaged" in line
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != LOCK_FILE}
+    assert after == before

@@ -134,6 +134,10 @@ def test_a_connectors_file_is_read_past_its_byte_order_mark(tmp_path):
     path.write_bytes(b"\xef\xbb\xbfof\r\nthe\r\n")
     for read in (store.read_bytes, read_bytes):
         assert connector_words(str(path), read) == ("of", "the")
+    # two such files joined by cat: the second's mark is inside (it made the word "\ufeffof")
+    path.write_bytes(b"\xef\xbb\xbfbank\n" + b"\xef\xbb\xbfof\r\nthe\xef\xbb\xbfa\n")
+    for read in (store.read_bytes, read_bytes):
+        assert connector_words(str(path), read) == ("a", "bank", "of", "the")
 
 
 def test_a_connectors_file_that_is_no_file_is_named_as_the_connectors_file(tmp_path):

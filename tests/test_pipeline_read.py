@@ -151,3 +151,27 @@ def test_one_huge_token_in_a_gz_is_read_in_bounded_memory(tmp_path):
     grown_mib, long_tokens, words = map(int, done.stdout.split())
     assert long_tokens == 1 and words == 4  # a, b, c and the token's first 100 characters
     assert grown_mib < 40  # the token is 64 MiB; a block is 4 MiB
+
+
+def test_a_pattern_through_a_linked_directory_says_the_files_it_does_not_read(tmp_path, caplog):
+    """`--input 'gd/*/*'` read gd/real/a.txt and skipped gd/linked/b.txt (a link to a
+    directory) without a word, where sgns.fit's glob read both (fourth probe F4)."""
+    from sgns.pipeline.text.read import list_files
+
+    (tmp_path / "gd" / "real").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "gd" / "real" / "a.txt").write_text("a b c\n")
+    (tmp_path / "elsewhere" / "b.txt").write_text("d e f\n")
+    os.symlink(tmp_path / "elsewhere", tmp_path / "gd" / "linked")
+    pattern = str(tmp_path / "gd" / "*" / "*")
+    with caplog.at_level("WARNING", logger="sgns.pipeline.text.read"):
+        for _ in range(2):  # (--watch lists it every poll: said once)
+            found = [m.path for m in list_files((pattern,))]
+    assert found == [str(tmp_path / "gd" / "real" / "a.txt")]
+    said = [r.getMessage() for r in caplog.records if "link to a directory" in r.getMessage()]
+    assert len(said) == 1 and str(tmp_path / "gd" / "linked" / "b.txt") in said[0], said
+    assert "are not read" in said[0] and "as an --input of its own" in said[0]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="sgns.pipeline.text.read"):
+        list_files((str(tmp_path / "gd" / "real" / "*"),))
+    assert not [r for r in caplog.records if "link to a directory" in r.getMessage()]

@@ -347,3 +347,24 @@ def test_a_bad_store_setting_is_one_line(s3_server, corpus, limits, capsys, tmp_
     _fails_in_one_line(
         capsys, words, s3_server, f"s3://{bucket}/corpus/part-000.txt", str(tmp_path / "x")
     )
+
+
+def test_a_manifest_naming_a_users_object_as_vocab_file_is_damaged_on_s3(
+    s3_server,  # noqa: F811
+    corpus,
+    capsys,
+):
+    """--append published the vocabulary to the manifest's vocab.file: a user's object in the
+    dataset's prefix was overwritten (fourth probe F2, on S3)."""
+    bucket, root = corpus
+    assert _run(s3_server, str(root / "part-04[0-2]*"), f"s3://{bucket}/named") == 0
+    client = s3_server.client()
+    client.put_object(Bucket=bucket, Key="named/notes.txt", Body=b"my notes\n")
+    manifest = json.loads(_objects(s3_server, bucket, "named")["manifest.json"])
+    manifest["vocab"]["file"] = "notes.txt"
+    client.put_object(Bucket=bucket, Key="named/manifest.json", Body=json.dumps(manifest).encode())
+    before = _objects(s3_server, bucket, "named")
+    assert _run(s3_server, str(root / "part-04[3-5]*"), f"s3://{bucket}/named", "--append") == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(lines) == 1 and "vocab.file is 'notes.txt', not 'vocab.tsv'" in lines[0], lines
+    assert _objects(s3_server, bucket, "named") == before

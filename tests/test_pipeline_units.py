@@ -297,3 +297,44 @@ def test_merge_counts_sums_per_word_like_counter():
     assert counts_dict(merge_counts(tables)) == expected
     assert counts_dict(merge_counts(tables[:1])) == Counter("the cat the".split())
     assert counts_dict(merge_counts([])) == Counter()
+
+
+def test_a_stray_word_among_the_options_is_refused_not_dropped(tmp_path, capsys):
+    """An unquoted `--input corpus/*.txt` reaches us as `--input a.txt b.txt`: b.txt was left
+    to Beam, which dropped it with a warning, and a dataset of a.txt alone was made."""
+    import sgns
+    from sgns.errors import UsageError
+    from sgns.pipeline.preprocess import main
+
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text("a b c a b\n")
+    a, b, out = str(tmp_path / "a.txt"), str(tmp_path / "b.txt"), str(tmp_path / "d")
+    for argv in (["--input", a, b, "--output", out], ["--input", a, "--output", out, out + "2"]):
+        assert main([*argv, "--min-count", "1"]) == 2
+        lines = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+        assert len(lines) == 1 and "unexpected argument(s) '" in lines[0], lines
+        assert "quote a pattern" in lines[0]
+    with pytest.raises(UsageError, match="unexpected argument.*beam_args holds Beam's options"):
+        sgns.preprocess(a, out, beam_args=b, min_count=1)
+    assert not (tmp_path / "d").exists() and not (tmp_path / "d2").exists()
+
+
+def test_a_window_that_makes_one_sentence_too_many_pairs_is_refused(tmp_path, capsys):
+    """--window 2147483647 with one line of 10,000 tokens made 1e8 pairs at once: 2.5 GB of
+    memory, with nothing checked up front (fourth probe F12)."""
+    from sgns.errors import UsageError
+    from sgns.pipeline.config import MAX_SENTENCE_PAIRS, PipelineConfig
+    from sgns.pipeline.preprocess import main
+
+    assert PipelineConfig(("a",), "b", window=3355).window == 3355  # (10,000 tokens: 67.1M)
+    assert PipelineConfig(("a",), "b", window=5, max_sentence_length=6_000_000).window == 5
+    for window, length in ((2**31 - 1, 10000), (3356, 10000), (5, 7_000_000)):
+        with pytest.raises(UsageError, match=f"at most {MAX_SENTENCE_PAIRS:,}"):
+            PipelineConfig(("a",), "b", window=window, max_sentence_length=length)
+    (tmp_path / "c.txt").write_text("a b c\n")
+    argv = ["--input", str(tmp_path / "c.txt"), "--output", str(tmp_path / "d")]
+    assert main([*argv, "--window", "2147483647"]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(lines) == 1 and "--window 2147483647 with --max-sentence-length 10000" in lines[0]
+    assert "lower --window or --max-sentence-length" in lines[0]
+    assert not (tmp_path / "d").exists()

@@ -1,5 +1,6 @@
 """`sgns-preprocess --watch`: which files it takes, and that it runs and stops as promised."""
 
+import contextlib
 import json
 import os
 import signal
@@ -121,15 +122,43 @@ def test_poll_seconds_past_a_day_or_not_a_number_are_refused_in_one_line(capsys)
     from sgns.pipeline.watch import MAX_POLL_SECONDS, WatchConfig
 
     assert WatchConfig(MAX_POLL_SECONDS).poll_seconds == 86400
-    for seconds in (float("inf"), 1e10, MAX_POLL_SECONDS + 1, float("nan"), 0, "10", True):
+    for seconds in (float("inf"), 1e10, MAX_POLL_SECONDS + 1, float("nan"), 0, "10", True, 1e-320):
         with pytest.raises(UsageError, match="at most 86400 \\(a day\\)"):
             WatchConfig(seconds)
-    for seconds in ("inf", "1e10"):
+    assert WatchConfig(0.01).poll_seconds == 0.01  # (the shortest: 1e-320 was a busy loop)
+    for seconds in ("inf", "1e10", "1e-320", "0.001"):
         argv = ["--input", "in/*.txt", "--output", "ds", "--watch", "--poll-seconds", seconds]
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("error:") == 1 and "Traceback" not in err
-        assert f"--poll-seconds must be > 0 and at most 86400 (a day), got {float(seconds)}" in err
+        said = (
+            f"--poll-seconds must be at least 0.01 and at most 86400 (a day), got {float(seconds)}"
+        )
+        assert said in err
+
+
+@pytest.mark.slow
+def test_signals_repeated_while_the_watch_stops_still_end_it_with_exit_0(tmp_path):
+    """systemd, docker stop and `timeout` may signal again: a second SIGTERM 0.02-0.1 s after
+    the first ended the stopping watch with 143 and no line (fourth probe F8)."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("the the a1 a2 a3\n" * 50)
+    log = tmp_path / "log"
+    process = _watch(tmp_path / "in", tmp_path / "ds", log)
+    try:
+        _wait_for(lambda: _increments(tmp_path / "ds") == 1, process, log)
+        process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)  # again and again, until it has ended
+        assert process.wait(timeout=30) == 0, log.read_text()[-3000:]
+    finally:
+        process.kill()
+    err = log.read_text()
+    assert "watch stopped after 1 increments" in err and "Traceback" not in err
+    assert not os.path.exists(tmp_path / "ds" / ".lock")
 
 
 def _entry(path) -> dict:

@@ -363,3 +363,32 @@ def test_increment_of_new_words_recovers_their_clusters_and_keeps_the_old(tmp_pa
     print(f"old clusters {before[0]:.3f} -> {after[0]:.3f}; new clusters {after[1]:.3f}")
     assert before[0] > 0.9 and after[0] > before[0] - 0.05  # A's structure holds
     assert after[1] > 0.35  # 0.57 measured; chance: 48 (a cluster) / vocabulary
+
+
+@pytest.mark.parametrize("gap", [0.0, 0.03])
+def test_a_second_sigterm_while_follow_stops_still_ends_with_exit_0(tmp_path, gap):
+    """(issue 20, fourth probe F8) a second SIGTERM just after --follow began to stop (systemd,
+    docker stop, `timeout`) met the default handler put back: exit 143 and no line, where
+    docs/errors.md promises exit 0."""
+    data, run = str(tmp_path / "data"), str(tmp_path / "run")
+    write_tiny_dataset(data, vocab_size=40, pairs=400, shards=1)
+    cmd = [sys.executable, "-m", "sgns.train", "--data", data, "--output", run, "--dim", "8"]
+    cmd += ["--device", "cpu", "--batch-size", "50", "--follow", "--poll-seconds", "0.2"]
+    log = tmp_path / "err.txt"
+    with open(log, "w") as err, subprocess.Popen(cmd, stderr=err, start_new_session=True) as proc:
+        try:
+            deadline = time.time() + 60
+            while "following" not in log.read_text() and proc.poll() is None:
+                assert time.time() < deadline
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+            while "follow: stopping" not in log.read_text() and proc.poll() is None:
+                assert time.time() < deadline
+                time.sleep(0.002)
+            time.sleep(gap)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0, log.read_text()[-3000:]
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    assert "Traceback" not in log.read_text()

@@ -344,3 +344,36 @@ def test_checkpoints_are_written_off_the_training_thread_and_failures_surface(tm
         checkpoint.save_checkpoint = original
         writer.close()
     assert torch.equal(torch.load(tmp_path / "c.pt")["weights"], torch.zeros(3))
+
+
+def test_a_run_whose_stderr_reader_went_away_trains_to_its_end(tmp_path):
+    """(issue 20, fourth probe F7) `sgns-train 2>&1 | head -1`: the progress bar's write to the
+    closed pipe ended the run, with no checkpoint."""
+    import subprocess
+    import sys
+
+    data, run = str(tmp_path / "data"), str(tmp_path / "run")
+    write_tiny_dataset(data, vocab_size=40, pairs=1200, shards=2, passes=2)
+    command = (f"{sys.executable} -m sgns.train --data {data} --output {run} --dim 8 --epochs 2 "
+               "--threads 1 --device cpu --log-interval 1 2>&1 | head -1")  # fmt: skip
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0 and len(done.stdout.splitlines()) == 1, done.stdout
+    assert os.path.exists(os.path.join(run, "vectors.txt"))
+    assert load_checkpoint(checkpoint_path(run))["epoch"] == 2
+
+
+def test_resume_with_a_switch_changed_names_the_switch_not_a_value(tmp_path):
+    """(issue 20, fourth probe W2) "pass --pool-scale True as it did": no such option form."""
+    from sgns.errors import UsageError
+
+    data, run = str(tmp_path / "data"), str(tmp_path / "run")
+    write_tiny_dataset(data, vocab_size=40, pairs=1200, shards=2, passes=2)
+    train(tiny_config(data, run, epochs=1))
+    said = (
+        "the checkpoint was written without --no-pool-scale but this run is with "
+        "--no-pool-scale; leave out --no-pool-scale as it did, or use a new --output"
+    )
+    with pytest.raises(UsageError) as refused:
+        train(tiny_config(data, run, epochs=1, resume=True, pool_scale=False))
+    assert str(refused.value) == said

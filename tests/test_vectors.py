@@ -252,3 +252,38 @@ def test_words_a_vector_file_could_not_read_back_are_refused_before_writing(
     assert os.listdir(tmp_path) == []
     write_vectors(path, ["a\tb", "c"] if fmt != "npy" else ["a b", "c"], np.ones((2, 3)), fmt)
     assert read_vectors(path)[0] == (["a\tb", "c"] if fmt != "npy" else ["a b", "c"])
+
+
+@pytest.mark.parametrize("fmt", ["text", "binary", "npy"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), 1e39])
+def test_save_refuses_a_vector_of_nan_or_inf_that_load_would_refuse(tmp_path, fmt, value):
+    """(issue 20, fourth probe F10) Vectors.save wrote "a nan 1 1", which sgns.load refuses;
+    1e39 became inf as float32 without a word."""
+    import warnings
+
+    import sgns
+    from sgns.errors import UsageError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (numpy: 1e39 overflows float32)
+        vectors = sgns.Vectors(["a", "b"], [[1.0, 1.0, 1.0], [1.0, value, 1.0]])
+    path = tmp_path / f"v.{fmt}"
+    with pytest.raises(UsageError, match=r"the vector of 'b' \(row 1\) holds NaN or inf"):
+        vectors.save(str(path), format=fmt)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("token,at", [(b"x", 2), (b"0x1p0", 1), (b"one", 3)])
+def test_a_word_where_a_number_goes_names_the_line_and_the_token(tmp_path, token, at):
+    """(issue 20, fourth probe W1) "a 1 x 3" was read as binary: "ends inside the vector of
+    word 1"."""
+    from sgns.errors import UsageError
+
+    numbers = [b"1", b"2", b"3"]
+    numbers[at - 1] = token
+    path = tmp_path / "v.txt"
+    path.write_bytes(b"2 3\na " + b" ".join(numbers) + b"\nb 1 2 3\n")
+    with pytest.raises(UsageError) as refused:
+        read_vectors(str(path))
+    said = f"line 2 holds {b' '.join(numbers)!r}, not numbers ({token.decode()!r}, number {at} "
+    assert said + "of its vector, is no number)" in str(refused.value)

@@ -11,7 +11,6 @@ Crash safety, a second writer and whose a directory is: sgns.pipeline.dataset.ou
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import posixpath
 
@@ -26,7 +25,7 @@ from sgns.dataset import (
     validate_manifest,
 )
 from sgns.dataset.shape import check_limits
-from sgns.errors import UsageError
+from sgns.errors import UsageError, loads_json
 from sgns.pipeline.config import PHRASE_THRESHOLDS, PipelineConfig
 from sgns.pipeline.dataset.inputs import already_ingested
 from sgns.pipeline.dataset.outputs import read_bytes
@@ -51,7 +50,7 @@ def read_dataset(output: str) -> dict | None:
         return None
     data = read_bytes(path)
     try:
-        manifest = json.loads(data.decode("utf-8"))
+        manifest = loads_json(data.decode("utf-8"))
     except ValueError as e:
         raise DamagedManifest(path, f"it is not valid JSON ({e})") from None
     return validate_manifest(manifest, path)

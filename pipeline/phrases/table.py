@@ -84,12 +84,12 @@ class Phrase(NamedTuple):
 def connector_words(setting: str, read=store.read_bytes) -> tuple[str, ...]:
     """The words of --phrase-connectors, sorted: english (ENGLISH_CONNECTORS), none, or a file
     (`read(path, what)` gives its bytes) of UTF-8 words separated by whitespace, read past a
-    byte order mark at its start (as evaluation files are); UsageError naming it."""
+    byte order mark (U+FEFF, taken as whitespace wherever it is); UsageError naming it."""
     if setting in ("none", "english"):
         return ENGLISH_CONNECTORS if setting == "english" else ()
     try:
         text = decode_text(read(setting, "connectors file"), setting)
-        words = text.removeprefix("\ufeff").split()
+        words = text.replace("\ufeff", " ").split()  # (one inside: two files joined by cat)
     except (FileNotFoundError, IsADirectoryError):
         raise UsageError(
             f"--phrase-connectors {setting!r} is no file: pass english (gensim's connector "

@@ -7,6 +7,7 @@ each source's blocks (`ReadBlocks`); how a stream is cut into blocks is sgns.pip
 
 from __future__ import annotations
 
+import glob
 import io
 import logging
 import os
@@ -82,10 +83,32 @@ def _match(pattern: str) -> tuple[list, bool]:
     if is_local(pattern) and os.path.lexists(pattern):  # a file, literally: no glob
         return [_local_file(pattern)], False
     matched = FileSystems.match([pattern])[0].metadata_list
+    if is_local(pattern) and "**" not in pattern:
+        _warn_linked(pattern, {os.path.normpath(m.path) for m in matched})
     if _is_directory(pattern, matched):  # (an object store's prefix: one only if it has objects)
         under = FileSystems.match([pattern.rstrip("/") + "/"])[0].metadata_list
         return under, bool(under)
     return matched, False
+
+
+_WARNED: set[str] = set()  # (--watch lists its patterns every poll: said once)
+
+
+def _warn_linked(pattern: str, matched: set[str]) -> None:
+    """Say the files that `pattern` reaches only through a link to a directory, which Beam's
+    match does not follow (a shell's glob and sgns.fit's do): they are not read."""
+    skipped = [
+        path for path in glob.glob(pattern)
+        if os.path.normpath(path) not in matched and not os.path.isdir(path)
+    ]  # fmt: skip
+    if skipped and pattern not in _WARNED:
+        _WARNED.add(pattern)
+        log.warning(
+            "--input %r: %d file(s) it matches through a link to a directory (%s) are not read: "
+            "sgns-preprocess's patterns do not follow links to directories (sgns.fit's do); give "
+            "the linked directory as an --input of its own to read them",
+            pattern, len(skipped), sorted(skipped)[0],
+        )  # fmt: skip
 
 
 def _local_file(path: str) -> FileMetadata:

@@ -30,7 +30,6 @@ sgns.errors.UsageError: --dim must be >= 1, got 0
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import shlex
@@ -38,7 +37,7 @@ from pathlib import Path
 
 from sgns import rundir
 from sgns.api.settings import check_names, parse, settable, usage_errors
-from sgns.errors import UsageError
+from sgns.errors import UsageError, loads_json
 from sgns.files import check_file, path_argument
 from sgns.vectors.keyed import Vectors, load
 
@@ -62,11 +61,15 @@ def preprocess(inputs, output, *, runner: str | None = None, beam_args=(), **set
     from sgns.pipeline.preprocess import execute
 
     parser = build_parser()
-    check_names("sgns.preprocess", settings, settable(parser, ("input", "output")))
+    own = ("inputs", "output")
+    check_names("sgns.preprocess", settings, settable(parser, ("input", "output")), own=own)
     output = path_argument("output", output)
     args = parse(parser, settings, {"input": _as_list(inputs), "output": output})
     if isinstance(beam_args, str):  # a command line's tail, as a shell would split it
-        beam_args = shlex.split(beam_args)
+        try:
+            beam_args = shlex.split(beam_args)
+        except ValueError as e:  # ("No closing quotation")
+            raise UsageError(f"beam_args {beam_args!r:.60}: {e}; close the quote") from None
     if runner is not None and not isinstance(runner, str):
         raise UsageError(f"runner: give a runner's name (str), not {runner!r:.60}")
     beam_args = _listed("beam_args", beam_args)
@@ -100,8 +103,10 @@ def train(data, output, **settings) -> Run:
     from sgns.train.trainer import train as run_training
 
     parser = train_parser()
-    check_names("sgns.train", settings, settable(parser, ("data", "output")))
+    own = ("data", "output")
+    check_names("sgns.train", settings, settable(parser, ("data", "output")), own=own)
     given = {"data": path_argument("data", data), "output": path_argument("output", output)}
+    rundir.check_local(given["output"], "output")
     args = parse(parser, settings, given)
     with usage_errors():
         run_training(TrainConfig(**vars(args)))
@@ -114,7 +119,7 @@ class Run:
     goes wherever a path does (sgns.load, sgns.train(..., resume=True))."""
 
     def __init__(self, path):
-        self.path = Path(path)
+        self.path = Path(path_argument("Run", path))
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r})"
@@ -132,7 +137,7 @@ class Run:
         with open(check_file(path, "the run's"), "rb") as f:
             data = f.read()
         try:
-            return json.loads(data.decode("utf-8"))
+            return loads_json(data.decode("utf-8"))
         except ValueError as e:  # (a file edited or cut since: not sgns-train's)
             raise UsageError(f"{path} is not the JSON sgns-train writes ({e})") from None
 

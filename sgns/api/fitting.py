@@ -31,6 +31,7 @@ from sgns.api.settings import check_names, parse, usage_errors
 from sgns.errors import UsageError, quote
 from sgns.files import path_argument
 from sgns.pipeline.config import PipelineConfig
+from sgns.rundir import check_local
 from sgns.train.config import TrainConfig
 from sgns.vectors.keyed import Vectors
 
@@ -151,6 +152,7 @@ def _workdir(path):
             yield temporary
         return
     path = path_argument("workdir", path)
+    check_local(path, "workdir")
     if os.path.isdir(path) and os.listdir(path):
         raise UsageError(f"workdir {path!r} is not empty: give a new or empty directory")
     with usage_errors():

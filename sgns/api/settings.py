@@ -14,13 +14,16 @@ import os
 from sgns.errors import UsageError, printable, usage_error
 
 
-def check_names(caller: str, settings: dict, valid, aliases=()) -> None:
+def check_names(caller: str, settings: dict, valid, aliases=(), own=()) -> None:
     """Refuse the first of `settings` that is neither in `valid` nor in `aliases`, naming the
-    nearest name that is."""
+    nearest name that is, or the call's own argument (`own`: `input=` means `inputs`)."""
     known = set(valid) | set(aliases)
     for name in settings:
         if name not in known:
-            raise UsageError(f"{caller} has no setting {name!r}{_nearest(name, known)}")
+            hint = _nearest(name, known | set(own))
+            if any(f" {o}?" in hint for o in own):
+                hint = hint.replace("?)", f", an argument of {caller}?)")
+            raise UsageError(f"{caller} has no setting {name!r}{hint}")
 
 
 def _nearest(name: str, known: set[str]) -> str:

@@ -17,7 +17,7 @@ from sgns.dataset.layout import (
     inside,
 )
 from sgns.dataset.shape import check_shape
-from sgns.errors import UsageError
+from sgns.errors import UsageError, loads_json
 
 
 def dump_manifest(manifest: dict) -> str:
@@ -68,10 +68,36 @@ def read_manifest(directory: str) -> dict:
     except IsADirectoryError:
         raise UsageError(f"{path} is a directory, not a manifest") from None
     try:
-        manifest = json.loads(data.decode("utf-8"))
+        manifest = loads_json(data.decode("utf-8"))  # (nested too deeply: said too)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise DamagedManifest(path, f"it is not valid JSON ({e})") from None
-    return validate_manifest(manifest, path)
+    return check_distinct_shards(directory, validate_manifest(manifest, path), path)
+
+
+def check_distinct_shards(directory: str, manifest: dict, where: str) -> dict:
+    """`manifest` (of the local dataset `directory`, read from `where`), unless two of its shard
+    paths resolve to one file (a folder linked to another inside the dataset: its pairs would
+    be trained twice), DamagedManifest; a URI's keys are compared as strings by check_shape."""
+    if store.is_uri(directory):
+        return manifest
+    seen: dict[str, str] = {}
+    folders: dict[str, str] = {}  # (each folder resolved once)
+    for increment in manifest["increments"]:
+        for listed in increment["passes"]:
+            for shard in listed["shards"]:
+                path = os.path.join(directory, shard["path"])
+                folder = os.path.dirname(path)
+                if folder not in folders:
+                    folders[folder] = os.path.realpath(folder)
+                real = os.path.join(folders[folder], os.path.basename(path))
+                real = os.path.realpath(real) if os.path.islink(real) else real
+                if real in seen:
+                    raise DamagedManifest(
+                        where, f"the shards {seen[real]!r} and {shard['path']!r} are one file "
+                        f"({real}: a link inside the dataset), which would be trained twice",
+                    )  # fmt: skip
+                seen[real] = shard["path"]
+    return manifest
 
 
 def check_resolved(directory: str, path: str, what: str) -> str:

@@ -21,7 +21,14 @@ from __future__ import annotations
 
 import math
 
-from sgns.dataset.layout import DamagedManifest, inside
+from sgns.dataset.layout import (
+    COUNTS_FILE,
+    PHRASES_FILE,
+    VOCAB_FILE,
+    DamagedManifest,
+    inside,
+    snapshot_path,
+)
 from sgns.dataset.settings import (
     ERRORS,
     MAX_INT,
@@ -41,11 +48,13 @@ COUNT, TEXT, OBJECT, LIST = "a count", "text", "an object", "a list"
 FLAG, NUMBER = "true or false", "a finite number"
 _KINDS = {COUNT: int, TEXT: str, OBJECT: dict, LIST: list, FLAG: bool}
 # What each part of a manifest holds: {field: (kind, required)}; fields not named are not read.
+# (seed and an increment's vocab_size: written by every sgns since the first, and read by
+# --append and --resume)
 FIELDS = {
     "manifest": {
         "config": (OBJECT, True), "vocab": (OBJECT, True), "stats": (OBJECT, True),
         "increments": (LIST, True), "counts": (OBJECT, False), "phrases": (OBJECT, False),
-        "seed": (COUNT, False), "created": (TEXT, False), "beam_version": (TEXT, False),
+        "seed": (COUNT, True), "created": (TEXT, False), "beam_version": (TEXT, False),
     },
     "vocab": {
         "size": (COUNT, True), "file": (TEXT, True), "snapshot": (TEXT, False),
@@ -59,7 +68,7 @@ FIELDS = {
     "increment": {
         "index": (COUNT, True), "passes": (LIST, True), "stats": (OBJECT, True),
         "inputs": (LIST, False), "seed": (COUNT, False), "num_shards": (COUNT, False),
-        "row_order": (TEXT, False), "vocab_size": (COUNT, False), "vocab_sha256": (TEXT, False),
+        "row_order": (TEXT, False), "vocab_size": (COUNT, True), "vocab_sha256": (TEXT, False),
         "new_words": (COUNT, False), "created": (TEXT, False),
     },
     "pass": {
@@ -137,7 +146,8 @@ def check_shape(manifest: dict, where: str) -> None:
     _check_config(manifest["config"], where)
     rounds = manifest["config"].get("phrases", 0)  # (a phrase table only with --phrases N > 0)
     if bool(rounds) != ("phrases" in manifest):
-        raise damaged(where, f"config.phrases is {rounds} but it has {'no' if rounds else 'a'} "
+        said = f"is {rounds}" if "phrases" in manifest["config"] else "is not there (0 rounds)"
+        raise damaged(where, f"config.phrases {said} but it has {'no' if rounds else 'a'} "
                       "phrases entry")  # fmt: skip
     for key in ("vocab", "counts", "phrases"):
         if key in manifest:
@@ -172,6 +182,19 @@ def check_shape(manifest: dict, where: str) -> None:
                     raise damaged(where, f"the shard {path!r} is listed twice ({paths[path]} "
                                   f"and {what} pass {p})")  # fmt: skip
                 paths[path] = f"{what} pass {p}"
+    _check_names(manifest, len(increments) - 1, where)
+
+
+def _check_names(manifest: dict, last: int, where: str) -> None:
+    """Refuse a vocab, counts or phrases entry naming a file other than the layout's (another
+    file of the dataset: --append would publish its vocabulary over it)."""
+    for key, name in (("vocab", VOCAB_FILE), ("counts", COUNTS_FILE), ("phrases", PHRASES_FILE)):
+        entry = manifest.get(key, {})
+        wanted = {"file": name, "snapshot": snapshot_path(last, name)}
+        for field in ("file", "snapshot") if key != "phrases" else ("file",):
+            if field in entry and entry[field] != wanted[field]:
+                raise damaged(where, f"{key}.{field} is {_shown(entry[field])}, not "
+                              f"{wanted[field]!r} (the layout's name for it)")  # fmt: skip
 
 
 def _check_stats(stats, name: str, where: str) -> None:

@@ -148,6 +148,9 @@ def _analogy_rows(r: dict) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     configure_logging(logging.INFO, "%(asctime)s %(name)s: %(message)s")
     args = parse_args(argv)
+    if sys.stdout is None:  # (started with it closed: `>&-`; the results would be lost)
+        return fail("sgns-eval", UsageError("stdout is closed: give the results a place to go "
+                                            "(sgns-eval VECTORS ... > results.txt)"))  # fmt: skip
     with Interruptible("sgns-eval") as stop:  # (it writes no file)
         try:
             result = run(args)
@@ -155,9 +158,11 @@ def main(argv: list[str] | None = None) -> int:
             return fail("sgns-eval", e)
         # (allow_nan=False: no NaN or Infinity, which are not JSON; a score that cannot be is
         # None, sgns.eval.scoring)
-        print(
-            json.dumps(result, indent=1, allow_nan=False) if args.json else format_results(result)
-        )
+        text = json.dumps(result, indent=1, allow_nan=False) if args.json else None
+        try:
+            print(text or format_results(result), flush=True)
+        except BrokenPipeError:  # (`| head`: the reader wants no more, which is no error)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         if result.get("unknown_words"):
             unknown = ", ".join(result["unknown_words"])
             print(printable(f"sgns-eval: not in the vocabulary: {unknown}"), file=sys.stderr)

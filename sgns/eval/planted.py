@@ -12,7 +12,7 @@ import json
 
 import numpy as np
 
-from sgns.errors import UsageError
+from sgns.errors import UsageError, loads_json
 from sgns.eval.scoring import WordIndex, evaluate_analogy_set, unit_rows
 from sgns.eval.sets import AnalogySet
 from sgns.files import check_file, decode_text
@@ -24,7 +24,7 @@ def load_truth(path: str) -> dict:
     """An sgns-synth ground-truth file."""
     with open(check_file(path, "synth truth file"), "rb") as f:
         try:
-            truth = json.loads(decode_text(f.read(), path))
+            truth = loads_json(decode_text(f.read(), path))
         except json.JSONDecodeError as e:
             raise UsageError(f"{path} is not valid JSON: {e}") from None
     if not isinstance(truth, dict) or "clusters" not in truth or "analogies" not in truth:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sgns.dataset import parse_vocab
-from sgns.errors import UsageError
+from sgns.errors import UsageError, loads_json
 from sgns.eval.planted import cluster_similarity
 from sgns.files import atomic_write, check_directory, check_file, check_output_file, resolved_path
 from sgns.report import plots
@@ -63,7 +63,7 @@ class ReportConfig:
     @property
     def html_path(self) -> str:
         if self.output:
-            check_not_own_file(self.output)
+            check_not_own_file(self.output, writes=(REPORT_FILE,))
         return self.output or run_path(self.run, REPORT_FILE)
 
 
@@ -76,7 +76,7 @@ def read_metrics(path: str) -> tuple[list[dict], list[dict], int]:
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = loads_json(line)
             except json.JSONDecodeError:
                 malformed += 1
                 continue
@@ -96,7 +96,7 @@ def _read_json(path: str, what: str, notes: list[str], given: str = "") -> dict 
         return None
     try:
         with open(check_file(path, given or "the file"), encoding="utf-8") as f:
-            data = json.load(f)
+            data = loads_json(f.read())
         problem = None if isinstance(data, dict) else "is not a JSON object"
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         problem = f"could not be read ({e})"

@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 
 from sgns.errors import Interruptible, configure_logging, fail
 from sgns.train.config import TrainConfig
+from sgns.train.follow import StopSignals
 from sgns.train.options import SCHEMA
 from sgns.train.trainer import TrainingDiverged, train
 
@@ -37,6 +39,7 @@ def main(argv=None) -> None:
     # the agent's SIGTERM must end a rank at once, also inside a collective: its default stays.
     alone = int(os.environ.get("WORLD_SIZE", 1)) == 1
     note = "--resume continues from the last checkpoint"
+    StopSignals.ending_process = True
     with Interruptible("sgns-train", note, sigterm=alone, show=is_main) as stop:
         try:
             train(TrainConfig(**vars(args)))
@@ -48,3 +51,6 @@ def main(argv=None) -> None:
             sys.exit(fail("sgns-train", e, show=is_main))
     if stop.exit_code:
         sys.exit(stop.exit_code)
+    if args.follow:  # (stopped: a signal while the process ends changes nothing, exit 0)
+        for sig in StopSignals.SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)

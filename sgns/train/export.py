@@ -51,7 +51,7 @@ SCHEMA = Schema(
 def export_run(run: str, output: str, fmt: str = "text", which: str = "input") -> None:
     """Write the vectors of the run directory `run` to `output` in `fmt`."""
     check_output_file(output, "--output")  # (before the checkpoint is read: seconds)
-    rundir.check_not_own_file(output)
+    rundir.check_not_own_file(output, writes=(rundir.VECTORS_FILE,))
     path = checkpoint_path(check_directory(run, "run directory"))
     if not os.path.exists(path):
         raise FileNotFoundError(f"{run!r} has no {os.path.basename(path)}: not an sgns-train run")

@@ -32,6 +32,10 @@ class StopSignals:
     the ranks stop together at the next agreed point (`any`)."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    # set by sgns-train's main, whose process ends when the run does: once a signal asked the
+    # run to stop, a second one changes nothing (docs/errors.md: exit 0), so `restore` leaves
+    # this handler in place (main then ignores both); the Python API gets its handlers back
+    ending_process = False
 
     def __init__(self):
         self.raised = False
@@ -42,6 +46,8 @@ class StopSignals:
             self.previous[sig] = signal.signal(sig, self._handle)
 
     def restore(self) -> None:
+        if self.raised and self.ending_process:
+            return
         for sig, handler in self.previous.items():
             signal.signal(sig, handler or signal.SIG_DFL)  # (None: set outside Python)
         self.previous = {}

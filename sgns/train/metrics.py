@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import time
 
 import torch
 from tqdm import tqdm
 
-from sgns.errors import UsageError
+from sgns.errors import UsageError, loads_json
 from sgns.files import atomic_write, check_file
 from sgns.rundir import METRICS_FILE, TENSORBOARD_DIR, run_path
 from sgns.train import distributed
@@ -132,14 +133,14 @@ def cut_back(path: str, step: int, size: int | None) -> None:
         return
     with open(path, encoding="utf-8", errors="replace") as f:
         lines = f.readlines()
-    kept = [ln for ln in lines if not (_is_step_record(ln) and json.loads(ln)["step"] > step)]
+    kept = [ln for ln in lines if not (_is_step_record(ln) and loads_json(ln)["step"] > step)]
     if len(kept) != len(lines):
         atomic_write(path, "".join(kept).encode("utf-8"))
 
 
 def _is_step_record(line: str) -> bool:
     try:
-        record = json.loads(line)
+        record = loads_json(line)
     except json.JSONDecodeError:
         return False
     # (a step that is no count, in a file edited since: no record of ours, kept)
@@ -183,8 +184,33 @@ class Clock:
         return rate
 
 
+class _Guarded:
+    """A stream that stops being written once a write failed: the progress bar on a stderr
+    whose reader went away (`sgns-train 2>&1 | head -1`) ends the bar's output, not the run."""
+
+    def __init__(self, stream):
+        self.stream, self.broken = stream, stream is None
+
+    def __getattr__(self, name):  # (encoding, isatty, fileno: tqdm asks)
+        return getattr(self.stream, name)
+
+    def write(self, text: str) -> None:
+        self._guard(lambda: self.stream.write(text))
+
+    def flush(self) -> None:
+        self._guard(lambda: self.stream.flush())
+
+    def _guard(self, call) -> None:
+        if not self.broken:
+            try:
+                call()
+            except (OSError, ValueError):  # (BrokenPipeError; ValueError: a closed file)
+                self.broken = True
+
+
 def progress(enabled: bool, total: int, initial: int, unit: str = "step"):
     return tqdm(
+        file=_Guarded(sys.stderr),
         total=total,
         initial=initial,
         disable=not enabled,

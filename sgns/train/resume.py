@@ -69,6 +69,19 @@ def as_saved(config, saved: dict):
     return dataclasses.replace(config, **updates)
 
 
+def _refuse_switch(name: str, saved: bool, config) -> None:
+    default = {f.name: f.default for f in dataclasses.fields(config)}[name]
+    flag = ("--" if default is False else "--no-") + name.replace("_", "-")
+
+    def said(value: bool) -> str:
+        return ("with " if value != default else "without ") + flag
+
+    raise UsageError(
+        f"the checkpoint was written {said(saved)} but this run is {said(not saved)}; "
+        f"{'give' if saved != default else 'leave out'} {flag} as it did, or use a new --output"
+    )
+
+
 def check_resumable(saved: dict, config, world_size: int = 1) -> None:
     """Raise UsageError naming the first field where a checkpoint's config and `config` differ
     (the block scheme's fields too when there are several ranks, real or emulated)."""
@@ -86,6 +99,8 @@ def check_resumable(saved: dict, config, world_size: int = 1) -> None:
             continue
         if name in saved and saved[name] != getattr(config, name):
             flag = "--" + name.replace("_", "-")
+            if isinstance(saved[name], bool):  # a switch (--no-pool-scale): no value to pass
+                _refuse_switch(name, saved[name], config)
             given = f"{flag} {getattr(config, name)}"
             if name == "pool_size" and config.pool_size == config.auto_pool_size:
                 given += " (the default for its --batch-size and --micro-batch)"

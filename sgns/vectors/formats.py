@@ -16,7 +16,7 @@ import numpy as np
 from sgns.dataset import format_vocab, parse_vocab
 from sgns.errors import UsageError, quote
 from sgns.files import SignalsHeld, atomic_open, check_file, check_side_file
-from sgns.rundir import check_not_own_file
+from sgns.rundir import VECTORS_FILE, check_not_own_file
 
 FORMATS = ("text", "binary", "npy")
 log = logging.getLogger(__name__)
@@ -36,7 +36,13 @@ def write_vectors(path: str, words: list[str], vectors: np.ndarray, fmt: str = "
     if 0 in vectors.shape:  # (read_vectors refuses such a file: none is written)
         raise UsageError(f"no vectors to write to {path!r}: {vectors.shape[0]} words of "
                          f"{vectors.shape[1]} dimensions")  # fmt: skip
-    check_not_own_file(path, "path")  # (sgns-export checks its --output first, by that name)
+    bad = ~np.isfinite(vectors).all(axis=1)  # (float32: a value past 3.4e38 is inf now)
+    if bad.any():  # (read_vectors refuses such a file: none is written)
+        row = int(np.argmax(bad))
+        raise UsageError(f"no vectors written to {path!r}: the vector of {words[row]!r} "
+                         f"(row {row}) holds NaN or inf as float32 (a value beyond 3.4e38 "
+                         "is inf); give finite vectors")  # fmt: skip
+    check_not_own_file(path, "path", (VECTORS_FILE,))  # (sgns-export: its --output, first)
     _check_words(words, path, fmt)
     if fmt == "npy":
         vocab = npy_vocab_path(path)
@@ -166,12 +172,23 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
                 try:
                     vectors[i] = np.asarray(parts[1:], dtype=np.float32)
                 except ValueError:
-                    raise UsageError(
-                        f"{path!r} line {i + 2} holds {quote(b' '.join(parts[1:]))}, not numbers"
-                    ) from None
+                    bad = ((j, x) for j, x in enumerate(parts[1:]) if not _number(x))
+                    j, token = next(bad, (0, b" ".join(parts[1:])))
+                    token = token.decode("utf-8", "backslashreplace")
+                    raise UsageError(f"{path!r} line {i + 2} holds {quote(b' '.join(parts[1:]))}, "
+                                     f"not numbers ({quote(token)}, number {j + 1} of its "
+                                     "vector, is no number)") from None  # fmt: skip
                 if not np.isfinite(vectors[i]).all():  # nan, inf: no vector, and no cosine
                     raise UsageError(f"{path!r} line {i + 2} holds a number that is not finite")
     return _decode_words(words, vectors, path, *(("word", 0) if binary else ("line", 2)))
+
+
+def _number(field: bytes) -> bool:
+    try:
+        np.float32(field.decode("ascii"))
+    except ValueError:  # (UnicodeDecodeError too)
+        return False
+    return True
 
 
 _PACKED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"))  # compressed vector files (word2vec's .bin.gz)
@@ -274,8 +291,12 @@ def sniff_format(path: str) -> str:
         return "binary" if fields != [b""] else "text"
     try:
         [float(x) for x in fields[1:]]
-    except ValueError:
-        return "binary"
+    except ValueError:  # a text file with a word where a number goes (its reader names it),
+        try:  # or binary: 4-byte floats hold control bytes, or bytes no UTF-8 has
+            text = b" ".join(fields).decode("utf-8")
+        except UnicodeDecodeError:
+            return "binary"
+        return "binary" if any(c < " " or c == "\x7f" for c in text) else "text"
     return "text"
 
 
