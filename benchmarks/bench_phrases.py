@@ -240,6 +240,20 @@ def timing(args, work: str) -> str:
     return f"Corpus: {args.corpus} x {args.repeat} ({tokens:,} tokens).\n\n" + "\n".join(table)
 
 
+def means_table(first: str, rows: list, rounds_list: list) -> list[str]:
+    """Markdown rows: the seeds' mean scores per number of rounds, and each seed's scores;
+    `rows`: (rounds, seed, (WordSim, SimLex, analogy))."""
+    table = [f"| {first} | seeds | WS353 mean | SimLex mean | analogy mean | per seed |",
+             "|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+    for rounds in rounds_list:
+        mine = [s for r, _, s in rows if r == rounds]
+        means = [statistics.fmean(s[i] for s in mine) for i in range(3)]
+        seeds = ", ".join(f"{a:.4f}/{b:.4f}/{100 * c:.2f}" for a, b, c in mine)
+        table.append(f"| {rounds} | {len(mine)} | {means[0]:.4f} | {means[1]:.4f} | "
+                     f"{100 * means[2]:.2f}% | {seeds} |")  # fmt: skip
+    return table
+
+
 def quality(args, work: str) -> str:
     """Part (c): scores with each of --rounds per seed (bench_train's machinery)."""
     from gensim.models import KeyedVectors
@@ -274,14 +288,7 @@ def quality(args, work: str) -> str:
                 for phrase in frequent + [p for p in NAMED if p in kv and p not in frequent]:
                     near = ", ".join(w for w, _ in kv.most_similar(phrase, topn=5))
                     neighbours.append(f"- `--phrases {rounds}`, **{phrase}**: {near}")
-    table = ["| --phrases | seeds | WS353 mean | SimLex mean | analogy mean | per seed |",
-             "|---:|---:|---:|---:|---:|---|"]  # fmt: skip
-    for rounds in args.rounds:
-        mine = [s for r, _, s in rows if r == rounds]
-        means = [statistics.fmean(s[i] for s in mine) for i in range(3)]
-        seeds = ", ".join(f"{a:.4f}/{b:.4f}/{100 * c:.2f}" for a, b, c in mine)
-        table.append(f"| {rounds} | {len(mine)} | {means[0]:.4f} | {means[1]:.4f} | "
-                     f"{100 * means[2]:.2f}% | {seeds} |")  # fmt: skip
+    table = means_table("--phrases", rows, args.rounds)
     said = "Phrase settings (the last seed's manifest): " + "; ".join(settings.values())
     return "\n".join(table + ["", said, "", "Nearest neighbours (first seed):", "", *neighbours])
 
@@ -302,14 +309,7 @@ def gensim_quality(args, work: str) -> str:
             options.corpus = phrased
             rows.append((rounds, seed, bench_gensim(options, work, [], seed)["scores"]))
             print("gensim", rounds, seed, rows[-1][2], flush=True)
-    table = ["| gensim Phrases rounds | seeds | WS353 mean | SimLex mean | analogy mean | "
-             "per seed |", "|---:|---:|---:|---:|---:|---|"]  # fmt: skip
-    for rounds in args.rounds:
-        mine = [s for r, _, s in rows if r == rounds]
-        means = [statistics.fmean(s[i] for s in mine) for i in range(3)]
-        seeds = ", ".join(f"{a:.4f}/{b:.4f}/{100 * c:.2f}" for a, b, c in mine)
-        table.append(f"| {rounds} | {len(mine)} | {means[0]:.4f} | {means[1]:.4f} | "
-                     f"{100 * means[2]:.2f}% | {seeds} |")  # fmt: skip
+    table = means_table("gensim Phrases rounds", rows, args.rounds)
     said = f"gensim Phrases: scoring {args.scorer}, threshold {args.threshold:g}, min_count "
     return "\n".join(table + ["", said + f"{args.min_count}; Word2Vec: {HYPER}, 2 workers."])
 
