@@ -39,7 +39,7 @@ def _torchrun(tmp_path, run_name, *options, launcher=LAUNCHER, data=None, ranks=
     launcher = [*launcher[:-1], str(ranks)]
     cmd = [*launcher, HELPERS, data, run, out, *COMMON, *BLOCKS, *options]
     done = run_group(cmd, timeout=300, env=ENV)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, done.stderr[:3000] + "\n...\n" + done.stderr[-3000:]
     ranks = [open(os.path.join(out, f"rank-{r}.sha256")).read().split() for r in range(ranks)]
     return ranks, run
 
