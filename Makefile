@@ -17,7 +17,7 @@ $(STAMP): setup.py
 	$(MAKE) install
 
 test: $(STAMP)
-	$(PYTHON) -m pytest -q --durations=15
+	$(PYTHON) -m pytest -q -n 2 --dist loadgroup --durations=15
 
 test-fast: $(STAMP)
 	$(PYTHON) -m pytest -q -m "not slow"

@@ -40,6 +40,7 @@ setup(
         # the tests run the pipeline on a local Dask cluster and against a local S3 server (moto)
         "dev": [
             "pytest>=7",
+            "pytest-xdist>=3",  # make test: 2 processes
             "ruff>=0.4",
             "gensim>=4.3",
             "scipy>=1.10",

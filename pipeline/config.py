@@ -20,6 +20,7 @@ from sgns.dataset.settings import (  # noqa: F401 - the values each setting may 
     PHRASE_GROWTHS,
     PHRASE_SCORERS,
     PHRASE_THRESHOLDS,
+    PHRASE_WORDS,
     TOKENIZERS,
     is_text_codec,
 )
@@ -68,6 +69,7 @@ class PipelineConfig:
     phrase_max_vocab: int = 40_000_000  # pairs counted before pruning (gensim's max_vocab_size)
     phrase_connectors: str = "none"  # english, none, or a file of words (phrases.connector_words)
     phrase_growth: str = "any"  # one of PHRASE_GROWTHS (extend: measured level, docs/phrases.md)
+    phrase_words: str = "keep"  # one of PHRASE_WORDS (replace: word2phrase's, docs/phrases.md)
 
     def __post_init__(self):
         if isinstance(self.inputs, str) or not self.inputs or not all(self.inputs):
@@ -82,10 +84,10 @@ class PipelineConfig:
         _check_int("--window", self.window, 1)
         _check_int("--max-sentence-length", self.max_sentence_length, 1)
         length = self.max_sentence_length  # (a sentence's pairs are made at once, in memory)
-        if 2 * length * min(self.window, length - 1) > MAX_SENTENCE_PAIRS:
+        if sentence_pairs(self.window, length) > MAX_SENTENCE_PAIRS:
             raise UsageError(
                 f"--window {self.window} with --max-sentence-length {length}: one sentence could "
-                f"make up to {2 * length * min(self.window, length - 1):,} pairs, held in memory "
+                f"make up to {sentence_pairs(self.window, length):,} pairs, held in memory "
                 f"at once (at most {MAX_SENTENCE_PAIRS:,}); lower --window or "
                 "--max-sentence-length"
             )
@@ -122,6 +124,12 @@ class PipelineConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
 
 
+def sentence_pairs(window: int, max_sentence_length: int) -> int:
+    """The most pairs one sentence makes (2 x its length x its window, at most), which
+    MAX_SENTENCE_PAIRS bounds: every run that makes pairs, an --append's too, holds them."""
+    return 2 * max_sentence_length * min(window, max_sentence_length - 1)
+
+
 def check_encoding(encoding) -> None:
     """A codec Python knows that decodes bytes to text (not base64, zlib or rot13)."""
     if not is_text_codec(encoding):
@@ -151,6 +159,9 @@ def _check_phrases(config: PipelineConfig) -> None:
     if config.phrase_growth not in PHRASE_GROWTHS:
         raise UsageError(f"--phrase-growth must be one of {', '.join(PHRASE_GROWTHS)}, "
                          f"got {config.phrase_growth!r}")  # fmt: skip
+    if config.phrase_words not in PHRASE_WORDS:
+        raise UsageError(f"--phrase-words must be one of {', '.join(PHRASE_WORDS)}, "
+                         f"got {config.phrase_words!r}")  # fmt: skip
     connectors = config.phrase_connectors
     if not isinstance(connectors, str) or not connectors:
         raise UsageError("--phrase-connectors must be english, none or a file of words, "

@@ -34,9 +34,9 @@ from sgns.pipeline.pairs.draw import (
     WordIds,
     block_rng,
     block_word_ids,
+    draw_pairs,
     keep_probabilities,
-    make_pairs,
-    subsample,
+    phrased_word_ids,
 )
 from sgns.pipeline.pairs.pairfile import write_pairs
 from sgns.pipeline.pairs.shuffle import PIECE_BATCH_ROWS, merge_shuffle, pack, scatter
@@ -130,19 +130,19 @@ def _write_vocabulary(output: str, words, word_counts, seen, seen_counts) -> Non
 
 def _write_pairs(config: PipelineConfig, blocks, words, word_counts):
     """Every pass's shards, as MakePairs then MergeShards make them; (kept per pass, records)."""
-    ids = WordIds(zip(words, range(len(words))))
+    ids, length = WordIds(zip(words, range(len(words)))), config.max_sentence_length
     keep = keep_probabilities(np.array(word_counts, dtype=np.int64), config.sample)
     pieces = defaultdict(list)  # (pass, shard) -> [(piece name, packed pairs)]
     kept: Counter = Counter()
     for block in blocks:
-        word_ids, sentences, _ = block_word_ids(
-            block, ids, config.lowercase, config.max_sentence_length
-        )
+        word_ids, sentences, _ = block_word_ids(block, ids, config.lowercase, length)
+        phrased = phrased_word_ids(block, ids, config.lowercase, length)
         for p in range(config.passes):
             rng = block_rng(config.seed, p, block.key, 0)
-            kept_ids, kept_sentences = subsample(word_ids, sentences, keep, rng)
-            centers, contexts = make_pairs(kept_ids, kept_sentences, config.window, rng)
-            kept[p] += len(kept_ids)
+            centers, contexts, tokens = draw_pairs(
+                (word_ids, sentences), phrased, keep, config.window, rng
+            )
+            kept[p] += tokens
             for shard, part in enumerate(scatter(pack(centers, contexts), config.num_shards, rng)):
                 if len(part):
                     pieces[p, shard].append((block.key.replace(":", "-") + ".arrow", part))
@@ -171,7 +171,8 @@ def _batches(packed: np.ndarray):
 def main(argv: list[str] | None = None) -> int:
     names = ("min_count", "sample", "window", "passes", "num_shards", "seed", "block_bytes",
              "phrases", "phrase_threshold", "phrase_min_count", "phrase_scorer",
-             "phrase_max_vocab", "phrase_connectors", "phrase_growth", "encoding", "errors",
+             "phrase_max_vocab", "phrase_connectors", "phrase_growth", "phrase_words", "encoding",
+             "errors",
              "normalize", "tokenizer")  # fmt: skip
     defaults = {name: PipelineConfig.__dataclass_fields__[name].default for name in names}
     p = OneLineParser(prog="python -m sgns.pipeline.local", description=__doc__.split("\n")[0])

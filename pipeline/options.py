@@ -18,6 +18,7 @@ from sgns.pipeline.config import (
     NORMALIZATIONS,
     PHRASE_GROWTHS,
     PHRASE_SCORERS,
+    PHRASE_WORDS,
     SHUFFLES,
     TOKENIZERS,
     PipelineConfig,
@@ -131,6 +132,14 @@ OPTIONS = (
         "at one end: new_york times) or any (every pair, as word2phrase run again)",
         PHRASES,
         choices=PHRASE_GROWTHS,
+        applies=FINDS_PHRASES,
+    ),
+    _setting(
+        "--phrase-words",
+        "what becomes of the words a phrase joins: keep (they train as without phrases, and the "
+        "phrase beside them) or replace (the phrase takes their place, as in word2phrase's text)",
+        PHRASES,
+        choices=PHRASE_WORDS,
         applies=FINDS_PHRASES,
     ),
     _setting(

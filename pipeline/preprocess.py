@@ -35,13 +35,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import sys
 
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
-from sgns.dataset import DamagedManifest
+from sgns.dataset import MANIFEST_FILE, DamagedManifest
 from sgns.errors import Interruptible, UsageError, fail
 from sgns.pipeline.beamargs import DASK_RUNNER, check_options, runner_name
 from sgns.pipeline.config import PipelineConfig
@@ -50,13 +51,14 @@ from sgns.pipeline.dataset.increment import (
     PER_INCREMENT,
     check_settings,
     check_taken_settings,
+    dataset_setting,
     read_dataset,
     require_dataset,
 )
-from sgns.pipeline.dataset.inputs import split_inputs
+from sgns.pipeline.dataset.inputs import check_outside, split_inputs
 from sgns.pipeline.dataset.objectstore import store_error
 from sgns.pipeline.dataset.outdir import DatasetLock, claim, recover
-from sgns.pipeline.dataset.outputs import read_bytes
+from sgns.pipeline.dataset.outputs import is_local, read_bytes
 from sgns.pipeline.options import PROG, build_parser, unapplied_options
 from sgns.pipeline.phrases.table import connector_words
 from sgns.pipeline.runs import add_increment, check_dask_paths, check_locations, replace_dataset
@@ -97,9 +99,10 @@ def config_from_args(
     settings, taken = {}, []
     for name in MATCHING + PER_INCREMENT:
         value = getattr(args, name)
-        if value is None:  # (a setting newer than the dataset: its default, what it did)
-            value = (dataset_config or {}).get(name, fields[name].default)
-            taken += [name] if name in (dataset_config or {}) else []
+        if value is None:  # (a setting newer than the dataset: what it did)
+            known = dataset_config or {}
+            value = dataset_setting(known, name) if known else fields[name].default
+            taken += [name] if name in known else []
         settings[name] = value
     check_taken_settings(args.output, dataset_config, taken)
     return PipelineConfig(
@@ -146,6 +149,7 @@ def run(config: PipelineConfig, beam_args: list[str]) -> dict:
     options = pipeline_options(beam_args)
     check_dask_paths(options, config)
     files = list_files(config.inputs)
+    check_outside(files, config.output)
     if config.phrases and not config.append:  # a new dataset's words, before --output is touched
         connector_words(config.phrase_connectors, read_bytes)
     with DatasetLock(config.output):
@@ -243,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
         "the dataset in --output is as its manifest says, and the next run clears what this "
         "one left"
     )
+    with contextlib.suppress(ValueError):  # (an unknown scheme: the run says it, in one line)
+        if is_local(args.output) and not os.path.isfile(os.path.join(args.output, MANIFEST_FILE)):
+            note = "no dataset was made; the next run into --output clears what this one left there"
     if args.watch:  # (what SIGTERM is once --watch's Stopper and Interruptible put theirs back:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not end it with 143)
     with Interruptible(PROG, note) as stop:

@@ -194,7 +194,7 @@ def detect_phrases(config: PipelineConfig, files, options) -> dict:
     rounds, connectors = [], connector_words(config.phrase_connectors, read_bytes)
     for number in range(1, config.phrases + 1):
         started, run = time.perf_counter(), uuid.uuid4().hex
-        with input_bar(f"phrases {number}", sum(size for _, size in files)):
+        with input_bar(f"phrases {number}", sum(listed[1] for listed in files)):
             run_pipeline(options, build_phrase_pipeline, config, files, number, run, connectors)
         rounds.append(finish_round(config.output, run))
         log.info(
@@ -221,10 +221,11 @@ def add_increment(
         applied_table(config.output, base.get("phrases"))  # its phrases.tsv is the manifest's
     previous = base_folder(config.output, base) if base else None
     folder = increment_folders(config.output, index)[1]
-    paths = [(m.path, m.size_in_bytes) for m in files]
+    # (path, size, mtime) as listed: each run's reader checks that it reads that file
+    paths = [(m.path, m.size_in_bytes, m.last_updated_in_seconds) for m in files]
+    size = sum(m.size_in_bytes for m in files)
     log.info(
-        "increment %d: %d input files (%d bytes) -> %s", index, len(paths),
-        sum(s for _, s in paths), config.output,
+        "increment %d: %d input files (%d bytes) -> %s", index, len(paths), size, config.output,
     )  # fmt: skip
     claim(config.output)
     try:
@@ -235,14 +236,14 @@ def add_increment(
         increment = Increment(index, folder, inputs, {}, base, phrases)
         table = applied_table(config.output, phrases)  # (checked against its sha256)
         started = time.perf_counter()
-        with input_bar("vocabulary", sum(size for _, size in paths)):
+        with input_bar("vocabulary", size):
             run_pipeline(options, build_vocabulary_pipeline, config, paths, folder, previous, table)
         vocab = read_summary(folder)
         log.info("vocabulary run: %.1f s", time.perf_counter() - started)
-        check_vocabulary(vocab, config.min_count, [path for path, _ in paths])
+        check_vocabulary(vocab, config.min_count, [m.path for m in files])
         started = time.perf_counter()
         increment = increment._replace(vocab=vocab)
-        with input_bar("pairs", sum(size for _, size in paths)):
+        with input_bar("pairs", size):
             run_pipeline(options, build_pairs_pipeline, config, paths, increment)
         log.info("pairs run (%d passes): %.1f s", config.passes, time.perf_counter() - started)
     except KeyboardInterrupt:  # Beam's threads may still be writing: the next run recovers

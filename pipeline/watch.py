@@ -42,6 +42,7 @@ from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.dataset.increment import check_settings, read_dataset
 from sgns.pipeline.dataset.inputs import (
     already_ingested,
+    check_outside,
     describe_file,
     ingested_paths,
     print_fields,
@@ -201,6 +202,7 @@ def new_files(
     the paths said, `checked` what `changed_files` found)."""
     known = ingested_paths(manifest)
     files = list_files(config.inputs, allow_missing=True)
+    check_outside(files, config.output)
     said = set() if said is None else said
     changed = changed_files([m for m in files if m.path not in said], manifest, checked or {})
     for path, note in changed.items():

@@ -2,6 +2,8 @@
 `Interruptible`, so that Ctrl-C or SIGTERM while torch or Beam is still loading (the first second
 or two) ends as it does later on, in the command's one "interrupted" line and exit code 130 or
 143, never in Python's traceback of an import. Nothing is written before the command's main runs.
+Before that, the process is made ready as every command needs it (sgns.console): a stderr that
+cannot fail a command, torchrun's environment checked; and `--version` answered (one line).
 
     sgns-train = sgns.commands:train     (runs sgns.train.cli's main)
 """
@@ -9,9 +11,12 @@ or two) ends as it does later on, in the command's one "interrupted" line and ex
 from __future__ import annotations
 
 import importlib
-import os
+import sys
 
-from sgns.errors import Interruptible
+from sgns import __version__
+from sgns.console import environment
+from sgns.console.streams import guard_stderr
+from sgns.errors import Interruptible, UsageError, fail
 
 STARTING = "nothing was written"
 
@@ -28,10 +33,17 @@ COMMANDS = {
 
 def run(prog: str, module: str):
     """Import `module` (a signal stops it in one line) and return what its main() returns."""
+    guard_stderr()
+    given = sys.argv[1:]
+    if "--version" in given[: given.index("--") if "--" in given else None]:
+        print(f"{prog} {__version__}")
+        return 0
+    try:
+        ranks = environment.ranks()
+    except UsageError as e:
+        return fail(prog, e)
     # a rank under torchrun keeps SIGTERM's default and only rank 0 speaks, as sgns.train.cli
-    alone = int(os.environ.get("WORLD_SIZE", 1)) == 1
-    shown = int(os.environ.get("RANK", 0)) == 0
-    with Interruptible(prog, STARTING, sigterm=alone, show=shown) as stop:
+    with Interruptible(prog, STARTING, sigterm=ranks.alone, show=ranks.is_main) as stop:
         main = importlib.import_module(module).main
     if stop.exit_code is not None:
         return stop.exit_code

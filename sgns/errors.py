@@ -8,9 +8,11 @@ end of the wrapper's text under its own name (sgns.errors.UsageError): that line
 Anything else is a bug and keeps its traceback (`user_message` returns None): a ValueError from
 our code or a library included. An OSError that a bug raises would be said in one line too:
 SGNS_DEBUG=1 in the environment makes every command re-raise instead, traceback and all.
-`OneLineParser` gives argparse's own errors the same one-line form, and `Interruptible` ends
-a command stopped by Ctrl-C or SIGTERM in one line too. The Python API (sgns.api)
-raises the same line as a `UsageError` (`usage_error`).
+`OneLineParser` gives argparse's own errors the same one-line form (words after `--` too),
+and `Interruptible` (sgns.console.signals, imported here with the rest of how a command ends)
+ends a command stopped by Ctrl-C or SIGTERM in one line too. The line goes to stderr only, and
+a stderr that is closed or cannot be written changes no exit code (sgns.console.streams). The
+Python API (sgns.api) raises the same line as a `UsageError` (`usage_error`).
 
 The line is printable whatever a file held: a message quotes file content with `quote`, and
 `fail` escapes whatever non-printable character (a control byte, a newline) is left in it.
@@ -19,16 +21,16 @@ The line is printable whatever a file held: a message quotes file content with `
 from __future__ import annotations
 
 import argparse
-import contextlib
 import difflib
 import errno
 import json
 import logging
 import os
 import re
-import signal
 import sys
-import threading
+
+from sgns.console.signals import Interruptible, left_running, note_signal  # noqa: F401
+from sgns.console.streams import say
 
 _BEAM_STEP = re.compile(r" \[while running '[^']*'\]")  # Beam appends the step that failed
 _WRAPPED = re.compile(
@@ -159,7 +161,7 @@ def fail(prog: str, error: BaseException, show: bool = True) -> int:
     if message is None:
         raise error
     if show:
-        print(f"{prog}: error: {printable(message)}", file=sys.stderr)
+        say(f"{prog}: error: {printable(message)}")
     return 2
 
 
@@ -194,7 +196,7 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str):
         if message.startswith(_REQUIRED):
             message = self._misspelled(message[len(_REQUIRED) :].split(", "))
-        sys.stderr.write(f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
+        say(f"{self.prog}: error: {printable(message)} (see {self.prog} --help)")
         sys.exit(2)
 
     def _ours(self) -> list[str]:
@@ -205,9 +207,14 @@ class OneLineParser(argparse.ArgumentParser):
         `extras` (those with one fix together; the argument after one is taken as its value),
         then "unrecognized arguments: ..." for any other argument."""
         said: dict[str | None, list[str]] = {}
-        stray, value_next = [], False
-        for arg in extras:
-            if arg.startswith("-") and arg != "-" and not _NEGATIVE_NUMBER.match(arg):
+        stray, value_next, after = [], False, self._after_marker()
+        tail = len(extras) - _common_tail(extras, after)  # extras[tail:]: given after "--"
+        for index, arg in enumerate(extras):
+            if arg == "--" and index < tail:  # (argparse's marker, as it passes it on)
+                continue
+            if index >= tail:  # (after --, no word is an option: not "did you mean" it)
+                stray.append(arg)
+            elif arg.startswith("-") and arg != "-" and not _NEGATIVE_NUMBER.match(arg):
                 option = arg.split("=", 1)[0]
                 said.setdefault(near_option(option, self._ours(), self.hints), []).append(option)
                 value_next = "=" not in arg
@@ -220,23 +227,42 @@ class OneLineParser(argparse.ArgumentParser):
             + (f": {hint}" if hint else "")
             for hint, options in said.items()
         ]
-        return "; ".join(parts + ([f"unrecognized arguments: {' '.join(stray)}"] if stray else []))
+        if stray:
+            parts.append(f"unrecognized arguments: {' '.join(stray)}")
+        if tail < len(extras) and any(a.startswith("-") for a in extras[tail:]):
+            parts[-1] += " (after --, every word is an argument: give options before --)"
+        return "; ".join(parts)
+
+    def _after_marker(self) -> list[str]:
+        """The words given after "--", where each is an argument, even one such as "--output"."""
+        return self._given[self._given.index("--") + 1 :] if "--" in self._given else []
 
     def _misspelled(self, missing: list[str]) -> str:
         """argparse's "the following arguments are required: ...", less each required option
         of which a prefix was given (`--out` for `--output`): that is said as the prefix's fix."""
-        ours = self._ours()
+        ours, after = self._ours(), self._after_marker()
         given = [a.split("=", 1)[0] for a in self._given if a.startswith("--")]
         parts, rest = [], []
         for name in missing:
             prefix = next((g for g in given if g not in ours and name.startswith(g)), None)
-            if prefix and len(prefix) > 2:
+            if name in after:
+                parts.append(f"{name} is given after --, where every word is an argument: give "
+                             "options before --")  # fmt: skip
+            elif prefix and len(prefix) > 2:
                 parts.append(
                     f"unrecognized option {prefix}: did you mean {name}, which is required?"
                 )
             else:
                 rest.append(name)
         return "; ".join(parts + ([_REQUIRED + ", ".join(rest)] if rest else []))
+
+
+def _common_tail(a: list[str], b: list[str]) -> int:
+    """How many words the two lists end in alike."""
+    count = 0
+    while count < min(len(a), len(b)) and a[-1 - count] == b[-1 - count]:
+        count += 1
+    return count
 
 
 def near_option(option: str, ours: list[str], hints: dict[str, str] | None = None) -> str | None:
@@ -256,92 +282,3 @@ def near_option(option: str, ours: list[str], hints: dict[str, str] | None = Non
                 "spell the one you mean out in full")  # fmt: skip
     close = difflib.get_close_matches(option, ours, n=1)
     return f"did you mean {close[0]}?" if close else None
-
-
-class Interruptible:
-    """The block of a command's main that does its work: SIGTERM stops it as Ctrl-C does, by a
-    KeyboardInterrupt, so that what it was writing is cleaned up (`atomic_open` removes its
-    temporary file; the default SIGTERM would leave it). Either ends the block with one line,
-    "PROG: interrupted (SIGINT); NOTE" (`note`: what is left, what to do), and `exit_code`
-    128 + the signal (130, 143), as a shell reports a process its signal ended: the signal
-    taken last (`note_signal`), whichever handler raised; None when the block ran to its end
-    (when an object-store request it gave up on still runs, the process ends there, with that
-    code: `left_running`). `sigterm` False keeps SIGTERM's default (a rank under torchrun,
-    which the agent must end at once); `show` False prints nothing (another process says it).
-
-        with Interruptible("sgns-eval") as stop:
-            ...
-        return stop.exit_code or 0
-    """
-
-    def __init__(self, prog: str, note: str = "", sigterm: bool = True, show: bool = True):
-        self.prog, self.note, self.show = prog, note, show
-        # (signal handlers can be set in the main thread only: elsewhere SIGTERM keeps its own)
-        self.main = threading.current_thread() is threading.main_thread()
-        self.sigterm = sigterm and self.main
-        self.received = signal.SIGINT
-        self.exit_code: int | None = None
-        self.left: list[threading.Event] = []  # its work given up on (`left_running`)
-        self._previous: dict = {}
-
-    def _stop(self, signum, frame):
-        note_signal(signum)
-        raise KeyboardInterrupt
-
-    def __enter__(self) -> Interruptible:
-        global _last_signal
-        _last_signal = signal.SIGINT  # (a KeyboardInterrupt that no signal raised)
-        wanted = [signal.SIGTERM] if self.sigterm else []
-        if self.main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            wanted.append(signal.SIGINT)  # (the same KeyboardInterrupt, its signal noted)
-        for sig in wanted:
-            self._previous[sig] = signal.signal(sig, self._stop)
-        _active.append(self)
-        return self
-
-    def __exit__(self, kind, error, trace) -> bool:
-        for sig, handler in self._previous.items():  # (None: set outside Python, not back)
-            signal.signal(sig, handler or signal.SIG_DFL)
-        _active.remove(self)
-        running = [done for done in self.left if not done.is_set()]
-        if _active:  # still this process's to wait for if the block around it is stopped
-            _active[-1].left.extend(running)
-        if kind is None or not issubclass(kind, KeyboardInterrupt):
-            return False
-        self.received = _last_signal
-        if self.show:
-            note = f"; {self.note}" if self.note else ""
-            print(f"{self.prog}: interrupted ({self.received.name}){note}", file=sys.stderr)
-        self.exit_code = 128 + self.received
-        if running:  # (Python's exit would wait for them)
-            logging.shutdown()  # (flushed: what was printed and logged)
-            for stream in (sys.stdout, sys.stderr):
-                with contextlib.suppress(Exception):  # (closed, or a broken pipe)
-                    stream.flush()
-            os._exit(self.exit_code)
-        return True
-
-
-_last_signal = signal.SIGINT  # the stop signal a handler of ours took last (`note_signal`)
-_active: list[Interruptible] = []  # the Interruptible blocks running, innermost last
-
-
-def note_signal(signum: int) -> None:
-    """Note `signum` as the stop signal taken last: every handler of ours for SIGINT or SIGTERM
-    calls it (Interruptible's, --watch's, --follow's), so that the line of a command stopped
-    names the signal taken last, whichever handler raised the KeyboardInterrupt."""
-    global _last_signal
-    _last_signal = signal.Signals(signum)
-
-
-def left_running(done: threading.Event) -> None:
-    """Note work that a command gave up on and that still runs in a daemon thread, `done` set
-    when it ends: an object-store request (sgns.store.waited) that Ctrl-C or SIGTERM cut short
-    is. A command interrupted while such work runs ends at once (`Interruptible`), as its line
-    says, not after Python's exit waited for it: pyarrow's exit hook waits out each S3 request,
-    all its tries, which may take minutes. The command has cleaned up what it wrote by then.
-    Noted in the innermost Interruptible block only: outside one (a call of the Python API),
-    nothing ends the process."""
-    if _active:
-        left = _active[-1].left
-        left[:] = [d for d in left if not d.is_set()] + [done]

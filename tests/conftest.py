@@ -10,6 +10,20 @@ import pytest
 # that send Ctrl-C test a foreground command, so the commands they start get SIGINT's default.
 signal.signal(signal.SIGINT, signal.default_int_handler)
 
+# `make test` runs the suite in 2 processes (pytest-xdist, --dist loadgroup). The tests that start
+# many processes of their own (torchrun's ranks, the Dask cluster's workers) run one after another
+# in one of them: never two of them side by side on 2 cores, and one Dask cluster, not two.
+CROWDED_MODULES = (  # torchrun's ranks (with deadlines), a LocalCluster of their own
+    "test_train_distributed.py", "test_train_online.py", "test_end_to_end.py",
+    "test_pipeline_shuffle_modes.py",
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in CROWDED_MODULES or "cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("crowded"))
+
 
 @pytest.fixture(scope="session")
 def cluster():

@@ -32,10 +32,11 @@ FAST = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 # The hand-checked corpus: 14 tokens; new 5, york 4; the pair "new york" 3 times, every other
 # pair once; "york is" / "is new" never cross the line between "york" and "is".
 SMALL = "new york times\nnew york\nnew york city\nthe new car\nyork is new\n"
-# The phrase settings of `built` (tests/test_pipeline_phrases_apply.py builds its dataset so too)
+# The phrase settings of `built` (tests/test_pipeline_phrases_apply.py builds its dataset so too):
+# the phrases replace their words, as word2phrase's text (tests/test_pipeline_phrase_words.py: keep)
 SETTINGS = ["--min-count", "3", "--phrases", "2", "--phrase-scorer", "word2phrase",
             "--phrase-threshold", "9", "--lowercase", "--tokenizer", "words",
-            "--phrase-connectors", "english"]  # fmt: skip
+            "--phrase-connectors", "english", "--phrase-words", "replace"]  # fmt: skip
 
 
 def _noise(rng: random.Random, words: int) -> str:
@@ -75,7 +76,8 @@ def test_scores_are_word2phrases_formula_and_the_pairs_are_joined(tmp_path):
 
     def build(name, *more):
         args = ["--input", str(tmp_path / "c.txt"), "--output", str(tmp_path / name),
-                "--min-count", "1", "--phrases", "1", "--phrase-min-count", "2", *more]  # fmt: skip
+                "--min-count", "1", "--phrases", "1", "--phrase-min-count", "2",
+                "--phrase-words", "replace", *more]  # fmt: skip
         assert build_local(args) == 0
 
     build("w2p", "--phrase-scorer", "word2phrase", "--phrase-threshold", "0.5")

@@ -4,6 +4,7 @@ made the dataset's tokens before it is phrased, a table is checked against its m
 command `python -m sgns.pipeline.phrases` reads a block at a time and writes nothing for a text
 it refuses. (Finding the phrases: tests/test_pipeline_phrases.py.)"""
 
+import dataclasses
 import io
 import logging
 import random
@@ -51,13 +52,17 @@ def test_the_join_is_greedy_left_to_right_within_sentences():
     assert spans.apply("b of c the a".split()) == ["b_of_c_the_a"]
     # the blocks' vectorised join equals `apply` sentence by sentence, on ASCII and other text
     rng = random.Random(1)
-    config = PipelineConfig(("x",), "out", max_sentence_length=5, lowercase=True)
+    config = PipelineConfig(("x",), "out", max_sentence_length=5, lowercase=True,
+                            phrase_words="replace")  # fmt: skip
+    keep = dataclasses.replace(config, phrase_words="keep")
     cases = [(phrases, ["a", "b", "c", "A", "B"]), (phrases, ["a", "b", "c", "ä", "b\u00a0c"]),
              (spans, ["a", "b", "c", "of", "the", "of", "B"])]  # fmt: skip
     for phrases, words in cases:
         lines = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 13))) for _ in range(80)]
         block = Block("0:0:0", "\n".join(lines) + "\n", 3, len(lines), 0)
         got = join_block(block, config, prepare(phrases)).text.split("\n")[:-1]
+        kept = join_block(block, keep, prepare(phrases))  # the same text beside the words'
+        assert kept.text == block.text and kept.phrased[0].split("\n")[:-1] == got
         want, carry = [], 3  # the first line already had 3 tokens: its first sentence has 2
         for line in lines:
             tokens = line.lower().split()

@@ -3,7 +3,6 @@
 import gzip
 import json
 import re
-import time
 from collections import Counter
 
 import numpy as np
@@ -157,13 +156,12 @@ def test_word_frequencies_are_zipf_like_with_frequent_function_words(tmp_path):
     assert (ranked < 5).sum() > len(ranked) / 2  # a long rare tail that min_count will cut
 
 
-def test_generates_a_million_tokens_per_second(tmp_path):
+def test_generates_exactly_the_tokens_asked_for(tmp_path):
+    # (its speed, about 0.2 s a million tokens, is a benchmark's to say: no timed test here)
     cfg = SynthConfig(tokens=1_000_000)
     lex = make_lexicon(cfg)
-    start = time.perf_counter()
     tokens = sum(len(text.split()) for text in generate_text(cfg, lex))
     assert tokens == 1_000_000
-    assert time.perf_counter() - start < 2.0  # ~0.2 s measured; loose for a shared machine
 
 
 @pytest.mark.parametrize(

@@ -85,9 +85,10 @@ def test_resume_needs_the_same_shape_and_schedule():
         check_resumable(saved, TrainConfig(data="d", output="o", dim=50))
 
 
-@pytest.mark.parametrize("seconds", [86400.5, 1e10, 1e300])
-def test_a_poll_longer_than_a_day_is_refused_before_training(seconds):
-    said = f"--poll-seconds must be > 0 and at most 86400 (a day), got {seconds}"
-    with pytest.raises(ValueError, match=re.escape(said)):
+@pytest.mark.parametrize("seconds", [86400.5, 1e10, 1e300, 0.009, 1e-300, 0.0])
+def test_a_poll_longer_than_a_day_or_shorter_than_10_ms_is_refused_before_training(seconds):
+    said = f"--poll-seconds must be at least 0.01 and at most 86400 (a day), got {seconds}"
+    with pytest.raises(ValueError, match=re.escape(said)):  # (1e-300: a busy loop)
         TrainConfig(data="d", output="o", follow=True, poll_seconds=seconds)
     TrainConfig(data="d", output="o", follow=True, poll_seconds=86400)  # (a day: taken)
+    TrainConfig(data="d", output="o", follow=True, poll_seconds=0.01)  # (as --watch's floor)

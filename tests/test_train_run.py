@@ -225,6 +225,7 @@ def test_ids_beyond_the_vocabulary_are_rejected(tiny, tmp_path, capsys):
     path = os.path.join(tiny, "manifest.json")
     manifest = json.load(open(path))
     manifest["vocab"]["size"] = 30  # a consistent manifest of 30 words, shards of 40
+    manifest["increments"][0]["vocab_size"] = manifest["increments"][0]["new_words"] = 30
     manifest["vocab"]["sha256"] = hashlib.sha256("".join(lines).encode()).hexdigest()
     json.dump(manifest, open(path, "w"))
     _expect_error(["--data", tiny, "--output", str(tmp_path / "r")], capsys, "30 words")

@@ -24,9 +24,15 @@ from sgns.dataset import (
     DamagedManifest,
     validate_manifest,
 )
+from sgns.dataset.manifest import check_distinct_shards
 from sgns.dataset.shape import check_limits
 from sgns.errors import UsageError, loads_json
-from sgns.pipeline.config import PHRASE_THRESHOLDS, PipelineConfig
+from sgns.pipeline.config import (
+    MAX_SENTENCE_PAIRS,
+    PHRASE_THRESHOLDS,
+    PipelineConfig,
+    sentence_pairs,
+)
 from sgns.pipeline.dataset.inputs import already_ingested
 from sgns.pipeline.dataset.outputs import read_bytes
 
@@ -35,16 +41,20 @@ log = logging.getLogger(__name__)
 MATCHING = ("lowercase", "max_sentence_length", "min_count", "max_vocab", "sample", "window")
 # phrases: an increment applies the dataset's phrase table, found with these (never again)
 MATCHING += ("phrases", "phrase_threshold", "phrase_min_count", "phrase_scorer", "phrase_max_vocab")
-MATCHING += ("phrase_connectors", "phrase_growth")
+MATCHING += ("phrase_connectors", "phrase_growth", "phrase_words")
 # text before tokens (sgns.pipeline.text.format): a token must mean what it meant in the dataset
 MATCHING += ("normalize", "tokenizer")
+# what a dataset older than a setting did, where that is not the setting's default today
+OLDER = {"phrase_words": "replace"}
 # how an increment's own files are decoded (sgns.pipeline.text.decoding) may differ from the
 # dataset's
 PER_INCREMENT = ("passes", "num_shards", "seed", "block_bytes", "encoding", "errors")
 
 
 def read_dataset(output: str) -> dict | None:
-    """The validated manifest of the dataset in `output` (any Beam filesystem); None if none."""
+    """The validated manifest of the dataset in `output` (any Beam filesystem); None if none.
+    Checked as sgns.dataset.read_manifest checks it for train: also no two shard paths that
+    are one file through a link inside the dataset (`check_distinct_shards`)."""
     path = FileSystems.join(output, MANIFEST_FILE)
     if not FileSystems.exists(path):
         return None
@@ -53,7 +63,7 @@ def read_dataset(output: str) -> dict | None:
         manifest = loads_json(data.decode("utf-8"))
     except ValueError as e:
         raise DamagedManifest(path, f"it is not valid JSON ({e})") from None
-    return validate_manifest(manifest, path)
+    return check_distinct_shards(output, validate_manifest(manifest, path), path)
 
 
 def require_dataset(output: str) -> dict:
@@ -73,10 +83,16 @@ def _shown(value) -> str:
     return "none" if value is None else str(value)
 
 
+def dataset_setting(dataset_config: dict, name: str):
+    """A setting of the dataset whose manifest's config is `dataset_config`; one newer than the
+    dataset is what the dataset did: OLDER's, else the default."""
+    default = OLDER.get(name, PipelineConfig.__dataclass_fields__[name].default)
+    return dataset_config.get(name, default)
+
+
 def check_settings(config: PipelineConfig, dataset_config: dict) -> None:
     """Refuse an increment whose MATCHING settings differ from the dataset's, naming each."""
-    fields = PipelineConfig.__dataclass_fields__  # (a setting newer than the dataset: default)
-    dataset = {name: dataset_config.get(name, fields[name].default) for name in MATCHING}
+    dataset = {name: dataset_setting(dataset_config, name) for name in MATCHING}
     if dataset["phrase_threshold"] is None:  # as a config settles it: the scorer's default
         dataset["phrase_threshold"] = PHRASE_THRESHOLDS.get(dataset["phrase_scorer"])
     differing = [
@@ -95,7 +111,8 @@ def check_settings(config: PipelineConfig, dataset_config: dict) -> None:
 def check_taken_settings(output: str, dataset_config: dict | None, taken) -> None:
     """Refuse a setting an increment takes from the dataset in `output` (`taken`: those not
     given) that lies outside today's limits (sgns.dataset.shape.check_limits: a dataset may be
-    older than a limit), naming it and what to do."""
+    older than a limit), naming it and what to do; and the dataset's window, which every
+    increment takes, given or not, if its pairs per sentence lie past today's bound."""
 
     def advice(name: str) -> str:
         if name in PER_INCREMENT:  # (an increment's own: the dataset's is only its default)
@@ -104,6 +121,29 @@ def check_taken_settings(output: str, dataset_config: dict | None, taken) -> Non
 
     if taken:
         check_limits(dataset_config, FileSystems.join(output, MANIFEST_FILE), taken, advice)
+    if dataset_config is not None:
+        _check_sentence_pairs(output, dataset_config)
+
+
+def _check_sentence_pairs(output: str, dataset_config: dict) -> None:
+    """Refuse to grow a dataset whose window and max_sentence_length (made before
+    MAX_SENTENCE_PAIRS, or edited) let one sentence make more pairs than that bound: the bound
+    keeps the pairs one sentence makes at once within memory, and an increment makes its pairs
+    with the dataset's window as a first run does (so it cannot just use them)."""
+    window = dataset_setting(dataset_config, "window")
+    length = dataset_setting(dataset_config, "max_sentence_length")
+    pairs = sentence_pairs(window, length)
+    if pairs > MAX_SENTENCE_PAIRS:
+        widest = MAX_SENTENCE_PAIRS // (2 * length)
+        fix = f"--window {widest} or less" if widest else "a lower --max-sentence-length"
+        raise UsageError(
+            f"{FileSystems.join(output, MANIFEST_FILE)}: config.window {window} with "
+            f"config.max_sentence_length {length} lets one sentence make up to {pairs:,} pairs, "
+            f"held in memory at once; this sgns makes at most {MAX_SENTENCE_PAIRS:,} (the "
+            "dataset was made before that bound, or its manifest was edited), and an increment "
+            "takes the dataset's window: build the dataset again from all its text with "
+            f"{fix} (a new --output, or --overwrite)"
+        )
 
 
 def check_new_inputs(described: list[dict], manifest: dict) -> None:

@@ -65,6 +65,25 @@ def check_regular(path: str) -> None:
         raise UsageError(f"--input {path} is {kind}, not a regular file: give corpus files")
 
 
+def check_outside(files: list, output: str) -> None:
+    """Refuse an input file (FileMetadata, as listed) that lies in the --output dataset: its
+    own files (vocab.tsv, counts.tsv, a shard) are no corpus text, and what an --overwrite or
+    the next increment replaces there would be read as it changes."""
+    from sgns.pipeline.dataset.outputs import is_local  # (Beam's: sgns.fit's path has none)
+
+    if is_local(output):
+        root = os.path.realpath(output)
+        inside = [m.path for m in files if is_local(m.path)
+                  and os.path.commonpath([root, os.path.realpath(m.path)]) == root]  # fmt: skip
+    else:  # (an object store's keys: by their prefix)
+        inside = [m.path for m in files if m.path.startswith(output.rstrip("/") + "/")]
+    if inside:
+        more = f" (and {len(inside) - 1} more)" if len(inside) > 1 else ""
+        raise UsageError(f"--input {inside[0]}{more} lies in the dataset --output {output}: a "
+                         "dataset's own files are no corpus text; give corpus files outside "
+                         "it")  # fmt: skip
+
+
 def raw_prints(path: str, size: int, opener=None, part: int = HEAD_TAIL_BYTES) -> tuple[str, str]:
     """(sha256 of the raw bytes [0, part) and [max(part, size - part), size), sha256 of the
     first of them alone) of a file of `size` bytes, opened by `opener(path)` (default: Beam's

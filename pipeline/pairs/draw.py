@@ -4,6 +4,10 @@ Per block: tokens -> word ids (OOV dropped, as word2vec.c and gensim do) -> sent
 max_sentence_length tokens of a line -> keep each token with word2vec.c's probability
 min(1, (sqrt(f/t) + 1) * t / f) -> for each kept center, b ~ U[1, window] and pairs with the kept
 tokens up to b positions away on each side, within its sentence.
+
+With --phrase-words keep (Block.phrased), the words' pairs are drawn from the words' own text as
+above, and then, with the same generator, the pairs of the phrased text that have a phrase at one
+end at least: its tokens subsampled the same way, its windows drawn the same way.
 """
 
 from __future__ import annotations
@@ -74,15 +78,23 @@ def subsample(
 
 
 def make_pairs(
-    word_ids: np.ndarray, sentences: np.ndarray, window: int, rng: np.random.Generator
+    word_ids: np.ndarray,
+    sentences: np.ndarray,
+    window: int,
+    rng: np.random.Generator,
+    phrase: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(centers, contexts) int32: each center i draws b ~ U[1, window]; contexts are the tokens
-    within b positions on either side in the same sentence, never position i itself."""
+    within b positions on either side in the same sentence, never position i itself. With
+    `phrase` (one bool a token), only the pairs with a phrase at one end at least (the same
+    draws: the pairs of the whole text that have one)."""
     n = len(word_ids)
     reach = rng.integers(1, window + 1, size=n)  # b per center
     centers, contexts = [], []
     for offset in range(1, min(window, n - 1) + 1):
         same = sentences[offset:] == sentences[:-offset]  # pairs (i, i + offset)
+        if phrase is not None:
+            same &= phrase[:-offset] | phrase[offset:]
         right = same & (reach[:-offset] >= offset)  # center i, context i + offset
         left = same & (reach[offset:] >= offset)  # center i + offset, context i
         centers += [word_ids[:-offset][right], word_ids[offset:][left]]
@@ -91,3 +103,40 @@ def make_pairs(
         empty = np.zeros(0, dtype=np.int32)
         return empty, empty.copy()
     return np.concatenate(centers), np.concatenate(contexts)
+
+
+def phrased_word_ids(
+    block: Block, ids: WordIds, lowercase: bool, max_sentence_length: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(word ids, sentence numbers, is a phrase) of the in-vocabulary tokens of the block's
+    phrased text (Block.phrased, a sentence a line); None without one."""
+    if block.phrased is None:
+        return None
+    text, phrase = block.phrased
+    word_ids, lengths = token_ids(text, ids, lowercase)
+    sentences = sentence_ids(lengths, 0, max_sentence_length)
+    known = word_ids >= 0
+    return word_ids[known], sentences[known], np.frombuffer(phrase, dtype=bool)[known]
+
+
+def draw_pairs(
+    words: tuple[np.ndarray, np.ndarray],
+    phrased: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    keep: np.ndarray,
+    window: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(centers, contexts, tokens kept) of one pass over a block: the words' pairs
+    (`block_word_ids`), then those of the phrased text with a phrase at one end at least
+    (`phrased_word_ids`; module docstring)."""
+    kept_ids, kept_sentences = subsample(*words, keep, rng)
+    centers, contexts = make_pairs(kept_ids, kept_sentences, window, rng)
+    if phrased is None:
+        return centers, contexts, len(kept_ids)
+    word_ids, sentences, phrase = phrased
+    kept = rng.random(len(word_ids)) < keep[word_ids]
+    word_ids, sentences, phrase = word_ids[kept], sentences[kept], phrase[kept]
+    more = make_pairs(word_ids, sentences, window, rng, phrase)
+    centers = np.concatenate((centers, more[0])).astype(np.int32, copy=False)
+    contexts = np.concatenate((contexts, more[1])).astype(np.int32, copy=False)
+    return centers, contexts, len(kept_ids) + int(phrase.sum())

@@ -29,9 +29,9 @@ from sgns.pipeline.pairs.draw import (
     WordIds,
     block_rng,
     block_word_ids,
+    draw_pairs,
     keep_probabilities,
-    make_pairs,
-    subsample,
+    phrased_word_ids,
 )
 from sgns.pipeline.pairs.pieces import piece_name, piece_path, write_piece
 from sgns.pipeline.pairs.shuffle import pack, scatter
@@ -82,13 +82,14 @@ class MakePairsFn(beam.DoFn):
         if block.error:  # it read whole in the vocabulary run: it changed since
             raise UsageError(block.error)
         config = self._config
-        word_ids, sentences, tokens = block_word_ids(
-            block, self._vocab.ids, config.lowercase, config.max_sentence_length
-        )
+        ids, length = self._vocab.ids, config.max_sentence_length
+        word_ids, sentences, tokens = block_word_ids(block, ids, config.lowercase, length)
+        phrased = phrased_word_ids(block, ids, config.lowercase, length)
         for pass_index in self._passes:
             rng = block_rng(config.seed, pass_index, block.key, self._increment)
-            kept_ids, kept_sentences = subsample(word_ids, sentences, self._vocab.keep, rng)
-            centers, contexts = make_pairs(kept_ids, kept_sentences, config.window, rng)
+            centers, contexts, kept = draw_pairs(
+                (word_ids, sentences), phrased, self._vocab.keep, config.window, rng
+            )
             parts = scatter(pack(centers, contexts), config.num_shards, rng)
             pieces = []
             for shard, part in enumerate(parts):
@@ -100,7 +101,7 @@ class MakePairsFn(beam.DoFn):
                     path = piece_path(config.output, pass_index, shard, block.key)
                     write_piece(path, part)
                     pieces.append((shard, path, len(part)))
-            yield pass_index, len(kept_ids), tuple(pieces)
+            yield pass_index, kept, tuple(pieces)
         self._progress.add(tokens)
 
 

@@ -146,10 +146,17 @@ def _spans(tokens: Tokens, a: np.ndarray, b: np.ndarray, separator: str) -> pa.A
 
 def join_round(tokens: Tokens, table: RoundTable) -> Tokens:
     """The tokens with one round's phrases joined, greedily left to right."""
+    joined = _join_round(tokens, table)
+    return tokens if joined is None else joined[0]
+
+
+def _join_round(tokens: Tokens, table: RoundTable) -> tuple[Tokens, np.ndarray, np.ndarray] | None:
+    """(`join_round`'s tokens, the positions of its phrases in `tokens`, which of `tokens`
+    remain); None when no phrase joins."""
     words, ids, sentences = tokens
     n = len(words)
     if len(ids) < 2:
-        return tokens
+        return None
     a, b, same = _ends(words, ids, sentences, table.connectors)
     left, right = _numbers(table.lefts, words), _numbers(table.rights, words)
     codes = left[(left >= 0) & (right >= 0)] * n + right[(left >= 0) & (right >= 0)]
@@ -160,7 +167,7 @@ def join_round(tokens: Tokens, table: RoundTable) -> Tokens:
     joinable &= same
     at = np.flatnonzero(greedy(joinable))
     if not len(at):
-        return tokens
+        return None
     a, b = a[at], b[at]
     encoded = pc.dictionary_encode(_spans(tokens, a, b, JOINER))  # one word per phrase
     new_words = encoded.dictionary
@@ -173,7 +180,7 @@ def join_round(tokens: Tokens, table: RoundTable) -> Tokens:
     np.add.at(inside, np.concatenate((a + 1, b + 1)), np.repeat([1, -1], len(a)))
     keep = np.cumsum(inside[:-1]) == 0
     words = pa.concat_arrays([words, new_words.filter(pa.array(fresh))])
-    return Tokens(words, ids[keep], sentences[keep])
+    return Tokens(words, ids[keep], sentences[keep]), a, keep
 
 
 def _spans_joinable(tokens: Tokens, a, b, pairs: np.ndarray, spans: tuple) -> np.ndarray:
@@ -194,24 +201,41 @@ def _spans_joinable(tokens: Tokens, a, b, pairs: np.ndarray, spans: tuple) -> np
 
 def phrased(block: Block, config, rounds: list) -> Tokens:
     """The block's tokens with the rounds' phrases (`prepare`) joined, round after round."""
+    return marked_phrases(block, config, rounds)[0]
+
+
+def marked_phrases(block: Block, config, rounds: list) -> tuple[Tokens, np.ndarray]:
+    """`phrased`'s tokens, and which of them a round joined (not a word of the text that is
+    written as a phrase is: that is a word as any other)."""
     tokens = block_tokens(block, config.lowercase, config.max_sentence_length)
+    made = np.zeros(len(tokens.ids), dtype=bool)
     for table in rounds:
-        tokens = join_round(tokens, table)
-    return tokens
+        joined = _join_round(tokens, table)
+        if joined is not None:
+            tokens, starts, kept = joined
+            made[starts] = True
+            made = made[kept]
+    return tokens, made
 
 
 def join_block(block: Block, config, rounds: list) -> Block:
     """The block with its text rewritten as its phrased tokens, a sentence a line (so that every
     later stage, tokenising it again, finds these tokens and these sentences; a line's first
-    sentence may continue the block before's, which no stage needs to know: carry 0)."""
-    words, ids, sentences = phrased(block, config, rounds)
+    sentence may continue the block before's, which no stage needs to know: carry 0). With
+    --phrase-words keep, the text stays and the phrased text and which of its tokens are phrases
+    go beside it (Block.phrased: the counts add the phrases, the pairs their own)."""
+    (words, ids, sentences), made = marked_phrases(block, config, rounds)
+    keep = config.phrase_words == "keep"
     if not len(ids):
-        return block._replace(text="", carry=0)
+        return block._replace(phrased=("", b"")) if keep else block._replace(text="", carry=0)
     starts = np.flatnonzero(np.concatenate(([True], sentences[1:] != sentences[:-1])))
     offsets = pa.array(np.append(starts, len(ids)).astype(np.int32))
     tokens = pa.ListArray.from_arrays(offsets, words.take(pa.array(ids)))
     lines = pc.binary_join(tokens, pa.scalar(" ", pa.large_string()))
-    return block._replace(text="\n".join(lines.to_pylist()) + "\n", carry=0)
+    text = "\n".join(lines.to_pylist()) + "\n"
+    if not keep:
+        return block._replace(text=text, carry=0)
+    return block._replace(phrased=(text, made.tobytes()))  # (the words' text kept)
 
 
 def count_block(block: Block, config, rounds: list, connectors: pa.Array):

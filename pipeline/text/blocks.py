@@ -58,6 +58,8 @@ class Source(NamedTuple):
     end: int = -1  # -1: to the end of the file
     size: int = -1  # bytes of the whole file when known (a range's): what undecodable bytes
     # are a share of; -1: the source is the whole file (compressed, or read without ranges)
+    listed: tuple | None = None  # (size, mtime) of the file when it was listed: every run of an
+    # increment reads that file (sgns.pipeline.text.read.check_unchanged); None: not checked
 
 
 class Block(NamedTuple):
@@ -76,6 +78,9 @@ class Block(NamedTuple):
     # (path, encoding, undecodable bytes of the source, bytes of the file), summed per file by
     # the driver (sgns.pipeline.text.decoding.refuse_undecodable).
     undecodable: tuple[str, str, int, int] | None = None
+    # With --phrase-words keep, after JoinPhrases: (the phrased text, a sentence a line; one byte
+    # per token of it, 1 where the token is a phrase). `text` stays the words' own text.
+    phrased: tuple[str, bytes] | None = None
 
 
 def read_blocks(

@@ -96,7 +96,8 @@ _WARNED: set[str] = set()  # (--watch lists its patterns every poll: said once)
 
 def _warn_linked(pattern: str, matched: set[str]) -> None:
     """Say the files that `pattern` reaches only through a link to a directory, which Beam's
-    match does not follow (a shell's glob and sgns.fit's do): they are not read."""
+    match does not follow (a shell's glob does; sgns.fit lists files here too): they are not
+    read."""
     skipped = [
         path for path in glob.glob(pattern)
         if os.path.normpath(path) not in matched and not os.path.isdir(path)
@@ -105,7 +106,7 @@ def _warn_linked(pattern: str, matched: set[str]) -> None:
         _WARNED.add(pattern)
         log.warning(
             "--input %r: %d file(s) it matches through a link to a directory (%s) are not read: "
-            "sgns-preprocess's patterns do not follow links to directories (sgns.fit's do); give "
+            "the patterns of sgns-preprocess and sgns.fit do not follow links to directories; give "
             "the linked directory as an --input of its own to read them",
             pattern, len(skipped), sorted(skipped)[0],
         )  # fmt: skip
@@ -126,21 +127,57 @@ def _is_directory(pattern: str, matched: list) -> bool:
     return not matched
 
 
-def plan_sources(
-    files: list[tuple[str, int]], range_bytes: int = RANGE_BYTES, encoding: str = "utf-8"
-) -> list[Source]:
-    """Split the files into sources: uncompressed files in byte ranges, compressed ones whole,
-    and every file whole in an encoding that is read in order (decoding.stream_kind)."""
+def plan_sources(files: list[tuple], range_bytes: int = RANGE_BYTES, encoding: str = "utf-8"):
+    """Split the files, (path, size) or (path, size, mtime) as listed, into sources:
+    uncompressed files in byte ranges, compressed ones whole, and every file whole in an
+    encoding that is read in order (decoding.stream_kind). With an mtime, each source's reader
+    checks that the file is still the one listed (`check_unchanged`)."""
     sources = []
     whole = stream_kind(encoding) == "transcoded"
-    for index, (path, size) in enumerate(files):
+    for index, (path, size, *mtime) in enumerate(files):
+        listed = (size, mtime[0]) if mtime else None
         if is_checked(path) or whole:  # .gz, .bz2: decompressed whole; any other name is raw
-            sources.append(Source(index, path))
+            sources.append(Source(index, path, listed=listed))
             continue
         starts = range(0, max(size, 1), range_bytes)
         for start in starts:
-            sources.append(Source(index, path, start, min(start + range_bytes, size), size))
+            end = min(start + range_bytes, size)
+            sources.append(Source(index, path, start, end, size, listed))
     return sources
+
+
+def check_unchanged(source: Source, stream) -> None:
+    """UsageError when the file of `source`, just read from `stream`, is not the one listed, so
+    that the runs of an increment (phrases, vocabulary, pairs) would read other text: a range
+    that ended before its end (the file was cut short), or a local file now of another size, or
+    of its size with another mtime (written again). A file that grew is accepted only where what
+    was read stops at its listed size: a byte range of a file whose listed text ends a line (no
+    range owns a line that starts past it). A source read whole (.gz, .bz2, an encoding
+    transcoded) is read to its end, and a last line without its newline to its newline: the
+    text appended would be counted in one run and not the other, so the file is refused."""
+    ended = source.end >= 0 and stream.tell() < source.end  # (a range reads past its end)
+    if source.listed is None or not (ended or is_local(source.path)):
+        return
+    size, mtime = source.listed
+    said = f"it ended before byte {source.end}"
+    if is_local(source.path):
+        now = os.stat(source.path)
+        same = now.st_size == size and mtime in (None, now.st_mtime)
+        grown = now.st_size > size and source.end >= 0 and _ends_line(source.path, size)
+        if not ended and (same or grown):  # (grown: its ranges stop at the listed size)
+            return
+        said = f"{now.st_size} bytes now" if now.st_size != size else "modified since"
+    raise UsageError(f"input {source.path} changed while sgns-preprocess read it ({size} bytes "
+                     f"when listed, {said}): run again once it is complete")  # fmt: skip
+
+
+def _ends_line(path: str, size: int) -> bool:
+    """Whether the first `size` bytes of the local file `path` end with a newline (or are none)."""
+    if size == 0:
+        return True
+    with open(path, "rb") as f:
+        f.seek(size - 1)
+        return f.read(1) == b"\n"
 
 
 def open_source(source: Source):
@@ -221,6 +258,7 @@ def _read_source(
                 yield block
                 meter.update()
             meter.finish()
+            check_unchanged(source, stream)  # (every run reads what the first one read)
     except (UsageError, OSError) as e:  # reported by the driver, not raised inside the runner
         if isinstance(e, OSError):
             e = UsageError("cannot read input: " + os_message(e.errno, e.strerror, source.path))

@@ -4,6 +4,7 @@ top max_vocab -> order by count descending, ties by word, as tf.Transform's voca
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from operator import itemgetter
 from typing import NamedTuple
@@ -14,7 +15,7 @@ from sgns.dataset import vocab_fingerprint, words_fingerprint
 from sgns.errors import UsageError
 from sgns.pipeline.text.blocks import Block
 from sgns.pipeline.text.decoding import merge_tallies, refuse_undecodable
-from sgns.pipeline.text.tokens import count_tokens
+from sgns.pipeline.text.tokens import count_tokens, merge_counts
 
 
 class CorpusStats(NamedTuple):
@@ -35,10 +36,18 @@ class CorpusStats(NamedTuple):
 def count_block(block: Block, lowercase: bool) -> tuple[pa.Table, CorpusStats]:
     """Word counts (a table: text.tokens.COUNTS_SCHEMA) and statistics of one block."""
     counts, tokens, cut = count_tokens(block.text, lowercase)
+    if block.phrased is not None:  # --phrase-words keep: the words' tokens, and the phrases'
+        phrases, more, _ = count_tokens(phrase_tokens(*block.phrased), False)
+        counts, tokens = merge_counts([counts, phrases]), tokens + more
     errors = (block.error,) if block.error else ()
     undecodable = (block.undecodable,) if block.undecodable else ()
     stats = CorpusStats(block.lines, tokens, block.replaced_bytes, 1, errors, cut, undecodable)
     return counts, stats
+
+
+def phrase_tokens(text: str, phrase: bytes) -> str:
+    """The phrase tokens of a phrased text (Block.phrased), a space between each."""
+    return " ".join(itertools.compress(text.split(), phrase))
 
 
 def select_vocabulary(

@@ -134,8 +134,8 @@ class Run:
     @property
     def config(self) -> dict:
         path = str(self.path / rundir.CONFIG_FILE)
-        with open(check_file(path, "the run's"), "rb") as f:
-            data = f.read()
+        with usage_errors(), open(check_file(path, "the run's"), "rb") as f:  # (as `vectors`:
+            data = f.read()  # a MissingFileError, a UsageError naming the file)
         try:
             return loads_json(data.decode("utf-8"))
         except ValueError as e:  # (a file edited or cut since: not sgns-train's)

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import glob
 import itertools
 import os
+import shutil
 import tempfile
 
 from sgns.api.commands import train
 from sgns.api.settings import check_names, parse, usage_errors
+from sgns.console.environment import ranks
 from sgns.errors import UsageError, quote
 from sgns.files import path_argument
 from sgns.pipeline.config import PipelineConfig
@@ -58,7 +59,9 @@ def fit(sentences_or_paths, *, workdir=None, **settings) -> Vectors:
 
     `sentences_or_paths`: an iterable of sentences, each a list of str tokens (a generator is
     read once, each sentence written to a corpus file as it comes, none kept), or a corpus
-    file, directory or glob pattern, or a list of them (plain, .gz or .bz2). The dataset is
+    file, directory or glob pattern, or a list of them (plain, .gz or .bz2), found as
+    sgns-preprocess's --input finds them (a pattern does not follow a link to a directory:
+    a warning names a file it skips; give that directory itself). The dataset is
     built by sgns-preprocess's stages but without Beam (`python -m sgns.pipeline.local`: the
     corpus's text and pairs are held in memory), then trained as `sgns-train` trains; the
     result is what `sgns.load` reads from the run. `workdir`: a new or empty directory that
@@ -77,7 +80,7 @@ def fit(sentences_or_paths, *, workdir=None, **settings) -> Vectors:
     same vectors every time; more threads train Hogwild, as word2vec.c and gensim do. One
     process: under torchrun, call sgns.preprocess once and sgns.train on every rank.
     """
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if not ranks().alone:  # (WORLD_SIZE= or "x": one line naming it, as sgns.train says)
         raise UsageError("sgns.fit runs in one process: under torchrun, use sgns.preprocess "
                          "once and sgns.train on every rank")  # fmt: skip
     pipeline_settings, train_settings = _split(settings)
@@ -144,9 +147,14 @@ def _check_train(dataset: str, run: str, settings: dict) -> None:
         TrainConfig(**vars(args))
 
 
+WRITTEN = (CORPUS_FILE, "dataset", "run")  # what fit writes in its workdir
+
+
 @contextlib.contextmanager
 def _workdir(path):
-    """The given directory (made; it must be new or empty), or a temporary one removed after."""
+    """The given directory (made; it must be new or empty), or a temporary one removed after.
+    A call that fails (or is interrupted) leaves the given one as it found it, so that a retry
+    can use it: what it wrote there is removed, and the folders it made for it."""
     if path is None:
         with tempfile.TemporaryDirectory(prefix="sgns-fit-") as temporary:
             yield temporary
@@ -155,9 +163,26 @@ def _workdir(path):
     check_local(path, "workdir")
     if os.path.isdir(path) and os.listdir(path):
         raise UsageError(f"workdir {path!r} is not empty: give a new or empty directory")
+    made, folder = [], os.path.abspath(path)  # the folders made for it, deepest first
+    while not os.path.lexists(folder):
+        made.append(folder)
+        folder = os.path.dirname(folder)
     with usage_errors():
         os.makedirs(path, exist_ok=True)
-    yield path
+    try:
+        yield path
+    except BaseException:
+        for name in WRITTEN:
+            written = os.path.join(path, name)
+            if os.path.isdir(written) and not os.path.islink(written):
+                shutil.rmtree(written, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(written)
+        for folder in made:
+            with contextlib.suppress(OSError):  # (one that holds another's file stays)
+                os.rmdir(folder)
+        raise
 
 
 def _corpus(source, path: str) -> list[str]:
@@ -222,8 +247,11 @@ def _encodes(token: str) -> bool:
 
 
 def _files(patterns: list) -> list[str]:
-    """The local files that `patterns` name, as sgns-preprocess's --input reads them: a file
-    as it is, a directory for the files in it, else a glob pattern."""
+    """The local files that `patterns` name, listed by sgns-preprocess's own --input listing
+    (sgns.pipeline.text.read.list_files): a file as it is, a directory for the files in it,
+    else a pattern, which does not follow links to directories (said in a warning)."""
+    from sgns.pipeline.text.read import list_files  # (Beam's match: when paths are given)
+
     files = []
     for pattern in patterns:
         if not isinstance(pattern, (str, os.PathLike)):
@@ -234,15 +262,12 @@ def _files(patterns: list) -> list[str]:
                 f"{name}: sgns.fit reads local files; for an object store run sgns.preprocess "
                 "(Beam reads it), then sgns.train"
             )
-        if os.path.isdir(name):
-            found = [os.path.join(name, n) for n in sorted(os.listdir(name))]
-        elif os.path.lexists(name):
-            found = [name]
-        else:
-            found = sorted(glob.glob(name))
-        found = [f for f in found if not os.path.isdir(f)]
-        if not found:
+        try:
+            found = [metadata.path for metadata in list_files((name,))]
+        except FileNotFoundError as e:
+            if e.filename is not None:  # (a file that went, a dangling link: the OS's words)
+                raise
             hint = f" (a sentence is a list of tokens: {name!r}.split())" if " " in name else ""
-            raise UsageError(f"no corpus file matches {name!r}{hint}")
+            raise UsageError(f"no corpus file matches {name!r}{hint}") from None
         files += found
     return files

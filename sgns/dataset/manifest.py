@@ -3,6 +3,7 @@ writing it, and the shards an epoch reads."""
 
 from __future__ import annotations
 
+import filecmp
 import json
 import os
 from dataclasses import dataclass
@@ -76,14 +77,16 @@ def read_manifest(directory: str) -> dict:
 
 def check_distinct_shards(directory: str, manifest: dict, where: str) -> dict:
     """`manifest` (of the local dataset `directory`, read from `where`), unless two of its shard
-    paths resolve to one file (a folder linked to another inside the dataset: its pairs would
-    be trained twice), DamagedManifest; a URI's keys are compared as strings by check_shape."""
+    paths are one file (a folder linked to another inside the dataset, or a file hard-linked:
+    told by device and inode), or an increment is another's copy (`_check_copies`): its pairs
+    would be trained twice (DamagedManifest); a URI's keys are compared as strings by
+    check_shape."""
     if store.is_uri(directory):
         return manifest
-    seen: dict[str, str] = {}
+    seen: dict = {}  # a shard file's (device, inode) -> (its path in the manifest, whose)
     folders: dict[str, str] = {}  # (each folder resolved once)
     for increment in manifest["increments"]:
-        for listed in increment["passes"]:
+        for p, listed in enumerate(increment["passes"]):
             for shard in listed["shards"]:
                 path = os.path.join(directory, shard["path"])
                 folder = os.path.dirname(path)
@@ -91,13 +94,59 @@ def check_distinct_shards(directory: str, manifest: dict, where: str) -> dict:
                     folders[folder] = os.path.realpath(folder)
                 real = os.path.join(folders[folder], os.path.basename(path))
                 real = os.path.realpath(real) if os.path.islink(real) else real
-                if real in seen:
+                key, whose = _file_identity(real), f"increment {increment['index']} pass {p}"
+                if key in seen:
                     raise DamagedManifest(
-                        where, f"the shards {seen[real]!r} and {shard['path']!r} are one file "
-                        f"({real}: a link inside the dataset), which would be trained twice",
+                        where, f"the shards {seen[key][0]!r} and {shard['path']!r} are one file "
+                        f"({real}: a link inside the dataset, hard or symbolic), which "
+                        f"{seen[key][1]} and {whose} would both train: its pairs twice",
                     )  # fmt: skip
-                seen[real] = shard["path"]
+                seen[key] = shard["path"], whose
+    _check_copies(directory, manifest, where)
     return manifest
+
+
+def _file_identity(real: str):
+    """(device, inode) of the file at `real`, or `real` itself when it cannot be read (missing:
+    its reader names it)."""
+    try:
+        status = os.stat(real)
+    except OSError:
+        return real
+    return status.st_dev, status.st_ino
+
+
+def _check_copies(directory: str, manifest: dict, where: str) -> None:
+    """DamagedManifest when an increment is an earlier one's copy, listed again: its passes list
+    shards alike in every field but the path (pairs, row groups), and its shard files hold the
+    same bytes as the earlier one's (a folder copied, `cp -r`): its pairs would be trained
+    twice. Two increments of other text are never alike in all their pair counts but by
+    chance (tiny ones), so the files are read only for such a pair, and the bytes decide."""
+    alike: dict[str, list] = {}  # the shard records but their paths -> the increments with them
+    for increment in manifest["increments"]:
+        passes = [[{k: v for k, v in s.items() if k != "path"} for s in p["shards"]]
+                  for p in increment["passes"]]  # fmt: skip
+        if not any(s["pairs"] for shards in passes for s in shards):
+            continue  # (no pairs: none trained twice)
+        earlier = alike.setdefault(json.dumps(passes, sort_keys=True), [])
+        for other in earlier:
+            pairs = [(a["path"], b["path"])
+                     for p, q in zip(other["passes"], increment["passes"])
+                     for a, b in zip(p["shards"], q["shards"])]  # fmt: skip
+            if all(_same_bytes(directory, a, b) for a, b in pairs):
+                raise DamagedManifest(
+                    where, f"increment {increment['index']} is a copy of increment "
+                    f"{other['index']} (its shards hold the same bytes: {pairs[0][1]!r} and "
+                    f"{pairs[0][0]!r}), which would train their pairs twice",
+                )  # fmt: skip
+        earlier.append(increment)
+
+
+def _same_bytes(directory: str, a: str, b: str) -> bool:
+    try:
+        return filecmp.cmp(os.path.join(directory, a), os.path.join(directory, b), shallow=False)
+    except OSError:  # (missing: its reader names it)
+        return False
 
 
 def check_resolved(directory: str, path: str, what: str) -> str:

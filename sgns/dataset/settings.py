@@ -32,6 +32,11 @@ NPMI_RANGE = (-1.0, 1.0)  # npmi lies in [-1, 1]: a threshold in [-1, 1) keeps s
 # words that an earlier round's phrases took fall in count, so pairs of theirs that scored below
 # the threshold rise above it: united kingdom, once united_states is joined).
 PHRASE_GROWTHS = ("extend", "any")
+# What becomes of the words a phrase joins, in the pairs: "keep", the words keep every pair they
+# had without phrases and the phrase token gets the pairs it has in the phrased text (measured
+# level with no phrases on single words, docs/phrases.md); "replace", the phrase token takes their
+# place, as word2phrase's and gensim's phrased text does. A dataset older than the choice replaced.
+PHRASE_WORDS = ("keep", "replace")
 MAX_PHRASE_ROUNDS = 10
 
 

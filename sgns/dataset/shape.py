@@ -6,9 +6,10 @@ in a TypeError, and an increment or a shard listed twice would be trained twice.
 walks the whole manifest once (sgns.dataset.validate_manifest calls it, and every reader, the
 trainer's and sgns-preprocess --append's, reads through that): each field of its kind
 (`FIELDS`: required ones present), increments and passes numbered in order, no shard path twice,
-and every path it names inside the dataset (`inside`); the pipeline's settings in its config each
-of its kind, or one of its choices (`CONFIG`: a dataset older than a setting lacks it), and a
-phrases entry where the config has phrase rounds. Its one line names the field.
+the increments' vocabulary sizes adding up, and every path it names inside the dataset (`inside`);
+the pipeline's settings in its config each of its kind, or one of its choices (`CONFIG`: a
+dataset older than a setting lacks it), and a phrases entry where the config has phrase rounds.
+Its one line names the field.
 
 The limits of a setting (its range in `CONFIG`, passes x num_shards, npmi's threshold range) are
 today's, and may be newer than a dataset (num_shards 70000 was a run's before MAX_SHARD_FILES):
@@ -39,6 +40,7 @@ from sgns.dataset.settings import (
     NPMI_RANGE,
     PHRASE_GROWTHS,
     PHRASE_SCORERS,
+    PHRASE_WORDS,
     TOKENIZERS,
     is_text_codec,
 )
@@ -97,7 +99,7 @@ CONFIG = {
     "phrases": (COUNT, (0, MAX_PHRASE_ROUNDS)), "phrase_threshold": (NUMBER, None),
     "phrase_min_count": (COUNT, _COUNTS), "phrase_scorer": (TEXT, PHRASE_SCORERS),
     "phrase_max_vocab": (COUNT, (1, None)), "phrase_connectors": (TEXT, None),
-    "phrase_growth": (TEXT, PHRASE_GROWTHS),
+    "phrase_growth": (TEXT, PHRASE_GROWTHS), "phrase_words": (TEXT, PHRASE_WORDS),
 }  # fmt: skip
 NULLABLE = ("max_vocab", "phrase_threshold")  # null: every word; the scorer's threshold
 
@@ -182,7 +184,26 @@ def check_shape(manifest: dict, where: str) -> None:
                     raise damaged(where, f"the shard {path!r} is listed twice ({paths[path]} "
                                   f"and {what} pass {p})")  # fmt: skip
                 paths[path] = f"{what} pass {p}"
+    _check_sizes(manifest, where)
     _check_names(manifest, len(increments) - 1, where)
+
+
+def _check_sizes(manifest: dict, where: str) -> None:
+    """Refuse vocabulary sizes that do not add up: an increment's vocab_size is the words before
+    it plus its new_words (the vocabulary only grows: old ids never change), and the last one's
+    is vocab.size (a trainer takes an increment's words from it; a checkpoint is checked
+    against it, and would be blamed)."""
+    before = 0
+    for i, increment in enumerate(manifest["increments"]):
+        size, new = increment["vocab_size"], increment.get("new_words")
+        if size < before or (new is not None and size != before + new):
+            added = f" plus its new_words {new}" if new is not None else " or more"
+            raise damaged(where, f"increment {i}'s vocab_size is {size}, not the {before} words "
+                          f"before it{added}")  # fmt: skip
+        before = size
+    if before != manifest["vocab"]["size"]:
+        raise damaged(where, f"the last increment's vocab_size is {before}, not vocab.size "
+                      f"{manifest['vocab']['size']}")  # fmt: skip
 
 
 def _check_names(manifest: dict, last: int, where: str) -> None:

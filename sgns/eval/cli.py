@@ -145,6 +145,16 @@ def _analogy_rows(r: dict) -> list[str]:
     ]
 
 
+def _encodable(text: str, stream) -> str:
+    """`text` with what `stream`'s encoding cannot hold escaped as "\\u6771" (a word on a
+    stdout of PYTHONIOENCODING=ascii: a UnicodeEncodeError ended the command)."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:  # (a stream that names no codec Python has: it says so itself)
+        return text
+
+
 def main(argv: list[str] | None = None) -> int:
     configure_logging(logging.INFO, "%(asctime)s %(name)s: %(message)s")
     args = parse_args(argv)
@@ -160,10 +170,11 @@ def main(argv: list[str] | None = None) -> int:
         # None, sgns.eval.scoring)
         text = json.dumps(result, indent=1, allow_nan=False) if args.json else None
         try:
-            print(text or format_results(result), flush=True)
+            print(_encodable(text or format_results(result), sys.stdout), flush=True)
         except BrokenPipeError:  # (`| head`: the reader wants no more, which is no error)
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        if result.get("unknown_words"):
+        if result.get("unknown_words") and sys.stderr is not None:  # (None: `2>&-`, not stdout)
             unknown = ", ".join(result["unknown_words"])
-            print(printable(f"sgns-eval: not in the vocabulary: {unknown}"), file=sys.stderr)
+            note = printable(f"sgns-eval: not in the vocabulary: {unknown}")
+            print(_encodable(note, sys.stderr), file=sys.stderr)
     return stop.exit_code or 0

@@ -78,10 +78,18 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def pearson(x: np.ndarray, y: np.ndarray) -> float:
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    """Pearson's correlation; NaN where it has none (fewer than 2 values, or a constant)."""
+    x, y = _scaled(x), _scaled(y)  # (scale-free: scores near 1e300 overflowed their squares)
     if len(x) < 2 or x.std() == 0 or y.std() == 0:
         return float("nan")
     return float(np.corrcoef(x, y)[0, 1])
+
+
+def _scaled(values) -> np.ndarray:
+    """`values` as float64 divided by their largest magnitude (finite values: at most 1)."""
+    values = np.asarray(values, dtype=np.float64)
+    largest = np.abs(values).max() if len(values) else 0.0
+    return values / largest if largest > 0 else values
 
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:
@@ -133,7 +141,8 @@ def solve_analogies(
     """3CosAdd answers (Q,) as row ids: argmax cos(x, b - a + c) over the first index.rows rows.
 
     `unit` (V, D) holds unit vectors; `abc` (Q, 3) the rows of a, b, c. Every row that shares a key
-    with a, b or c (the words themselves and their case variants) is excluded.
+    with a, b or c (the words themselves and their case variants) is excluded; a question whose
+    every candidate is excluded has no answer, -1 (gensim counts it wrong; argmax gave row 0).
     """
     candidates = unit[: index.rows]  # (N, D)
     order = np.argsort(index.key_of_row, kind="stable")  # rows grouped by key
@@ -150,7 +159,9 @@ def solve_analogies(
         offsets = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
         rows = order[np.repeat(group_start[keys], sizes) + offsets]
         scores[question, rows] = -np.inf
-        answers[start : start + batch] = scores.argmax(axis=1)
+        best = scores.argmax(axis=1)  # (B,)
+        best[scores[np.arange(len(part)), best] == -np.inf] = -1
+        answers[start : start + batch] = best
     return answers
 
 
@@ -163,19 +174,24 @@ def evaluate_analogy_set(
 ) -> dict:
     """Accuracy per section and overall on questions whose four words are all candidates."""
     index = WordIndex(words, limit=restrict_vocab, case_sensitive=case_sensitive)
+    first = {}  # (a set made in code names its sections: the first of each name)
+    for position, name in enumerate(analogy_set.sections):
+        first.setdefault(name, position)
+    section_of = analogy_set.section_of or [first[q[0]] for q in analogy_set.questions]
     kept, abcd = [], []
-    for question in analogy_set.questions:
+    for question, section in zip(analogy_set.questions, section_of):
         rows = [index.row(w) for w in question[1:]]
         if None not in rows:
-            kept.append(question[0])
+            kept.append(section)
             abcd.append(rows)
     abcd = np.array(abcd, dtype=np.int64).reshape(-1, 4)
     answers = solve_analogies(unit_rows(vectors[: index.rows]), index, abcd[:, :3])
-    correct = index.key_of_row[answers] == abcd[:, 3]
+    correct = (answers >= 0) & (index.key_of_row[answers] == abcd[:, 3])  # (-1: no answer)
+    asked = np.bincount(np.array(kept, dtype=np.int64), minlength=len(analogy_set.sections))
+    right = np.bincount(np.array(kept, dtype=np.int64), weights=correct,
+                        minlength=len(analogy_set.sections))  # fmt: skip
     sections = []
-    for name in analogy_set.sections:
-        mask = np.array([s == name for s in kept], dtype=bool)
-        n, c = int(mask.sum()), int(correct[mask].sum())
+    for name, n, c in zip(analogy_set.sections, asked.tolist(), right.astype(int).tolist()):
         sections.append(
             {"section": name, "correct": c, "questions": n, "accuracy": c / n if n else None}
         )

@@ -37,11 +37,16 @@ class PairSet:
 
 @dataclass
 class AnalogySet:
-    """Analogy questions (section, a, b, c, expected) read from one file, in file order."""
+    """Analogy questions (section, a, b, c, expected) read from one file, in file order.
+
+    `section_of` holds the position in `sections` of each question's section: two sections may
+    share a name (":" twice), and each is counted with its own questions, as gensim counts them.
+    Left empty (sets made in code), a question is in the first section of its name."""
 
     questions: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     sections: list[str] = field(default_factory=list)
     malformed: int = 0
+    section_of: list[int] = field(default_factory=list)
 
 
 # Bytes of one line at most: a pair or a question is a few words (and a number); a longer line
@@ -175,6 +180,7 @@ def read_analogies(path: str) -> AnalogySet:
             result.malformed += 1
             continue
         result.questions.append((section, *words))
+        result.section_of.append(len(result.sections) - 1)
     _check_found(path, len(result.questions), result.malformed, "analogy questions",
                  "questions-words.txt")  # fmt: skip
     return result

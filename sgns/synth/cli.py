@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict
 
 from sgns.errors import Interruptible, UsageError, configure_logging, fail
-from sgns.files import check_output_file, check_side_file, resolved_path
+from sgns.files import check_directory, check_output_file, check_side_file, resolved_path
 from sgns.rundir import check_not_own_file
 from sgns.synth.config import SynthConfig
 from sgns.synth.generate import output_paths, side_file_ours, write_synth
@@ -34,6 +34,23 @@ def _same(a: str, b: str) -> bool:
     return resolved_path(a) == resolved_path(b) or (
         os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
     )
+
+
+def _check_place(path: str, what: str, made: bool) -> None:
+    """Refuse `path` before any file is written (write_synth renames its four files together,
+    and a rename that cannot be made would leave the others replaced): a folder not there
+    (unless write_synth makes it: `made`) or no directory, a name the filesystem cannot hold."""
+    folder = os.path.dirname(path) or os.curdir
+    while made and not os.path.lexists(folder):  # (made: its nearest folder there says)
+        folder = os.path.dirname(folder) or os.curdir
+    check_directory(folder, f"the folder of {what}")
+    limit = os.pathconf(folder, "PC_NAME_MAX")
+    name = os.path.basename(path)
+    size = len(os.fsencode(name))
+    if size > limit:
+        shown = name if len(name) <= 80 else f"{name[:30]}...{name[-30:]}"
+        raise UsageError(f"{what}: its name {shown!r} is {size} bytes, more than the {limit} its "
+                         f"filesystem holds; give {what.split()[-1]} a shorter name")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +73,11 @@ def _synth(args: argparse.Namespace) -> int:
             raise UsageError(f"--truth {args.truth!r} is where the {shared[0]} file goes: "
                              "give the truth file another name")  # fmt: skip
         for name, path in paths.items():  # never over a run's or a dataset's own files
-            check_not_own_file(path, "--truth" if name == "truth" and args.truth else "--output")
+            flag = "--truth" if name == "truth" and args.truth else "--output"
+            check_not_own_file(path, flag)
+            beside = flag == "--output" and name != "corpus"
+            what = f"the {name} file written beside --output" if beside else flag
+            _check_place(path, what, made=flag == "--output")
             if name != "corpus" and not (name == "truth" and args.truth):  # (not named: ours)
                 check_side_file(path, side_file_ours(name), f"{name} file", args.output)
         start = time.perf_counter()

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from sgns.files import atomic_open
+from sgns.files import SignalsHeld, atomic_open
 from sgns.synth.config import SynthConfig
 from sgns.synth.lexicon import RELATIONS, Lexicon, build_lexicon
 from sgns.synth.truth import FORMAT as TRUTH_FORMAT
@@ -173,32 +173,37 @@ def _truth_head(head: bytes) -> bool:
 
 
 def write_synth(cfg: SynthConfig, paths: dict[str, str]) -> dict:
-    """Generate and write the corpus and its truth files; returns the truth. Each file is
-    written atomically (sgns.files.atomic_open): a failed or interrupted run leaves the files
-    that were there as they were, and a path that is a symbolic link is replaced by the new
-    file, never written through to the file it points at."""
+    """Generate and write the corpus and its truth files; returns the truth. The four files are
+    written to temporary files (sgns.files.atomic_open) renamed together at the end, signals
+    held (SignalsHeld): a failed or interrupted run leaves the files that were there as they
+    were, none replaced without the others, and a path that is a symbolic link is replaced by
+    the new file, never written through to the file it points at."""
     lex = make_lexicon(cfg)
     # the folder as given (not abspath, which resolves "link/.." by the text, away from the
     # folder the kernel and atomic_open reach through the link)
     os.makedirs(os.path.dirname(paths["corpus"]) or os.curdir, exist_ok=True)
-    with _atomic_text(paths["corpus"], gzipped=paths["corpus"].endswith(".gz")) as f:
+    # (entered first, renamed last: a rename that fails all the same leaves the corpus)
+    with SignalsHeld() as held, contextlib.ExitStack() as files:
+        corpus = paths["corpus"]
+        f = files.enter_context(_atomic_text(corpus, gzipped=corpus.endswith(".gz")))
         for text in generate_text(cfg, lex):
             f.write(text)
-    planted = truth(cfg, lex)
-    planted["files"] = {k: v for k, v in paths.items() if k != "truth"}
-    with _atomic_text(paths["truth"]) as f:
+        planted = truth(cfg, lex)
+        planted["files"] = {k: v for k, v in paths.items() if k != "truth"}
+        f = files.enter_context(_atomic_text(paths["truth"]))
         json.dump(planted, f, indent=1)
         f.write("\n")
-    with _atomic_text(paths["questions"]) as f:
+        f = files.enter_context(_atomic_text(paths["questions"]))
         for section, questions in planted["analogies"].items():
             f.write(f": {section}\n")
             f.writelines(" ".join(q) + "\n" for q in questions)
-    with _atomic_text(paths["similarity"]) as f:
+        f = files.enter_context(_atomic_text(paths["similarity"]))
         f.write(
             f"{SIMILARITY_HEADER}: 9 = forms of one lemma, 6 = same cluster, "
             "1 = different clusters\n# Word 1\tWord 2\tScore\n"
         )
         f.writelines(f"{a}\t{b}\t{s:.1f}\n" for a, b, s in similarity_pairs(cfg, lex))
+        held.hold()  # from here: the four renamed (as the stack ends), or none
     return planted
 
 

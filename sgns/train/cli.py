@@ -39,8 +39,10 @@ def main(argv=None) -> None:
     # the agent's SIGTERM must end a rank at once, also inside a collective: its default stays.
     alone = int(os.environ.get("WORLD_SIZE", 1)) == 1
     note = "--resume continues from the last checkpoint"
-    StopSignals.ending_process = True
-    with Interruptible("sgns-train", note, sigterm=alone, show=is_main) as stop:
+    with (
+        StopSignals.ending(),
+        Interruptible("sgns-train", note, sigterm=alone, show=is_main) as stop,
+    ):
         try:
             train(TrainConfig(**vars(args)))
         except TrainingDiverged as e:

@@ -30,8 +30,10 @@ MAX_PER_CORE = 4  # the most --threads, and --num-workers, per core of the machi
 # and the new words' rows at lr; increment_lr 0 means lr * INCREMENT_LR_RATIO.
 INCREMENT_LR_RATIO = 0.125
 # The longest --follow waits between looks at the dataset (a day): time.sleep overflows past
-# about 2^63 ns. sgns-preprocess --watch bounds its --poll-seconds the same (sgns.pipeline.watch).
+# about 2^63 ns; the shortest (10 ms): a shorter one (1e-300) reads the manifest in a busy loop.
+# sgns-preprocess --watch bounds its --poll-seconds the same (sgns.pipeline.watch).
 MAX_POLL_SECONDS = 86400
+MIN_POLL_SECONDS = 0.01
 
 
 FLOAT_FIELDS = (
@@ -139,9 +141,9 @@ class TrainConfig:
             )
         if not 0 <= self.replay <= 1:
             raise UsageError(f"--replay must be in [0, 1], got {self.replay}")
-        if not 0 < self.poll_seconds <= MAX_POLL_SECONDS:
-            raise UsageError(f"--poll-seconds must be > 0 and at most {MAX_POLL_SECONDS} (a day), "
-                             f"got {self.poll_seconds}")  # fmt: skip
+        if not MIN_POLL_SECONDS <= self.poll_seconds <= MAX_POLL_SECONDS:
+            raise UsageError(f"--poll-seconds must be at least {MIN_POLL_SECONDS} and at most "
+                             f"{MAX_POLL_SECONDS} (a day), got {self.poll_seconds}")  # fmt: skip
         if not 0 <= self.min_lr_ratio <= 1:
             raise UsageError(f"--min-lr-ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.engine not in ENGINES:
@@ -170,8 +172,11 @@ class TrainConfig:
                 f"--export-vectors {self.export_vectors!r} is not one of "
                 f"{', '.join(EXPORT_VECTORS)}"
             )
-        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
-            raise UsageError(f"--device {self.device!r}: use auto, cpu, cuda or cuda:N")
+        if not _is_device(self.device):  # (whether this machine has it: distributed.setup)
+            raise UsageError(
+                f"--device {self.device!r}: use auto, cpu, cuda or cuda:N (N: a CUDA device's "
+                "number, 0, 1, ...)"
+            )
         if self.engine == "native":
             self._check_native()
         if not self.data or not self.output:
@@ -208,3 +213,11 @@ class TrainConfig:
 def _flag(name: str) -> str:
     """The command-line spelling of a field: batch_size -> --batch-size."""
     return "--" + name.replace("_", "-")
+
+
+def _is_device(name) -> bool:
+    """auto, cpu, cuda or cuda:N, N written as torch reads it (digits, no sign, no leading 0)."""
+    if name in ("auto", "cpu", "cuda"):
+        return True
+    index = name.removeprefix("cuda:") if isinstance(name, str) else ""
+    return index != name and index.isascii() and index.isdigit() and str(int(index)) == index

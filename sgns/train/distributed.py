@@ -18,6 +18,7 @@ import torch
 import torch.distributed as dist
 from torch.distributed.constants import default_pg_timeout
 
+from sgns.console import environment
 from sgns.errors import UsageError
 
 
@@ -39,15 +40,10 @@ class Context:
 
 def setup(device: str = "auto") -> Context:
     """Read torchrun's environment, pick the device, and start the process group if any."""
-    rank = int(os.environ.get("RANK", 0))
-    local_rank = int(os.environ.get("LOCAL_RANK", 0))
-    world_size = int(os.environ.get("WORLD_SIZE", 1))
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda":
-        device = f"cuda:{local_rank}"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError(f"device {device!r} was asked for but CUDA is not available; use cpu")
+    ranks = environment.ranks()  # (a UsageError naming a variable that is no whole number)
+    rank, local_rank, world_size = ranks.rank, ranks.local_rank, ranks.world_size
+    cuda = torch.cuda.is_available()
+    device = pick_device(device, local_rank, cuda, torch.cuda.device_count() if cuda else 0)
     dev = torch.device(device)
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
@@ -59,6 +55,27 @@ def setup(device: str = "auto") -> Context:
             extra.update(store=store, rank=rank, world_size=world_size)
         dist.init_process_group(backend, **extra)
     return Context(rank, local_rank, world_size, dev)
+
+
+def pick_device(asked: str, local_rank: int, cuda: bool, count: int) -> str:
+    """The device a rank trains on for --device `asked` (auto: CUDA where there is CUDA; cuda:
+    cuda:LOCAL_RANK), on a machine with (`cuda`) or without CUDA and `count` CUDA devices
+    visible to the process; UsageError when it names no device there."""
+    device = ("cuda" if cuda else "cpu") if asked == "auto" else asked
+    if device == "cuda":
+        device = f"cuda:{local_rank}"
+    if device.startswith("cuda") and not cuda:
+        raise UsageError(f"device {device!r} was asked for but CUDA is not available; use cpu")
+    if device.startswith("cuda:") and int(device.removeprefix("cuda:")) >= count:
+        there = f"this machine shows {count} CUDA device(s)"
+        there += f" (cuda:0 to cuda:{count - 1})" if count > 1 else " (cuda:0)" if count else ""
+        if asked.startswith("cuda:"):
+            raise UsageError(f"--device {asked}: {there}; name one of them, or cuda")
+        raise UsageError(
+            f"--device {asked}: LOCAL_RANK {local_rank} picks {device}, but {there}: start at "
+            f"most {count} process(es) per node (torchrun --nproc-per-node {count})"
+        )
+    return device
 
 
 def _attempt_store(rank: int, world_size: int):

@@ -15,6 +15,7 @@ checkpoint step), when the file RUN/STOP exists, or after --follow-max-increment
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -32,10 +33,21 @@ class StopSignals:
     the ranks stop together at the next agreed point (`any`)."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
-    # set by sgns-train's main, whose process ends when the run does: once a signal asked the
-    # run to stop, a second one changes nothing (docs/errors.md: exit 0), so `restore` leaves
-    # this handler in place (main then ignores both); the Python API gets its handlers back
+    # True within sgns-train's main (`ending`), whose process ends when the run does: once a
+    # signal asked the run to stop, a second one changes nothing (docs/errors.md: exit 0), so
+    # `restore` leaves this handler in place (main then ignores both); the Python API, also
+    # when called after main in one process (a notebook, a test run), gets its handlers back
     ending_process = False
+
+    @classmethod
+    @contextlib.contextmanager
+    def ending(cls):
+        """The block of sgns-train's main that trains: `ending_process` is True within it only."""
+        cls.ending_process = True
+        try:
+            yield
+        finally:
+            cls.ending_process = False
 
     def __init__(self):
         self.raised = False

@@ -17,6 +17,7 @@ from sgns.dataset import format_vocab, parse_vocab
 from sgns.errors import UsageError, quote
 from sgns.files import SignalsHeld, atomic_open, check_file, check_side_file
 from sgns.rundir import VECTORS_FILE, check_not_own_file
+from sgns.vectors.sniff import HEADER_BYTES, sniff_format
 
 FORMATS = ("text", "binary", "npy")
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
         packed = next((name for magic, name in _PACKED if f.peek(4).startswith(magic)), None)
         if packed:
             raise UsageError(f"{path!r} is {packed} data: decompress it first ({packed} -d)")
-        header = f.readline(_HEADER_BYTES).split()
+        header = f.readline(HEADER_BYTES).split()
         if len(header) != 2 or not all(h.isdigit() for h in header):
             raise UsageError(f"{path!r} does not start with a word2vec header line 'V D'")
         count, dim = int(header[0]), int(header[1])
@@ -149,7 +150,7 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
         vectors = np.empty((min(count, fits), dim), dtype=np.float32)
         for i in range(count):
             if binary:
-                words.append(_read_binary_word(f, path, short.format(i)))
+                words.append(_read_binary_word(f, path, short.format(i), i))
                 row = f.read(4 * dim)
                 if len(row) != 4 * dim:
                     raise UsageError(f"{path!r} ends inside the vector of word {i}")
@@ -165,9 +166,8 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
                     raise UsageError(f"{short.format(i)} (line {i + 2} is missing)")
                 parts = line.rstrip().split(b" ")  # (word2vec.c ends each with a space)
                 if len(parts) != dim + 1:
-                    raise UsageError(
-                        f"{path!r} line {i + 2} has {len(parts) - 1} numbers, not {dim}"
-                    )
+                    raise UsageError(f"{path!r} line {i + 2} has {len(parts) - 1} numbers, not "
+                                     f"the {dim} of its header '{count} {dim}'")  # fmt: skip
                 words.append(parts[0])
                 try:
                     vectors[i] = np.asarray(parts[1:], dtype=np.float32)
@@ -240,9 +240,6 @@ def _decode(word: bytes) -> str:
     return word.decode("utf-8", errors="backslashreplace")
 
 
-_HEADER_BYTES = 256  # "V D\n" is far shorter: a file without one is not read whole to find it
-
-
 def _read_npy(path: str) -> tuple[list[str], np.ndarray]:
     """Words and vectors of a .npy vector file and the vocabulary beside it."""
     vocab = npy_vocab_path(path)
@@ -275,32 +272,9 @@ def _read_npy(path: str) -> tuple[list[str], np.ndarray]:
 _CHECKED_NUMBERS = 1 << 16  # of a .npy checked for NaN and inf at a time
 
 
-def sniff_format(path: str) -> str:
-    """ "npy", "binary" or "text": numpy's magic bytes; else after the "V D" header line, a
-    first record of D + 1 space-separated fields that all but the first read as numbers is
-    text, anything else binary."""
-    with open(path, "rb") as f:
-        if f.read(6) == b"\x93NUMPY":
-            return "npy"
-        f.seek(0)
-        header = f.readline().split()
-        if len(header) != 2 or not all(h.isdigit() for h in header):
-            return "text"  # not word2vec at all: the text reader says so
-        fields = f.readline(1 << 20).rstrip().split(b" ")
-    if len(fields) != int(header[1]) + 1:
-        return "binary" if fields != [b""] else "text"
-    try:
-        [float(x) for x in fields[1:]]
-    except ValueError:  # a text file with a word where a number goes (its reader names it),
-        try:  # or binary: 4-byte floats hold control bytes, or bytes no UTF-8 has
-            text = b" ".join(fields).decode("utf-8")
-        except UnicodeDecodeError:
-            return "binary"
-        return "binary" if any(c < " " or c == "\x7f" for c in text) else "text"
-    return "text"
-
-
-def _read_binary_word(f, path: str, short: str) -> bytes:
+def _read_binary_word(f, path: str, short: str, number: int) -> bytes:
+    """The bytes of binary word `number`, up to its space. One holding a newline is refused:
+    word2vec.c ends a word there, and no word sgns writes has one (it is text, or damaged)."""
     word = bytearray()
     while True:
         ch = f.read(1)
@@ -310,4 +284,8 @@ def _read_binary_word(f, path: str, short: str) -> bytes:
             raise UsageError(f"{path!r} ends inside a word")
         if ch == b" ":
             return bytes(word)
+        if ch == b"\n":
+            raise UsageError(f"{path!r}: word {number} holds a newline (after "
+                             f"{quote(bytes(word), 20)}), which no word of a binary vector file "
+                             "holds: it is damaged, or not the file meant")  # fmt: skip
         word += ch

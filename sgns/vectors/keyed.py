@@ -11,7 +11,7 @@ import numpy as np
 
 from sgns.errors import UsageError, usage_error
 from sgns.eval.scoring import _top_rows, evaluate_analogies, evaluate_similarity, load_vectors
-from sgns.files import path_argument
+from sgns.files import check_output_file, path_argument
 from sgns.vectors.formats import write_vectors
 
 GENSIM_RESTRICT = 300000  # gensim's restrict_vocab default for both evaluations
@@ -22,15 +22,19 @@ def load(path: str) -> Vectors:
     (the format is told from the content), or a run directory (its vectors.txt). A file that
     is missing or no vector file: sgns.UsageError, in one line (a MissingFileError, which is
     also a FileNotFoundError, for a missing one)."""
-    path = path_argument("path", path)
+    return Vectors(*_one_line(load_vectors, path_argument("path", path)))
+
+
+def _one_line(call, *args):
+    """`call(*args)`, a user's mistake in it (a UsageError, a missing file, a fault of the
+    machine: an OSError) raised as the one line a command prints for it (sgns.errors)."""
     try:
-        words, vectors = load_vectors(path)
-    except (UsageError, FileNotFoundError) as error:
+        return call(*args)
+    except (UsageError, OSError) as error:
         raised = usage_error(error)
         if raised is None or raised is error:
             raise
         raise raised from None
-    return Vectors(words, vectors)
 
 
 class Vectors:
@@ -64,7 +68,10 @@ class Vectors:
             raise UsageError(f"{len(self.words)} words but vectors of shape {self.vectors.shape}")
         self._rows: dict[str, int] = {}
         for row, word in enumerate(self.words):
-            self._rows.setdefault(word, row)  # a repeated word: its first, most frequent row
+            first = self._rows.setdefault(word, row)
+            if first != row:  # (most_similar found its other row as an answer)
+                raise UsageError(f"Vectors: the word {word!r:.60} is given twice (rows {first} "
+                                 f"and {row}): each word has one vector")  # fmt: skip
         self._norms: np.ndarray | None = None
 
     def __repr__(self) -> str:
@@ -109,7 +116,7 @@ class Vectors:
         """The `topn` (word, cosine) nearest the mean of the unit vectors of `positive` (a word,
         or a list of words or vectors) minus those of `negative`, best first, the query words
         left out; `restrict`: only the first `restrict` words are candidates."""
-        positive, negative = _as_list(positive), _as_list(negative)
+        positive, negative = _as_list(positive, "positive"), _as_list(negative, "negative")
         if not positive and not negative:
             raise UsageError("most_similar needs a word in positive or negative")
         for name, value in (("topn", topn), ("restrict", restrict)):
@@ -121,6 +128,8 @@ class Vectors:
                 if isinstance(item, str):
                     query_rows.append(self.index(item))
                     terms.append(sign * self._unit(item))
+                elif isinstance(item, (bytes, bytearray)):
+                    raise UsageError(f"most_similar: words are str, not bytes: {item!r:.60}")
                 else:  # a vector is taken as it is, as gensim does
                     terms.append(sign * self._query_vector(item))
         mean = np.mean(terms, axis=0)  # (D,)
@@ -133,7 +142,13 @@ class Vectors:
 
     def _query_vector(self, item) -> np.ndarray:
         """A vector given to most_similar (D,), checked: of this dimension and finite."""
-        vector = np.asarray(item, dtype=np.float32)
+        try:
+            vector = np.asarray(item, dtype=np.float32)
+        except (TypeError, ValueError):  # ("w0", 2.0): gensim's weighted word, not ours
+            vector = None
+        if vector is None or vector.ndim != 1:  # (a number, a list of words, ...)
+            raise UsageError(f"most_similar: {item!r:.60} is neither a word (str) nor a vector "
+                             "of numbers")  # fmt: skip
         if vector.shape != self.vectors.shape[1:]:
             raise UsageError(f"most_similar: a vector of shape {vector.shape}, not of these "
                              f"vectors' {self.vectors.shape[1:]}")  # fmt: skip
@@ -149,8 +164,10 @@ class Vectors:
 
         gensim's `(pearson, spearman, oov_ratio)` are `["pearson"]`, `["spearman"]` and
         `100 * ["oov_rate"]` here (without p-values: no scipy); `["pairs"]` were scored."""
+        path = path_argument("path", path)
+        restrict = _restrict("evaluate_word_pairs", restrict)
         words, vectors = self.words[:restrict], self.vectors[:restrict]
-        return evaluate_similarity(words, vectors, path, case_sensitive=not case_insensitive)
+        return _one_line(evaluate_similarity, words, vectors, path, not case_insensitive)
 
     def evaluate_word_analogies(
         self, path: str, restrict: int | None = GENSIM_RESTRICT, case_insensitive: bool = True
@@ -160,15 +177,20 @@ class Vectors:
 
         gensim's `(score, sections)` are `["accuracy"]` and `["sections"]` here, each section
         with its `correct` and `questions` counts."""
-        return evaluate_analogies(
-            self.words, self.vectors, path, restrict, case_sensitive=not case_insensitive
+        path = path_argument("path", path)
+        restrict = _restrict("evaluate_word_analogies", restrict)
+        return _one_line(
+            evaluate_analogies, self.words, self.vectors, path, restrict, not case_insensitive
         )
 
     def save(self, path: str, format: str = "text") -> None:
         """Write the vectors as "text" or "binary" word2vec (what gensim's `load_word2vec_format`
         reads too), or "npy" with `.vocab.tsv` beside it; `load` and sgns-eval read all three.
-        Never over a run's or a dataset's own files (sgns.UsageError, as sgns-export)."""
-        write_vectors(path, self.words, self.vectors, format)
+        Never over a run's or a dataset's own files; what cannot be written (an empty path, a
+        directory, a missing folder, a full disk) is a sgns.UsageError in one line, as
+        sgns-export says it (a MissingFileError for a missing folder)."""
+        path = check_output_file(path_argument("path", path), "Vectors.save: path")
+        _one_line(write_vectors, path, self.words, self.vectors, format)
 
     def to_gensim(self):
         """The same words and vectors as a gensim `KeyedVectors`."""
@@ -185,10 +207,24 @@ def _is_count(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0
 
 
-def _as_list(words) -> list:
-    """`positive` or `negative` as a list: one word or vector alone, or None, is allowed."""
+def _restrict(call: str, value) -> int | None:
+    """An evaluation's `restrict`: None (every word) or a count of words, at least 1."""
+    if value is None or _is_count(value) and value >= 1:
+        return value
+    raise UsageError(f"{call}: restrict must be None or an integer >= 1, not {value!r:.60}")
+
+
+def _as_list(words, name: str) -> list:
+    """`positive` or `negative` (`name`) as a list: one word or vector alone, or None, is
+    allowed."""
     if words is None:
         return []
-    if isinstance(words, str) or (isinstance(words, np.ndarray) and words.ndim == 1):
+    if isinstance(words, (str, bytes, bytearray)) or (
+        isinstance(words, np.ndarray) and words.ndim == 1
+    ):
         return [words]
-    return list(words)
+    try:
+        return list(words)
+    except TypeError:  # (a number: gensim's index of a word, not ours)
+        raise UsageError(f"most_similar: {name} is {type(words).__name__} {words!r:.60}: give "
+                         "a word (str), a vector, or a list of them") from None  # fmt: skip

@@ -3,9 +3,17 @@ disk, loaded.
 
 The system C compiler (`$CC`, else `cc`) builds them (with sgns_common.h) with `-O3
 -march=native` (or without -march where a compiler or CPU lacks it) into one shared library
-cached under `$SGNS_CACHE` (default ~/.cache/sgns; the temp directory when that cannot be
-written), keyed by the sources, the flags, the compiler and the CPU. The kernel's size limits
-are defined here and handed to the compiler (-D), so Python and C cannot disagree on them.
+cached under `$SGNS_CACHE` (default ~/.cache/sgns; the temp directory's sgns-UID when that
+cannot be written), keyed by the sources, the flags, the compiler and the CPU. The kernel's size
+limits are defined here and handed to the compiler (-D), so Python and C cannot disagree on them.
+
+A library loaded runs its code in the process: a cache folder is used only when it is private,
+as ssh takes ~/.ssh (`_refusal`): this user's, no link, written by no one else (its group may
+when the group is this user's private one), nor any folder above it up to the home folder (but
+root's, or a sticky one like /tmp); made with mode 700, each folder missing above it too. Else
+it is said in the log and the kernel is compiled in a fresh private folder, removed once loaded.
+A cached file that is not this user's own, is cut short or is not the kernel is compiled again;
+a compile that fails is not tried again in another folder (but for a full disk or quota).
 
 `available()` says whether the kernel builds here; without a compiler the trainer falls back to
 the tensor step (and says so). No torch here: the config checks the limits without a build.
@@ -13,12 +21,18 @@ the tensor step (and says so). No torch here: the config checks the limits witho
 
 from __future__ import annotations
 
+import _ctypes
 import ctypes
+import errno
+import grp
 import hashlib
 import logging
 import os
 import platform
+import pwd
+import shlex
 import shutil
+import stat
 import struct
 import subprocess
 import tempfile
@@ -47,6 +61,10 @@ class NativeUnavailable(RuntimeError):
     """The kernel cannot be built or loaded here (no C compiler, or it failed)."""
 
 
+class _CompileFailed(NativeUnavailable):
+    """The compiler failed: the sources or flags, not the folder (tried in no other folder)."""
+
+
 def _cpu_identity() -> str:
     """What -march=native depends on: the CPU model and its feature flags."""
     try:
@@ -61,20 +79,33 @@ def cache_dir() -> str:
     return os.environ.get("SGNS_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "sgns")
 
 
-def _compiler() -> str | None:
-    cc = os.environ.get("CC", "cc")
-    return shutil.which(cc.split()[0]) and cc
+def _compiler() -> list[str]:
+    """The C compiler's command: $CC split as a shell splits it (unset or blank: cc);
+    NativeUnavailable when it is not found."""
+    said = os.environ.get("CC", "")
+    try:
+        cc = shlex.split(said) or ["cc"]
+    except ValueError as e:  # (an unclosed quote)
+        raise NativeUnavailable(f"CC={said!r} is no command ({e})") from None
+    if not shutil.which(cc[0]):
+        raise NativeUnavailable(f"no C compiler ({cc[0]!r} not found)")
+    return cc
 
 
-def _compile(cc: str, flags: list[str], target: str) -> None:
-    os.makedirs(os.path.dirname(target), exist_ok=True)
+def _compile(cc: list[str], flags: list[str], target: str) -> None:
+    os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
     fd, temp = tempfile.mkstemp(suffix=".so", dir=os.path.dirname(target))
     os.close(fd)
     try:
-        cmd = [*cc.split(), *flags, "-shared", "-fPIC", "-o", temp, *SOURCES, "-lm"]
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        cmd = [*cc, *flags, "-shared", "-fPIC", "-o", temp, *SOURCES, "-lm"]
+        try:
+            result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            raise _CompileFailed(f"{' '.join(cmd)} ran past 120 s") from None
         if result.returncode != 0:
-            raise NativeUnavailable(f"{' '.join(cmd)} failed: {result.stderr.strip()[-500:]}")
+            full = any(os.strerror(n) in result.stderr for n in (errno.ENOSPC, errno.EDQUOT))
+            said = f"{' '.join(cmd)} failed: {result.stderr.strip()[-500:]}"
+            raise NativeUnavailable(said) if full else _CompileFailed(said)  # (full: the folder's)
         with open(temp, "rb") as f:  # its blocks on the disk before its name: a crash then
             os.fsync(f.fileno())  # leaves the old library or the whole new one, not one cut short
         os.replace(temp, target)  # atomic: another process may be compiling the same
@@ -123,39 +154,172 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     return lib
 
 
+def _private_group(gid: int) -> bool:
+    """Whether group `gid` is this user's private group, as Debian's ssh takes one (umask 002:
+    folders 775): the user's own group, named as the user, of no other member."""
+    try:
+        user, group = pwd.getpwuid(os.getuid()), grp.getgrgid(gid)
+    except KeyError:
+        return False
+    if gid != user.pw_gid or group.gr_name != user.pw_name or set(group.gr_mem) - {user.pw_name}:
+        return False
+    return all(other.pw_uid == user.pw_uid for other in pwd.getpwall() if other.pw_gid == gid)
+
+
+def _others_write(info: os.stat_result) -> bool:
+    """Whether another user can write the file or folder `info` tells of: others, or a group
+    that is not this user's private one."""
+    return bool(info.st_mode & 0o002 or info.st_mode & 0o020 and not _private_group(info.st_gid))
+
+
+def _make(folder: str) -> None:
+    """Make `folder` and each folder missing above it, mode 700 (os.makedirs gives those above
+    the umask's mode: 775 under umask 002)."""
+    missing, path = [], os.path.abspath(folder)
+    while not os.path.lexists(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:  # (another process made it: checked as any folder is)
+            pass
+
+
+def _refusal(folder: str) -> str | None:
+    """Why `folder` may not hold the kernel, or None when it is private (made when missing;
+    OSError when it cannot be): a library put there by another user would run its code in this
+    process under the kernel's name. As ssh checks ~/.ssh: the folder is this user's, not a
+    link, and so is every folder above it up to the home folder (whoever can write that can run
+    code as this user already: ~/.bashrc, Python's user site-packages), or it is root's; none
+    written by another user, but a sticky one (/tmp: no one else can rename what is this user's
+    in it). The folder itself, this user's, is made mode 700 if others can write it (the files
+    there are checked one by one: `_stale`)."""
+    _make(folder)
+    info = os.lstat(folder)
+    if stat.S_ISLNK(info.st_mode):
+        return "is a symbolic link"
+    if info.st_uid != os.getuid():
+        return f"belongs to uid {info.st_uid}, not to this user (uid {os.getuid()})"
+    if not stat.S_ISDIR(info.st_mode):
+        return "is not a folder"
+    home = os.path.expanduser("~")
+    home = os.path.realpath(home) if os.path.isabs(home) else None
+    above = os.path.dirname(os.path.realpath(folder))
+    while above != home:
+        up = os.stat(above)
+        if up.st_uid not in (0, os.getuid()):
+            return f"is inside {above}, which belongs to uid {up.st_uid}"
+        if _others_write(up) and not up.st_mode & stat.S_ISVTX:
+            return f"is inside {above}, which others can write (mode {stat.S_IMODE(up.st_mode):o})"
+        if os.path.dirname(above) == above:
+            break
+        above = os.path.dirname(above)
+    if _others_write(info):
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            if os.fstat(fd).st_ino != info.st_ino:
+                return "was replaced while it was checked"
+            os.fchmod(fd, 0o700)
+        finally:
+            os.close(fd)
+        log.warning("the kernel cache %s could be written by others (mode %o): made private "
+                    "(700)", folder, stat.S_IMODE(info.st_mode))  # fmt: skip
+    return None
+
+
+def _stale(target: str) -> str | None:
+    """Why the cached library at `target` is compiled again, or None when it is loaded."""
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        return ""
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or _others_write(info):
+        return "the cached one is not this user's own file"
+    return None if _is_whole(target) else "the cached one is cut short"
+
+
+def _open(path: str) -> ctypes.CDLL:
+    """The library at `path`, its functions declared; NativeUnavailable when it lacks them
+    (unloaded again, so that the library compiled in its place is loaded, not this one)."""
+    lib = ctypes.CDLL(path)
+    try:
+        return _declare(lib)
+    except AttributeError as e:
+        if hasattr(_ctypes, "dlclose"):
+            _ctypes.dlclose(lib._handle)
+        raise NativeUnavailable(f"{path} is not the kernel ({e})") from None
+
+
+def _cached(cc: list[str], flags: list[str], target: str) -> ctypes.CDLL:
+    """The kernel at `target`, in a private cache folder; compiled there first when it is
+    missing, cut short (loaded, it would end the process with SIGBUS), not this user's own file,
+    or a library that does not load as the kernel."""
+    why = _stale(target)
+    if why is None:
+        try:
+            return _open(target)
+        except (NativeUnavailable, OSError) as e:
+            why = f"the cached one does not load: {e}"
+    log.info("compiling the native kernel%s: %s", f" ({why})" if why else "", target)
+    _compile(cc, flags, target)
+    return _open(target)
+
+
+def _fresh(cc: list[str], flags: list[str], name: str) -> ctypes.CDLL:
+    """The kernel compiled in a new private temporary folder, loaded, and the folder removed
+    (the process keeps what it loaded): when no cache folder can be used."""
+    folder = tempfile.mkdtemp(prefix="sgns-kernel-")  # (a random name, mode 700, this user's)
+    try:
+        info = os.lstat(folder)  # (only it: the kernel is loaded from it at once, then removed)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+            raise NativeUnavailable(f"the temporary folder {folder} is not private")
+        log.info("compiling the native kernel for this process: %s", folder)
+        _compile(cc, flags, os.path.join(folder, name))
+        return _open(os.path.join(folder, name))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _build() -> ctypes.CDLL:
     cc = _compiler()
-    if not cc:
-        raise NativeUnavailable(f"no C compiler ({os.environ.get('CC', 'cc')!r} not found)")
     source = b""
     for path in SOURCES + HEADERS:
         with open(path, "rb") as f:
             source += f.read() + b"\0"
     try:
         version = subprocess.run(
-            [*cc.split(), "--version"], capture_output=True, text=True, timeout=30
+            [*cc, "--version"], capture_output=True, text=True, timeout=30
         ).stdout
     except (OSError, subprocess.SubprocessError) as e:
-        raise NativeUnavailable(f"C compiler {cc!r} does not run ({e})") from None
-    errors = []
+        raise NativeUnavailable(f"C compiler {shlex.join(cc)!r} does not run ({e})") from None
+    errors, refused = [], {}  # refused: cache folder -> why it is not used (None: it is)
     # a read-only home (some cluster containers): build in the temp directory instead
     fallback = os.path.join(tempfile.gettempdir(), f"sgns-{os.getuid()}")
-    for flags, folder in [(f, d) for f in _FLAG_SETS for d in (cache_dir(), fallback)]:
+    for flags in _FLAG_SETS:
         key = hashlib.sha256(
             b"\0".join(
                 [source, " ".join(flags).encode(), version.encode(), _cpu_identity().encode()]
             )
         ).hexdigest()[:16]
-        target = os.path.join(folder, f"sgns_kernel-{key}.so")
-        try:
-            damaged = os.path.exists(target) and not _is_whole(target)
-            if damaged or not os.path.exists(target):
-                log.info("compiling the native kernel%s: %s", " (the cached one is cut short)"
-                         if damaged else "", target)  # fmt: skip
-                _compile(cc, flags, target)
-            return _declare(ctypes.CDLL(target))
-        except (NativeUnavailable, OSError, subprocess.SubprocessError) as e:
-            errors.append(str(e))
+        name = f"sgns_kernel-{key}.so"
+        for folder in (cache_dir(), fallback, None):  # None: a fresh private folder
+            try:
+                if folder is None:
+                    return _fresh(cc, flags, name)
+                if folder not in refused:
+                    refused[folder] = _refusal(folder)
+                    if refused[folder]:
+                        log.warning("the kernel cache %s %s: not used, a library there would run "
+                                    "as this user; set SGNS_CACHE to a private folder (mode 700)",
+                                    folder, refused[folder])  # fmt: skip
+                if not refused[folder]:
+                    return _cached(cc, flags, os.path.join(folder, name))
+            except _CompileFailed as e:  # (the same in another folder: the next flags)
+                errors.append(str(e))
+                break
+            except (NativeUnavailable, OSError, subprocess.SubprocessError) as e:
+                errors.append(str(e))
     raise NativeUnavailable("; ".join(errors))
 
 

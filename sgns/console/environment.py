@@ -1,0 +1,57 @@
+"""torchrun's environment, read and checked in one place: `ranks()`.
+
+torchrun sets RANK, LOCAL_RANK and WORLD_SIZE for each process it starts; without them a command
+is one process (rank 0 of 1). A value set by hand or left over in a shell (`WORLD_SIZE=`,
+`RANK=two`, a RANK past WORLD_SIZE) is said in one line naming the variable, before anything
+runs: int() of it was a traceback, and a RANK of 1 alone silenced every error of the command.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from sgns.errors import UsageError
+
+_WHOLE = re.compile(r"\s*[0-9]+\s*")
+_FIX = "torchrun sets it for each process it starts: unset it, or start the command with torchrun"
+
+
+@dataclass(frozen=True)
+class Ranks:
+    rank: int  # this process's, 0 .. world_size - 1
+    local_rank: int  # on its node: which GPU it takes
+    world_size: int  # processes in all
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def alone(self) -> bool:
+        return self.world_size == 1
+
+
+def _whole(name: str, default: int) -> int:
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    if not _WHOLE.fullmatch(text):
+        raise UsageError(f"{name}={text!r} in the environment is no whole number ({_FIX})")
+    return int(text)
+
+
+def ranks() -> Ranks:
+    """This process's place among torchrun's: RANK, LOCAL_RANK, WORLD_SIZE from the environment
+    (0, 0, 1 when unset); a UsageError naming the variable when one is no whole number or they
+    disagree (WORLD_SIZE 0, a RANK not below WORLD_SIZE)."""
+    world_size = _whole("WORLD_SIZE", 1)
+    rank, local_rank = _whole("RANK", 0), _whole("LOCAL_RANK", 0)
+    if world_size < 1:
+        raise UsageError(f"WORLD_SIZE={world_size} in the environment: a run has at least one "
+                         f"process ({_FIX})")  # fmt: skip
+    if rank >= world_size:
+        size = f"={world_size}" if "WORLD_SIZE" in os.environ else " (unset: 1)"
+        raise UsageError(f"RANK={rank} in the environment is not below WORLD_SIZE{size} ({_FIX})")
+    return Ranks(rank, local_rank, world_size)

@@ -1,0 +1,104 @@
+"""A command's stop signals: `Interruptible` ends the block of a command's main that Ctrl-C or
+SIGTERM stops in one line, "PROG: interrupted (SIGINT); NOTE", and exit code 130 or 143.
+Imported from sgns.errors by the commands, as the rest of how they end is there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+
+from sgns.console.streams import say
+
+
+class Interruptible:
+    """The block of a command's main that does its work: SIGTERM stops it as Ctrl-C does, by a
+    KeyboardInterrupt, so that what it was writing is cleaned up (`atomic_open` removes its
+    temporary file; the default SIGTERM would leave it). Either ends the block with one line,
+    "PROG: interrupted (SIGINT); NOTE" (`note`: what is left, what to do), and `exit_code`
+    128 + the signal (130, 143), as a shell reports a process its signal ended: the signal
+    taken last (`note_signal`), whichever handler raised; None when the block ran to its end
+    (when an object-store request it gave up on still runs, the process ends there, with that
+    code: `left_running`). `sigterm` False keeps SIGTERM's default (a rank under torchrun,
+    which the agent must end at once); `show` False prints nothing (another process says it).
+
+        with Interruptible("sgns-eval") as stop:
+            ...
+        return stop.exit_code or 0
+    """
+
+    def __init__(self, prog: str, note: str = "", sigterm: bool = True, show: bool = True):
+        self.prog, self.note, self.show = prog, note, show
+        # (signal handlers can be set in the main thread only: elsewhere SIGTERM keeps its own)
+        self.main = threading.current_thread() is threading.main_thread()
+        self.sigterm = sigterm and self.main
+        self.received = signal.SIGINT
+        self.exit_code: int | None = None
+        self.left: list[threading.Event] = []  # its work given up on (`left_running`)
+        self._previous: dict = {}
+
+    def _stop(self, signum, frame):
+        note_signal(signum)
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> Interruptible:
+        global _last_signal
+        _last_signal = signal.SIGINT  # (a KeyboardInterrupt that no signal raised)
+        wanted = [signal.SIGTERM] if self.sigterm else []
+        if self.main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            wanted.append(signal.SIGINT)  # (the same KeyboardInterrupt, its signal noted)
+        for sig in wanted:
+            self._previous[sig] = signal.signal(sig, self._stop)
+        _active.append(self)
+        return self
+
+    def __exit__(self, kind, error, trace) -> bool:
+        for sig, handler in self._previous.items():  # (None: set outside Python, not back)
+            signal.signal(sig, handler or signal.SIG_DFL)
+        _active.remove(self)
+        running = [done for done in self.left if not done.is_set()]
+        if _active:  # still this process's to wait for if the block around it is stopped
+            _active[-1].left.extend(running)
+        if kind is None or not issubclass(kind, KeyboardInterrupt):
+            return False
+        self.received = _last_signal
+        if self.show:
+            note = f"; {self.note}" if self.note else ""
+            say(f"{self.prog}: interrupted ({self.received.name}){note}")
+        self.exit_code = 128 + self.received
+        if running:  # (Python's exit would wait for them)
+            logging.shutdown()  # (flushed: what was printed and logged)
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):  # (closed, or a broken pipe)
+                    stream.flush()
+            os._exit(self.exit_code)
+        return True
+
+
+_last_signal = signal.SIGINT  # the stop signal a handler of ours took last (`note_signal`)
+_active: list[Interruptible] = []  # the Interruptible blocks running, innermost last
+
+
+def note_signal(signum: int) -> None:
+    """Note `signum` as the stop signal taken last: every handler of ours for SIGINT or SIGTERM
+    calls it (Interruptible's, --watch's, --follow's), so that the line of a command stopped
+    names the signal taken last, whichever handler raised the KeyboardInterrupt."""
+    global _last_signal
+    _last_signal = signal.Signals(signum)
+
+
+def left_running(done: threading.Event) -> None:
+    """Note work that a command gave up on and that still runs in a daemon thread, `done` set
+    when it ends: an object-store request (sgns.store.waited) that Ctrl-C or SIGTERM cut short
+    is. A command interrupted while such work runs ends at once (`Interruptible`), as its line
+    says, not after Python's exit waited for it: pyarrow's exit hook waits out each S3 request,
+    all its tries, which may take minutes. The command has cleaned up what it wrote by then.
+    Noted in the innermost Interruptible block only: outside one (a call of the Python API),
+    nothing ends the process."""
+    if _active:
+        left = _active[-1].left
+        left[:] = [d for d in left if not d.is_set()] + [done]
