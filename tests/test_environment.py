@@ -451,3 +451,13 @@ def test_fit_reads_world_size_as_the_commands_do(monkeypatch, tmp_path, value, s
     with pytest.raises(UsageError, match=re.escape(said)):
         sgns.fit([["a", "b"]] * 20, workdir=str(tmp_path / "wk"), min_count=1, dim=4)
     assert not (tmp_path / "wk").exists()
+
+
+def test_sgns_trains_main_called_directly_names_a_bad_world_size(monkeypatch, capsys, tmp_path):
+    from sgns.train.cli import main
+
+    monkeypatch.setenv("WORLD_SIZE", "x")
+    with pytest.raises(SystemExit) as ended:
+        main(["--data", str(tmp_path / "d"), "--output", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert ended.value.code == 2 and len(err) == 1 and "WORLD_SIZE='x'" in err[0]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 
-from sgns.errors import Interruptible, configure_logging, fail
+from sgns.console import environment
+from sgns.errors import Interruptible, UsageError, configure_logging, fail
 from sgns.train.config import TrainConfig
 from sgns.train.follow import StopSignals
 from sgns.train.options import SCHEMA
@@ -30,14 +30,18 @@ def main(argv=None) -> None:
     """sgns-train: parse, configure logging (rank 0 at INFO), train; a user's error or a
     diverged run is one line on stderr and exit code 2 (3 for divergence)."""
     args = train_parser().parse_args(argv)
-    is_main = int(os.environ.get("RANK", 0)) == 0
+    try:
+        ranks = environment.ranks()  # (sgns.commands checked it already; main may be called)
+    except UsageError as e:
+        sys.exit(fail("sgns-train", e))
+    is_main = ranks.is_main
     configure_logging(
         logging.INFO if is_main else logging.WARNING,
         "%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     # one process: SIGTERM stops it as Ctrl-C does (--follow installs its own). Under torchrun
     # the agent's SIGTERM must end a rank at once, also inside a collective: its default stays.
-    alone = int(os.environ.get("WORLD_SIZE", 1)) == 1
+    alone = ranks.alone
     note = "--resume continues from the last checkpoint"
     with (
         StopSignals.ending(),

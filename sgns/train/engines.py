@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 
 import torch
 
+from sgns.console import environment
 from sgns.errors import UsageError
 from sgns.train import distributed
 from sgns.train.config import TrainConfig
@@ -70,7 +70,7 @@ def resolve(config: TrainConfig, device: torch.device, saved: dict | None = None
             raise UsageError(f"--engine native cannot be built here: {e}") from None
     elif engine == "auto":
         engine, why = _auto_engine(config, cpu, mode)
-    several = config.emulate_ranks > 1 or int(os.environ.get("WORLD_SIZE", "1")) > 1
+    several = config.emulate_ranks > 1 or not environment.ranks().alone
     if mode == "auto":
         mode = ("pair" if several else NATIVE_MODE) if engine == "native" else "pool"
         ranks = " and several ranks" if several and engine == "native" else ""
