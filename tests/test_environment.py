@@ -448,6 +448,8 @@ def test_fit_reads_world_size_as_the_commands_do(monkeypatch, tmp_path, value, s
 
     monkeypatch.setenv("WORLD_SIZE", value)
     monkeypatch.delenv("RANK", raising=False)
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")  # (as torchrun sets them with WORLD_SIZE)
+    monkeypatch.setenv("MASTER_PORT", "29500")
     with pytest.raises(UsageError, match=re.escape(said)):
         sgns.fit([["a", "b"]] * 20, workdir=str(tmp_path / "wk"), min_count=1, dim=4)
     assert not (tmp_path / "wk").exists()

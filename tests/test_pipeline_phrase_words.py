@@ -127,3 +127,18 @@ def test_a_phrase_written_in_the_text_is_a_word_not_a_joined_phrase():
     counted = dict(zip(counts["word"].to_pylist(), counts["count"].to_pylist()))
     assert counted == {"in": 2, "new": 1, "york": 1, "new_york": 2, "now": 1}
     assert stats.tokens == 6 + 1  # the text's, then the one phrase joined
+
+
+def test_a_phrase_setting_given_to_an_increment_without_phrases_is_no_difference():
+    from sgns.pipeline.dataset.increment import check_settings
+    from sgns.pipeline.options import build_parser
+    from sgns.pipeline.preprocess import config_from_args
+
+    dataset = {"phrases": 0, "phrase_words": "keep", "phrase_growth": "any"}  # no phrases
+    argv = ["--input", "more.txt", "--output", "data", "--append"]
+    for more in (["--phrase-words", "replace"], ["--phrase-growth", "extend"]):
+        config = config_from_args(build_parser().parse_args([*argv, *more]), dataset)
+        check_settings(config, dataset)
+    with pytest.raises(UsageError, match="--phrases 1 differs from the dataset's phrases 0"):
+        phrased = build_parser().parse_args([*argv, "--phrases", "1", "--phrase-words", "replace"])
+        check_settings(config_from_args(phrased, dataset), dataset)

@@ -42,6 +42,7 @@ MATCHING = ("lowercase", "max_sentence_length", "min_count", "max_vocab", "sampl
 # phrases: an increment applies the dataset's phrase table, found with these (never again)
 MATCHING += ("phrases", "phrase_threshold", "phrase_min_count", "phrase_scorer", "phrase_max_vocab")
 MATCHING += ("phrase_connectors", "phrase_growth", "phrase_words")
+PHRASE_SETTINGS = tuple(name for name in MATCHING if name.startswith("phrase_"))
 # text before tokens (sgns.pipeline.text.format): a token must mean what it meant in the dataset
 MATCHING += ("normalize", "tokenizer")
 # what a dataset older than a setting did, where that is not the setting's default today
@@ -95,11 +96,13 @@ def check_settings(config: PipelineConfig, dataset_config: dict) -> None:
     dataset = {name: dataset_setting(dataset_config, name) for name in MATCHING}
     if dataset["phrase_threshold"] is None:  # as a config settles it: the scorer's default
         dataset["phrase_threshold"] = PHRASE_THRESHOLDS.get(dataset["phrase_scorer"])
+    # a dataset without phrases, grown without phrases: how phrases would be found does not matter
+    unused = () if dataset["phrases"] or config.phrases else PHRASE_SETTINGS
     differing = [
         f"--{name.replace('_', '-')} {_shown(getattr(config, name))} differs from the "
         f"dataset's {name} {_shown(dataset[name])}"
         for name in MATCHING
-        if getattr(config, name) != dataset[name]
+        if getattr(config, name) != dataset[name] and name not in unused
     ]
     if differing:
         raise UsageError(

@@ -10,6 +10,7 @@ import shutil
 import sys
 import tempfile
 
+from sgns import __version__
 from sgns.dataset.settings import MAX_INT, MIN_BLOCK_BYTES  # (sgns-preprocess's bounds)
 from sgns.dataset.shape import check_limits
 from sgns.errors import UsageError
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="python -m sgns.pipeline.phrases", description=main.__doc__,
                            allow_abbrev=False)  # fmt: skip
     parser.add_argument("dataset", help="a dataset built with --phrases (a directory or URI)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--encoding", help="codec of the text read (default: the dataset's)")
     parser.add_argument("--errors", choices=ERRORS, help="undecodable bytes, as sgns-preprocess's "
                         "--errors (default: the dataset's)")  # fmt: skip

@@ -36,6 +36,7 @@ import shlex
 from pathlib import Path
 
 from sgns import rundir
+from sgns.api.imports import imported_whole
 from sgns.api.settings import check_names, parse, settable, usage_errors
 from sgns.errors import UsageError, loads_json
 from sgns.files import check_file, path_argument
@@ -56,9 +57,10 @@ def preprocess(inputs, output, *, runner: str | None = None, beam_args=(), **set
     are the command's Beam options.
     Beam's own log lines below WARNING are left out, as the command leaves them out.
     """
-    from sgns.pipeline.dataset.objectstore import store_error
-    from sgns.pipeline.options import build_parser
-    from sgns.pipeline.preprocess import execute
+    with imported_whole():  # (Beam's import: Ctrl-C waits for it, see sgns.api.imports)
+        from sgns.pipeline.dataset.objectstore import store_error
+        from sgns.pipeline.options import build_parser
+        from sgns.pipeline.preprocess import execute
 
     parser = build_parser()
     own = ("inputs", "output")
@@ -98,9 +100,10 @@ def train(data, output, **settings) -> Run:
     sgns.train.trainer.TrainingDiverged (the command's exit code 3); Ctrl-C, KeyboardInterrupt
     (resume=True continues from the last checkpoint).
     """
-    from sgns.train.cli import train_parser
-    from sgns.train.config import TrainConfig
-    from sgns.train.trainer import train as run_training
+    with imported_whole():  # (torch's import: Ctrl-C waits for it)
+        from sgns.train.cli import train_parser
+        from sgns.train.config import TrainConfig
+        from sgns.train.trainer import train as run_training
 
     parser = train_parser()
     own = ("data", "output")

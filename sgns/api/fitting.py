@@ -27,6 +27,7 @@ import shutil
 import tempfile
 
 from sgns.api.commands import train
+from sgns.api.imports import imported_whole
 from sgns.api.settings import check_names, parse, usage_errors
 from sgns.console.environment import ranks
 from sgns.errors import UsageError, quote
@@ -94,7 +95,8 @@ def fit(sentences_or_paths, *, workdir=None, **settings) -> Vectors:
         if decoding and paths == [os.path.join(root, CORPUS_FILE)]:
             raise UsageError(f"{' and '.join(decoding)}: for corpus files; sentences are "
                              "str already (written as UTF-8): leave it out")  # fmt: skip
-        from sgns.pipeline import local  # (pyarrow's import: when called)
+        with imported_whole():  # (pyarrow's import, when called: Ctrl-C waits for it)
+            from sgns.pipeline import local
 
         with usage_errors():
             local.build(dataclasses.replace(config, inputs=tuple(paths)), paths)
@@ -140,7 +142,8 @@ def _plain(value):
 
 def _check_train(dataset: str, run: str, settings: dict) -> None:
     """sgns-train's parse and TrainConfig's checks of `settings`, before the dataset is made."""
-    from sgns.train.cli import train_parser  # (torch's import: when called)
+    with imported_whole():  # (torch's import, when called: Ctrl-C waits for it)
+        from sgns.train.cli import train_parser
 
     args = parse(train_parser(), settings, {"data": dataset, "output": run})
     with usage_errors():
@@ -250,7 +253,8 @@ def _files(patterns: list) -> list[str]:
     """The local files that `patterns` name, listed by sgns-preprocess's own --input listing
     (sgns.pipeline.text.read.list_files): a file as it is, a directory for the files in it,
     else a pattern, which does not follow links to directories (said in a warning)."""
-    from sgns.pipeline.text.read import list_files  # (Beam's match: when paths are given)
+    with imported_whole():  # (Beam's match, when paths are given: Ctrl-C waits for it)
+        from sgns.pipeline.text.read import list_files
 
     files = []
     for pattern in patterns:

@@ -4,6 +4,9 @@ torchrun sets RANK, LOCAL_RANK and WORLD_SIZE for each process it starts; withou
 is one process (rank 0 of 1). A value set by hand or left over in a shell (`WORLD_SIZE=`,
 `RANK=two`, a RANK past WORLD_SIZE) is said in one line naming the variable, before anything
 runs: int() of it was a traceback, and a RANK of 1 alone silenced every error of the command.
+Several processes also need MASTER_ADDR and MASTER_PORT (where they meet), which torchrun sets
+too: `check_meeting_point`, where the trainer starts its process group (a WORLD_SIZE left over
+without them was torch's traceback there).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from sgns.errors import UsageError
 
 _WHOLE = re.compile(r"\s*[0-9]+\s*")
 _FIX = "torchrun sets it for each process it starts: unset it, or start the command with torchrun"
+_FIX_GROUP = "torchrun sets both: unset WORLD_SIZE and RANK, or start the command with torchrun"
 
 
 @dataclass(frozen=True)
@@ -55,3 +59,17 @@ def ranks() -> Ranks:
         size = f"={world_size}" if "WORLD_SIZE" in os.environ else " (unset: 1)"
         raise UsageError(f"RANK={rank} in the environment is not below WORLD_SIZE{size} ({_FIX})")
     return Ranks(rank, local_rank, world_size)
+
+
+def check_meeting_point(world_size: int) -> None:
+    """MASTER_ADDR set and MASTER_PORT a port, as several processes need them to meet (checked
+    where a process group starts: a command of one process never reads them)."""
+    address, port = os.environ.get("MASTER_ADDR"), os.environ.get("MASTER_PORT")
+    for name, value in (("MASTER_ADDR", address), ("MASTER_PORT", port)):
+        if value is None or not value.strip():
+            said = "is not set" if value is None else f"is {value!r}"
+            raise UsageError(f"WORLD_SIZE={world_size} in the environment but {name} {said} "
+                             f"({_FIX_GROUP})")  # fmt: skip
+    if not _WHOLE.fullmatch(port) or not 1 <= int(port) <= 65535:
+        raise UsageError(f"MASTER_PORT={port!r} in the environment is no port (a whole number "
+                         f"1-65535; {_FIX_GROUP})")  # fmt: skip

@@ -48,13 +48,30 @@ def setup(device: str = "auto") -> Context:
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
     if world_size > 1 and not dist.is_initialized():
-        backend = "nccl" if dev.type == "cuda" else "gloo"
-        extra = {"device_id": dev} if dev.type == "cuda" else {}
+        environment.check_meeting_point(world_size)
+        _start_group(dev, rank, world_size)
+    return Context(rank, local_rank, world_size, dev)
+
+
+def _start_group(dev: torch.device, rank: int, world_size: int) -> None:
+    """The process group of `world_size` ranks, met at MASTER_ADDR:MASTER_PORT; a UsageError
+    naming them when it cannot start there (an address that is no host's, a port in use, the
+    other ranks not come within the timeout): torch's traceback was all a user saw."""
+    backend = "nccl" if dev.type == "cuda" else "gloo"
+    extra = {"device_id": dev} if dev.type == "cuda" else {}
+    try:
         store = _attempt_store(rank, world_size)
         if store is not None:
             extra.update(store=store, rank=rank, world_size=world_size)
         dist.init_process_group(backend, **extra)
-    return Context(rank, local_rank, world_size, dev)
+    except (ValueError, dist.DistNetworkError, dist.DistStoreError) as e:
+        where = f"{os.environ.get('MASTER_ADDR')}:{os.environ.get('MASTER_PORT')}"
+        cause = " ".join(str(e).split())[:200] or type(e).__name__
+        raise UsageError(
+            f"rank {rank} of {world_size} could not meet the others at MASTER_ADDR:MASTER_PORT "
+            f"{where} ({cause}): give a free port on rank 0's host (torchrun --master-port), "
+            "or unset WORLD_SIZE and RANK to train in one process"
+        ) from None
 
 
 def pick_device(asked: str, local_rank: int, cuda: bool, count: int) -> str:

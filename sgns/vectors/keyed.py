@@ -108,6 +108,9 @@ class Vectors:
 
     def similarity(self, a: str, b: str) -> float:
         """The cosine of the vectors of words `a` and `b`."""
+        for word in (a, b):  # (as most_similar says it: a KeyError would say no such word)
+            if isinstance(word, (bytes, bytearray)):
+                raise UsageError(f"similarity: words are str, not bytes: {word!r:.60}")
         return float(self._unit(a) @ self._unit(b))
 
     def most_similar(

@@ -1,11 +1,11 @@
-"""Building the native kernel: sgns_kernel.c and sgns_groups.c compiled at first use, cached on
-disk, loaded.
+"""The native kernel: sgns_kernel.c and sgns_groups.c compiled at first use, cached, loaded.
 
 The system C compiler (`$CC`, else `cc`) builds them (with sgns_common.h) with `-O3
 -march=native` (or without -march where a compiler or CPU lacks it) into one shared library
 cached under `$SGNS_CACHE` (default ~/.cache/sgns; the temp directory's sgns-UID when that
-cannot be written), keyed by the sources, the flags, the compiler and the CPU. The kernel's size
-limits are defined here and handed to the compiler (-D), so Python and C cannot disagree on them.
+cannot be written or HOME is not absolute), keyed by the sources, the flags, the compiler and
+the CPU. The kernel's size limits are defined here and handed to the compiler (-D), so Python
+and C cannot disagree on them.
 
 A library loaded runs its code in the process: a cache folder is used only when it is private,
 as ssh takes ~/.ssh (`_refusal`): this user's, no link, written by no one else (its group may
@@ -45,10 +45,8 @@ SOURCES = [os.path.join(_HERE, name) for name in ("sgns_kernel.c", "sgns_groups.
 HEADERS = [os.path.join(_HERE, "sgns_common.h")]  # in the cache key, as the sources are
 MAX_DIM, MAX_NEGATIVES = 4096, 256  # the kernel's stack buffers: a row and a pair's targets
 MAX_GROUP = 256  # pairs of one group (negative mode "group": sgns_groups)
-_LIMITS = [
-    f"-DSGNS_MAX_DIM={MAX_DIM}", f"-DSGNS_MAX_NEGATIVES={MAX_NEGATIVES}",
-    f"-DSGNS_MAX_GROUP={MAX_GROUP}",
-]  # fmt: skip
+_LIMITS = [f"-DSGNS_MAX_DIM={MAX_DIM}", f"-DSGNS_MAX_NEGATIVES={MAX_NEGATIVES}",
+           f"-DSGNS_MAX_GROUP={MAX_GROUP}"]  # fmt: skip
 _FLAG_SETS = (
     ["-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno", *_LIMITS],
     ["-O3", "-fopenmp-simd", "-fno-math-errno", *_LIMITS],  # compilers or CPUs without -march
@@ -75,8 +73,10 @@ def _cpu_identity() -> str:
         return platform.processor() + platform.machine()
 
 
-def cache_dir() -> str:
-    return os.environ.get("SGNS_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "sgns")
+def cache_dir() -> str | None:  # (None: HOME set but not absolute; '' was /.cache, at the root)
+    if os.environ.get("SGNS_CACHE") or not os.path.isabs(os.environ.get("HOME", "/")):
+        return os.environ.get("SGNS_CACHE") or None
+    return os.path.join(os.path.expanduser("~"), ".cache", "sgns")
 
 
 def _compiler() -> list[str]:
@@ -294,8 +294,8 @@ def _build() -> ctypes.CDLL:
     except (OSError, subprocess.SubprocessError) as e:
         raise NativeUnavailable(f"C compiler {shlex.join(cc)!r} does not run ({e})") from None
     errors, refused = [], {}  # refused: cache folder -> why it is not used (None: it is)
-    # a read-only home (some cluster containers): build in the temp directory instead
-    fallback = os.path.join(tempfile.gettempdir(), f"sgns-{os.getuid()}")
+    fallback = os.path.join(tempfile.gettempdir(), f"sgns-{os.getuid()}")  # (a read-only home)
+    folders = (*dict.fromkeys((cache_dir() or fallback, fallback)), None)  # None: a fresh one
     for flags in _FLAG_SETS:
         key = hashlib.sha256(
             b"\0".join(
@@ -303,7 +303,7 @@ def _build() -> ctypes.CDLL:
             )
         ).hexdigest()[:16]
         name = f"sgns_kernel-{key}.so"
-        for folder in (cache_dir(), fallback, None):  # None: a fresh private folder
+        for folder in folders:
             try:
                 if folder is None:
                     return _fresh(cc, flags, name)
@@ -320,6 +320,8 @@ def _build() -> ctypes.CDLL:
                 break
             except (NativeUnavailable, OSError, subprocess.SubprocessError) as e:
                 errors.append(str(e))
+                if folder == os.environ.get("SGNS_CACHE", ""):  # (the user's: said)
+                    log.warning("the kernel cache %s (SGNS_CACHE) cannot be used: %s", folder, e)
     raise NativeUnavailable("; ".join(errors))
 
 
