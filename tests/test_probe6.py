@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 from procs import ROOT, cli, one_line
@@ -194,3 +195,28 @@ def test_similarity_says_words_are_str_not_bytes_as_most_similar_does():
             wv.similarity(a, b)
     with pytest.raises(UsageError, match="most_similar: words are str, not bytes"):
         wv.most_similar(b"w0")
+
+
+STUCK = """
+import os, signal, sys, threading, time
+from sgns.console.signals import Interruptible
+Interruptible.GRACE_SECONDS = 1
+with Interruptible("sgns-x", "what is left") as stop:
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)
+    except KeyboardInterrupt:
+        threading.Event().wait()  # a cleanup on the way out that never ends
+sys.exit(stop.exit_code or 0)
+"""
+
+
+def test_a_command_stuck_after_its_stop_signal_still_ends_in_its_line():
+    # (a Beam pipeline stopped mid-run once never reached the line: its cleanup waited on itself)
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", STUCK], capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ, PYTHONPATH=ROOT))  # fmt: skip
+    assert done.returncode == 143, done.stderr[-2000:]
+    assert done.stderr == ("sgns-x: interrupted (SIGTERM); what is left; it did not stop within "
+                           "1 s, so it ended at once\n")  # fmt: skip
+    assert time.monotonic() - started < 30

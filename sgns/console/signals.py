@@ -40,10 +40,33 @@ class Interruptible:
         self.exit_code: int | None = None
         self.left: list[threading.Event] = []  # its work given up on (`left_running`)
         self._previous: dict = {}
+        self._ended = threading.Event()  # the block's end reached (__exit__)
+        self._watch: threading.Thread | None = None
+
+    # How long the block may take, once stopped, to reach its end: cleaning up is quick, but a
+    # library's own cleanup on the way out can wait on a thread of its own that waits on it (a
+    # Beam pipeline stopped mid-run once did: no line, no end). Past this the process ends.
+    GRACE_SECONDS = 30.0
 
     def _stop(self, signum, frame):
         note_signal(signum)
+        if self._watch is None:
+            self._watch = threading.Thread(target=self._end_if_stuck, daemon=True)
+            self._watch.start()
         raise KeyboardInterrupt
+
+    def _end_if_stuck(self) -> None:
+        """After a stop signal: when the block has not reached its end GRACE_SECONDS later, say
+        the line and end the process (os.write: no lock the stuck thread may hold)."""
+        if self._ended.wait(self.GRACE_SECONDS):
+            return
+        if self.show:
+            note = f"; {self.note}" if self.note else ""
+            late = f"it did not stop within {self.GRACE_SECONDS:g} s, so it ended at once"
+            line = f"{self.prog}: interrupted ({_last_signal.name}){note}; {late}\n"
+            with contextlib.suppress(OSError):
+                os.write(2, line.encode("utf-8", "replace"))
+        os._exit(128 + _last_signal)
 
     def __enter__(self) -> Interruptible:
         global _last_signal
@@ -57,6 +80,7 @@ class Interruptible:
         return self
 
     def __exit__(self, kind, error, trace) -> bool:
+        self._ended.set()
         for sig, handler in self._previous.items():  # (None: set outside Python, not back)
             signal.signal(sig, handler or signal.SIG_DFL)
         _active.remove(self)
