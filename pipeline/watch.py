@@ -37,6 +37,7 @@ import signal
 import threading
 from dataclasses import dataclass
 
+from sgns.console import signals
 from sgns.errors import UsageError, note_signal
 from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.dataset.increment import check_settings, read_dataset
@@ -106,6 +107,7 @@ class Stopper:
             note_signal(signum)
         if self.requested.is_set() and self.busy:
             log.warning("second stop signal: abandoning the increment")
+            signals.arm()  # (the command's block then ends within its grace: sgns.console.signals)
             raise KeyboardInterrupt
         self.requested.set()
         log.info(

@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 from sgns.console.streams import say
 
@@ -41,32 +42,40 @@ class Interruptible:
         self.left: list[threading.Event] = []  # its work given up on (`left_running`)
         self._previous: dict = {}
         self._ended = threading.Event()  # the block's end reached (__exit__)
-        self._watch: threading.Thread | None = None
+        self._deadline: float | None = None  # once stopped: when the block must have ended
 
     # How long the block may take, once stopped, to reach its end: cleaning up is quick, but a
     # library's own cleanup on the way out can wait on a thread of its own that waits on it (a
-    # Beam pipeline stopped mid-run once did: no line, no end). Past this the process ends.
+    # Beam pipeline stopped mid-run once did: no line, no end). Past this the process ends. Work
+    # on the way out that still makes progress (a checkpoint being written) extends it
+    # (`still_working`).
     GRACE_SECONDS = 30.0
 
     def _stop(self, signum, frame):
         note_signal(signum)
-        if self._watch is None:
-            self._watch = threading.Thread(target=self._end_if_stuck, daemon=True)
-            self._watch.start()
+        self.arm()
         raise KeyboardInterrupt
 
+    def arm(self) -> None:
+        """The block is stopping: it must end within GRACE_SECONDS (only a float is set: a
+        signal handler calls this)."""
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.GRACE_SECONDS
+
     def _end_if_stuck(self) -> None:
-        """After a stop signal: when the block has not reached its end GRACE_SECONDS later, say
-        the line and end the process (os.write: no lock the stuck thread may hold)."""
-        if self._ended.wait(self.GRACE_SECONDS):
-            return
-        if self.show:
-            note = f"; {self.note}" if self.note else ""
-            late = f"it did not stop within {self.GRACE_SECONDS:g} s, so it ended at once"
-            line = f"{self.prog}: interrupted ({_last_signal.name}){note}; {late}\n"
-            with contextlib.suppress(OSError):
-                os.write(2, line.encode("utf-8", "replace"))
-        os._exit(128 + _last_signal)
+        """The watch of a block (a daemon thread from its start): once it is stopping, when it
+        has not reached its end by its deadline, say the line and end the process (os.write: no
+        lock the stuck thread may hold)."""
+        while not self._ended.wait(_WATCH_STEP):
+            if self._deadline is None or time.monotonic() < self._deadline:
+                continue
+            if self.show:
+                note = f"; {self.note}" if self.note else ""
+                late = f"it did not stop within {self.GRACE_SECONDS:g} s, so it ended at once"
+                line = f"{self.prog}: interrupted ({_last_signal.name}){note}; {late}\n"
+                with contextlib.suppress(OSError):
+                    os.write(2, line.encode("utf-8", "replace"))
+            os._exit(128 + _last_signal)
 
     def __enter__(self) -> Interruptible:
         global _last_signal
@@ -77,6 +86,9 @@ class Interruptible:
         for sig in wanted:
             self._previous[sig] = signal.signal(sig, self._stop)
         _active.append(self)
+        if self.main:
+            with contextlib.suppress(RuntimeError):  # (no thread to be had: no watch)
+                threading.Thread(target=self._end_if_stuck, daemon=True).start()
         return self
 
     def __exit__(self, kind, error, trace) -> bool:
@@ -103,6 +115,7 @@ class Interruptible:
         return True
 
 
+_WATCH_STEP = 0.5  # seconds between two looks of a block's watch
 _last_signal = signal.SIGINT  # the stop signal a handler of ours took last (`note_signal`)
 _active: list[Interruptible] = []  # the Interruptible blocks running, innermost last
 
@@ -126,3 +139,18 @@ def left_running(done: threading.Event) -> None:
     if _active:
         left = _active[-1].left
         left[:] = [d for d in left if not d.is_set()] + [done]
+
+
+def arm() -> None:
+    """The innermost block is stopping (a handler of its own stopped it: --watch's second
+    signal): its grace starts (`Interruptible.arm`)."""
+    if _active:
+        _active[-1].arm()
+
+
+def still_working() -> None:
+    """Work on the way out of a stopped block still makes progress (a checkpoint being written):
+    every stopping block's grace starts again."""
+    for block in _active:
+        if block._deadline is not None:
+            block._deadline = time.monotonic() + block.GRACE_SECONDS

@@ -33,10 +33,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
+from sgns.console import signals
 from sgns.errors import UsageError
 from sgns.files import atomic_open, check_file
 from sgns.rundir import CHECKPOINT_FILE, run_path
@@ -240,7 +242,11 @@ class CheckpointWriter:
     def wait(self, quietly: bool = False) -> None:
         """Wait for the last write; raise its error, unless `quietly` (another is in flight)."""
         pending, self.pending = self.pending, None
-        if pending is not None and (pending.exception() is None or not quietly):
+        if pending is None:
+            return
+        while not futures.wait([pending], timeout=5).done:  # (a stopped command: still working)
+            signals.still_working()
+        if pending.exception() is None or not quietly:
             pending.result()
 
     def close(self) -> None:

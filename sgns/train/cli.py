@@ -16,6 +16,7 @@ import sys
 from sgns.console import environment
 from sgns.errors import Interruptible, UsageError, configure_logging, fail
 from sgns.train.config import TrainConfig
+from sgns.train.distributed import GroupStartError
 from sgns.train.follow import StopSignals
 from sgns.train.options import SCHEMA
 from sgns.train.trainer import TrainingDiverged, train
@@ -54,7 +55,7 @@ def main(argv=None) -> None:
                 print(f"sgns-train: error: {e}", file=sys.stderr)
             sys.exit(3)
         except Exception as e:  # noqa: BLE001 - one line for a user's mistake, else re-raised
-            sys.exit(fail("sgns-train", e, show=is_main))
+            sys.exit(fail("sgns-train", e, show=is_main or isinstance(e, GroupStartError)))
     if stop.exit_code:
         sys.exit(stop.exit_code)
     if args.follow:  # (stopped: a signal while the process ends changes nothing, exit 0)

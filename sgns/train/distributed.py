@@ -53,6 +53,11 @@ def setup(device: str = "auto") -> Context:
     return Context(rank, local_rank, world_size, dev)
 
 
+class GroupStartError(UsageError):
+    """A rank that could not meet the others: each rank says so itself (one rank of a node
+    that cannot reach MASTER_ADDR is the only one that knows)."""
+
+
 def _start_group(dev: torch.device, rank: int, world_size: int) -> None:
     """The process group of `world_size` ranks, met at MASTER_ADDR:MASTER_PORT; a UsageError
     naming them when it cannot start there (an address that is no host's, a port in use, the
@@ -67,7 +72,7 @@ def _start_group(dev: torch.device, rank: int, world_size: int) -> None:
     except (ValueError, dist.DistNetworkError, dist.DistStoreError) as e:
         where = f"{os.environ.get('MASTER_ADDR')}:{os.environ.get('MASTER_PORT')}"
         cause = " ".join(str(e).split())[:200] or type(e).__name__
-        raise UsageError(
+        raise GroupStartError(
             f"rank {rank} of {world_size} could not meet the others at MASTER_ADDR:MASTER_PORT "
             f"{where} ({cause}): give a free port on rank 0's host (torchrun --master-port), "
             "or unset WORLD_SIZE and RANK to train in one process"
