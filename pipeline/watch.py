@@ -38,6 +38,7 @@ import threading
 from dataclasses import dataclass
 
 from sgns.console import signals
+from sgns.dataset.settings import poll_seconds_problem
 from sgns.errors import UsageError, note_signal
 from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.dataset.increment import check_settings, read_dataset
@@ -56,11 +57,6 @@ from sgns.pipeline.text.compressed import decode_problem, is_checked
 from sgns.pipeline.text.read import list_files
 
 log = logging.getLogger(__name__)
-# The longest wait between polls (a day): a wait past threading.TIMEOUT_MAX overflows.
-# sgns-train --follow bounds its --poll-seconds the same (sgns.train.config.MAX_POLL_SECONDS).
-MAX_POLL_SECONDS = 86400
-# The shortest (10 ms): a shorter one (1e-320) is a busy loop listing the inputs without a pause.
-MIN_POLL_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -71,12 +67,9 @@ class WatchConfig:
     max_increments: int | None = None  # stop after this many increments; None: until a signal
 
     def __post_init__(self):
-        poll = self.poll_seconds
-        if isinstance(poll, bool) or not isinstance(poll, (int, float)):
-            poll = float("nan")  # (refused below, as any value outside the bounds)
-        if not MIN_POLL_SECONDS <= poll <= MAX_POLL_SECONDS:
-            raise UsageError(f"--poll-seconds must be at least {MIN_POLL_SECONDS} and at most "
-                             f"{MAX_POLL_SECONDS} (a day), got {self.poll_seconds!r}")  # fmt: skip
+        problem = poll_seconds_problem(self.poll_seconds)  # (as sgns-train --follow's)
+        if problem:
+            raise UsageError(problem)
         if self.max_increments is not None and (
             not isinstance(self.max_increments, int) or self.max_increments < 1
         ):

@@ -96,15 +96,26 @@ def test_watch_builds_then_appends_a_file_added_while_it_runs(tmp_path):
     assert words == ["the", "a1", "a2", "a3", "b1", "b2"]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
-def test_watch_stops_cleanly_on_a_signal(tmp_path, stop):
+def _watching_its_first_increment(tmp_path):
+    """(a watch of one file in tmp_path/in into tmp_path/ds, its log) once its first increment
+    is built."""
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("the the a1 a2 a3\n" * 50)
     log = tmp_path / "log"
     process = _watch(tmp_path / "in", tmp_path / "ds", log)
     try:
         _wait_for(lambda: _increments(tmp_path / "ds") == 1, process, log)
+    except BaseException:
+        process.kill()
+        raise
+    return process, log
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_watch_stops_cleanly_on_a_signal(tmp_path, stop):
+    process, log = _watching_its_first_increment(tmp_path)
+    try:
         process.send_signal(stop)
         assert process.wait(timeout=30) == 0
     finally:
@@ -117,9 +128,10 @@ def test_watch_stops_cleanly_on_a_signal(tmp_path, stop):
 
 
 def test_poll_seconds_past_a_day_or_not_a_number_are_refused_in_one_line(capsys):
+    from sgns.dataset.settings import MAX_POLL_SECONDS
     from sgns.errors import UsageError
     from sgns.pipeline.preprocess import main
-    from sgns.pipeline.watch import MAX_POLL_SECONDS, WatchConfig
+    from sgns.pipeline.watch import WatchConfig
 
     assert WatchConfig(MAX_POLL_SECONDS).poll_seconds == 86400
     for seconds in (float("inf"), 1e10, MAX_POLL_SECONDS + 1, float("nan"), 0, "10", True, 1e-320):
@@ -141,12 +153,8 @@ def test_poll_seconds_past_a_day_or_not_a_number_are_refused_in_one_line(capsys)
 def test_signals_repeated_while_the_watch_stops_still_end_it_with_exit_0(tmp_path):
     """systemd, docker stop and `timeout` may signal again: a second SIGTERM 0.02-0.1 s after
     the first ended the stopping watch with 143 and no line (fourth probe F8)."""
-    (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "a.txt").write_text("the the a1 a2 a3\n" * 50)
-    log = tmp_path / "log"
-    process = _watch(tmp_path / "in", tmp_path / "ds", log)
+    process, log = _watching_its_first_increment(tmp_path)
     try:
-        _wait_for(lambda: _increments(tmp_path / "ds") == 1, process, log)
         process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 30
         while process.poll() is None and time.monotonic() < deadline:

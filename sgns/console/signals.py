@@ -62,6 +62,11 @@ class Interruptible:
         if self._deadline is None:
             self._deadline = time.monotonic() + self.GRACE_SECONDS
 
+    def extend(self) -> None:
+        """Work on the way out still makes progress: a stopping block's grace starts again."""
+        if self._deadline is not None:
+            self._deadline = time.monotonic() + self.GRACE_SECONDS
+
     def _end_if_stuck(self) -> None:
         """The watch of a block (a daemon thread from its start): once it is stopping, when it
         has not reached its end by its deadline, say the line and end the process (os.write: no
@@ -152,5 +157,4 @@ def still_working() -> None:
     """Work on the way out of a stopped block still makes progress (a checkpoint being written):
     every stopping block's grace starts again."""
     for block in _active:
-        if block._deadline is not None:
-            block._deadline = time.monotonic() + block.GRACE_SECONDS
+        block.extend()

@@ -22,7 +22,7 @@ class QuietStream:
     closed file), and says nothing of it: stderr has no one left to tell."""
 
     def __init__(self, stream):
-        self.stream, self.broken = stream, False
+        self.stream, self.broken = stream, stream is None  # (None: Python started without one)
 
     def __getattr__(self, name):  # (encoding, isatty, fileno, buffer: logging and tqdm ask)
         return getattr(self.stream, name)

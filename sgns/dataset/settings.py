@@ -48,3 +48,18 @@ def is_text_codec(encoding) -> bool:
     except LookupError:
         return False
     return info is not None and getattr(info, "_is_text_encoding", True)
+
+
+# --poll-seconds of sgns-preprocess --watch and sgns-train --follow: at most a day (a wait past
+# threading.TIMEOUT_MAX overflows), at least 10 ms (1e-320 was a busy loop without a pause).
+MIN_POLL_SECONDS, MAX_POLL_SECONDS = 0.01, 86400
+
+
+def poll_seconds_problem(seconds) -> str | None:
+    """What is wrong with a --poll-seconds value, in the words of one error line; None if
+    nothing."""
+    number = not isinstance(seconds, bool) and isinstance(seconds, (int, float))
+    if number and MIN_POLL_SECONDS <= seconds <= MAX_POLL_SECONDS:
+        return None
+    return (f"--poll-seconds must be at least {MIN_POLL_SECONDS} and at most {MAX_POLL_SECONDS} "
+            f"(a day), got {seconds!r}")  # fmt: skip

@@ -13,6 +13,7 @@ import math
 import os
 from dataclasses import dataclass
 
+from sgns.dataset.settings import poll_seconds_problem
 from sgns.errors import UsageError
 from sgns.train.native.build import MAX_DIM, MAX_GROUP, MAX_NEGATIVES
 
@@ -29,11 +30,6 @@ MAX_PER_CORE = 4  # the most --threads, and --num-workers, per core of the machi
 # Online training: in a later stage, the rows of the words trained before start at increment_lr
 # and the new words' rows at lr; increment_lr 0 means lr * INCREMENT_LR_RATIO.
 INCREMENT_LR_RATIO = 0.125
-# The longest --follow waits between looks at the dataset (a day): time.sleep overflows past
-# about 2^63 ns; the shortest (10 ms): a shorter one (1e-300) reads the manifest in a busy loop.
-# sgns-preprocess --watch bounds its --poll-seconds the same (sgns.pipeline.watch).
-MAX_POLL_SECONDS = 86400
-MIN_POLL_SECONDS = 0.01
 
 
 FLOAT_FIELDS = (
@@ -141,9 +137,8 @@ class TrainConfig:
             )
         if not 0 <= self.replay <= 1:
             raise UsageError(f"--replay must be in [0, 1], got {self.replay}")
-        if not MIN_POLL_SECONDS <= self.poll_seconds <= MAX_POLL_SECONDS:
-            raise UsageError(f"--poll-seconds must be at least {MIN_POLL_SECONDS} and at most "
-                             f"{MAX_POLL_SECONDS} (a day), got {self.poll_seconds}")  # fmt: skip
+        if poll_seconds_problem(self.poll_seconds):  # (as sgns-preprocess --watch's)
+            raise UsageError(poll_seconds_problem(self.poll_seconds))
         if not 0 <= self.min_lr_ratio <= 1:
             raise UsageError(f"--min-lr-ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.engine not in ENGINES:

@@ -17,6 +17,7 @@ import time
 import torch
 from tqdm import tqdm
 
+from sgns.console.streams import QuietStream
 from sgns.errors import UsageError, loads_json
 from sgns.files import atomic_write, check_file
 from sgns.rundir import METRICS_FILE, TENSORBOARD_DIR, run_path
@@ -184,33 +185,9 @@ class Clock:
         return rate
 
 
-class _Guarded:
-    """A stream that stops being written once a write failed: the progress bar on a stderr
-    whose reader went away (`sgns-train 2>&1 | head -1`) ends the bar's output, not the run."""
-
-    def __init__(self, stream):
-        self.stream, self.broken = stream, stream is None
-
-    def __getattr__(self, name):  # (encoding, isatty, fileno: tqdm asks)
-        return getattr(self.stream, name)
-
-    def write(self, text: str) -> None:
-        self._guard(lambda: self.stream.write(text))
-
-    def flush(self) -> None:
-        self._guard(lambda: self.stream.flush())
-
-    def _guard(self, call) -> None:
-        if not self.broken:
-            try:
-                call()
-            except (OSError, ValueError):  # (BrokenPipeError; ValueError: a closed file)
-                self.broken = True
-
-
 def progress(enabled: bool, total: int, initial: int, unit: str = "step"):
     return tqdm(
-        file=_Guarded(sys.stderr),
+        file=QuietStream(sys.stderr),  # (a reader gone: the bar stops, not the run)
         total=total,
         initial=initial,
         disable=not enabled,
