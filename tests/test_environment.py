@@ -19,7 +19,7 @@ import sgns
 from sgns import commands
 from sgns.console import environment
 from sgns.errors import UsageError
-from sgns.train.native import build
+from sgns.train.native import build, private
 
 needs_native = pytest.mark.skipif(
     not build.available(), reason="no C compiler: the native engine cannot be built here"
@@ -91,7 +91,8 @@ def _as_root() -> None:
 def _another_group(path) -> None:
     """Give `path` to a group that is not this user's private one, which may write it."""
     _as_root()
-    os.chown(path, -1, next(g.gr_gid for g in grp.getgrall() if not build._private_group(g.gr_gid)))
+    others = (g.gr_gid for g in grp.getgrall() if not private.private_group(g.gr_gid))
+    os.chown(path, -1, next(others))
     os.chmod(path, 0o770)
 
 

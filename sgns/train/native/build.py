@@ -7,13 +7,11 @@ cannot be written or HOME is not absolute), keyed by the sources, the flags, the
 the CPU. The kernel's size limits are defined here and handed to the compiler (-D), so Python
 and C cannot disagree on them.
 
-A library loaded runs its code in the process: a cache folder is used only when it is private,
-as ssh takes ~/.ssh (`_refusal`): this user's, no link, written by no one else (its group may
-when the group is this user's private one), nor any folder above it up to the home folder (but
-root's, or a sticky one like /tmp); made with mode 700, each folder missing above it too. Else
-it is said in the log and the kernel is compiled in a fresh private folder, removed once loaded.
-A cached file that is not this user's own, is cut short or is not the kernel is compiled again;
-a compile that fails is not tried again in another folder (but for a full disk or quota).
+A library loaded runs its code in the process: a cache folder is used only when it is private
+(sgns.train.native.private, as ssh takes ~/.ssh); else it is said in the log and the kernel is
+compiled in a fresh private folder, removed once loaded. A cached file that is not this user's
+own, is cut short or is not the kernel is compiled again; a compile that fails is not tried again
+in another folder (but for a full disk or quota).
 
 `available()` says whether the kernel builds here; without a compiler the trainer falls back to
 the tensor step (and says so). No torch here: the config checks the limits without a build.
@@ -24,12 +22,10 @@ from __future__ import annotations
 import _ctypes
 import ctypes
 import errno
-import grp
 import hashlib
 import logging
 import os
 import platform
-import pwd
 import shlex
 import shutil
 import stat
@@ -37,6 +33,8 @@ import struct
 import subprocess
 import tempfile
 import threading
+
+from sgns.train.native.private import others_write, refusal
 
 log = logging.getLogger(__name__)
 
@@ -154,87 +152,13 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     return lib
 
 
-def _private_group(gid: int) -> bool:
-    """Whether group `gid` is this user's private group, as Debian's ssh takes one (umask 002:
-    folders 775): the user's own group, named as the user, of no other member."""
-    try:
-        user, group = pwd.getpwuid(os.getuid()), grp.getgrgid(gid)
-    except KeyError:
-        return False
-    if gid != user.pw_gid or group.gr_name != user.pw_name or set(group.gr_mem) - {user.pw_name}:
-        return False
-    return all(other.pw_uid == user.pw_uid for other in pwd.getpwall() if other.pw_gid == gid)
-
-
-def _others_write(info: os.stat_result) -> bool:
-    """Whether another user can write the file or folder `info` tells of: others, or a group
-    that is not this user's private one."""
-    return bool(info.st_mode & 0o002 or info.st_mode & 0o020 and not _private_group(info.st_gid))
-
-
-def _make(folder: str) -> None:
-    """Make `folder` and each folder missing above it, mode 700 (os.makedirs gives those above
-    the umask's mode: 775 under umask 002)."""
-    missing, path = [], os.path.abspath(folder)
-    while not os.path.lexists(path):
-        missing.append(path)
-        path = os.path.dirname(path)
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:  # (another process made it: checked as any folder is)
-            pass
-
-
-def _refusal(folder: str) -> str | None:
-    """Why `folder` may not hold the kernel, or None when it is private (made when missing;
-    OSError when it cannot be): a library put there by another user would run its code in this
-    process under the kernel's name. As ssh checks ~/.ssh: the folder is this user's, not a
-    link, and so is every folder above it up to the home folder (whoever can write that can run
-    code as this user already: ~/.bashrc, Python's user site-packages), or it is root's; none
-    written by another user, but a sticky one (/tmp: no one else can rename what is this user's
-    in it). The folder itself, this user's, is made mode 700 if others can write it (the files
-    there are checked one by one: `_stale`)."""
-    _make(folder)
-    info = os.lstat(folder)
-    if stat.S_ISLNK(info.st_mode):
-        return "is a symbolic link"
-    if info.st_uid != os.getuid():
-        return f"belongs to uid {info.st_uid}, not to this user (uid {os.getuid()})"
-    if not stat.S_ISDIR(info.st_mode):
-        return "is not a folder"
-    home = os.path.expanduser("~")
-    home = os.path.realpath(home) if os.path.isabs(home) else None
-    above = os.path.dirname(os.path.realpath(folder))
-    while above != home:
-        up = os.stat(above)
-        if up.st_uid not in (0, os.getuid()):
-            return f"is inside {above}, which belongs to uid {up.st_uid}"
-        if _others_write(up) and not up.st_mode & stat.S_ISVTX:
-            return f"is inside {above}, which others can write (mode {stat.S_IMODE(up.st_mode):o})"
-        if os.path.dirname(above) == above:
-            break
-        above = os.path.dirname(above)
-    if _others_write(info):
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-        try:
-            if os.fstat(fd).st_ino != info.st_ino:
-                return "was replaced while it was checked"
-            os.fchmod(fd, 0o700)
-        finally:
-            os.close(fd)
-        log.warning("the kernel cache %s could be written by others (mode %o): made private "
-                    "(700)", folder, stat.S_IMODE(info.st_mode))  # fmt: skip
-    return None
-
-
 def _stale(target: str) -> str | None:
     """Why the cached library at `target` is compiled again, or None when it is loaded."""
     try:
         info = os.lstat(target)
     except FileNotFoundError:
         return ""
-    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or _others_write(info):
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or others_write(info):
         return "the cached one is not this user's own file"
     return None if _is_whole(target) else "the cached one is cut short"
 
@@ -308,7 +232,7 @@ def _build() -> ctypes.CDLL:
                 if folder is None:
                     return _fresh(cc, flags, name)
                 if folder not in refused:
-                    refused[folder] = _refusal(folder)
+                    refused[folder] = refusal(folder)
                     if refused[folder]:
                         log.warning("the kernel cache %s %s: not used, a library there would run "
                                     "as this user; set SGNS_CACHE to a private folder (mode 700)",
