@@ -6,13 +6,13 @@
         [--word2vec-c auto|PATH]
         [--variants '|--emulate-ranks 8|--emulate-ranks 8 --global-negatives']
 
-In one run, with the same hyperparameters (dim 100, window 5, negative 5, sample 1e-3,
-min_count 5, 5 epochs), per round (seed 1..--repeat): gensim Word2Vec(sg=1, workers=2),
-word2vec.c (with --word2vec-c), our preprocess, then one training per (engine:negative mode,
-batch size, threads), each a subprocess so wall time and peak RSS are per system. The round's
+In one run, with the same hyperparameters (dim 100, window 5, negative 5, sample 1e-3, min_count 5,
+5 epochs), per round (seed --first-seed, the next, ..., --repeat rounds): gensim Word2Vec(sg=1,
+workers=2), word2vec.c (with --word2vec-c), our preprocess, then one training per (engine:negative
+mode, batch size, threads), each a subprocess so wall time and peak RSS are per system. The round's
 seed seeds our preprocess too: gensim's seed draws its subsampling and windows, so ours are drawn
-afresh each round as well (with one dataset for all rounds, its one draw moves every round's
-SimLex alike, by up to ~0.007 here).
+afresh each round as well (with one dataset for all rounds, its one draw moves every round's SimLex
+alike, by up to ~0.007 here).
 All vectors are scored the same way (gensim KeyedVectors: WordSim-353 and SimLex-999 Spearman,
 Google analogies restricted to the 30000 most frequent words). Pairs/s: ours from metrics.jsonl
 (pairs / summed epoch seconds); gensim's from its effective (post-subsampling) words times
@@ -351,6 +351,12 @@ def main(argv=None) -> None:
         help="runs per system with seeds 1..N, gensim first in each round (scores vary by seed, "
         "speed with the machine's load: the summary compares each run with its round's gensim)",
     )
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=1,
+        help="the first round's seed: rounds use seeds S..S+N-1 (to add seeds to an earlier run)",
+    )
     parser.add_argument("--train-args", default="", help="extra sgns-train options")
     parser.add_argument(
         "--variants",
@@ -370,7 +376,7 @@ def main(argv=None) -> None:
         args.word2vec_c = shutil.which("word2vec") or sys.exit(
             "bench_train: no word2vec on PATH (pip install --no-deps word2vec builds it)"
         )
-    for seed in range(1, args.repeat + 1):
+    for seed in range(args.first_seed, args.first_seed + args.repeat):
         rows.append(bench_gensim(args, work, words, seed))
         print(table(rows[-1:]), flush=True)
         if args.word2vec_c:

@@ -33,8 +33,9 @@ latencies, the transfer beyond compute, and the last sub-block's transfer beyond
 slack, max(0, t_block / k - (k - 1) / k x episode). Both overlapped: also the next chunk's routing
 (no table row involved) runs in the background during the current chunk, sharing the link.
 
-Balance is measured: `sgns.train.blocks.bucket_counts` + `balance` on pairs, (a) those of a dataset
-(--dataset, its pass 0 as the manifest lists it), whole and cut into R = 4, 16, 64 rounds as the
+Balance is measured: `sgns.train.blocks.Deal.bucket_counts` + `balance` on pairs, the words dealt
+as the trainer deals them (`Deal.for_counts`), (a) those of a dataset (--dataset, its pass 0 as the
+manifest lists it), whole and cut into R = 4, 16, 64 rounds as the
 trainer cuts epoch 0 (sgns.train.plan.block_chunks: whole row groups in a seeded random order, a
 chunk once it holds >= ceil(epoch / R) pairs), and (b) a synthetic Zipf vocabulary: expected
 bucket counts from its marginals, and sampled pairs (as one chunk and cut the same way).
@@ -59,7 +60,7 @@ sys.path.insert(0, ROOT)
 
 import torch  # noqa: E402
 
-from sgns.train.blocks import balance, block_of, bucket_counts  # noqa: E402
+from sgns.train.blocks import Deal, balance  # noqa: E402
 from sgns.train.config import TrainConfig  # noqa: E402
 from sgns.train.plan import block_chunks  # noqa: E402
 from sgns.train.shards import Unit  # noqa: E402
@@ -161,8 +162,16 @@ def checkpoint_seconds(vocab: int, dim: int, setup: Setup) -> float:
     return latency + ring(setup.ranks) * 8 * vocab * dim / bandwidth
 
 
-def episode(setup: Setup, vocab: int, dim: int, pairs: int, bal: float, rate: float) -> dict:
-    """Per rank per episode: bytes, calls, seconds and the efficiency of both variants."""
+def episode(
+    setup: Setup, vocab: int, dim: int, pairs: int, bal: float, rate: float,
+    epoch: int = WIKI_EPOCH_PAIRS,
+) -> dict:  # fmt: skip
+    """Per rank per episode: bytes, calls, seconds and the efficiency of the variants. Serial
+    is the trainer: block transfers between episodes, a chunk's routing posted one chunk ahead
+    on a process group of its own, in flight while the chunk before it trains (sgns.train.episodes,
+    exchange; the link shared, assumed free during compute), so only an epoch's first chunk
+    routes alone (routing x chunks'-share-of-epoch = routing N^2 P / epoch exposed per episode),
+    and routing longer than a chunk's episodes shows the rest."""
     n = setup.ranks
     bandwidth, latency, _ = setup.hop
     lat_all = LATENCY_NODES if setup.nodes > 1 else LATENCY_NVLINK
@@ -174,10 +183,12 @@ def episode(setup: Setup, vocab: int, dim: int, pairs: int, bal: float, rate: fl
     calls = latency + 3 * lat_all / n  # the send/recv; all_to_all, counts, small per chunk
     counts = (ring(n) * 8 * n * n / bandwidth + ring(n) * SMALL_BYTES / bandwidth) / n
     checkpoint = checkpoint_seconds(vocab, dim, setup) * paid / CHECKPOINT_SECONDS
-    serial = calls + rotation + routing + counts + checkpoint
+    first = routing * min(1.0, n * n * pairs / epoch)  # an epoch's first chunk routes alone
+    ahead = first + max(0.0, routing - paid - rotation)  # the others travel during a chunk
+    serial = calls + rotation + ahead + counts + checkpoint
     k = SUB_BLOCKS
     tail = max(0.0, rotation / k - (k - 1) / k * paid)
-    block = calls + counts + checkpoint + routing + max(0.0, rotation - paid) + tail
+    block = calls + counts + checkpoint + ahead + max(0.0, rotation - paid) + tail
     overlapped = calls + counts + checkpoint + max(0.0, rotation + routing - paid) + tail
     return {
         "block_mb": block_bytes(vocab, dim, n) / 1e6,
@@ -203,19 +214,19 @@ def episode(setup: Setup, vocab: int, dim: int, pairs: int, bal: float, rate: fl
 PAIRS_STEP = 65_536  # the resolution of "P for goal" (and its smallest value)
 
 
-def pairs_for(goal, key, setup, vocab, dim, bal, rate) -> int:
+def pairs_for(goal, key, setup, vocab, dim, bal, rate, epoch=WIKI_EPOCH_PAIRS) -> int:
     """The fewest episode pairs (a multiple of PAIRS_STEP) whose efficiency `key` reaches `goal`,
     0 if none up to 2^32 (routing's share grows with P as compute does: a ceiling)."""
     step = PAIRS_STEP
     hi = 1
-    while episode(setup, vocab, dim, hi * step, bal, rate)[key] < goal:
+    while episode(setup, vocab, dim, hi * step, bal, rate, epoch)[key] < goal:
         hi *= 2
         if hi * step > 2**32:
             return 0
     lo = hi // 2
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        ok = episode(setup, vocab, dim, mid * step, bal, rate)[key] >= goal
+        ok = episode(setup, vocab, dim, mid * step, bal, rate, epoch)[key] >= goal
         lo, hi = (lo, mid) if ok else (mid, hi)
     return hi * step
 
@@ -233,8 +244,9 @@ def zipf_unigram(vocab: int, exponent: float = ZIPF_EXPONENT, sample: float = SA
 
 
 def block_mass(freq: np.ndarray, ranks: int) -> np.ndarray:
-    """Each block's share of the frequencies (N,), snake-dealt as the trainer deals them."""
-    ids = block_of(torch.arange(len(freq)), ranks).numpy()
+    """Each block's share of the frequencies (N,), dealt as the trainer deals them (`freq` is
+    already the subsampled unigram: the words' expected pairs)."""
+    ids = Deal.by_weight(freq, ranks).of.numpy()
     return np.bincount(ids, weights=freq, minlength=ranks)
 
 
@@ -253,6 +265,7 @@ def zipf_pieces(vocab: int, pairs: int, ranks_list, seed: int = SEED):
     cdf /= cdf[-1]
     rng = np.random.default_rng(seed)
     out = {n: [] for n in ranks_list}
+    deals = {n: Deal.by_weight(freq, n) for n in ranks_list}
     for start in range(0, pairs, DRAW):
         m = min(DRAW, pairs - start)
         centers = torch.from_numpy(np.searchsorted(cdf, rng.random(m)).astype(np.int32))
@@ -260,7 +273,9 @@ def zipf_pieces(vocab: int, pairs: int, ranks_list, seed: int = SEED):
         for i in range(0, m, ZIPF_PIECE):
             for n in ranks_list:
                 out[n].append(
-                    bucket_counts(centers[i : i + ZIPF_PIECE], contexts[i : i + ZIPF_PIECE], n)
+                    deals[n].bucket_counts(
+                        centers[i : i + ZIPF_PIECE], contexts[i : i + ZIPF_PIECE]
+                    )
                 )
     return out
 
@@ -378,6 +393,15 @@ def dataset_row_groups(directory: str):
     return groups
 
 
+def dataset_deal(directory: str, ranks: int) -> Deal:
+    """The trainer's deal of the dataset's vocabulary (its counts and --sample) into `ranks`."""
+    with open(os.path.join(directory, "manifest.json")) as f:
+        manifest = json.load(f)
+    with open(os.path.join(directory, manifest["vocab"]["file"]), encoding="utf-8") as f:
+        counts = [int(line.rstrip("\n").split("\t")[1]) for line in f]
+    return Deal.for_counts(counts, manifest["config"].get("sample", 0.0), ranks)
+
+
 def dataset_table(directory: str) -> str:
     groups = dataset_row_groups(directory)
     sizes = [len(c) for c, _ in groups]
@@ -397,7 +421,8 @@ def dataset_table(directory: str) -> str:
     out.append(f"| N | one chunk | independent | {head} |")
     out.append("|---:|---:|---:|" + "---:|" * len(CHUNK_ROUNDS))
     for n in DEV_RANKS:
-        pieces = [bucket_counts(c, x, n) for c, x in groups]
+        deal = dataset_deal(directory, n)
+        pieces = [deal.bucket_counts(c, x) for c, x in groups]
         epoch = sum(pieces)
         indep = expected_balance(epoch.sum(1).double().numpy(), epoch.sum(0).double().numpy())
         row = f"| {n} | {balance(epoch):.4f} | {indep:.4f} |"
@@ -469,7 +494,7 @@ def tables(rate: float, epoch_pairs: int, rounds: int, zipf_pairs: int) -> str:
     for setup, vocab, dim in grid:
         bal = expected[(vocab, setup.ranks)]
         p = pairs[setup.ranks]
-        e = episode(setup, vocab, dim, p, bal, rate)
+        e = episode(setup, vocab, dim, p, bal, rate, epoch_pairs)
         out.append(
             f"| {setup.name} | {setup.hop[2]} | {vocab / 1e6:.0f}M | {dim} | {p:,} | "
             f"{e['block_mb']:,.0f} | {e['routing_mb']:,.1f} | {e['routing_node_mb']:,.1f} | "
@@ -488,7 +513,11 @@ def tables(rate: float, epoch_pairs: int, rounds: int, zipf_pairs: int) -> str:
         f"epoch / (N^2 P for goal), serial / block / both ('-': never; 0: not even one round; "
         f"'>=': P for goal is the smallest searched, {PAIRS_STEP:,}; smaller buckets' sampling "
         "noise, which lowers balance, is not in this model: see the chunked balance tables). "
-        "Times in ms per episode; other: latencies, counts, small all_reduce, checkpoint.\n"
+        "Times in ms per episode; other: latencies, counts, small all_reduce, checkpoint. "
+        "Serial: what the trainer does, block transfers between episodes and each chunk's "
+        "routing in flight while the chunk before it trains (an epoch's first chunk routes "
+        "alone); block overlapped: sub-blocks (not built: it cost quality, docs/distributed.md); "
+        "both: also the first chunk's routing hidden.\n"
     )
     out.append(
         "| setup | V | D | P | balance | compute | rotation | routing | other | exposed: serial "
@@ -499,9 +528,9 @@ def tables(rate: float, epoch_pairs: int, rounds: int, zipf_pairs: int) -> str:
     for setup, vocab, dim in grid:
         bal = expected[(vocab, setup.ranks)]
         p = pairs[setup.ranks]
-        e = episode(setup, vocab, dim, p, bal, rate)
+        e = episode(setup, vocab, dim, p, bal, rate, epoch_pairs)
         goal = GOALS[setup.ranks]
-        need = [pairs_for(goal, k, setup, vocab, dim, bal, rate) for k in keys]
+        need = [pairs_for(goal, k, setup, vocab, dim, bal, rate, epoch_pairs) for k in keys]
         need_s = " / ".join(f"{x / 1e6:,.1f}M" if x else "never" for x in need)
         rmax = " / ".join(
             ("-" if not x else ">=" if x == PAIRS_STEP else "")
@@ -523,10 +552,11 @@ def tables(rate: float, epoch_pairs: int, rounds: int, zipf_pairs: int) -> str:
         worst, least = {}, {}
         for key in keys:
             worst[key] = min(
-                episode(setup, v, d, p, expected[(v, setup.ranks)], rate)[key] for v, d in cases
+                episode(setup, v, d, p, expected[(v, setup.ranks)], rate, epoch_pairs)[key]
+                for v, d in cases
             )
             need = [
-                pairs_for(goal, key, setup, v, d, expected[(v, setup.ranks)], rate)
+                pairs_for(goal, key, setup, v, d, expected[(v, setup.ranks)], rate, epoch_pairs)
                 for v, d in cases
             ]
             least[key] = min(rounds_max(epoch_pairs, setup.ranks, x) for x in need)
@@ -543,8 +573,9 @@ def tables(rate: float, epoch_pairs: int, rounds: int, zipf_pairs: int) -> str:
             f"overlapped, {least['eff_overlapped']:,} both (0: never). Ceiling: balance "
             f"{best:.3f}"
             + (
-                f"; routing across nodes costs {share:.1%} of compute whatever P (both grow "
-                "with P) unless it is overlapped."
+                f"; routing across nodes takes {share:.1%} of compute's time whatever P (both "
+                "grow with P), hidden but for an epoch's first chunk (serial routes a chunk "
+                "ahead)."
                 if share
                 else "."
             )
@@ -569,7 +600,7 @@ def tables(rate: float, epoch_pairs: int, rounds: int, zipf_pairs: int) -> str:
     out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     for setup in SETUPS[:2]:
         bal = expected[(ZIPF_VOCAB, setup.ranks)]
-        blk = episode(setup, ZIPF_VOCAB, 300, pairs[setup.ranks], bal, rate)
+        blk = episode(setup, ZIPF_VOCAB, 300, pairs[setup.ranks], bal, rate, epoch_pairs)
         per_s = blk["calls"] / (blk["paid"] + blk["serial"])
         for micro in (1_024, 4_096, 16_384, 65_536):
             d = dimension_split(setup, micro, rate)

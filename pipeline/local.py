@@ -199,5 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # (--version answered, as the console scripts answer it)
+    from sgns.commands import run_main
+
+    sys.exit(run_main("python -m sgns.pipeline.local", main))

@@ -42,6 +42,7 @@ import sys
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
+from sgns.console.exits import owns_process
 from sgns.dataset import MANIFEST_FILE, DamagedManifest
 from sgns.errors import Interruptible, UsageError, fail
 from sgns.pipeline.beamargs import DASK_RUNNER, check_options, runner_name
@@ -250,14 +251,17 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(ValueError):  # (an unknown scheme: the run says it, in one line)
         if is_local(args.output) and not os.path.isfile(os.path.join(args.output, MANIFEST_FILE)):
             note = "no dataset was made; the next run into --output clears what this one left there"
-    if args.watch:  # (what SIGTERM is once --watch's Stopper and Interruptible put theirs back:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not end it with 143)
+    # (what SIGTERM is once --watch's Stopper and Interruptible put theirs back: a second one
+    # must not end it with 143; in a process of the command's own, not a program calling main)
+    watching = args.watch and owns_process()
+    if watching:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     with Interruptible(PROG, note) as stop:
         try:
             execute(args, beam_args, parser, command=True)
         except Exception as error:  # noqa: BLE001 - turned into one line, or re-raised
             return fail(PROG, store_error(error) or error)
-    if args.watch:
+    if watching:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     return stop.exit_code or 0
 
@@ -286,5 +290,7 @@ def execute(args: argparse.Namespace, beam_args: list[str], parser, command: boo
             run(config, beam_args)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # (--version answered, as the console scripts answer it)
+    from sgns.commands import run_main
+
+    sys.exit(run_main(PROG, main))

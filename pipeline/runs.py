@@ -25,7 +25,7 @@ from typing import NamedTuple
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from sgns.dataset import VOCAB_FILE
+from sgns.dataset import VOCAB_FILE, check_utf8_name
 from sgns.errors import UsageError
 from sgns.pipeline.config import PipelineConfig
 from sgns.pipeline.dataset.increment import (
@@ -83,6 +83,7 @@ def check_locations(inputs, output: str, options) -> None:
     for option, path in [*(("--input", p) for p in inputs), ("--output", output)]:
         if "\0" in path:
             raise UsageError(f"{option} {path!r} holds a NUL character; no path can")
+        check_utf8_name(path, option)  # (Beam's coders take a name as UTF-8)
         scheme, _, rest = path.partition("://")
         if scheme in _EXTRAS and not rest.split("/", 1)[0]:  # (Beam: a traceback, or the root)
             raise UsageError(f"{option} {path!r} names no bucket: give {scheme}://BUCKET/PATH")

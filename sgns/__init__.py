@@ -9,11 +9,14 @@ From Python (sgns/api, docs/python.md):
     wv.most_similar(positive=["king", "woman"], negative=["man"], topn=5)
 
 `fit`, `preprocess`, `train`, `Run` (sgns/api), `load`, `Vectors` (sgns/vectors/keyed.py) and
-`UsageError` (sgns/errors.py) are imported at first use, so `import sgns` stays cheap.
+`UsageError` (sgns/errors.py) are imported at first use, so `import sgns` stays cheap (with
+Ctrl-C held, sgns.console.imports: an interrupt never leaves numpy or torch half-imported).
 `sgns.train` is also the trainer's package (sgns/train), made callable: called, it is the API's.
 """
 
 import os as _os
+
+from sgns.console import exits as _exits  # noqa: F401 (its exit hook first: sgns.console.exits)
 
 __version__ = "0.1.0"
 
@@ -31,23 +34,27 @@ _LAZY = {"Run", "UsageError", "Vectors", "fit", "load", "preprocess", "train"}  
 
 
 def __getattr__(name: str):
-    if name == "train":  # the trainer's package, which is callable as the API's train
-        import sgns.train as package
+    if name not in _LAZY:
+        raise AttributeError(f"module 'sgns' has no attribute {name!r}")
+    # (numpy's import among them: Ctrl-C waits for it, never leaving it half-imported)
+    from sgns.console.imports import imported_whole
 
-        return package
-    if name in ("Vectors", "load"):
-        from sgns.vectors import keyed
+    with imported_whole():
+        if name == "train":  # the trainer's package, which is callable as the API's train
+            import sgns.train as package
 
-        return getattr(keyed, name)
-    if name == "UsageError":
-        from sgns.errors import UsageError
+            return package
+        if name in ("Vectors", "load"):
+            from sgns.vectors import keyed
 
-        return UsageError
-    if name in _LAZY:
+            return getattr(keyed, name)
+        if name == "UsageError":
+            from sgns.errors import UsageError
+
+            return UsageError
         from sgns import api
 
         return getattr(api, name)
-    raise AttributeError(f"module 'sgns' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

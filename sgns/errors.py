@@ -7,7 +7,8 @@ raised inside a Beam pipeline or a DataLoader worker arrives wrapped, its origin
 end of the wrapper's text under its own name (sgns.errors.UsageError): that line is dug out.
 Anything else is a bug and keeps its traceback (`user_message` returns None): a ValueError from
 our code or a library included. An OSError that a bug raises would be said in one line too:
-SGNS_DEBUG=1 in the environment makes every command re-raise instead, traceback and all.
+SGNS_DEBUG=1 (or true, yes) in the environment makes every command re-raise instead, traceback
+and all (`debugging`; 0, false, no: off).
 `OneLineParser` gives argparse's own errors the same one-line form (words after `--` too),
 and `Interruptible` (sgns.console.signals, imported here with the rest of how a command ends)
 ends a command stopped by Ctrl-C or SIGTERM in one line too. The line goes to stderr only, and
@@ -106,10 +107,16 @@ def usage_error(error: BaseException) -> UsageError | None:
     return kind(printable(message))
 
 
+def debugging() -> bool:
+    """SGNS_DEBUG set to 1, true or yes (any case) in the environment: every error's traceback.
+    0, false, no, an empty value (as a user writes to be sure it is off) are off."""
+    return os.environ.get("SGNS_DEBUG", "").strip().lower() in ("1", "true", "yes")
+
+
 def user_message(error: BaseException) -> str | None:
     """The one line to print for `error`, or None when it is not a user's mistake (or when
     SGNS_DEBUG is set: then the caller re-raises it)."""
-    if os.environ.get("SGNS_DEBUG"):
+    if debugging():
         return None
     text = str(error)
     if isinstance(error, OSError) and error.errno is not None:
@@ -200,14 +207,33 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(2)
 
     def _ours(self) -> list[str]:
-        return [o for action in self._actions for o in action.option_strings]
+        ours = [o for action in self._actions for o in action.option_strings]
+        # (every command answers --version, before its parser: sgns.commands.version_asked)
+        return ours + ([] if "--version" in ours else ["--version"])
+
+    def _said(self, given: list[str]) -> list[str]:
+        """ "unrecognized option(s) OPTION[, OPTION]: what to do" for the unknown options
+        `given` (as given: `--x=1`), those with one fix together (`--version=x`: no value)."""
+        said: dict[str | None, list[str]] = {}
+        ours = self._ours()
+        for word in given:
+            option = word.split("=", 1)[0]
+            valued = option in ours and "=" in word
+            hint = "it takes no value" if valued else near_option(option, ours, self.hints)
+            if word == "--version":  # (a main called in-process: only the command answers it)
+                hint = "the command answers it (sgns-... --version), not its main() in a program"
+            said.setdefault(hint, []).append(option)
+        return [
+            f"unrecognized option{'s' if len(named) > 1 else ''} {', '.join(named)}"
+            + (f": {hint}" if hint else "")
+            for hint, named in said.items()
+        ]
 
     def _unrecognized(self, extras: list[str]) -> str:
         """ "unrecognized option(s) OPTION[, OPTION]: what to do" for the unknown options of
         `extras` (those with one fix together; the argument after one is taken as its value),
         then "unrecognized arguments: ..." for any other argument."""
-        said: dict[str | None, list[str]] = {}
-        stray, value_next, after = [], False, self._after_marker()
+        options, stray, value_next, after = [], [], False, self._after_marker()
         tail = len(extras) - _common_tail(extras, after)  # extras[tail:]: given after "--"
         for index, arg in enumerate(extras):
             if arg == "--" and index < tail:  # (argparse's marker, as it passes it on)
@@ -215,18 +241,13 @@ class OneLineParser(argparse.ArgumentParser):
             if index >= tail:  # (after --, no word is an option: not "did you mean" it)
                 stray.append(arg)
             elif arg.startswith("-") and arg != "-" and not _NEGATIVE_NUMBER.match(arg):
-                option = arg.split("=", 1)[0]
-                said.setdefault(near_option(option, self._ours(), self.hints), []).append(option)
+                options.append(arg)
                 value_next = "=" not in arg
             elif value_next:
                 value_next = False
             else:
                 stray.append(arg)
-        parts = [
-            f"unrecognized option{'s' if len(options) > 1 else ''} {', '.join(options)}"
-            + (f": {hint}" if hint else "")
-            for hint, options in said.items()
-        ]
+        parts = self._said(options)
         if stray:
             parts.append(f"unrecognized arguments: {' '.join(stray)}")
         if tail < len(extras) and any(a.startswith("-") for a in extras[tail:]):
@@ -241,10 +262,12 @@ class OneLineParser(argparse.ArgumentParser):
         """argparse's "the following arguments are required: ...", less each required option
         of which a prefix was given (`--out` for `--output`): that is said as the prefix's fix."""
         ours, after = self._ours(), self._after_marker()
+        before = self._given[: len(self._given) - len(after) - 1] if after else self._given
         given = [a.split("=", 1)[0] for a in self._given if a.startswith("--")]
-        parts, rest = [], []
+        parts, rest, prefixes = [], [], []
         for name in missing:
             prefix = next((g for g in given if g not in ours and name.startswith(g)), None)
+            prefixes.append(prefix)
             if name in after:
                 parts.append(f"{name} is given after --, where every word is an argument: give "
                              "options before --")  # fmt: skip
@@ -254,6 +277,17 @@ class OneLineParser(argparse.ArgumentParser):
                 )
             else:
                 rest.append(name)
+        # an unknown option given beside (`--vers`: no abbreviation is an option) said first
+        unknown = [
+            a
+            for a in before
+            if a.startswith("-")
+            and a != "-"
+            and a.split("=", 1)[0] not in prefixes
+            and not _NEGATIVE_NUMBER.match(a)
+            and (a.split("=", 1)[0] not in ours or "=" in a and a.startswith("--version"))
+        ]
+        parts = self._said(unknown) + parts
         return "; ".join(parts + ([_REQUIRED + ", ".join(rest)] if rest else []))
 
 

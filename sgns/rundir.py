@@ -15,6 +15,7 @@ The names live here and nowhere else. No torch and no Beam here.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 
@@ -62,6 +63,30 @@ def check_local(path: str, flag: str = "--output", what: str = "directory") -> N
             f"{flag} {path!r} is a URI; it must be a local {what} (sgns writes it on the local "
             "disk only): give a local path and copy the result to the store afterwards"
         )
+
+
+def missing_folders(path: str) -> list[str]:
+    """`path` and each folder above it that does not exist yet, deepest first: what making
+    `path` will make, for `remove_made` after a failure. As given, not made absolute: abspath
+    resolves "link/.." by the text (to "."), while makedirs and rmdir follow the link."""
+    made = []
+    while path and not os.path.lexists(path):
+        if os.path.basename(path) not in (os.curdir, os.pardir):  # (no folder made for them)
+            made.append(path)
+        path = os.path.dirname(path)
+    return made
+
+
+def remove_made(folders: list[str]) -> None:
+    """Remove the folders of `missing_folders` again, deepest first, each only while empty: one
+    that was never made (a name too long for the system, one under a file) is passed over; one
+    that holds anything now stops it, keeping itself and the folders above it."""
+    for folder in folders:
+        try:
+            os.rmdir(folder)
+        except OSError as e:
+            if e.errno not in (errno.ENOENT, errno.ENAMETOOLONG, errno.ENOTDIR):
+                return
 
 
 def run_path(run: str, name: str) -> str:

@@ -84,6 +84,7 @@ STORE_LIMITS = {"SGNS_S3_TIMEOUT": 10.0, "SGNS_S3_RETRIES": 2}  # a dead store: 
 # At most: a dead store then ends a command in (10 + 1) x 300 s plus the clients' pauses between
 # tries (botocore's and pyarrow's: random, doubling from 1 s, at most 20 s), not in hours.
 MAX_TIMEOUT, MAX_RETRIES = 300.0, 10
+MIN_TIMEOUT = 0.001  # (1e-300 s: every request would time out at once, as a dead store)
 _AWS_ERROR = re.compile(r"AWS Error (\w+) during \w+ operation: (?:curlCode: \d+, )?([^;]*)")
 
 
@@ -95,10 +96,10 @@ def store_limits() -> tuple[float, int]:
         limits = float(timeout), int(retries)
     except ValueError:
         limits = (0.0, -1)
-    if not (0 < limits[0] <= MAX_TIMEOUT and 0 <= limits[1] <= MAX_RETRIES):
+    if not (MIN_TIMEOUT <= limits[0] <= MAX_TIMEOUT and 0 <= limits[1] <= MAX_RETRIES):
         raise UsageError(f"SGNS_S3_TIMEOUT={timeout!r}, SGNS_S3_RETRIES={retries!r}: give "
-                         f"seconds above 0 and at most {MAX_TIMEOUT:g}, and retries from 0 to "
-                         f"{MAX_RETRIES}")  # fmt: skip
+                         f"seconds from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}, and retries from 0 "
+                         f"to {MAX_RETRIES}")  # fmt: skip
     return limits
 
 

@@ -59,3 +59,65 @@ def one_line(stderr: str, prog: str) -> str:
     assert len(lines) == 1 and lines[0].startswith(f"{prog}: error: "), stderr[-3000:]
     assert "Traceback" not in stderr, stderr[-3000:]
     return lines[0]
+
+
+def run_interrupted_import(script: str, module: str, call: str, folder) -> str:
+    """Run an `interrupted_import` script; check that it ended well and that its first call's
+    KeyboardInterrupt came once `module` was imported whole. Its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, module, call, str(folder)],
+        capture_output=True, text=True, timeout=300, cwd=folder,
+        env=dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="1"),
+    )  # fmt: skip
+    out = done.stdout
+    assert done.returncode == 0, f"{out}\n{done.stderr[-3000:]}"
+    assert "first call interrupted True True" in out, out
+    assert "second call" in out, out
+    return out
+
+
+def interrupted_import(calls: str) -> str:
+    """A child script (argv: module, call, folder) whose first import of `module` sends the
+    process SIGINT (a finder ahead of Python's), that calls `calls`'s call_once(1), interrupted
+    or not, then call_once(2): the API's lazy imports interrupted, then used again."""
+    return _INTERRUPT_AT_IMPORT + calls + _CALL_TWICE
+
+
+_INTERRUPT_AT_IMPORT = """
+import os, signal, sys
+module, call, folder = sys.argv[1:4]
+
+class InterruptAtImport:
+    fired = False
+
+    def find_spec(self, name, path=None, target=None):
+        if name == module and not InterruptAtImport.fired:
+            InterruptAtImport.fired = True
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, InterruptAtImport())
+import sgns
+"""
+
+_CALL_TWICE = """
+try:
+    call_once(1)
+    print("first call finished")
+except KeyboardInterrupt:
+    print("first call interrupted", InterruptAtImport.fired, module in sys.modules)
+print("second call", call_once(2))
+"""
+
+
+def signal_when_said(child: subprocess.Popen, said: str, sig: int) -> str:
+    """Read `child`'s stderr (text) until the line `said`, then send it `sig`; what it had
+    said (checked to end with that line)."""
+    err = ""
+    for line in child.stderr:
+        err += line
+        if line == said:
+            child.send_signal(sig)
+            break
+    assert err.endswith(said), err[-3000:]
+    return err

@@ -33,7 +33,11 @@ def _imports(name: str, path: Path) -> set[str]:
     """The project modules that `name` imports anywhere in its source."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     targets = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    tree = ast.parse(path.read_text(), str(path))
+    # (but a module's `if __name__ == "__main__":` block: it runs only as the program, when the
+    # module is __main__, never while the module is imported under its name)
+    tree.body = [node for node in tree.body if not _runs_as_program(node)]
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             targets.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -45,6 +49,13 @@ def _imports(name: str, path: Path) -> set[str]:
                 full = f"{base}.{alias.name}"
                 targets.add(full if full in MODULES else base)
     return {t for t in targets if t in MODULES and t != name}
+
+
+def _runs_as_program(node: ast.stmt) -> bool:
+    return isinstance(node, ast.If) and ast.unparse(node.test) in (
+        "__name__ == '__main__'",
+        "'__main__' == __name__",
+    )
 
 
 GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}

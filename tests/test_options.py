@@ -243,7 +243,8 @@ def _unique_prefix(flag: str, flags: list[str]) -> str | None:
 @pytest.mark.parametrize("prog", sorted(SCHEMAS))
 def test_a_prefix_of_an_option_is_refused_naming_the_option_meant(prog, capsys):
     schema = SCHEMAS[prog]
-    flags = [o.flag for o in schema.options if not o.positional]
+    # (--version too: every command answers it, before its parser, sgns.commands)
+    flags = [o.flag for o in schema.options if not o.positional] + ["--version"]
     tried = 0
     for option in (o for o in schema.options if not o.positional):
         prefix = _unique_prefix(option.flag, flags)

@@ -138,9 +138,13 @@ def test_poll_seconds_past_a_day_or_not_a_number_are_refused_in_one_line(capsys)
         with pytest.raises(UsageError, match="at most 86400 \\(a day\\)"):
             WatchConfig(seconds)
     assert WatchConfig(0.01).poll_seconds == 0.01  # (the shortest: 1e-320 was a busy loop)
+    handlers = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
     for seconds in ("inf", "1e10", "1e-320", "0.001"):
         argv = ["--input", "in/*.txt", "--output", "ds", "--watch", "--poll-seconds", seconds]
         assert main(argv) == 2
+        # (a program calling main keeps its handlers: SIGTERM was left ignored, and every
+        # process this one started after it, pytest's later tests' children too, ignored it)
+        assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == handlers
         err = capsys.readouterr().err
         assert err.count("error:") == 1 and "Traceback" not in err
         said = (

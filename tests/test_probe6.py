@@ -8,27 +8,12 @@ import subprocess
 import sys
 
 import pytest
-from procs import ROOT, cli, one_line
+from procs import ROOT, cli, interrupted_import, one_line, run_interrupted_import
 from train_helpers import write_tiny_dataset
 
 # A child process whose first call is interrupted while `module` is imported (a finder ahead of
 # Python's sends SIGINT to the process when the import of `module` starts), then called again.
-INTERRUPTED_IMPORT = """
-import os, signal, sys
-module, call, folder = sys.argv[1:4]
-
-class InterruptAtImport:
-    fired = False
-
-    def find_spec(self, name, path=None, target=None):
-        if name == module and not InterruptAtImport.fired:
-            InterruptAtImport.fired = True
-            os.kill(os.getpid(), signal.SIGINT)
-        return None
-
-sys.meta_path.insert(0, InterruptAtImport())
-import sgns
-
+INTERRUPTED_IMPORT = interrupted_import("""
 def call_once(n):
     out = os.path.join(folder, f"out{n}")
     if call == "preprocess":
@@ -37,13 +22,7 @@ def call_once(n):
         return sgns.train(os.path.join(folder, "data"), out, dim=8, epochs=1, threads=1).vectors
     return sgns.fit([["w0", "w1", "w2", "w3"] * 3] * 30, dim=8, epochs=1, workers=1, min_count=1)
 
-try:
-    call_once(1)
-    print("first call finished")
-except KeyboardInterrupt:
-    print("first call interrupted", InterruptAtImport.fired, module in sys.modules)
-print("second call", call_once(2))
-"""
+""")
 
 
 @pytest.mark.parametrize(
@@ -56,16 +35,7 @@ def test_ctrl_c_while_the_first_call_imports_torch_or_beam_leaves_later_calls_wo
     (tmp_path / "corpus.txt").write_text("w0 w1 w2 w3 w1 w2\n" * 50)
     if call == "train":
         write_tiny_dataset(str(tmp_path / "data"))
-    done = subprocess.run(
-        [sys.executable, "-c", INTERRUPTED_IMPORT, module, call, str(tmp_path)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-        env=dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="1"),
-    )  # fmt: skip
-    out = done.stdout
-    assert done.returncode == 0, f"{out}\n{done.stderr[-3000:]}"
-    # the KeyboardInterrupt came, after the module was imported whole
-    assert "first call interrupted True True" in out, out
-    assert "second call" in out, out
+    run_interrupted_import(INTERRUPTED_IMPORT, module, call, tmp_path)
     if call == "preprocess":
         assert (tmp_path / "out2" / "manifest.json").is_file()
         assert not (tmp_path / "out1").exists() or not os.listdir(tmp_path / "out1")

@@ -155,8 +155,8 @@ def test_a_signal_stops_a_training_whose_store_does_not_answer_at_once(on_s3, tm
                 trainer.kill()
     assert trainer.returncode == 128 + sig, err[-2000:]
     lines = [line for line in err.splitlines() if not line[:4].isdigit()]  # (its log lines)
-    assert lines == [f"sgns-train: interrupted ({sig.name}); --resume continues from the last "
-                     "checkpoint"], err[-2000:]  # fmt: skip
+    assert lines == [f"sgns-train: interrupted ({sig.name}); no checkpoint was written yet: "
+                     "run the command again to start the run"], err[-2000:]  # fmt: skip
     assert not os.path.exists(tmp_path / "r" / "checkpoint.pt")
 
 

@@ -48,6 +48,8 @@ from sgns.pipeline.pairs.pieces import PIECES_DIR
 from sgns.rundir import (  # LEGACY_PIECES_DIR: what sgns before 2026-12 left after a kill
     LEGACY_PIECES_DIR,
     check_outside_dataset,
+    missing_folders,
+    remove_made,
 )
 
 log = logging.getLogger(__name__)
@@ -215,28 +217,15 @@ class DatasetLock(DirectoryLock):
     def __enter__(self) -> DatasetLock:
         if self.local:
             check_outside_dataset(os.path.dirname(self.path))  # (before a folder is made)
-            # the path as given, not made absolute: abspath resolves "link/.." by the text
-            # (to "."), while makedirs and rmdir follow the link (to the link's parent)
-            folder = os.path.dirname(self.path)
-            while folder and not os.path.lexists(folder):
-                if os.path.basename(folder) not in (os.curdir, os.pardir):  # (no folder made)
-                    self.made.append(folder)
-                folder = os.path.dirname(folder)
+            self.made = missing_folders(os.path.dirname(self.path))
             try:
                 super().__enter__()
             except BaseException:
-                self._remove_made()
+                remove_made(self.made)
                 raise
         return self
 
     def __exit__(self, kind, error, trace) -> None:
         super().__exit__(kind, error, trace)
         if kind is not None and issubclass(kind, Exception):  # (not an interrupt: a stop)
-            self._remove_made()
-
-    def _remove_made(self) -> None:
-        for folder in self.made:
-            try:
-                os.rmdir(folder)  # only an empty one
-            except OSError:
-                return
+            remove_made(self.made)

@@ -5,16 +5,20 @@ The lines of bytes read are made the dataset's tokens (its --encoding, --errors,
 line in (sgns.pipeline.phrases.table says how).
 """
 
-import os
-import shutil
-import sys
-import tempfile
+# First: Ctrl-C or SIGTERM while the command still loads ends it in its one line (its package
+# imports nothing: sgns.pipeline.phrases); main's Interruptible takes over from there.
+from sgns.console import early
 
-from sgns import __version__
-from sgns.dataset.settings import MAX_INT, MIN_BLOCK_BYTES  # (sgns-preprocess's bounds)
-from sgns.dataset.shape import check_limits
-from sgns.errors import UsageError
-from sgns.pipeline.phrases.table import Phrases, read_table
+early.install("python -m sgns.pipeline.phrases")
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+
+from sgns import __version__  # noqa: E402
+from sgns.dataset.settings import MAX_INT, MIN_BLOCK_BYTES  # noqa: E402 (sgns-preprocess's bounds)
+from sgns.errors import UsageError  # noqa: E402
 
 SPOOLED_BYTES = 16 << 20  # of the command's output held in memory (on disk past it)
 
@@ -31,8 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     (sgns.pipeline.text.own reads them a block at a time; UTF-8 out, a line for a line). What
     is made is held (on disk past SPOOLED_BYTES) and written once all of stdin is read and
     accepted: a text refused (binary, too many undecodable bytes) writes nothing."""
+    from sgns.dataset.shape import check_limits
     from sgns.errors import Interruptible, OneLineParser, fail
     from sgns.pipeline.config import ERRORS, PipelineConfig
+    from sgns.pipeline.phrases.table import Phrases, read_table
     from sgns.pipeline.text.own import sentences
 
     parser = OneLineParser(prog="python -m sgns.pipeline.phrases", description=main.__doc__,
@@ -92,4 +98,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from sgns.commands import ended  # (the process's end kept as the console commands keep it)
+
+    sys.exit(ended(main))

@@ -52,7 +52,13 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from sgns import store
-from sgns.dataset import MANIFEST_FILE, PHRASES_FILE, check_resolved, read_manifest
+from sgns.dataset import (
+    MANIFEST_FILE,
+    PHRASES_FILE,
+    check_resolved,
+    check_utf8_name,
+    read_manifest,
+)
 from sgns.dataset.shape import damaged
 from sgns.errors import UsageError
 from sgns.files import decode_text
@@ -87,6 +93,7 @@ def connector_words(setting: str, read=store.read_bytes) -> tuple[str, ...]:
     byte order mark (U+FEFF, taken as whitespace wherever it is); UsageError naming it."""
     if setting in ("none", "english"):
         return ENGLISH_CONNECTORS if setting == "english" else ()
+    check_utf8_name(setting, "--phrase-connectors")  # (the manifest names it; Beam's coders)
     try:
         text = decode_text(read(setting, "connectors file"), setting)
         words = text.replace("\ufeff", " ").split()  # (one inside: two files joined by cat)

@@ -18,6 +18,7 @@ import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
+from sgns.dataset import check_utf8_name
 from sgns.errors import UsageError, os_message
 from sgns.files import resolved_path
 from sgns.pipeline.dataset.inputs import HEAD_TAIL_BYTES, check_regular, text_head_fields
@@ -58,12 +59,6 @@ def list_files(patterns: tuple[str, ...], allow_missing: bool = False) -> list:
         for metadata in matched:
             if is_local(metadata.path) and os.path.isdir(metadata.path):
                 continue  # a folder inside a pattern's match: not a corpus file
-            try:  # the manifest names it, in UTF-8 JSON
-                metadata.path.encode("utf-8")
-            except UnicodeEncodeError:
-                shown = metadata.path.encode("utf-8", "surrogateescape")
-                raise UsageError(f"input {shown!r}: its name is not UTF-8, which the manifest "
-                                 "must name it in; rename the file") from None  # fmt: skip
             if is_local(metadata.path):  # local: one name per file, a regular one
                 check_regular(metadata.path)
                 metadata = FileMetadata(
@@ -71,6 +66,7 @@ def list_files(patterns: tuple[str, ...], allow_missing: bool = False) -> list:
                     metadata.size_in_bytes,
                     metadata.last_updated_in_seconds,
                 )
+            check_utf8_name(metadata.path, "input")  # the manifest names it, in UTF-8 JSON
             found[metadata.path] = metadata
     return [found[path] for path in sorted(found)]
 

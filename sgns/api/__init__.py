@@ -9,11 +9,11 @@
 fitting.py    sgns.fit: corpus on one machine -> vectors, without Beam (gensim's names too)
 commands.py   sgns.preprocess and sgns.train: the two commands as calls; Run
 settings.py   keywords as the commands' options, parsed by the commands' own parsers
-imports.py    torch's and Beam's imports, made with Ctrl-C held (never left half-imported)
 
 sgns.load and sgns.Vectors are sgns.vectors.keyed's. Nothing here imports Beam or torch until
 a call needs it; a user's mistake is raised as sgns.UsageError (sgns.errors) with the line the
-command would print.
+command would print. Its imports of torch and Beam, as every lazy import into it, are made with
+Ctrl-C held (sgns.console.imports: never left half-imported).
 """
 
 from sgns.api.commands import Run, preprocess, train

@@ -36,8 +36,8 @@ import shlex
 from pathlib import Path
 
 from sgns import rundir
-from sgns.api.imports import imported_whole
 from sgns.api.settings import check_names, parse, settable, usage_errors
+from sgns.console.imports import imported_whole
 from sgns.errors import UsageError, loads_json
 from sgns.files import check_file, path_argument
 from sgns.vectors.keyed import Vectors, load
@@ -57,7 +57,7 @@ def preprocess(inputs, output, *, runner: str | None = None, beam_args=(), **set
     are the command's Beam options.
     Beam's own log lines below WARNING are left out, as the command leaves them out.
     """
-    with imported_whole():  # (Beam's import: Ctrl-C waits for it, see sgns.api.imports)
+    with imported_whole():  # (Beam's import: Ctrl-C waits for it, see sgns.console.imports)
         from sgns.pipeline.dataset.objectstore import store_error
         from sgns.pipeline.options import build_parser
         from sgns.pipeline.preprocess import execute

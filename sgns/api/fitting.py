@@ -27,9 +27,9 @@ import shutil
 import tempfile
 
 from sgns.api.commands import train
-from sgns.api.imports import imported_whole
 from sgns.api.settings import check_names, parse, usage_errors
 from sgns.console.environment import ranks
+from sgns.console.imports import imported_whole
 from sgns.errors import UsageError, quote
 from sgns.files import path_argument
 from sgns.pipeline.config import PipelineConfig

@@ -6,7 +6,7 @@ is one process (rank 0 of 1). A value set by hand or left over in a shell (`WORL
 runs: int() of it was a traceback, and a RANK of 1 alone silenced every error of the command.
 Several processes also need MASTER_ADDR and MASTER_PORT (where they meet), which torchrun sets
 too: `check_meeting_point`, where the trainer starts its process group (a WORLD_SIZE left over
-without them was torch's traceback there).
+without them was torch's traceback there); what it finds is a GroupStartError, said by every rank.
 """
 
 from __future__ import annotations
@@ -61,15 +61,24 @@ def ranks() -> Ranks:
     return Ranks(rank, local_rank, world_size)
 
 
+class GroupStartError(UsageError):
+    """A rank that could not meet the others, or whose environment is wrong before they meet:
+    every rank says it itself (other errors only rank 0 says). No rank 0 may speak for it: a
+    rank of a node that cannot reach MASTER_ADDR is the only one that knows, and WORLD_SIZE and
+    RANK without MASTER_ADDR (a batch script's, set on every node) mean no torchrun started
+    the ranks, so each is alone."""
+
+
 def check_meeting_point(world_size: int) -> None:
     """MASTER_ADDR set and MASTER_PORT a port, as several processes need them to meet (checked
-    where a process group starts: a command of one process never reads them)."""
+    where a process group starts: a command of one process never reads them); else a
+    GroupStartError, which every rank says."""
     address, port = os.environ.get("MASTER_ADDR"), os.environ.get("MASTER_PORT")
     for name, value in (("MASTER_ADDR", address), ("MASTER_PORT", port)):
         if value is None or not value.strip():
             said = "is not set" if value is None else f"is {value!r}"
-            raise UsageError(f"WORLD_SIZE={world_size} in the environment but {name} {said} "
-                             f"({_FIX_GROUP})")  # fmt: skip
+            raise GroupStartError(f"WORLD_SIZE={world_size} in the environment but {name} "
+                                  f"{said} ({_FIX_GROUP})")  # fmt: skip
     if not _WHOLE.fullmatch(port) or not 1 <= int(port) <= 65535:
-        raise UsageError(f"MASTER_PORT={port!r} in the environment is no port (a whole number "
-                         f"1-65535; {_FIX_GROUP})")  # fmt: skip
+        raise GroupStartError(f"MASTER_PORT={port!r} in the environment is no port (a whole "
+                              f"number 1-65535; {_FIX_GROUP})")  # fmt: skip

@@ -12,7 +12,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 
+from sgns.console import early
 from sgns.console.streams import say
 
 
@@ -26,13 +28,15 @@ class Interruptible:
     (when an object-store request it gave up on still runs, the process ends there, with that
     code: `left_running`). `sigterm` False keeps SIGTERM's default (a rank under torchrun,
     which the agent must end at once); `show` False prints nothing (another process says it).
+    `note` may be a function, asked when the line is said (what is left depends on when).
 
         with Interruptible("sgns-eval") as stop:
             ...
         return stop.exit_code or 0
     """
 
-    def __init__(self, prog: str, note: str = "", sigterm: bool = True, show: bool = True):
+    def __init__(self, prog: str, note: str | Callable[[], str] = "", sigterm: bool = True,
+                 show: bool = True):  # fmt: skip
         self.prog, self.note, self.show = prog, note, show
         # (signal handlers can be set in the main thread only: elsewhere SIGTERM keeps its own)
         self.main = threading.current_thread() is threading.main_thread()
@@ -75,21 +79,26 @@ class Interruptible:
             if self._deadline is None or time.monotonic() < self._deadline:
                 continue
             if self.show:
-                note = f"; {self.note}" if self.note else ""
                 late = f"it did not stop within {self.GRACE_SECONDS:g} s, so it ended at once"
-                line = f"{self.prog}: interrupted ({_last_signal.name}){note}; {late}\n"
+                line = f"{self.prog}: interrupted ({_last_signal.name}){self._note()}; {late}\n"
                 with contextlib.suppress(OSError):
                     os.write(2, line.encode("utf-8", "replace"))
             os._exit(128 + _last_signal)
+
+    def _note(self) -> str:
+        """The line's "; NOTE", or nothing."""
+        note = self.note() if callable(self.note) else self.note
+        return f"; {note}" if note else ""
 
     def __enter__(self) -> Interruptible:
         global _last_signal
         _last_signal = signal.SIGINT  # (a KeyboardInterrupt that no signal raised)
         wanted = [signal.SIGTERM] if self.sigterm else []
-        if self.main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        current = signal.getsignal(signal.SIGINT)
+        if self.main and (current is signal.default_int_handler or early.is_early(current)):
             wanted.append(signal.SIGINT)  # (the same KeyboardInterrupt, its signal noted)
-        for sig in wanted:
-            self._previous[sig] = signal.signal(sig, self._stop)
+        for sig in wanted:  # (the start's handlers, sgns.console.early: Python's back after)
+            self._previous[sig] = early.previous(sig, signal.signal(sig, self._stop))
         _active.append(self)
         if self.main:
             with contextlib.suppress(RuntimeError):  # (no thread to be had: no watch)
@@ -108,8 +117,7 @@ class Interruptible:
             return False
         self.received = _last_signal
         if self.show:
-            note = f"; {self.note}" if self.note else ""
-            say(f"{self.prog}: interrupted ({self.received.name}){note}")
+            say(f"{self.prog}: interrupted ({self.received.name}){self._note()}")
         self.exit_code = 128 + self.received
         if running:  # (Python's exit would wait for them)
             logging.shutdown()  # (flushed: what was printed and logged)

@@ -131,6 +131,7 @@ from sgns.dataset.layout import (  # noqa: F401 - the contract's names, read as 
     SNAPSHOTS_DIR,
     VOCAB_FILE,
     DamagedManifest,
+    check_utf8_name,
     inside,
     pair_schema,
     shard_path,

@@ -1,7 +1,11 @@
-"""The dataset's names: its files, the pair schema, the manifest's version, and the one check
-that a path a manifest names stays inside the dataset (the layout: sgns.dataset's docstring)."""
+"""The dataset's names: its files, the pair schema, the manifest's version, the one check
+that a path a manifest names stays inside the dataset (the layout: sgns.dataset's docstring),
+and the one check that a dataset's path can be handed to Parquet and Beam at all."""
 
 from __future__ import annotations
+
+import os
+import sys
 
 from sgns.errors import UsageError
 
@@ -74,3 +78,36 @@ def inside(relative, where: str, what: str) -> str:
             "dataset (nothing was read or written there)",
         )  # fmt: skip
     return relative
+
+
+def check_utf8_name(path, what: str) -> None:
+    """Raise UsageError when `path` (of a dataset, or a file Beam reads) is not the same name
+    in UTF-8 as the OS has it: pyarrow, Beam's coders and the manifest take names as UTF-8.
+    Where Python's filesystem encoding is not UTF-8 (a C or POSIX locale with PYTHONUTF8=0:
+    ascii) a non-ASCII name comes with lone surrogates, which they refuse with a traceback
+    (or open another file): the line names the path and the fix. A name whose bytes are no
+    UTF-8 is to be renamed."""
+    if not isinstance(path, str):
+        return
+    try:
+        raw = os.fsencode(path)  # the bytes the OS has (or had) for the name
+        name = raw.decode("utf-8")
+    except UnicodeError:  # (bytes that are no UTF-8, or a surrogate no file name holds)
+        name = None
+    if name == path:
+        return
+    if name is None:
+        shown = path.encode("utf-8", "surrogateescape") if _escaped(path) else path
+        raise UsageError(f"{what} {shown!r}: its name is not UTF-8, which Parquet, Beam and "
+                         "the manifest take names in; rename it")  # fmt: skip
+    encoding = sys.getfilesystemencoding()
+    raise UsageError(
+        f"{what} {name!r}: Python takes file names here as {encoding}, not UTF-8 (a C or POSIX "
+        "locale with PYTHONUTF8=0), so it cannot hand this name on to Parquet and Beam; set "
+        "PYTHONUTF8=1, or a UTF-8 locale (LC_ALL=C.UTF-8), and run again"
+    )
+
+
+def _escaped(path: str) -> bool:
+    """Whether `path`'s lone surrogates are all surrogateescape's (one undecodable byte each)."""
+    return all(not "\ud800" <= c <= "\udfff" or "\udc80" <= c <= "\udcff" for c in path)

@@ -15,6 +15,7 @@ from sgns.dataset.layout import (
     READABLE_VERSIONS,
     ROW_ORDER_SHUFFLED,
     DamagedManifest,
+    check_utf8_name,
     inside,
 )
 from sgns.dataset.shape import check_shape
@@ -51,6 +52,7 @@ def read_manifest(directory: str) -> dict:
     Raises FileNotFoundError when the directory has no manifest (it is not a dataset, or the run
     that wrote it did not finish) and UsageError when the manifest is one we cannot read.
     """
+    check_utf8_name(directory, "dataset directory")  # (its shards are read by pyarrow)
     path = store.join(directory, MANIFEST_FILE)
     try:
         data = store.read_bytes(path)

@@ -20,6 +20,7 @@ import os
 import sys
 import time
 
+from sgns.dataset.settings import MAX_INT
 from sgns.errors import Interruptible, UsageError, configure_logging, fail, printable
 from sgns.eval.options import SCHEMA
 from sgns.eval.planted import evaluate_synthetic, load_truth
@@ -41,9 +42,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def check_args(args: argparse.Namespace) -> None:
     for name in ("restrict_vocab", "synth_k", "topn"):
-        if getattr(args, name) < 1:
-            flag = "--" + name.replace("_", "-")
-            raise UsageError(f"{flag} must be at least 1, not {getattr(args, name)}")
+        flag, value = "--" + name.replace("_", "-"), getattr(args, name)
+        if value < 1:
+            raise UsageError(f"{flag} must be at least 1, not {value}")
+        if value > MAX_INT:  # (as every command's integers: docs/errors.md)
+            raise UsageError(f"{flag} must be at most {MAX_INT}, not {value}")
     for item in args.neighbors:  # (a "," or "": no word, and nothing would be shown for it)
         if not neighbor_queries([item]):
             raise UsageError(f"--neighbors {item!r} names no word: give words separated by "
@@ -86,7 +89,8 @@ def run(args: argparse.Namespace) -> dict:
         result["neighbors"] = {w: [[n, round(s, 4)] for n, s in ns] for w, ns in found.items()}
         result["unknown_words"] = unknown
         if not found and not (args.similarity or args.analogies or truth):  # nothing to show
-            raise UsageError(f"none of {', '.join(unknown)} is in the vocabulary of {args.vectors}")
+            said = ", ".join(printable(word) for word in unknown)  # (a newline: one line still)
+            raise UsageError(f"none of {said} is in the vocabulary of {args.vectors}")
     log.info("evaluated in %.1f s", time.perf_counter() - start)
     return result
 

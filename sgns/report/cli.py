@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from sgns.errors import Interruptible, configure_logging, fail
+from sgns.dataset.settings import MAX_INT
+from sgns.errors import Interruptible, UsageError, configure_logging, fail
 from sgns.report.collect import ReportConfig, write_report
 from sgns.report.options import SCHEMA
 
@@ -29,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with Interruptible("sgns-report", INTERRUPTED) as stop:
         try:
+            for flag, value in (("--words", args.words), ("--labels", args.labels)):
+                if value > MAX_INT:  # (as every command's integers: docs/errors.md)
+                    raise UsageError(f"{flag} must be at most {MAX_INT}, not {value}")
             cfg = ReportConfig(
                 args.run, args.output, args.eval, args.synth_truth, args.words, args.labels
             )

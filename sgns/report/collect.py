@@ -245,5 +245,17 @@ def neighbours(words: list[str], vectors, count: int = NEIGHBOUR_WORDS) -> list:
 def write_report(cfg: ReportConfig) -> str:
     """Make the report; returns the path of the HTML file."""
     page = collect(cfg)
-    atomic_write(cfg.html_path, render_page(page).encode("utf-8"))
+    atomic_write(cfg.html_path, page_bytes(render_page(page)))
     return cfg.html_path
+
+
+def page_bytes(text: str) -> bytes:
+    """The page in UTF-8. A path on it (the run's, a plot's name) that Python decoded with
+    surrogateescape, as it does where its filesystem encoding is not UTF-8 (a C locale with
+    PYTHONUTF8=0), shows as the name it is when its bytes are UTF-8; else escaped (\\udcff)."""
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+        data.decode("utf-8")  # (bytes that are no UTF-8 would make the page unreadable)
+        return data
+    except UnicodeError:
+        return text.encode("utf-8", "backslashreplace")

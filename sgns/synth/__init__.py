@@ -9,7 +9,18 @@ truth.py      the planted ground truth
 cli.py        the sgns-synth command (`python -m sgns.synth`)
 """
 
-from sgns.synth.config import SynthConfig
-from sgns.synth.generate import planted_truth, sentences
-
 __all__ = ["SynthConfig", "planted_truth", "sentences"]
+
+
+def __getattr__(name: str):
+    """Imported at first use: `python -m sgns.synth` imports this package before its signal
+    handling is set (sgns.console.early), so it loads nothing (numpy) itself."""
+    if name == "SynthConfig":
+        from sgns.synth.config import SynthConfig
+
+        return SynthConfig
+    if name in __all__:
+        from sgns.synth import generate
+
+        return getattr(generate, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

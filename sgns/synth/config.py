@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sgns.dataset.settings import MAX_INT
 from sgns.errors import UsageError
 from sgns.synth.lexicon import MARKERS_PER_RELATION, RELATIONS, capacity
 
@@ -27,6 +28,10 @@ class SynthConfig:
     similarity_pairs: int = 300
 
     def __post_init__(self):
+        for name, value in vars(self).items():  # (every count bounded, as every command's)
+            if name != "seed" and type(value) is int and value > MAX_INT:
+                raise UsageError(f"--{name.replace('_', '-')} must be at most {MAX_INT}, "
+                                 f"not {value}")  # fmt: skip
         positive = ("tokens", "clusters", "cluster_size", "relations", "function_words")
         for name in positive:
             if getattr(self, name) < 1:

@@ -38,7 +38,10 @@ class _CallablePackage(_types.ModuleType):
     def __call__(self, data, output, **settings):
         """Train on the dataset `data` into the run directory `output`, as sgns-train does;
         returns the Run (sgns.api.commands.train says all)."""
-        from sgns.api.commands import train
+        from sgns.console.imports import imported_whole
+
+        with imported_whole():  # (numpy's import: Ctrl-C waits for it, sgns.console.imports)
+            from sgns.api.commands import train
 
         return train(data, output, **settings)
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 
 from sgns.console import environment
+from sgns.console.environment import GroupStartError
+from sgns.console.exits import owns_process
 from sgns.errors import Interruptible, UsageError, configure_logging, fail
+from sgns.train.checkpoint import checkpoint_path
 from sgns.train.config import TrainConfig
-from sgns.train.distributed import GroupStartError
 from sgns.train.follow import StopSignals
 from sgns.train.options import SCHEMA
 from sgns.train.trainer import TrainingDiverged, train
@@ -43,10 +46,9 @@ def main(argv=None) -> None:
     # one process: SIGTERM stops it as Ctrl-C does (--follow installs its own). Under torchrun
     # the agent's SIGTERM must end a rank at once, also inside a collective: its default stays.
     alone = ranks.alone
-    note = "--resume continues from the last checkpoint"
     with (
         StopSignals.ending(),
-        Interruptible("sgns-train", note, sigterm=alone, show=is_main) as stop,
+        Interruptible("sgns-train", _left(args.output), sigterm=alone, show=is_main) as stop,
     ):
         try:
             train(TrainConfig(**vars(args)))
@@ -58,6 +60,18 @@ def main(argv=None) -> None:
             sys.exit(fail("sgns-train", e, show=is_main or isinstance(e, GroupStartError)))
     if stop.exit_code:
         sys.exit(stop.exit_code)
-    if args.follow:  # (stopped: a signal while the process ends changes nothing, exit 0)
-        for sig in StopSignals.SIGNALS:
+    if args.follow and owns_process():  # (stopped: a signal while the process ends changes
+        for sig in StopSignals.SIGNALS:  # nothing, exit 0; a program calling main keeps its own)
             signal.signal(sig, signal.SIG_IGN)
+
+
+def _left(output: str):
+    """The note of a stopped run's line, asked when it is said: --resume continues from its
+    checkpoint, or none was written yet (a stop in its first seconds)."""
+
+    def note() -> str:
+        if os.path.exists(checkpoint_path(output)):
+            return "--resume continues from the last checkpoint"
+        return "no checkpoint was written yet: run the command again to start the run"
+
+    return note

@@ -19,6 +19,7 @@ import torch.distributed as dist
 from torch.distributed.constants import default_pg_timeout
 
 from sgns.console import environment
+from sgns.console.environment import GroupStartError
 from sgns.errors import UsageError
 
 
@@ -51,11 +52,6 @@ def setup(device: str = "auto") -> Context:
         environment.check_meeting_point(world_size)
         _start_group(dev, rank, world_size)
     return Context(rank, local_rank, world_size, dev)
-
-
-class GroupStartError(UsageError):
-    """A rank that could not meet the others: each rank says so itself (one rank of a node
-    that cannot reach MASTER_ADDR is the only one that knows)."""
 
 
 def _start_group(dev: torch.device, rank: int, world_size: int) -> None:
@@ -93,7 +89,7 @@ def pick_device(asked: str, local_rank: int, cuda: bool, count: int) -> str:
         there += f" (cuda:0 to cuda:{count - 1})" if count > 1 else " (cuda:0)" if count else ""
         if asked.startswith("cuda:"):
             raise UsageError(f"--device {asked}: {there}; name one of them, or cuda")
-        raise UsageError(
+        raise GroupStartError(  # (every rank says it: rank 0 may have a device, and wait)
             f"--device {asked}: LOCAL_RANK {local_rank} picks {device}, but {there}: start at "
             f"most {count} process(es) per node (torchrun --nproc-per-node {count})"
         )
@@ -122,6 +118,9 @@ def _attempt_store(rank: int, world_size: int):
 
 def teardown(ctx: Context) -> None:
     if ctx.distributed and dist.is_initialized():
+        from sgns.train.exchange import forget_groups
+
+        forget_groups()  # (no group of ours outlives the default one, held by a reference)
         dist.destroy_process_group()
 
 

@@ -2,7 +2,9 @@
 
 For each chunk of the epoch (sgns.train.plan.BlockEpochPlan) every hosted rank reads its units
 whole, the pairs are routed to the owners of their contexts' output blocks and sorted into
-buckets by their centers' input blocks (sgns.train.exchange, sgns.train.blocks). Then N
+buckets by their centers' input blocks (sgns.train.exchange, sgns.train.blocks); the next
+chunk's units are read and their routing posted before this chunk trains, so its all_to_all
+travels during this chunk's episodes (the first chunk of an epoch waits for its own). Then N
 episodes: in each, every rank trains its bucket in batches of --batch-size with its own engine
 (its output block's negatives, its rank's draws), the ranks agree on the episode's loss and
 flags, and the input blocks move on. A checkpoint, a stop or a metrics record happens between
@@ -65,11 +67,13 @@ def start_stage(trainer, stage) -> tuple[Exchange, dict]:
         log.info("%d ranks in blocks: the torch engine's micro-step is %d pairs (--micro-batch "
                  "/ ranks), its pool of %d shared by %d of them", n, cfg.micro_pairs,
                  cfg.pool_size, span)  # fmt: skip
-    exchange = Exchange(n, hosted, trainer.ctx.device, len(stage.words))
+    sample = trainer.manifest["config"].get("sample", 0.0)
+    deal = blocks.Deal.for_counts(stage.counts, sample, n)
+    exchange = Exchange(deal, hosted, trainer.ctx.device)
     made = {}
     for r in hosted:
         block = None if cfg.global_negatives else blocks.owned_blocks(r, 0, n)[1]
-        noise = blocks.noise_weights(stage.counts, cfg.ns_exponent, block, n)
+        noise = deal.noise_weights(stage.counts, cfg.ns_exponent, block)
         made[r] = engines.make_engine(
             cfg, trainer.ctx, stage, trainer.threads, rank=r, noise=noise, host_lr=True,
             span=span,
@@ -117,6 +121,7 @@ def run_block_epoch(trainer, bar) -> bool:
         if save:
             trainer.save()
         if stop or signalled:
+            trainer.exchange.settle()
             why = "a stop signal" if signalled else "--stop-after-steps"
             log.info("stopping at step %d (%s)", trainer.step, why)
             return False
@@ -137,11 +142,14 @@ def train_chunk(trainer, plan: BlockEpochPlan, index: int, bar) -> float:
     cfg, ranks, size = trainer.config, trainer.blocks, trainer.config.batch_size
     device = trainer.ctx.device
     vocab = len(trainer.words)
-    read = [
-        read_units(plan.chunks[index][r], vocab, cfg.num_workers) for r in trainer.exchange.hosted
-    ]
-    owned, counts = trainer.exchange.route(read)
-    sorted_buckets = [blocks.buckets(p[:, 0], p[:, 1], ranks) for p in owned]
+    exchange = trainer.exchange
+    key, ahead = exchange.ahead or (None, None)
+    exchange.ahead = None
+    routed = ahead if key == (trainer.epoch, index) else _post(trainer, plan, index, vocab)
+    owned, counts = routed.wait()
+    if index + 1 < len(plan.chunks):  # the next chunk's pairs travel while this one trains
+        exchange.ahead = ((trainer.epoch, index + 1), _post(trainer, plan, index + 1, vocab))
+    sorted_buckets = [exchange.deal.buckets(p[:, 0], p[:, 1]) for p in owned]
     routing = time.perf_counter() - start
     done = trainer.stage.pairs_before(trainer.epoch, index)  # pairs of the stage before it
     total = trainer.stage.total_pairs
@@ -171,6 +179,14 @@ def train_chunk(trainer, plan: BlockEpochPlan, index: int, bar) -> float:
         if _crossed(before, trainer.step, cfg.log_interval):
             trainer.record(bar, trainer.stage.lr_at_pairs(done, total, cfg.min_lr_ratio))
     return routing
+
+
+def _post(trainer, plan: BlockEpochPlan, index: int, vocab: int):
+    """Read chunk `index`'s units and post their routing (sgns.train.exchange.Exchange.post)."""
+    cfg, hosted = trainer.config, trainer.exchange.hosted
+    return trainer.exchange.post(
+        [read_units(plan.chunks[index][r], vocab, cfg.num_workers) for r in hosted]
+    )
 
 
 def _batch(centers: torch.Tensor, contexts: torch.Tensor, j: int, size: int):

@@ -79,5 +79,7 @@ def main(argv=None) -> None:
         sys.exit(stop.exit_code)
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # (--version answered, as the console scripts answer it)
+    from sgns.commands import run_main
+
+    sys.exit(run_main("sgns-export", main))

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from sgns.console.streams import QuietStream
 from sgns.errors import UsageError, loads_json
-from sgns.files import atomic_write, check_file
+from sgns.files import SignalsHeld, atomic_write, check_file
 from sgns.rundir import METRICS_FILE, TENSORBOARD_DIR, run_path
 from sgns.train import distributed
 
@@ -186,13 +186,17 @@ class Clock:
 
 
 def progress(enabled: bool, total: int, initial: int, unit: str = "step"):
-    return tqdm(
-        file=QuietStream(sys.stderr),  # (a reader gone: the bar stops, not the run)
-        total=total,
-        initial=initial,
-        disable=not enabled,
-        unit=unit,
-        unit_scale=unit == "pair",
-        dynamic_ncols=True,
-        mininterval=1.0,
-    )
+    """The run's progress bar, made with SIGINT and SIGTERM held: a stop signal inside tqdm's
+    constructor left a bar whose __del__ printed a traceback (no attribute 'pos')."""
+    with SignalsHeld() as held:
+        held.hold()
+        return tqdm(
+            file=QuietStream(sys.stderr),  # (a reader gone: the bar stops, not the run)
+            total=total,
+            initial=initial,
+            disable=not enabled,
+            unit=unit,
+            unit_scale=unit == "pair",
+            dynamic_ncols=True,
+            mininterval=1.0,
+        )

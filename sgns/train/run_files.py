@@ -9,12 +9,24 @@ import logging
 import os
 
 from sgns import dataset, rundir, store
-from sgns.files import atomic_write, resolved_path
+from sgns.files import DirectoryLock, atomic_write, resolved_path
 from sgns.train.options import unapplied_options
 from sgns.train.table import vectors_from_weights
 from sgns.vectors import write_vectors
 
 log = logging.getLogger(__name__)
+
+
+def lock_run(run: str) -> DirectoryLock:
+    """Take RUN/.lock (one sgns-train writes a run at a time), making RUN and each missing
+    folder above it; if that fails (a name too long, a full disk, another writer), the folders
+    it made are removed again, so that a refused run leaves no new folder."""
+    made = rundir.missing_folders(run)
+    try:
+        return DirectoryLock(run, "sgns-train").take()
+    except Exception:
+        rundir.remove_made(made)
+        raise
 
 
 def write_config(config, world_size: int) -> None:

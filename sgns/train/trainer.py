@@ -31,7 +31,6 @@ import time
 import torch
 
 from sgns import dataset, errors, rundir
-from sgns.files import DirectoryLock
 from sgns.train import distributed, engines, episodes, resume, run_files, seeds
 from sgns.train.checkpoint import (
     CheckpointWriter,
@@ -179,7 +178,7 @@ class Trainer:
 
     def prepare_run_dir(self) -> None:
         if self.ctx.is_main:  # one writer of a run at a time: the lock lives with the trainer
-            self.lock = DirectoryLock(self.config.output, "sgns-train").take()
+            self.lock = run_files.lock_run(self.config.output)
             run_files.write_config(self.config, self.ctx.world_size)
             self.write_vocab()
 

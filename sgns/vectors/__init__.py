@@ -1,7 +1,7 @@
-"""Word vectors: their files (formats.py: word2vec text and binary, .npy with a vocabulary; which
-of them a file is: sniff.py) and the object a user queries (keyed.py: `Vectors`, `load`; reached
-as `sgns.load` and `sgns.Vectors`, since keyed.py scores through sgns.eval, which reads files
-through this package).
+"""Word vectors: their files (formats.py: word2vec text and binary, .npy with a vocabulary,
+which npy.py reads back; which of them a file is: sniff.py) and the object a user queries
+(keyed.py: `Vectors`, `load`; reached as `sgns.load` and `sgns.Vectors`, since keyed.py scores
+through sgns.eval, which reads files through this package).
 """
 
 from sgns.vectors.formats import FORMATS, npy_vocab_path, read_vectors, write_vectors

@@ -13,10 +13,11 @@ import os
 
 import numpy as np
 
-from sgns.dataset import format_vocab, parse_vocab
+from sgns.dataset import format_vocab
 from sgns.errors import UsageError, quote
 from sgns.files import SignalsHeld, atomic_open, check_file, check_side_file
 from sgns.rundir import VECTORS_FILE, check_not_own_file
+from sgns.vectors.npy import first_not_finite, npy_vocab_path, read_npy
 from sgns.vectors.sniff import HEADER_BYTES, sniff_format
 
 FORMATS = ("text", "binary", "npy")
@@ -37,9 +38,8 @@ def write_vectors(path: str, words: list[str], vectors: np.ndarray, fmt: str = "
     if 0 in vectors.shape:  # (read_vectors refuses such a file: none is written)
         raise UsageError(f"no vectors to write to {path!r}: {vectors.shape[0]} words of "
                          f"{vectors.shape[1]} dimensions")  # fmt: skip
-    bad = ~np.isfinite(vectors).all(axis=1)  # (float32: a value past 3.4e38 is inf now)
-    if bad.any():  # (read_vectors refuses such a file: none is written)
-        row = int(np.argmax(bad))
+    row = first_not_finite(vectors)  # (float32: a value past 3.4e38 is inf now)
+    if row is not None:  # (read_vectors refuses such a file: none is written)
         raise UsageError(f"no vectors written to {path!r}: the vector of {words[row]!r} "
                          f"(row {row}) holds NaN or inf as float32 (a value beyond 3.4e38 "
                          "is inf); give finite vectors")  # fmt: skip
@@ -109,12 +109,6 @@ def _is_npy_vocab(head: bytes) -> bool:
     return bool(lines) and all(line.endswith(b"\t0") and line.count(b"\t") == 1 for line in lines)
 
 
-def npy_vocab_path(path: str) -> str:
-    """The vocabulary file that goes with a .npy vector file."""
-    root = path[:-4] if path.endswith(".npy") else path
-    return root + ".vocab.tsv"
-
-
 def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.ndarray]:
     """Words and vectors (V, D) from a word2vec text/binary file or a .npy written above.
 
@@ -125,7 +119,7 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
     check_file(path, "vector file")
     fmt = sniff_format(path) if binary is None else ("binary" if binary else "text")
     if fmt == "npy":
-        return _read_npy(path)
+        return read_npy(path)
     binary = fmt == "binary"
     with open(path, "rb") as f:
         packed = next((name for magic, name in _PACKED if f.peek(4).startswith(magic)), None)
@@ -180,7 +174,28 @@ def read_vectors(path: str, binary: bool | None = None) -> tuple[list[str], np.n
                                      "vector, is no number)") from None  # fmt: skip
                 if not np.isfinite(vectors[i]).all():  # nan, inf: no vector, and no cosine
                     raise UsageError(f"{path!r} line {i + 2} holds a number that is not finite")
+        _check_nothing_after(f, path, f"'{count} {dim}'", count, binary)
     return _decode_words(words, vectors, path, *(("word", 0) if binary else ("line", 2)))
+
+
+def _check_nothing_after(f, path: str, header: str, count: int, binary: bool) -> None:
+    """UsageError when more than blank space follows the `count` words of the header: more
+    lines (two files joined by cat, a header that is wrong) or bytes after the last binary
+    vector. gensim and word2vec.c read the first `count` words and drop the rest unsaid."""
+    line, at = count + 2, f.tell()  # (text: the number of the next line; binary: its byte)
+    while chunk := f.read(1 << 20):
+        rest = chunk.lstrip()
+        if not rest:
+            line, at = line + chunk.count(b"\n"), at + len(chunk)
+            continue
+        blank = chunk[: len(chunk) - len(rest)]
+        line, at = line + blank.count(b"\n"), at + len(blank)
+        where, shown = f"byte {at}" if binary else f"line {line}", rest.split(b"\n", 1)[0]
+        raise UsageError(
+            f"{path!r} holds more than the {count} words of its header {header}: {where} is "
+            f"{quote(shown)} (two files joined, or a wrong header): give the file the header of "
+            "all its words, or split it"
+        )
 
 
 def _number(field: bytes) -> bool:
@@ -238,38 +253,6 @@ def _decode_words(raw: list[bytes], vectors: np.ndarray, path: str, unit: str, f
 
 def _decode(word: bytes) -> str:
     return word.decode("utf-8", errors="backslashreplace")
-
-
-def _read_npy(path: str) -> tuple[list[str], np.ndarray]:
-    """Words and vectors of a .npy vector file and the vocabulary beside it."""
-    vocab = npy_vocab_path(path)
-    if not os.path.exists(vocab):
-        raise FileNotFoundError(f"{path!r} has no vocabulary beside it ({vocab!r})")
-    with open(check_file(vocab, f"the vocabulary of {path!r},"), "rb") as f:  # (not a FIFO)
-        words, _ = parse_vocab(f.read(), vocab)
-    try:
-        vectors = np.load(path, allow_pickle=False, mmap_mode="r")
-    except (ValueError, OSError, EOFError) as e:
-        raise UsageError(f"{path!r} is not a readable .npy file ({e})") from None
-    if vectors.ndim == 2 and 0 in vectors.shape:  # (as a header "0 D" or "V 0" is refused)
-        raise UsageError(f"{path!r} holds an array of shape {vectors.shape}: it holds no vectors")
-    if vectors.ndim != 2 or len(vectors) != len(words):
-        raise UsageError(f"{path!r} holds an array of shape {vectors.shape}, not one row for "
-                         f"each of the {len(words)} words of {vocab!r}")  # fmt: skip
-    if vectors.dtype.kind not in "fiu":  # complex, bool, strings: no vectors of real numbers
-        raise UsageError(f"{path!r} holds {vectors.dtype} values, not real numbers")
-    vectors = np.array(vectors)
-    rows = max(1, _CHECKED_NUMBERS // max(1, vectors.shape[1]))  # (a bool each: not 1/4 of it)
-    for start in range(0, len(vectors) if vectors.dtype.kind == "f" else 0, rows):
-        finite = np.isfinite(vectors[start : start + rows]).all(axis=1)
-        if not finite.all():
-            row = start + int(np.flatnonzero(~finite)[0])
-            raise UsageError(f"{path!r}: the vector of word {row} holds a number that is not "
-                             "finite")  # fmt: skip
-    return words, vectors
-
-
-_CHECKED_NUMBERS = 1 << 16  # of a .npy checked for NaN and inf at a time
 
 
 def _read_binary_word(f, path: str, short: str, number: int) -> bytes:

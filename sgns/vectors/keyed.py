@@ -7,14 +7,19 @@ gensim does. gensim itself is needed only by `Vectors.to_gensim`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from sgns.console.imports import imported_whole
 from sgns.errors import UsageError, usage_error
 from sgns.eval.scoring import _top_rows, evaluate_analogies, evaluate_similarity, load_vectors
 from sgns.files import check_output_file, path_argument
 from sgns.vectors.formats import write_vectors
+from sgns.vectors.npy import first_not_finite
 
 GENSIM_RESTRICT = 300000  # gensim's restrict_vocab default for both evaluations
+_BYTES = (bytes, bytearray, memoryview)  # a word given as bytes: words are str
 
 
 def load(path: str) -> Vectors:
@@ -22,7 +27,7 @@ def load(path: str) -> Vectors:
     (the format is told from the content), or a run directory (its vectors.txt). A file that
     is missing or no vector file: sgns.UsageError, in one line (a MissingFileError, which is
     also a FileNotFoundError, for a missing one)."""
-    return Vectors(*_one_line(load_vectors, path_argument("path", path)))
+    return Vectors._of(*_one_line(load_vectors, path_argument("path", path)))
 
 
 def _one_line(call, *args):
@@ -59,20 +64,62 @@ class Vectors:
     >>> wv.save("vectors.bin", format="binary")
     >>> sgns.load("vectors.bin").words == wv.words
     True
+
+    `words` and `vectors` are read-only (the rows of the words and the vectors' lengths are
+    found once, for every query): other vectors are other `Vectors`, such as
+    `sgns.Vectors(wv.words, wv.vectors / lengths)`, which copies the array it is given.
     """
 
     def __init__(self, words: list[str], vectors):
-        self.words = list(words)
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)  # (V, D)
-        if self.vectors.ndim != 2 or len(self.vectors) != len(self.words):
-            raise UsageError(f"{len(self.words)} words but vectors of shape {self.vectors.shape}")
+        vectors = np.array(vectors, dtype=np.float32, order="C")  # (V, D), a copy of the caller's
+        self._set(words, vectors)
+        row = first_not_finite(self._vectors)  # (sgns.load and save refuse such vectors too)
+        if row is not None:
+            raise UsageError(f"Vectors: the vector of {self._words[row]!r:.60} (row {row}) holds "
+                             "NaN or inf as float32 (a value beyond 3.4e38 is inf); give finite "
+                             "vectors")  # fmt: skip
+
+    @classmethod
+    def _of(cls, words: list[str], vectors: np.ndarray) -> Vectors:
+        """Vectors over an array no one else holds (as read from a file: finite, checked),
+        without a copy of it."""
+        self = cls.__new__(cls)
+        self._set(words, np.ascontiguousarray(vectors, dtype=np.float32))
+        return self
+
+    def _set(self, words, vectors: np.ndarray) -> None:
+        self._words = _Words(words)
+        if vectors.ndim != 2 or len(vectors) != len(self._words):
+            raise UsageError(f"{len(self._words)} words but vectors of shape {vectors.shape}")
         self._rows: dict[str, int] = {}
-        for row, word in enumerate(self.words):
+        for row, word in enumerate(self._words):
             first = self._rows.setdefault(word, row)
             if first != row:  # (most_similar found its other row as an answer)
                 raise UsageError(f"Vectors: the word {word!r:.60} is given twice (rows {first} "
                                  f"and {row}): each word has one vector")  # fmt: skip
-        self._norms: np.ndarray | None = None
+        vectors.flags.writeable = False  # (`*=` would leave the lengths below stale)
+        self._vectors, self._norms = vectors, None
+
+    @property
+    def words(self) -> list[str]:
+        """The words, row by row (a list that cannot be changed)."""
+        return self._words
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """The float32 vectors (V, D), read-only."""
+        return self._vectors
+
+    def __reduce__(self):  # (pickle, copy: read-only again, without a check or a copy)
+        return type(self)._of, (list(self._words), self._vectors)
+
+    def __setstate__(self, state: dict) -> None:
+        """A pickle made before the vectors were read-only (its `words` and `vectors` were
+        plain attributes) loads as these."""
+        if "_words" in state:
+            self.__dict__.update(state)
+        else:
+            self._set(state["words"], np.array(state["vectors"], dtype=np.float32, order="C"))
 
     def __repr__(self) -> str:
         return f"Vectors({len(self.words)} words, {self.vectors.shape[1]} dimensions)"
@@ -95,22 +142,28 @@ class Vectors:
         return row
 
     def _lengths(self) -> np.ndarray:
-        """The length of each vector (V,), 1 for an all-zero one, so it divides safely."""
+        """The length of each vector (V,) in float64 (a float32 vector near 3.4e38 has a length
+        float32 cannot hold), 1 for an all-zero one, so it divides safely; a block at a time."""
         if self._norms is None:
-            norms = np.linalg.norm(self.vectors, axis=1)
-            self._norms = np.where(norms > 0, norms, 1).astype(np.float32)
+            norms = np.empty(len(self._vectors))
+            step = max(1, 2**22 // max(1, self._vectors.shape[1]))
+            for start in range(0, len(norms), step):
+                block = self._vectors[start : start + step].astype(np.float64)
+                norms[start : start + step] = np.linalg.norm(block, axis=1)
+            self._norms = np.where(norms > 0, norms, 1.0)
         return self._norms
 
     def _unit(self, word: str) -> np.ndarray:
-        """The vector of `word` scaled to length 1 (D,)."""
+        """The vector of `word` scaled to length 1 (D,), float64."""
         row = self.index(word)
-        return self.vectors[row] / self._lengths()[row]
+        return self.vectors[row].astype(np.float64) / self._lengths()[row]
 
     def similarity(self, a: str, b: str) -> float:
         """The cosine of the vectors of words `a` and `b`."""
         for word in (a, b):  # (as most_similar says it: a KeyError would say no such word)
-            if isinstance(word, (bytes, bytearray)):
-                raise UsageError(f"similarity: words are str, not bytes: {word!r:.60}")
+            if not isinstance(word, str):
+                kind = "bytes" if isinstance(word, _BYTES) else type(word).__name__
+                raise UsageError(f"similarity: words are str, not {kind}: {word!r:.60}")
         return float(self._unit(a) @ self._unit(b))
 
     def most_similar(
@@ -131,14 +184,23 @@ class Vectors:
                 if isinstance(item, str):
                     query_rows.append(self.index(item))
                     terms.append(sign * self._unit(item))
-                elif isinstance(item, (bytes, bytearray)):
+                elif isinstance(item, _BYTES):
                     raise UsageError(f"most_similar: words are str, not bytes: {item!r:.60}")
                 else:  # a vector is taken as it is, as gensim does
                     terms.append(sign * self._query_vector(item))
-        mean = np.mean(terms, axis=0)  # (D,)
-        mean = mean / (np.linalg.norm(mean) or 1)
+        mean = np.mean(np.asarray(terms, dtype=np.float64), axis=0)  # (D,), no overflow
+        if np.isinf(np.linalg.norm(mean)):  # (vectors near float32's largest: scale first)
+            mean = mean / np.abs(mean).max()
+        if not np.linalg.norm(mean):  # every word would score 0: an arbitrary answer
+            raise UsageError("most_similar: the query's vectors cancel out (they sum to zero: a "
+                             "word in both positive and negative, or a zero vector), so no word "
+                             "is nearer than another")  # fmt: skip
+        mean = mean / np.linalg.norm(mean)
         rows = len(self.words) if restrict is None else min(restrict, len(self.words))
-        scores = self.vectors[:rows] @ mean / self._lengths()[:rows]  # (rows,)
+        lengths = self._lengths()[:rows]
+        # float32 products of vectors near 3.4e38 overflow: the unit query scaled down first
+        scale = 2.0 ** -max(0, math.ceil(math.log2(lengths.max() / 1e30))) if rows else 1.0
+        scores = self.vectors[:rows] @ (mean * scale).astype(np.float32) / (lengths * scale)
         scores[[r for r in query_rows if r < rows]] = -np.inf  # never an answer
         top = _top_rows(scores, topn)
         return [(self.words[i], float(scores[i])) for i in top if scores[i] > -np.inf]
@@ -198,7 +260,8 @@ class Vectors:
     def to_gensim(self):
         """The same words and vectors as a gensim `KeyedVectors`."""
         try:
-            from gensim.models import KeyedVectors
+            with imported_whole():  # (Ctrl-C meanwhile: gensim whole for the next call)
+                from gensim.models import KeyedVectors
         except ImportError:
             raise ImportError("to_gensim needs gensim: pip install gensim") from None
         kv = KeyedVectors(self.vectors.shape[1])
@@ -222,12 +285,27 @@ def _as_list(words, name: str) -> list:
     allowed."""
     if words is None:
         return []
-    if isinstance(words, (str, bytes, bytearray)) or (
-        isinstance(words, np.ndarray) and words.ndim == 1
-    ):
+    if isinstance(words, (str, *_BYTES)) or (isinstance(words, np.ndarray) and words.ndim == 1):
         return [words]
     try:
         return list(words)
     except TypeError:  # (a number: gensim's index of a word, not ours)
         raise UsageError(f"most_similar: {name} is {type(words).__name__} {words!r:.60}: give "
                          "a word (str), a vector, or a list of them") from None  # fmt: skip
+
+
+class _Words(list):
+    """The words of a `Vectors`: a list (it compares, slices and iterates as one) that cannot be
+    changed, since the row of each word is looked up in a dict made once."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError(
+            "the words of a sgns.Vectors cannot be changed (their rows are looked up once): "
+            "make other vectors with sgns.Vectors(words, vectors)"
+        )
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
+
+    def __reduce__(self):  # (pickle and copy would fill a new one with extend)
+        return _Words, (list(self),)

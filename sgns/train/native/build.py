@@ -104,6 +104,7 @@ def _compile(cc: list[str], flags: list[str], target: str) -> None:
             full = any(os.strerror(n) in result.stderr for n in (errno.ENOSPC, errno.EDQUOT))
             said = f"{' '.join(cmd)} failed: {result.stderr.strip()[-500:]}"
             raise NativeUnavailable(said) if full else _CompileFailed(said)  # (full: the folder's)
+        os.chmod(temp, 0o700)  # (the umask's mode otherwise: 000 under umask 777, unreadable)
         with open(temp, "rb") as f:  # its blocks on the disk before its name: a crash then
             os.fsync(f.fileno())  # leaves the old library or the whole new one, not one cut short
         os.replace(temp, target)  # atomic: another process may be compiling the same
@@ -194,6 +195,7 @@ def _fresh(cc: list[str], flags: list[str], name: str) -> ctypes.CDLL:
     """The kernel compiled in a new private temporary folder, loaded, and the folder removed
     (the process keeps what it loaded): when no cache folder can be used."""
     folder = tempfile.mkdtemp(prefix="sgns-kernel-")  # (a random name, mode 700, this user's)
+    os.chmod(folder, 0o700)  # (mkdtemp's 700 is cut by the umask)
     try:
         info = os.lstat(folder)  # (only it: the kernel is loaded from it at once, then removed)
         if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:

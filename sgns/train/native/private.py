@@ -42,7 +42,8 @@ def make_private(folder: str) -> None:
         try:
             os.mkdir(path, 0o700)
         except FileExistsError:  # (another process made it: checked as any folder is)
-            pass
+            continue
+        os.chmod(path, 0o700)  # (mkdir's mode is cut by the umask: 000 under umask 777)
 
 
 def refusal(folder: str) -> str | None:
