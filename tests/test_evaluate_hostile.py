@@ -117,3 +117,15 @@ def test_a_vector_file_whose_header_does_not_match_its_lines_is_one_line(tmp_pat
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("sgns-eval: error: ")
     assert "swapped.txt' line 2 has 10 numbers, not the 50 of its header '10 50'" in err[0]
+
+
+@pytest.mark.parametrize("score", ["nan", "inf", "-inf", "1e309"])
+def test_a_first_line_scored_nan_or_inf_is_a_malformed_pair_not_a_header(tmp_path, score):
+    """(ninth probe, F2) it was taken as a header and dropped unsaid; later in the file the
+    same line counts as malformed."""
+    from sgns.eval.sets import read_similarity_pairs
+
+    path = tmp_path / "s.txt"
+    path.write_text(f"a\tb\t{score}\nc\td\t1.0\ne\tf\t2.0\n")
+    pairs = read_similarity_pairs(str(path))
+    assert pairs.malformed == 1 and len(pairs.pairs) == 2

@@ -217,3 +217,12 @@ def test_copies_keep_a_subclass_and_a_pickle_from_before_read_only_vectors_loads
     old.__setstate__({"words": ["a", "b"], "vectors": np.eye(2, dtype=np.float32),
                       "_rows": {"a": 0, "b": 1}, "_norms": None})  # fmt: skip
     assert old.most_similar("a", topn=1)[0][0] == "b" and not old.vectors.flags.writeable
+
+
+def test_a_float64_npy_beyond_float32s_range_is_refused_not_loaded_as_inf(tmp_path):
+    """(ninth probe, F1) the check ran on float64, the readers cast to float32 after it: a
+    4e38 became inf, and sgns-eval listed neighbours scored -inf with exit 0."""
+    np.save(tmp_path / "v.npy", np.array([[1.0, 0.0], [4e38, 1.0]], dtype=np.float64))
+    (tmp_path / "v.vocab.tsv").write_text("w0\t5\nw1\t3\n")
+    with pytest.raises(UsageError, match="word 1 holds a number that is not finite as float32"):
+        sgns.load(str(tmp_path / "v.npy"))

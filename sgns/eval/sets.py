@@ -121,6 +121,16 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None  # NaN and inf are no score
 
 
+def _is_name(text: str) -> bool:
+    """Whether a first line's field is a column's name, not a score: not a number at all (a
+    "nan" or "inf" score is a malformed line, counted, wherever it is)."""
+    try:
+        float(text)
+    except ValueError:
+        return True
+    return False
+
+
 def _header_score_column(fields: list[str]) -> int | None:
     names = [f.lower() for f in fields]
     for wanted in SCORE_COLUMNS:
@@ -142,7 +152,7 @@ def read_similarity_pairs(path: str) -> PairSet:
         if not line.strip() or line.startswith("#"):
             continue
         fields = _fields(line)
-        if not seen_data and len(fields) >= 3 and all(_number(x) is None for x in fields[2:]):
+        if not seen_data and len(fields) >= 3 and all(_is_name(x) for x in fields[2:]):
             score_column = _header_score_column(fields)  # a header line
             seen_data = True
             continue

@@ -57,9 +57,13 @@ def read_npy(path: str) -> tuple[list[str], np.ndarray]:
         if dtype.kind not in "fiu":  # complex, bool, strings: no vectors of real numbers
             raise UsageError(f"{path!r} holds {dtype} values, not real numbers")
         vectors = _read_array(f, path, shape, fortran, dtype)
+    if vectors.dtype != np.float32:  # (what every reader casts to: a float64 4e38 is inf there)
+        with np.errstate(over="ignore"):
+            vectors = vectors.astype(np.float32)
     row = first_not_finite(vectors)
     if row is not None:
-        raise UsageError(f"{path!r}: the vector of word {row} holds a number that is not finite")
+        raise UsageError(f"{path!r}: the vector of word {row} holds a number that is not finite "
+                         "as float32 (NaN, inf, or beyond 3.4e38)")  # fmt: skip
     return words, vectors
 
 
